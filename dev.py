@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""The project's two entry points, usable on a fresh machine with only Python 3.11+ and git.
+
+    python3 dev.py demo    # the main job: process a sample queue and show what happened
+    python3 dev.py test    # the whole test suite: ruff, mypy, zizmor, pytest
+
+Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
+first use (and again whenever the lock file or pyproject.toml changes). Standard
+library only: this file runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements" / "lock.txt"
+STAMP = VENV / ".admin-requests-stamp"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _environment_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create or refresh .venv so it holds exactly the pinned dependencies."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on any python3)
+        sys.exit(f"admin-requests needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    fingerprint = _environment_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    if not (BIN / "python").exists():
+        print("[dev] creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    print("[dev] installing pinned dependencies from requirements/lock.txt", flush=True)
+    subprocess.run([*pip, "install", "-r", str(LOCK)], check=True)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True
+    )
+    STAMP.write_text(fingerprint)
+
+
+def _run(step: str, argv: list[str]) -> bool:
+    print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode == 0
+
+
+def run_tests(extra: list[str]) -> int:
+    steps = [
+        ("ruff lint", [str(BIN / "ruff"), "check", "scripts", "tests", "dev.py"]),
+        ("ruff format", [str(BIN / "ruff"), "format", "--check", "scripts", "tests", "dev.py"]),
+        ("mypy", [str(BIN / "mypy")]),
+        ("zizmor", [str(BIN / "zizmor"), "--offline", "--persona=pedantic", ".github", "actions"]),
+        ("pytest", [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term", *extra]),
+    ]
+    failed = [name for name, argv in steps if not _run(name, argv)]
+    if failed:
+        print(f"\n[dev] FAILED: {', '.join(failed)}", flush=True)
+        return 1
+    print("\n[dev] all checks passed", flush=True)
+    return 0
+
+
+def run_demo(extra: list[str]) -> int:
+    cli = str(BIN / "admin-requests")
+    ok = _run("check the sample requests", [cli, "check", "docs/examples", *extra])
+    ok = _run("plan the sample requests", [cli, "plan", "docs/examples"]) and ok
+    return 0 if ok else 1
+
+
+def main() -> int:
+    commands = {"demo": run_demo, "test": run_tests}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_environment()
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

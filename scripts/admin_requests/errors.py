@@ -1,0 +1,19 @@
+"""Every exception this package raises on purpose, in one place.
+
+Messages quote values with ``!r`` and say how to fix the problem, because they end up
+in job summaries and issues read by people who did not write this code.
+"""
+
+from __future__ import annotations
+
+
+class AdminRequestsError(Exception):
+    """Base class: anything that is expected to happen and has a known remedy."""
+
+
+class UsageError(AdminRequestsError):
+    """The command line was wrong (exit code 2)."""
+
+
+class RequestFileError(AdminRequestsError):
+    """A request file cannot be read at all (missing, unreadable)."""

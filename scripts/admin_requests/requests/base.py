@@ -1,0 +1,110 @@
+"""The request-kind contract shared by every module in this package.
+
+A kind turns a YAML mapping into a typed model (``parse``), checks it offline
+(``validate``) and splits it into independent items (``plan``). The processing engine
+adds ``preflight`` and ``execute``; the queue runner owns everything else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ruamel.yaml.nodes import MappingNode, Node
+
+from ..fields import Decoder, Text
+from ..problems import Problem
+
+
+@dataclass(frozen=True)
+class RequestModel:
+    """Fields every request model has: where it came from and what it asks."""
+
+    path: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One independent unit of work with an id that is stable across runs."""
+
+    id: str
+    action: str
+    target: str
+    description: str
+
+
+class RequestKind(ABC):
+    """One request kind (or one family of kinds sharing a model)."""
+
+    action: str
+    summary: str
+    # Keys a request of this kind may have besides 'action', for docs and checks.
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    optional_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, action: str, summary: str) -> None:
+        self.action = action
+        self.summary = summary
+
+    def parse(self, root: MappingNode, decoder: Decoder) -> RequestModel | None:
+        """Decode the mapping; None (with problems recorded) when it has any problem."""
+        before = len(decoder.problems)
+        fields = decoder.fields(
+            root, action=self.action, required=self.required_keys, optional=self.optional_keys
+        )
+        model = self.build(fields, decoder)
+        return model if len(decoder.problems) == before else None
+
+    @abstractmethod
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> RequestModel | None:
+        """Decode the present keys into a model (problems go to the decoder)."""
+
+    @abstractmethod
+    def validate(self, model: Any) -> list[Problem]:
+        """Offline, pure checks of the values (names, hashes, filenames)."""
+
+    @abstractmethod
+    def plan(self, model: Any) -> list[Item]:
+        """The items this request will act on, in file order."""
+
+    def items(self, model: Any) -> list[Item]:
+        """``plan`` without repeats: an entry listed twice is one unit of work."""
+        return list({item.id: item for item in self.plan(model)}.values())
+
+
+def check_each(
+    path: str, values: Iterable[Text], check: Callable[[str], str | None], code: str
+) -> list[Problem]:
+    """Run a name check over positioned values, and flag values listed twice."""
+    problems: list[Problem] = []
+    seen: dict[str, Text] = {}
+    for value in values:
+        message = check(value)
+        if message:
+            problems.append(Problem(path, value.line, value.column, code, message))
+        elif value in seen:
+            problems.append(
+                Problem(
+                    path,
+                    value.line,
+                    value.column,
+                    "duplicate-entry",
+                    f"{str(value)!r} is listed twice (first on line {seen[value].line}); "
+                    "remove this entry (it is done once either way).",
+                    severity="warning",
+                )
+            )
+        seen.setdefault(value, value)
+    return problems
+
+
+def feedstock_list(decoder: Decoder, node: Node, key: str = "feedstocks") -> list[Text] | None:
+    return decoder.sequence(
+        node,
+        key,
+        lambda item: decoder.text(item, f"each entry of {key!r}"),
+        example_item="some-package",
+    )
