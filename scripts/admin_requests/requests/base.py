@@ -7,9 +7,10 @@ adds ``preflight`` and ``execute``; the queue runner owns everything else.
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ruamel.yaml.nodes import MappingNode, Node
@@ -28,12 +29,56 @@ class RequestModel:
 
 @dataclass(frozen=True)
 class Item:
-    """One independent unit of work with an id that is stable across runs."""
+    """One independent unit of work with an id that is stable across runs.
+
+    ``params`` carries what ``execute`` needs (feedstock, branch, package...), so an
+    item can be carried out without the model it came from.
+    """
 
     id: str
     action: str
     target: str
     description: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+class OutcomeStatus(enum.Enum):
+    DONE = "done"  # the item's end state holds (whether this run changed it or not)
+    RETRY = "retry"  # a transient failure: try again in a later run, with backoff
+    FAILED = "failed"  # permanent: retrying cannot help; a person must act
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: OutcomeStatus
+    detail: str  # plain words for the requester: what happened, or what to do
+    changed: bool = False  # False when the item was already in its end state
+
+    @classmethod
+    def done(cls, detail: str, *, changed: bool = True) -> Outcome:
+        return cls(OutcomeStatus.DONE, detail, changed)
+
+    @classmethod
+    def retry(cls, detail: str) -> Outcome:
+        return cls(OutcomeStatus.RETRY, detail)
+
+    @classmethod
+    def failed(cls, detail: str) -> Outcome:
+        return cls(OutcomeStatus.FAILED, detail)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The least a request needs: decided from the model, enforced by the credentials.
+
+    ``github_repositories`` are repository names inside the organisation;
+    ``github_permissions`` use GitHub App permission names (``administration``,
+    ``contents``, ``actions``...) with ``read`` or ``write``.
+    """
+
+    github_repositories: tuple[str, ...] = ()
+    github_permissions: Mapping[str, str] = field(default_factory=dict)
+    anaconda_scopes: tuple[str, ...] = ()
 
 
 class RequestKind(ABC):
@@ -73,6 +118,26 @@ class RequestKind(ABC):
     def items(self, model: Any) -> list[Item]:
         """``plan`` without repeats: an entry listed twice is one unit of work."""
         return list({item.id: item for item in self.plan(model)}.values())
+
+    # -- online part (the processing engine) ----------------------------------------
+
+    def access(self, model: Any, services: Any) -> Access:
+        """The repositories, permissions and scopes carrying this request out needs."""
+        return Access()
+
+    def preflight(self, model: Any, services: Any) -> list[Problem]:
+        """Read-only online checks (does the feedstock exist...); none by default."""
+        return []
+
+    def execute(self, item: Item, services: Any) -> Outcome:
+        """Carry out one item idempotently: doing it twice is the same as once."""
+        return Outcome.failed(
+            f"admin-requests cannot carry out {self.action!r} requests yet; ask core to "
+            "handle this one by hand."
+        )
+
+    def after_run(self, done: list[Item], services: Any) -> None:
+        """Once per run, after this kind's items (e.g. one repodata rebuild for all)."""
 
 
 def check_each(
