@@ -138,6 +138,7 @@ class RequestKind(ABC):
 
     def after_run(self, done: list[Item], services: Any) -> None:
         """Once per run, after this kind's items (e.g. one repodata rebuild for all)."""
+        return None
 
 
 def check_each(
