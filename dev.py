@@ -3,6 +3,7 @@
 
     python3 dev.py demo    # the main job: process a sample queue and show what happened
     python3 dev.py test    # the whole test suite: ruff, mypy, zizmor, pytest
+    python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). Standard
@@ -82,7 +83,7 @@ def run_demo(extra: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"demo": run_demo, "test": run_tests}
+    commands = {"demo": run_demo, "test": run_tests, "setup": lambda _args: 0}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -50,8 +50,8 @@ def template_environment() -> Environment:
 
 def escape_markdown(value: object) -> str:
     """Neutralise Markdown and HTML in values that come from request files."""
-    text = str(value)
-    for char in "\\`*_{}[]<>()#+!|":
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_{}[]()#+!|":
         text = text.replace(char, "\\" + char)
     return text.replace("\n", " ")
 

@@ -9,19 +9,28 @@ them, and refusing them makes "billion laughs" expansion impossible by construct
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    NodeEvent,
+)
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .problems import Problem
 
 MAX_FILE_BYTES = 1024 * 1024
 # A 1 MiB file of one-character list items has ~500k events; a real request has < 5k.
 MAX_EVENTS = 200_000
+# Real requests nest three levels deep; a limit keeps the recursive composer safe.
+MAX_DEPTH = 20
 
 EXAMPLE_SHAPE = "action: archive\nfeedstocks:\n  - some-package"
 
@@ -70,10 +79,19 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
         ]
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
 def _yaml_error_problem(display: str, exc: YAMLError, text: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    column = mark.column + 1 if mark is not None else 1
+    if mark is not None:
+        line, column = mark.line + 1, mark.column + 1
+    elif isinstance(getattr(exc, "position", None), int):  # reader errors: bad characters
+        line, column = _position(text, exc.position)  # type: ignore[attr-defined]
+    else:
+        line, column = 1, 1
     detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     hint = "check the indentation and quoting around this position"
     lines = text.splitlines()
@@ -88,8 +106,23 @@ def _yaml_error_problem(display: str, exc: YAMLError, text: str) -> Problem:
 
 def _check_events(display: str, text: str) -> list[Problem]:
     """Refuse aliases, anchors, multiple documents and absurd event counts before composing."""
-    documents = 0
+    documents = depth = 0
     for count, event in enumerate(YAML(typ="rt").parse(text)):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return [
+                    Problem(
+                        display,
+                        event.start_mark.line + 1,
+                        event.start_mark.column + 1,
+                        "too-deep",
+                        f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+                        "a request needs at most three. Flatten the file.",
+                    )
+                ]
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
         if count > MAX_EVENTS:
             return [
                 Problem(
@@ -130,6 +163,24 @@ def _check_events(display: str, text: str) -> list[Problem]:
     return []
 
 
+def _place_empty_values_after_their_keys(node: Node) -> None:
+    """Point empty values (``key:`` with nothing after it) at their key's line.
+
+    The composer places an empty scalar at the next token, often the following line,
+    which would send the requester to the wrong place.
+    """
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(value, ScalarNode) and value.value == "" and key.end_mark is not None:
+                mark = copy.copy(key.end_mark)
+                mark.column += 1  # just after the ':'
+                value.start_mark = mark
+            _place_empty_values_after_their_keys(value)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            _place_empty_values_after_their_keys(item)
+
+
 def load_document(path: Path, display: str) -> tuple[LoadedDocument | None, list[Problem]]:
     """Load one request file. Never raises for bad content: problems are returned."""
     text, problems = read_text(path, display)
@@ -148,6 +199,8 @@ def parse_document(text: str, display: str) -> tuple[LoadedDocument | None, list
         return None, [_yaml_error_problem(display, exc, text)]
     except YAMLError as exc:  # unmarked ruamel errors (e.g. reader errors)
         return None, [_yaml_error_problem(display, exc, text)]
+    if root is not None:
+        _place_empty_values_after_their_keys(root)
     if root is None:
         return None, [
             Problem(

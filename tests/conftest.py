@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# CI clones the repository next to the organisation's shared/ folder (real request corpus).
+SHARED = Path(os.environ.get("ADMIN_REQUESTS_SHARED", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    corpus = SHARED / "corpus" / "real-requests"
+    if not corpus.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the real-request corpus is missing at {corpus}")
+        pytest.skip(f"no corpus at {corpus}")
+    return corpus
