@@ -19,6 +19,7 @@ class FeedstocksRequest(RequestModel):
 
 
 class ArchiveKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = FeedstocksRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
 
     def __init__(self, action: str, summary: str, *, archived: bool) -> None:

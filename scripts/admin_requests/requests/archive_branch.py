@@ -21,6 +21,7 @@ class BranchesRequest(RequestModel):
 
 
 class ArchiveBranchKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = BranchesRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
 
     def __init__(self, action: str, summary: str, *, archive: bool) -> None:

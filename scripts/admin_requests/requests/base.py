@@ -86,6 +86,8 @@ class RequestKind(ABC):
 
     action: str
     summary: str
+    # The dataclass ``parse`` returns; its fields are the documented request keys.
+    model_type: ClassVar[type[RequestModel]] = RequestModel
     # Keys a request of this kind may have besides 'action', for docs and checks.
     required_keys: ClassVar[tuple[str, ...]] = ()
     optional_keys: ClassVar[tuple[str, ...]] = ()

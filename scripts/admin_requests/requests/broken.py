@@ -23,6 +23,7 @@ def _package_problem(value: str) -> str | None:
 
 
 class PackageLabelKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
 
     def __init__(self, action: str, summary: str, *, add_label: bool) -> None:

@@ -62,6 +62,7 @@ class CopyRequest(RequestModel):
 
 
 class Cfep3CopyKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = CopyRequest
     required_keys: ClassVar[tuple[str, ...]] = ("anaconda_org_packages",)
     optional_keys: ClassVar[tuple[str, ...]] = ("to_anaconda_org_label",)
 

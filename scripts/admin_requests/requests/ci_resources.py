@@ -41,6 +41,7 @@ def _check_cirun_resource(value: str) -> str | None:
 
 
 class CiResourceKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = CiResourceRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
     optional_keys: ClassVar[tuple[str, ...]] = ("revoke",)
 

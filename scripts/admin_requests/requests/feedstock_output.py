@@ -50,6 +50,7 @@ def _bare(feedstock: Text) -> Text:
 
 
 class AddFeedstockOutputKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = FeedstockOutputsRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> FeedstockOutputsRequest | None:

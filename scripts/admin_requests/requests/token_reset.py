@@ -29,6 +29,7 @@ def _check_provider(value: str) -> str | None:
 
 
 class TokenResetKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = TokenResetRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
     optional_keys: ClassVar[tuple[str, ...]] = (
         "skip_providers",
