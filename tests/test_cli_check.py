@@ -103,7 +103,8 @@ def test_actions_annotations_and_job_summary(
     assert "1 of 2 request file(s) valid." in text
     assert "| `requests/good.yml` | broken | valid, 1 item(s) |" in text
     assert "add the 'broken' label to linux-64/numpy-2.0.0-py312h0\\_0.conda" in text
-    assert "line 2, column 13 (`expected-list`)" in text
+    assert "error at line 2, column 13 (`expected-list`)" in text
+    assert "  ~~~yaml\n  feedstocks:\n    - numpy\n  ~~~" in text
 
 
 def test_summary_escapes_markdown_from_request_files(

@@ -45,6 +45,7 @@ def template_environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters["md_block"] = markdown_code_block
     return env
 
 
@@ -54,6 +55,12 @@ def escape_markdown(value: object) -> str:
     for char in "\\`*_{}[]()#+!|":
         text = text.replace(char, "\\" + char)
     return text.replace("\n", " ")
+
+
+def markdown_code_block(value: object) -> str:
+    """Show text (e.g. the corrected YAML in a problem message) verbatim in a fence."""
+    text = str(value).replace("~~~", "~ ~ ~")
+    return f"~~~yaml\n{text}\n~~~"
 
 
 def render(template: str, **context: Any) -> str:
