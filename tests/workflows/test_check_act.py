@@ -57,7 +57,7 @@ def test_invalid_request_fails_with_annotation(check_runs: dict[str, tuple[bool,
 
 
 def test_pull_request_job_holds_no_credentials(check_runs: dict[str, tuple[bool, str]]) -> None:
-    for ok, output in check_runs.values():
+    for _ok, output in check_runs.values():
         assert "prove this job holds no credentials" in output
         assert "OIDC token available in a PR job" not in output
         assert "credentials in a PR job" not in output
