@@ -24,6 +24,7 @@ VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements" / "lock.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LINTED = ("scripts", "tests", "benchmarks", "dev.py")
 
 
 def _environment_fingerprint() -> str:
@@ -61,8 +62,8 @@ def _run(step: str, argv: list[str]) -> bool:
 
 def run_tests(extra: list[str]) -> int:
     steps = [
-        ("ruff lint", [str(BIN / "ruff"), "check", "scripts", "tests", "dev.py"]),
-        ("ruff format", [str(BIN / "ruff"), "format", "--check", "scripts", "tests", "dev.py"]),
+        ("ruff lint", [str(BIN / "ruff"), "check", *LINTED]),
+        ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED]),
         ("mypy", [str(BIN / "mypy")]),
         ("zizmor", [str(BIN / "zizmor"), "--offline", "--persona=pedantic", ".github", "actions"]),
         ("pytest", [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term", *extra]),
