@@ -87,7 +87,8 @@ def _assert_accepted_is_executable(text: str) -> None:
         return
     # Accepted: the models can carry it out. Every item is well-formed and every
     # name it will act on passes the same checks the processing engine relies on.
-    assert report.model is not None and report.action in REGISTRY
+    assert report.model is not None
+    assert report.action in REGISTRY
     assert report.items, "an accepted request acts on at least one item"
     assert len({item.id for item in report.items}) == len(report.items)
     for item in report.items:
