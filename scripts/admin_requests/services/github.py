@@ -15,14 +15,13 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import github
 import requests
 from github.GithubException import GithubException
-from github.Repository import Repository
 
 from ..config import Settings
 from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
@@ -76,7 +75,6 @@ class GitHubClient:
     settings: Settings
     gh: github.Github
     retrier: Retrier
-    _repos: dict[str, Repository] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -100,12 +98,6 @@ class GitHubClient:
 
     def full_name(self, repo: str) -> str:
         return repo if "/" in repo else f"{self.settings.organisation}/{repo}"
-
-    def _repo(self, repo: str) -> Repository:
-        name = self.full_name(repo)
-        if name not in self._repos:
-            self._repos[name] = self.gh.get_repo(name)  # lazy: no call
-        return self._repos[name]
 
     def _url(self, repo: str, suffix: str = "") -> str:
         return f"{self.settings.github_api_url}/repos/{self.full_name(repo)}{suffix}"
@@ -184,15 +176,24 @@ class GitHubClient:
                 return None
         return str(data["object"]["sha"])
 
-    def create_ref(self, repo: str, ref: str, sha: str) -> None:
-        """Create ``refs/{ref}`` at ``sha``; ConflictError when it already exists."""
+    def create_ref(self, repo: str, ref: str, sha: str) -> str:
+        """Create ``refs/{ref}`` at ``sha``; return the SHA GitHub reports for it.
+
+        ConflictError when the reference already exists.
+        """
         what = f"create {ref!r} in {self.full_name(repo)!r}"
         try:
-            self._call(what, lambda: self._repo(repo).create_git_ref(f"refs/{ref}", sha))
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST", self._url(repo, "/git/refs"), input={"ref": f"refs/{ref}", "sha": sha}
+                ),
+            )
         except PermanentError as error:
             if error.status == 422 and "already exists" in str(error):
                 raise ConflictError(f"{what}: it already exists", status=422) from None
             raise
+        return str(data["object"]["sha"])
 
     def delete_ref(self, repo: str, ref: str) -> bool:
         """Delete ``refs/{ref}``; False when it was already gone."""
