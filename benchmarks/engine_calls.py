@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,17 @@ def _services(gh: FakeGitHub, ac: FakeAnaconda) -> Services:
 
 
 def _measure(
-    name: str, request: Loaded, services: Services, fakes: list[FakeGitHub | FakeAnaconda]
+    name: str,
+    request: Loaded,
+    services: Services,
+    fakes: list[FakeGitHub | FakeAnaconda],
+    workers: int,
 ) -> dict[str, Any]:
     for fake in fakes:
         fake.reset_counters()
     start = time.perf_counter()
-    outcomes = [request.kind.execute(item, services) for item in request.items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda item: request.kind.execute(item, services), request.items))
     done = [
         i for i, o in zip(request.items, outcomes, strict=True) if o.status is OutcomeStatus.DONE
     ]
@@ -59,6 +65,7 @@ def _measure(
     calls = sum(fake.call_count for fake in fakes)
     return {
         "request": name,
+        "workers": workers,
         "items": len(request.items),
         "done": len(done),
         "changed": sum(o.changed for o in outcomes),
@@ -98,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call")
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--outputs", type=int, default=200)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="items carried out at once (1: one by one)"
+    )
     args = parser.parse_args(argv)
     results: list[dict[str, Any]] = []
     with FakeGitHub() as gh, FakeAnaconda() as ac:
@@ -112,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             (f"add_feedstock_output x{args.outputs}", outputs, lambda: _services(gh, ac)),
         ]
         for name, request, services in runs:
-            results.append(_measure(name, request, services(), [gh, ac]))
+            results.append(_measure(name, request, services(), [gh, ac], args.workers))
             # The same request again: everything is in place, so nothing is written.
-            results.append(_measure(f"{name} (re-run)", request, services(), [gh, ac]))
+            results.append(
+                _measure(f"{name} (re-run)", request, services(), [gh, ac], args.workers)
+            )
     print(json.dumps({"latency_seconds": args.latency, "results": results}, indent=2))
     return 0
 
