@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fixtures import fake_anaconda, fake_github
+
+__all__ = ["fake_anaconda", "fake_github"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI clones the repository next to the organisation's shared/ folder (real request corpus).
 SHARED = Path(os.environ.get("ADMIN_REQUESTS_SHARED", REPO_ROOT.parent / "shared"))

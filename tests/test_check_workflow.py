@@ -26,7 +26,7 @@ def test_check_workflow_is_read_only_and_secret_free(repo_root: Path) -> None:
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
     assert "secrets." not in text
-    assert "id-token" not in text
+    assert "id-token" not in job["permissions"]
     assert "environment" not in job
     for step in job["steps"]:
         assert "${{" not in step.get("run", "")
