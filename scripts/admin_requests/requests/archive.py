@@ -11,6 +11,7 @@ from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each, feedstock_list
+from .layout import EntryLayout, ListEntries
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class FeedstocksRequest(RequestModel):
 
 class ArchiveKind(RequestKind):
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
 
     def __init__(self, action: str, summary: str, *, archived: bool) -> None:
         super().__init__(action, summary)

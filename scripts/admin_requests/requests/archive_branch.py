@@ -11,8 +11,13 @@ from ..fields import Decoder, Text, describe
 from ..names import check_branch_name, check_feedstock_name
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each
+from .layout import EntryLayout, MappingOfLists
 
 ARCHIVED_TAG_SUFFIX = "_archived"
+
+
+def branch_item_id(action: str, feedstock: str, branch: str) -> str:
+    return f"{action}:{feedstock}@{branch}"
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class BranchesRequest(RequestModel):
 
 class ArchiveBranchKind(RequestKind):
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = MappingOfLists("feedstocks", branch_item_id)
 
     def __init__(self, action: str, summary: str, *, archive: bool) -> None:
         super().__init__(action, summary)

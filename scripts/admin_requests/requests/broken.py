@@ -11,6 +11,7 @@ from ..fields import Decoder, Text
 from ..names import parse_package_file
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each
+from .layout import EntryLayout, ListEntries
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ def _package_problem(value: str) -> str | None:
 
 class PackageLabelKind(RequestKind):
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
 
     def __init__(self, action: str, summary: str, *, add_label: bool) -> None:
         super().__init__(action, summary)

@@ -11,6 +11,7 @@ from ..fields import Decoder, Text, describe
 from ..names import check_label, check_sha256, parse_package_file
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel
+from .layout import EntryLayout, ListEntries
 
 PACKAGE_SPEC_FORM = "channel[/label/<label>]/subdir/name-version-build.conda"
 DEFAULT_LABEL = "main"
@@ -63,6 +64,7 @@ class CopyRequest(RequestModel):
 
 class Cfep3CopyKind(RequestKind):
     required_keys: ClassVar[tuple[str, ...]] = ("anaconda_org_packages",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("anaconda_org_packages", "package")
     optional_keys: ClassVar[tuple[str, ...]] = ("to_anaconda_org_label",)
 
     def _entry(self, node: Node, decoder: Decoder) -> CopyEntry | None:

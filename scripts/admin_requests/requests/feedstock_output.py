@@ -11,6 +11,7 @@ from ..fields import Decoder, Text, describe
 from ..names import check_feedstock_name, check_output_name_or_glob, is_glob
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each
+from .layout import EntryLayout, MappingOfLists
 
 CURRENT_FORM = (
     "feedstock_to_output_mapping:\n"
@@ -49,8 +50,15 @@ def _bare(feedstock: Text) -> Text:
     return Text(feedstock.removesuffix("-feedstock"), feedstock.line, feedstock.column)
 
 
+def output_item_id(action: str, feedstock: str, output: str) -> str:
+    return f"{action}:{feedstock.removesuffix('-feedstock')}:{output}"
+
+
 class AddFeedstockOutputKind(RequestKind):
     required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
+    item_entries: ClassVar[EntryLayout | None] = MappingOfLists(
+        "feedstock_to_output_mapping", output_item_id
+    )
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> FeedstockOutputsRequest | None:
         node = fields.get("feedstock_to_output_mapping")
