@@ -19,8 +19,9 @@ from .checker import FileReport, check_paths
 from .config import Settings
 from .errors import AdminRequestsError, UsageError
 from .gitops import Git
-from .notify import IssueTracker
+from .notify import GitHubIssueTracker, IssueTracker
 from .queue import Disposition, QueueConfig, QueueRunner, format_text, render_summary
+from .services import GitHubClient, Services
 from .state import StateStore, format_time
 
 DEFAULT_QUEUE = Path("requests")
@@ -138,12 +139,24 @@ def _retry_paths(values: Sequence[str], root: Path, queue_dir: str) -> frozenset
 
 
 def build_tracker(settings: Settings, environ: Mapping[str, str]) -> IssueTracker | None:
-    """The GitHub issue tracker for the run, or None when no token is available."""
-    return None
+    """Issues in this repository, with the job's GITHUB_TOKEN (``issues: write``)."""
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None
+    return GitHubIssueTracker(GitHubClient.build(settings, token), settings.repository)
 
 
 def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
-    return None
+    """The run's shared services, for reads and ``after_run``.
+
+    Requests get their own credentials through ``QueueRunner(services_for=...)``,
+    which the credentials work supplies (scoped installation tokens from the vault);
+    until then every request shares these, built with the job's GITHUB_TOKEN.
+    """
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None  # offline (a local dry run): online checks are skipped
+    return Services.build(settings, github_token=token, anaconda_token=None)
 
 
 def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:

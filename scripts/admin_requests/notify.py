@@ -16,6 +16,7 @@ from typing import Protocol
 
 from .actions_output import render
 from .gitops import Git
+from .services.github import GitHubClient
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +131,27 @@ class Notifier:
         self.tracker.comment_on_issue(number, render(template, request=request))
         self.tracker.close_issue(number)
         return number
+
+
+class GitHubIssueTracker:
+    """The IssueTracker of one repository (``owner/name``), on the GitHub client."""
+
+    def __init__(self, client: GitHubClient, repository: str) -> None:
+        self.client = client
+        self.repository = repository
+
+    def open_issues_with_label(self, label: str) -> Sequence[TrackedIssue]:
+        issues = self.client.list_issues(self.repository, labels=(label,), state="open")
+        return [TrackedIssue(i.number, i.title, i.body) for i in issues]
+
+    def create_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
+        return self.client.create_issue(self.repository, title, body, tuple(labels)).number
+
+    def comment_on_issue(self, number: int, body: str) -> None:
+        self.client.comment(self.repository, number, body)
+
+    def close_issue(self, number: int) -> None:
+        self.client.close_issue(self.repository, number)
+
+    def pull_request_authors(self, commit_sha: str) -> Sequence[str]:
+        return [pull.author for pull in self.client.pulls_for_commit(self.repository, commit_sha)]

@@ -407,6 +407,9 @@ class QueueRunner:
             state=state,
             issue=state.issue if state else None,
         )
+        if self.services is None:
+            result.notes.append("online read-only checks skipped: no services configured")
+            return result
         try:
             problems = kind.preflight(report.model, self.services)
         except Exception as exc:
