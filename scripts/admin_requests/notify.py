@@ -79,6 +79,7 @@ class IssueContext:
     done: Sequence[str]
     attempts: int
     retry_hint: str
+    problems: Sequence[str] = ()  # why the file is not valid, one line each
 
 
 class Notifier:

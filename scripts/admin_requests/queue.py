@@ -353,6 +353,10 @@ class QueueRunner:
             [],
             new_state.attempts,
             self.config.retry_hint,
+            problems=[
+                f"line {p.line}, column {p.column}: {p.message}" for p in problems if p.is_error
+            ]
+            or lines,
         )
         new_state = self._open_issue(request, new_state, context, result.notes)
         result.state, result.issue = new_state, new_state.issue
