@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from admin_requests.checker import check_text
 from admin_requests.requests import REGISTRY
 from admin_requests.writeback import remaining_text
 
-CORPUS = Path("/work/shared/corpus/real-requests")
+# As in CI: the organisation's shared/ folder sits next to the checkout.
+SHARED = Path(os.environ.get("ADMIN_REQUESTS_SHARED", Path(__file__).parents[2] / "shared"))
+CORPUS = SHARED / "corpus" / "real-requests"
 SHA = "0" * 64
 
 
