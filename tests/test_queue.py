@@ -441,6 +441,7 @@ def test_an_after_run_failure_is_reported_not_raised(
     report = make_runner(repo, clock, tracker).run()
     assert report.results[0].disposition is Disposition.COMPLETED
     assert "follow-up step" in report.notes[0]
+    assert report.needs_attention
 
 
 def test_the_summary_lists_every_request_and_item(

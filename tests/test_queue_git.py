@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.errors import PushRejectedError
+from admin_requests.errors import GitError, PushRejectedError
 from admin_requests.gitops import Git
 from tests.queue.support import BOT, Repo, repo
 
@@ -103,3 +103,12 @@ def test_push_gives_up_on_a_conflict_without_pushing(
     ).stdout.strip()
     assert pushed == remote_head
     assert ours.status() == ""  # the rebase was aborted cleanly
+
+
+def test_credentials_in_remote_urls_never_reach_error_messages(repo: Repo) -> None:
+    git = Git(repo.root, BOT)
+    url = "https://x-access-token:ghs_SECRET@127.0.0.1:9/example/admin-requests.git"
+    with pytest.raises(GitError) as caught:
+        git.run("push", url, "HEAD:refs/heads/main")
+    assert "ghs_SECRET" not in str(caught.value)
+    assert "***@127.0.0.1" in str(caught.value)

@@ -20,7 +20,7 @@ from .config import Settings
 from .errors import AdminRequestsError, UsageError
 from .gitops import Git
 from .notify import GitHubIssueTracker, IssueTracker
-from .queue import Disposition, QueueConfig, QueueRunner, format_text, render_summary
+from .queue import QueueConfig, QueueRunner, format_text, render_summary
 from .services import GitHubClient, Services
 from .state import StateStore, format_time
 
@@ -186,7 +186,9 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         except AdminRequestsError as exc:
             print(f"admin-requests: error: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    return EXIT_INVALID if report.count(Disposition.ERROR) else EXIT_OK
+    # Parked requests have their issues; a runner error or a failed follow-up step is
+    # for core, so it fails the workflow run where core sees it.
+    return EXIT_INVALID if report.needs_attention else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

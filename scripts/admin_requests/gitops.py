@@ -8,6 +8,7 @@ the history says plainly that automation made them.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,9 +19,19 @@ from .errors import GitError, PushRejectedError
 log = logging.getLogger(__name__)
 
 
+# 'https://user:secret@host' in git's messages: the push remote carries the job token.
+CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    return CREDENTIALS_IN_URL.sub("***@", text)
+
+
 @dataclass(frozen=True)
 class Identity:
-    name: str = "admin-requests[bot]"
+    """GitHub Actions' own bot, so commits show as automation with its avatar."""
+
+    name: str = "github-actions[bot]"
     email: str = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
@@ -56,9 +67,10 @@ class Git:
             argv, cwd=self.root, capture_output=True, text=True, check=False, env=self.environ
         )
         if check and result.returncode != 0:
+            detail = redact(result.stderr.strip() or result.stdout.strip())
             raise GitError(
-                f"'git {' '.join(args)}' failed in {str(self.root)!r} with exit code "
-                f"{result.returncode}: {result.stderr.strip() or result.stdout.strip()}"
+                f"'git {redact(' '.join(args))}' failed in {str(self.root)!r} with exit code "
+                f"{result.returncode}: {detail}"
             )
         return result
 
@@ -110,7 +122,12 @@ class Git:
             pushed = self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
             if pushed.returncode == 0:
                 return
-            log.warning("push attempt %d of %d was rejected; rebasing", attempt, attempts)
+            log.warning(
+                "push attempt %d of %d was rejected: %s",
+                attempt,
+                attempts,
+                redact(pushed.stderr.strip()),
+            )
             if attempt == attempts:
                 break
             self.run("fetch", "--quiet", remote, branch)
@@ -119,7 +136,7 @@ class Git:
                 self.run("rebase", "--abort", check=False)
                 raise PushRejectedError(
                     f"our commits conflict with changes pushed to {branch!r} meanwhile "
-                    f"({rebased.stderr.strip()}); nothing was pushed. The next run starts "
+                    f"({redact(rebased.stderr.strip())}); nothing was pushed. The next run starts "
                     "from the new state and redoes this work."
                 )
         raise PushRejectedError(

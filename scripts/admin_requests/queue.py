@@ -99,6 +99,13 @@ class RunReport:
     results: list[RequestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     commits: int = 0
+    # Kinds whose after_run failed: their items are done, but the follow-up is not.
+    failed_follow_ups: list[str] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether core should look at the job (the workflow run is marked failed)."""
+        return bool(self.failed_follow_ups) or self.count(Disposition.ERROR) > 0
 
     def count(self, disposition: Disposition) -> int:
         return sum(result.disposition is disposition for result in self.results)
@@ -494,6 +501,7 @@ class QueueRunner:
                 self.kinds[action].after_run(done, self.services)
             except Exception as exc:
                 log.exception("after_run of %s failed", action)
+                report.failed_follow_ups.append(action)
                 report.notes.append(
                     f"the follow-up step of {action!r} failed ({type(exc).__name__}); its "
                     "items are done, but check the job log"
