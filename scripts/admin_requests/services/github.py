@@ -15,14 +15,13 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import github
 import requests
 from github.GithubException import GithubException
-from github.Repository import Repository
 
 from ..config import Settings
 from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
@@ -76,7 +75,6 @@ class GitHubClient:
     settings: Settings
     gh: github.Github
     retrier: Retrier
-    _repos: dict[str, Repository] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -101,12 +99,6 @@ class GitHubClient:
     def full_name(self, repo: str) -> str:
         return repo if "/" in repo else f"{self.settings.organisation}/{repo}"
 
-    def _repo(self, repo: str) -> Repository:
-        name = self.full_name(repo)
-        if name not in self._repos:
-            self._repos[name] = self.gh.get_repo(name)  # lazy: no call
-        return self._repos[name]
-
     def _url(self, repo: str, suffix: str = "") -> str:
         return f"{self.settings.github_api_url}/repos/{self.full_name(repo)}{suffix}"
 
@@ -120,6 +112,8 @@ class GitHubClient:
                 raise RetryableFailure("no answer in time") from None
             except requests.ConnectionError as error:
                 raise RetryableFailure(f"connection failed ({type(error).__name__})") from None
+            except ValueError:  # a body that starts like JSON but is not
+                raise RetryableFailure("the answer was not JSON") from None
             except GithubException as error:
                 headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
                 retry, wait = retry_hint(error.status, headers, self.retrier.clock())
@@ -131,11 +125,11 @@ class GitHubClient:
 
     def _raw(self, verb: str, url: str, **kwargs: Any) -> Any:
         _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
-        return data
+        return _checked_json(data)
 
     def _get_page(self, url: str, params: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
         headers, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters=params)
-        return headers, data
+        return headers, _checked_json(data)
 
     def _pages(self, what: str, url: str, params: dict[str, str]) -> list[Any]:
         """Every page of a list endpoint, following the Link headers (each page retried)."""
@@ -184,15 +178,24 @@ class GitHubClient:
                 return None
         return str(data["object"]["sha"])
 
-    def create_ref(self, repo: str, ref: str, sha: str) -> None:
-        """Create ``refs/{ref}`` at ``sha``; ConflictError when it already exists."""
+    def create_ref(self, repo: str, ref: str, sha: str) -> str:
+        """Create ``refs/{ref}`` at ``sha``; return the SHA GitHub reports for it.
+
+        ConflictError when the reference already exists.
+        """
         what = f"create {ref!r} in {self.full_name(repo)!r}"
         try:
-            self._call(what, lambda: self._repo(repo).create_git_ref(f"refs/{ref}", sha))
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST", self._url(repo, "/git/refs"), input={"ref": f"refs/{ref}", "sha": sha}
+                ),
+            )
         except PermanentError as error:
             if error.status == 422 and "already exists" in str(error):
                 raise ConflictError(f"{what}: it already exists", status=422) from None
             raise
+        return str(data["object"]["sha"])
 
     def delete_ref(self, repo: str, ref: str) -> bool:
         """Delete ``refs/{ref}``; False when it was already gone."""
@@ -374,6 +377,17 @@ def _issue(data: dict[str, Any]) -> IssueInfo:
         str((data.get("user") or {}).get("login", "")),
         str(data.get("html_url", "")),
     )
+
+
+def _checked_json(data: Any) -> Any:
+    """PyGithub wraps a body that is not JSON as {"data": text}: a proxy page, not an answer."""
+    if (
+        isinstance(data, dict)
+        and set(data) <= {"data", "url"}
+        and isinstance(data.get("data"), str)
+    ):
+        raise RetryableFailure("the answer was not JSON")
+    return data
 
 
 def _next_link(headers: dict[str, Any]) -> str | None:
