@@ -470,3 +470,17 @@ def test_a_corrupt_state_file_is_replaced_not_fatal(
     report = make_runner(repo, clock, tracker).run()
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert state_of(repo)["attempts"] == 1
+
+
+def test_an_issue_for_a_long_request_lists_the_first_items_only(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    names = [f"thing{n}" for n in range(120)]
+    repo.add_request("a.yml", things(*names))
+    for name in names:
+        kind.always(name, Outcome.failed(f"{name} is gone"))
+    make_runner(repo, clock, tracker).run()
+    body = tracker.issues[1].body
+    assert "thing49 is gone" in body
+    assert "thing50 is gone" not in body
+    assert "and 70 more" in body

@@ -21,6 +21,8 @@ from .services.github import GitHubClient
 log = logging.getLogger(__name__)
 
 FAILURE_LABEL = "admin-request-failure"
+# Issue bodies are limited (65,536 characters); long requests list the first items only.
+ISSUE_MAX_ITEMS = 50
 # GitHub logins: alphanumerics and single hyphens, at most 39 characters; apps end in [bot].
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?$")
 
@@ -112,7 +114,12 @@ class Notifier:
         """Open the request's issue, or comment on the open one; return its number."""
         existing = self.find_issue(context.request)
         requester = self.requester(context.request)
-        values = {"c": context, "requester": requester, "marker": marker(context.request)}
+        values = {
+            "c": context,
+            "requester": requester,
+            "marker": marker(context.request),
+            "max_items": ISSUE_MAX_ITEMS,
+        }
         if existing is not None:
             self.tracker.comment_on_issue(existing, render("issue_parked_again.md.j2", **values))
             return existing
