@@ -402,13 +402,18 @@ def test_each_request_gets_services_scoped_to_its_access(
     events: list[str] = []
 
     @contextmanager
-    def scoped(access: Access) -> Iterator[str]:
-        events.append(f"enter {','.join(access.github_repositories)}")
+    def scoped(access: Access, label: str) -> Iterator[str]:
+        events.append(f"enter {label} {','.join(access.github_repositories)}")
         yield "scoped"
         events.append("exit")
 
     make_runner(repo, clock, tracker, services_for=scoped).run()
-    assert events == ["enter one-feedstock", "exit", "enter two-feedstock", "exit"]
+    assert events == [
+        "enter requests/a.yml one-feedstock",
+        "exit",
+        "enter requests/b.yml two-feedstock",
+        "exit",
+    ]
 
 
 def test_failing_to_get_credentials_is_a_transient_failure(
@@ -416,7 +421,7 @@ def test_failing_to_get_credentials_is_a_transient_failure(
 ) -> None:
     repo.add_request("a.yml", things("one"))
 
-    def broken(access: Access) -> Any:
+    def broken(access: Access, label: str) -> Any:
         raise PermissionError("vault said no")
 
     report = make_runner(repo, clock, tracker, services_for=broken).run()

@@ -36,7 +36,7 @@ def test_archive_request_with_a_typo_is_shrunk_parked_then_completed(
     numbers = itertools.count(1)
 
     @contextmanager
-    def scoped(access: Access) -> Iterator[Services]:
+    def scoped(access: Access, label: str) -> Iterator[Services]:
         token = fake_github.add_token(
             f"request-{next(numbers)}",
             repositories=list(access.github_repositories),

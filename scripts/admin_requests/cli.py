@@ -20,7 +20,7 @@ from .config import Settings
 from .errors import AdminRequestsError, UsageError
 from .gitops import Git
 from .notify import GitHubIssueTracker, IssueTracker
-from .queue import QueueConfig, QueueRunner, format_text, render_summary
+from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
 from .services import GitHubClient, Services
 from .state import StateStore, format_time
 
@@ -159,6 +159,18 @@ def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
     return Services.build(settings, github_token=token, anaconda_token=None)
 
 
+def build_services_for(settings: Settings, environ: Mapping[str, str]) -> ServicesFactory | None:
+    """Per-request services with credentials scoped to the request's Access, or None.
+
+    The seam for the credentials work: with the vault broker open for the job,
+    return ``lambda access, label: <context manager>`` that enters
+    ``broker.request_credentials(access, label=label)`` and yields ``Services.build``
+    with those tokens (revoked when the request is done). None: every request shares
+    the run's services.
+    """
+    return None
+
+
 def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
@@ -176,6 +188,7 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         clock=lambda: datetime.now(UTC),
         tracker=tracker,
         config=config,
+        services_for=build_services_for(settings, environ),
     )
     report = runner.run()
     print(format_text(report))

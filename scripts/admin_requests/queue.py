@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 # Gives the services one request may use, e.g. with credentials scoped to its Access
-# and revoked on exit. The default shares the run's services with every request.
-ServicesFactory = Callable[[Access], AbstractContextManager[Any]]
+# and revoked on exit; the label (the request file) names them in the credentials
+# ledger. The default shares the run's services with every request.
+ServicesFactory = Callable[[Access, str], AbstractContextManager[Any]]
 
 DEFAULT_RETRY_HINT = (
     "run the 'process' workflow by hand (Actions, process, Run workflow) with this file "
@@ -130,7 +131,9 @@ class QueueRunner:
         self.config = config or QueueConfig()
         self.store = StateStore(root, self.config.state_dir)
         self.notifier = Notifier(tracker, git) if tracker is not None else None
-        self.services_for: ServicesFactory = services_for or (lambda _: nullcontext(services))
+        self.services_for: ServicesFactory = services_for or (
+            lambda _access, _label: nullcontext(services)
+        )
         # The checker validates against REGISTRY, so the runner dispatches through it too.
         self.kinds = REGISTRY
 
@@ -216,7 +219,7 @@ class QueueRunner:
     def _execute(self, kind: RequestKind, report: FileReport) -> list[ItemResult]:
         try:
             access = kind.access(report.model, self.services)
-            scope = self.services_for(access)
+            scope = self.services_for(access, report.path)
             services = scope.__enter__()
         except Exception as exc:
             log.exception("cannot prepare the services for %s", report.path)
