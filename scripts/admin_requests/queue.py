@@ -42,8 +42,8 @@ Clock = Callable[[], datetime]
 ServicesFactory = Callable[[Access, str], AbstractContextManager[Any]]
 
 DEFAULT_RETRY_HINT = (
-    "run the 'process' workflow by hand (Actions, process, Run workflow) with this file "
-    "in the 'retry' field"
+    "in Actions, run the 'process requests' workflow by hand (Run workflow) with this "
+    "file's name in the 'retry' field"
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,8 +257,3 @@ def make_runner(
         config=QueueConfig(dry_run=dry_run, retry=frozenset(retry), policy=POLICY),
         services_for=services_for,
     )
-
-
-@contextmanager
-def no_services(access: Access) -> Iterator[None]:
-    yield None
