@@ -1,19 +1,28 @@
-"""Command line: ``admin-requests check | plan`` (``run`` and ``status`` come later)."""
+"""Command line: ``admin-requests check | plan | run`` (``status`` comes later)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .actions_output import append_step_summary, error_annotation, render, running_in_actions
 from .checker import FileReport, check_paths
-from .errors import UsageError
+from .config import Settings
+from .errors import AdminRequestsError, UsageError
+from .gitops import Git
+from .notify import GitHubIssueTracker, IssueTracker
+from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
+from .services import GitHubClient, Services
+from .state import StateStore, format_time
 
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
@@ -92,9 +101,107 @@ def command_plan(args: argparse.Namespace) -> int:
                 print(f"  {problem.format_text()}")
             continue
         print(f"{report.path}: {report.action}, {len(report.items)} item(s)")
+        print(f"  {_queue_status(report.path)}")
         for item in report.items:
             print(f"  - [{item.id}] {item.description}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+
+
+def _queue_status(path: str) -> str:
+    """What the next processing run does with this file, from its queue state."""
+    state = StateStore(Path.cwd()).load(path)
+    if state is None:
+        return "next run: carried out (no earlier attempt)"
+    if state.parked:
+        issue = f" (issue #{state.issue})" if state.issue else ""
+        return f"parked{issue}: {state.parked_reason}; change the file or retry it to resume"
+    return (
+        f"{state.attempts} failed attempt(s); next attempt not before "
+        f"{format_time(state.next_attempt) or 'the next run'}"
+    )
+
+
+def _retry_paths(values: Sequence[str], root: Path, queue_dir: str) -> frozenset[str]:
+    """Accept 'foo.yml' or 'requests/foo.yml' (the workflow input); '' means none."""
+    found = set()
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        request = f"{queue_dir}/{Path(value).name}"
+        if not (root / request).is_file():
+            raise UsageError(
+                f"cannot retry {value!r}: there is no {request!r}; give the name of a file in "
+                f"{queue_dir}/, e.g. 'my-request.yml'"
+            )
+        found.add(request)
+    return frozenset(found)
+
+
+def build_tracker(settings: Settings, environ: Mapping[str, str]) -> IssueTracker | None:
+    """Issues in this repository, with the job's GITHUB_TOKEN (``issues: write``)."""
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None
+    return GitHubIssueTracker(GitHubClient.build(settings, token), settings.repository)
+
+
+def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
+    """The run's shared services, for reads and ``after_run``.
+
+    Requests get their own credentials through ``QueueRunner(services_for=...)``,
+    which the credentials work supplies (scoped installation tokens from the vault);
+    until then every request shares these, built with the job's GITHUB_TOKEN.
+    """
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None  # offline (a local dry run): online checks are skipped
+    return Services.build(settings, github_token=token, anaconda_token=None)
+
+
+def build_services_for(settings: Settings, environ: Mapping[str, str]) -> ServicesFactory | None:
+    """Per-request services with credentials scoped to the request's Access, or None.
+
+    The seam for the credentials work: with the vault broker open for the job,
+    return ``lambda access, label: <context manager>`` that enters
+    ``broker.request_credentials(access, label=label)`` and yields ``Services.build``
+    with those tokens (revoked when the request is done). None: every request shares
+    the run's services.
+    """
+    return None
+
+
+def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    root = Path(args.root).resolve()
+    settings = Settings.from_environ(environ)
+    config = QueueConfig(
+        dry_run=args.dry_run, retry=_retry_paths(args.retry, root, QueueConfig.queue_dir)
+    )
+    git = Git(root)
+    tracker = build_tracker(settings, environ)
+    if tracker is None:
+        logging.getLogger(__name__).warning("no GitHub token: parked requests get no issue")
+    runner = QueueRunner(
+        root,
+        services=build_services(settings, environ),
+        git=git,
+        clock=lambda: datetime.now(UTC),
+        tracker=tracker,
+        config=config,
+        services_for=build_services_for(settings, environ),
+    )
+    report = runner.run()
+    print(format_text(report))
+    append_step_summary(render_summary(report), environ)
+    if args.push and not args.dry_run and report.commits:
+        try:
+            git.push_with_rebase(args.remote, args.branch, args.push_attempts)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    # Parked requests have their issues; a runner error or a failed follow-up step is
+    # for core, so it fails the workflow run where core sees it.
+    return EXIT_INVALID if report.needs_attention else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +230,34 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", metavar="PATH", help="files or folders (default: requests/)"
     )
     plan.set_defaults(handler=command_plan, changed_since=None)
+
+    run = sub.add_parser(
+        "run",
+        help="carry out the queued requests and commit the results",
+        description="Process every file in requests/: execute its items, remove it when "
+        "done or shrink it to what is left, and commit. Parked requests and requests "
+        "waiting for their next attempt are skipped.",
+    )
+    run.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would happen; change nothing (no API writes, files, commits, issues)",
+    )
+    run.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="un-park this request file and attempt it now (repeatable)",
+    )
+    run.add_argument(
+        "--push", action="store_true", help="push the commits, rebasing if the branch moved"
+    )
+    run.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    run.add_argument("--branch", default="main", help="branch to push to (default: main)")
+    run.add_argument("--push-attempts", type=int, default=5, help=argparse.SUPPRESS)
+    run.set_defaults(handler=command_run)
     return parser
 
 

@@ -19,6 +19,18 @@ class RequestFileError(AdminRequestsError):
     """A request file cannot be read at all (missing, unreadable)."""
 
 
+class StateFileError(AdminRequestsError):
+    """A queue state file cannot be read (it is then ignored and rewritten)."""
+
+
+class GitError(AdminRequestsError):
+    """A git command failed while recording the queue's results."""
+
+
+class PushRejectedError(GitError):
+    """The results could not be pushed even after rebasing onto the remote branch."""
+
+
 # -- online services ---------------------------------------------------------------------
 
 

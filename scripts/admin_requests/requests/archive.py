@@ -15,6 +15,7 @@ from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each, feedstock_list
 from .execution import check_online, guarded
+from .layout import EntryLayout, ListEntries
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class FeedstocksRequest(RequestModel):
 class ArchiveKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = FeedstocksRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
 
     def __init__(self, action: str, summary: str, *, archived: bool) -> None:
         super().__init__(action, summary)

@@ -15,8 +15,13 @@ from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
 from .execution import check_online, guarded
+from .layout import EntryLayout, MappingOfLists
 
 ARCHIVED_TAG_SUFFIX = "_archived"
+
+
+def branch_item_id(action: str, feedstock: str, branch: str) -> str:
+    return f"{action}:{feedstock}@{branch}"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class BranchesRequest(RequestModel):
 class ArchiveBranchKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = BranchesRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = MappingOfLists("feedstocks", branch_item_id)
 
     def __init__(self, action: str, summary: str, *, archive: bool) -> None:
         super().__init__(action, summary)

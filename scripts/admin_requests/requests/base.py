@@ -17,6 +17,7 @@ from ruamel.yaml.nodes import MappingNode, Node
 
 from ..fields import Decoder, Text
 from ..problems import Problem
+from .layout import EntryLayout
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class RequestKind(ABC):
     # Keys a request of this kind may have besides 'action', for docs and checks.
     required_keys: ClassVar[tuple[str, ...]] = ()
     optional_keys: ClassVar[tuple[str, ...]] = ()
+    # Which YAML entry produces which item, so the queue can write back what is left.
+    # None: the queue cannot shrink the file and keeps it whole until every item is done.
+    item_entries: ClassVar[EntryLayout | None] = None
 
     def __init__(self, action: str, summary: str) -> None:
         self.action = action

@@ -15,6 +15,7 @@ from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
 from .execution import check_online, guarded
+from .layout import EntryLayout, ListEntries
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def _package_problem(value: str) -> str | None:
 class PackageLabelKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
 
     def __init__(self, action: str, summary: str, *, add_label: bool) -> None:
         super().__init__(action, summary)

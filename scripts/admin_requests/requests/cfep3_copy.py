@@ -19,6 +19,7 @@ from ..services import Services
 from ..services.anaconda import Distribution
 from .base import Access, Item, Outcome, RequestKind, RequestModel
 from .execution import check_online, guarded
+from .layout import EntryLayout, ListEntries
 
 PACKAGE_SPEC_FORM = "channel[/label/<label>]/subdir/name-version-build.conda"
 DEFAULT_LABEL = "main"
@@ -72,6 +73,7 @@ class CopyRequest(RequestModel):
 class Cfep3CopyKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = CopyRequest
     required_keys: ClassVar[tuple[str, ...]] = ("anaconda_org_packages",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("anaconda_org_packages", "package")
     optional_keys: ClassVar[tuple[str, ...]] = ("to_anaconda_org_label",)
 
     def _entry(self, node: Node, decoder: Decoder) -> CopyEntry | None:

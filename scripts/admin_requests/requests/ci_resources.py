@@ -16,6 +16,7 @@ from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each, feedstock_list
+from .layout import EntryLayout, ListEntries
 
 CIRUN_RESOURCE_PREFIX = "cirun-"
 
@@ -43,6 +44,7 @@ def _check_cirun_resource(value: str) -> str | None:
 class CiResourceKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = CiResourceRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
     optional_keys: ClassVar[tuple[str, ...]] = ("revoke",)
 
     def __init__(self, action: str, summary: str, *, resource: str, can_revoke: bool = True):

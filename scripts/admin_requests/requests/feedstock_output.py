@@ -22,6 +22,7 @@ from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
 from .execution import check_online, guarded
+from .layout import EntryLayout, MappingOfLists
 
 CONFIG_PATH = "config.json"
 ALLOWLIST_PATH = "feedstock_outputs_autoreg_allowlist.yml"
@@ -63,9 +64,16 @@ def _bare(feedstock: Text) -> Text:
     return Text(feedstock.removesuffix("-feedstock"), feedstock.line, feedstock.column)
 
 
+def output_item_id(action: str, feedstock: str, output: str) -> str:
+    return f"{action}:{feedstock.removesuffix('-feedstock')}:{output}"
+
+
 class AddFeedstockOutputKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = FeedstockOutputsRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
+    item_entries: ClassVar[EntryLayout | None] = MappingOfLists(
+        "feedstock_to_output_mapping", output_item_id
+    )
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> FeedstockOutputsRequest | None:
         node = fields.get("feedstock_to_output_mapping")

@@ -11,6 +11,7 @@ from ..fields import Decoder, Text
 from ..names import CI_PROVIDERS, check_feedstock_name
 from ..problems import Problem
 from .base import Item, RequestKind, RequestModel, check_each, feedstock_list
+from .layout import EntryLayout, ListEntries
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ def _check_provider(value: str) -> str | None:
 class TokenResetKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = TokenResetRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
     optional_keys: ClassVar[tuple[str, ...]] = (
         "skip_providers",
         "existing_tokens_time_to_expiration",

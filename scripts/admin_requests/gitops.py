@@ -1,0 +1,146 @@
+"""The few git operations the queue needs: commit one request's results, find who added
+a file, and push with a bounded rebase-and-retry.
+
+Commits use a bot identity given by the caller and never the machine's git config, so
+the history says plainly that automation made them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GitError, PushRejectedError
+
+log = logging.getLogger(__name__)
+
+
+# 'https://user:secret@host' in git's messages: the push remote carries the job token.
+CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    return CREDENTIALS_IN_URL.sub("***@", text)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """GitHub Actions' own bot, so commits show as automation with its avatar."""
+
+    name: str = "github-actions[bot]"
+    email: str = "41898282+github-actions[bot]@users.noreply.github.com"
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+class Git:
+    def __init__(
+        self,
+        root: Path,
+        identity: Identity | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = root
+        self.identity = identity or Identity()
+        self.environ = dict(environ) if environ is not None else None
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [
+            "git",
+            "-c",
+            f"user.name={self.identity.name}",
+            "-c",
+            f"user.email={self.identity.email}",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ]
+        result = subprocess.run(
+            argv, cwd=self.root, capture_output=True, text=True, check=False, env=self.environ
+        )
+        if check and result.returncode != 0:
+            detail = redact(result.stderr.strip() or result.stdout.strip())
+            raise GitError(
+                f"'git {redact(' '.join(args))}' failed in {str(self.root)!r} with exit code "
+                f"{result.returncode}: {detail}"
+            )
+        return result
+
+    def _known(self, paths: Sequence[str]) -> list[str]:
+        """The paths git can take: present on disk or tracked (deleted ones)."""
+        tracked = set(self.run("ls-files", "--", *paths).stdout.splitlines()) if paths else set()
+        return [p for p in paths if (self.root / p).exists() or p in tracked]
+
+    def commit(self, paths: Sequence[str], message: str) -> bool:
+        """Commit the current content of ``paths`` (deletions too); False if unchanged."""
+        known = self._known(paths)
+        if not known:
+            return False
+        self.run("add", "--all", "--", *known)
+        staged = self.run("diff", "--cached", "--quiet", "--", *known, check=False)
+        if staged.returncode == 0:
+            return False
+        self.run("commit", "--quiet", "--message", message, "--", *known)
+        return True
+
+    def head(self) -> str:
+        return self.run("rev-parse", "HEAD").stdout.strip()
+
+    def commit_that_added(self, path: str) -> str | None:
+        """The latest commit that added ``path`` (a reused name counts from its re-adding).
+
+        Needs the history: check out with ``fetch-depth: 0``.
+        """
+        out = self.run(
+            "log", "--diff-filter=A", "--format=%H", "--", path, check=False
+        ).stdout.split()
+        return out[0] if out else None
+
+    def author_of(self, sha: str) -> Author | None:
+        result = self.run("show", "--no-patch", "--format=%an%x00%ae", sha, check=False)
+        if result.returncode != 0 or "\x00" not in result.stdout:
+            return None
+        name, email = result.stdout.strip().split("\x00", 1)
+        return Author(name, email)
+
+    def push_with_rebase(self, remote: str, branch: str, attempts: int = 5) -> None:
+        """Push HEAD to ``remote``/``branch``; on rejection rebase onto it and try again.
+
+        Other merges may land while a run is processing; our commits only touch request
+        and state files, so a rebase normally applies cleanly. A conflict (someone edited
+        the same request meanwhile) aborts: the next run redoes the work idempotently.
+        """
+        for attempt in range(1, attempts + 1):
+            pushed = self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
+            if pushed.returncode == 0:
+                return
+            log.warning(
+                "push attempt %d of %d was rejected: %s",
+                attempt,
+                attempts,
+                redact(pushed.stderr.strip()),
+            )
+            if attempt == attempts:
+                break
+            self.run("fetch", "--quiet", remote, branch)
+            rebased = self.run("rebase", "--quiet", "FETCH_HEAD", check=False)
+            if rebased.returncode != 0:
+                self.run("rebase", "--abort", check=False)
+                raise PushRejectedError(
+                    f"our commits conflict with changes pushed to {branch!r} meanwhile "
+                    f"({redact(rebased.stderr.strip())}); nothing was pushed. The next run starts "
+                    "from the new state and redoes this work."
+                )
+        raise PushRejectedError(
+            f"pushing to {branch!r} was rejected {attempts} times in a row; nothing was "
+            "pushed. The next run redoes this work; if it keeps happening, check the "
+            "branch protection rules allow the workflow to push."
+        )
