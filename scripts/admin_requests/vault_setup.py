@@ -46,7 +46,7 @@ class TrustParameters:
     repository_owner_id: str
     audience: str
     kv_mount: str = "admin-requests"
-    secret_path: str = "process"
+    secret_path: str = "process"  # noqa: S105 (a path, not a value)
     transit_mount: str = "transit"
     transit_key: str = "admin-requests-github-app"
     auth_mount: str = "jwt"
@@ -147,7 +147,8 @@ class VaultAdmin:
 
     def _mounts(self, kind: str) -> dict[str, Any]:
         data = self.call("GET", "sys/auth" if kind == "auth" else "sys/mounts")
-        return data.get("data", data)
+        mounts: dict[str, Any] = data.get("data", data)
+        return mounts
 
     def enable_auth(self, path: str, auth_type: str) -> None:
         if f"{path}/" not in self._mounts("auth"):
