@@ -1,0 +1,819 @@
+"""A stateful fake of the GitHub REST API, for the calls admin-requests makes.
+
+Seed it, point ``Settings.github_api_url`` at ``fake.url``, and read its state and
+counters afterwards::
+
+    with FakeGitHub(org="conda-forge") as gh:
+        gh.add_repo("foo-feedstock", branches={"main": sha("a")}, files={"README.md": "hi"})
+        gh.add_token("admin", permissions=None)  # None: every permission, every repo
+        gh.add_token("narrow", repositories=["bar-feedstock"], permissions={"contents": "write"})
+        ...
+        assert gh.effects["archive"] == 1
+
+Every endpoint checks ``Authorization`` like GitHub does: an unknown, expired or
+revoked token gets 401; a token not scoped to the repository gets 404 (GitHub does not
+reveal that it exists); a token without the permission gets 403 "Resource not
+accessible by integration". App installation tokens are minted against an RS256 App JWT
+verified with the configured public key.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import itertools
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .server import FakeServer, HttpError, Request, Response
+
+NOT_ACCESSIBLE = "Resource not accessible by integration"
+LEVELS = {"read": 1, "write": 2, "admin": 3}
+# What an installation of the fake App may grant when nothing else is configured.
+DEFAULT_APP_PERMISSIONS = {
+    "administration": "write",
+    "contents": "write",
+    "issues": "write",
+    "pull_requests": "write",
+    "actions": "write",
+    "metadata": "read",
+}
+
+
+def sha(seed: str) -> str:
+    """A deterministic 40-hex commit SHA for tests."""
+    return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
+
+
+def blob_sha(content: bytes) -> str:
+    """The git blob SHA of ``content``, as GitHub reports it for files."""
+    header = f"blob {len(content)}\0".encode()
+    return hashlib.sha1(header + content, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class FakeToken:
+    token: str
+    repositories: frozenset[str] | None  # None: every repository of the organisation
+    permissions: dict[str, str] | None  # None: every permission (an admin PAT)
+    expires_at: float | None = None
+    revoked: bool = False
+    installation_id: int | None = None
+
+
+@dataclass
+class FakeIssue:
+    number: int
+    title: str
+    body: str
+    labels: list[str]
+    user: str
+    state: str = "open"
+    state_reason: str | None = None
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    closed_at: str | None = None
+
+
+@dataclass
+class FakeRepo:
+    name: str
+    id: int
+    archived: bool = False
+    default_branch: str = "main"
+    refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/x" -> commit sha
+    files: dict[str, bytes] = field(default_factory=dict)  # on the default branch
+    issues: dict[int, FakeIssue] = field(default_factory=dict)
+    workflows: set[str] = field(default_factory=set)
+    workflow_dispatches: list[dict[str, Any]] = field(default_factory=list)
+    repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
+    commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+
+    def file_text(self, path: str) -> str:
+        return self.files[path].decode()
+
+    def branch(self, name: str) -> str | None:
+        return self.refs.get(f"refs/heads/{name}")
+
+    def tag(self, name: str) -> str | None:
+        return self.refs.get(f"refs/tags/{name}")
+
+
+@dataclass
+class FakeApp:
+    app_id: int
+    public_key_pem: bytes
+    installation_id: int
+    permissions: dict[str, str]
+    private_key_pem: bytes | None = None  # only when the fake generated the key
+
+
+def generate_app_key() -> tuple[bytes, bytes]:
+    """A fresh RSA key pair as (private PEM, public PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+@functools.cache
+def _shared_app_key() -> tuple[bytes, bytes]:
+    # RSA key generation is slow; one generated key per test session is enough.
+    return generate_app_key()
+
+
+class FakeGitHub(FakeServer):
+    """See the module docstring; effects are counted under the names used below."""
+
+    def __init__(self, org: str = "conda-forge", *, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.org = org
+        self.repos: dict[str, FakeRepo] = {}
+        self.tokens: dict[str, FakeToken] = {}
+        self.app: FakeApp | None = None
+        self._ids = itertools.count(1000)
+        self._register_routes()
+
+    # -- seeding ----------------------------------------------------------------------
+
+    def add_repo(
+        self,
+        name: str,
+        *,
+        archived: bool = False,
+        branches: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        files: dict[str, str | bytes] | None = None,
+        workflows: tuple[str, ...] = (),
+    ) -> FakeRepo:
+        with self.lock:
+            repo = FakeRepo(name, next(self._ids), archived=archived)
+            branches = branches if branches is not None else {"main": sha(f"{name}@main")}
+            repo.refs.update({f"refs/heads/{b}": s for b, s in branches.items()})
+            repo.refs.update({f"refs/tags/{t}": s for t, s in (tags or {}).items()})
+            for path, content in (files or {}).items():
+                repo.files[path] = content.encode() if isinstance(content, str) else content
+            repo.workflows.update(workflows)
+            repo.commits.update(repo.refs.values())
+            self.repos[name] = repo
+            return repo
+
+    def repo(self, name: str) -> FakeRepo:
+        return self.repos[name]
+
+    def add_token(
+        self,
+        token: str,
+        *,
+        repositories: list[str] | None = None,
+        permissions: dict[str, str] | None = None,
+        expires_in: float | None = None,
+    ) -> str:
+        """Register a plain token (a GITHUB_TOKEN, a PAT) with its scope."""
+        with self.lock:
+            self.tokens[token] = FakeToken(
+                token,
+                frozenset(repositories) if repositories is not None else None,
+                dict(permissions) if permissions is not None else None,
+                self.now() + expires_in if expires_in is not None else None,
+            )
+        return token
+
+    def revoke_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens[token].revoked = True
+
+    def is_token_valid(self, token: str) -> bool:
+        with self.lock:
+            info = self.tokens.get(token)
+            return info is not None and self._live(info)
+
+    def configure_app(
+        self,
+        app_id: int = 4242,
+        *,
+        public_key_pem: bytes | None = None,
+        installation_id: int = 77,
+        permissions: dict[str, str] | None = None,
+    ) -> FakeApp:
+        """Install a GitHub App on the organisation (all its repositories).
+
+        Without ``public_key_pem`` a key pair is generated and the private key is kept
+        in ``app.private_key_pem`` so tests can sign JWTs with ``make_app_jwt``.
+        """
+        private = None
+        if public_key_pem is None:
+            private, public_key_pem = _shared_app_key()
+        self.app = FakeApp(
+            app_id,
+            public_key_pem,
+            installation_id,
+            dict(permissions or DEFAULT_APP_PERMISSIONS),
+            private,
+        )
+        return self.app
+
+    def make_app_jwt(self, *, iat_offset: int = -60, lifetime: int = 540) -> str:
+        """An App JWT signed with the generated key (tests of the credentials code)."""
+        if self.app is None or self.app.private_key_pem is None:
+            raise RuntimeError("configure_app() without a public key first")
+        now = int(self.now())
+        claims = {"iat": now + iat_offset, "exp": now + lifetime, "iss": str(self.app.app_id)}
+        return jwt.encode(claims, self.app.private_key_pem, algorithm="RS256")
+
+    def add_issue(
+        self,
+        repo: str,
+        title: str,
+        body: str = "",
+        *,
+        labels: list[str] | None = None,
+        user: str = "someone",
+        state: str = "open",
+    ) -> FakeIssue:
+        with self.lock:
+            return self._new_issue(self.repos[repo], title, body, labels or [], user, state)
+
+    def issues(self, repo: str, *, state: str | None = None) -> list[FakeIssue]:
+        with self.lock:
+            found = self.repos[repo].issues.values()
+            return [i for i in found if state is None or i.state == state]
+
+    def add_commit_pull(
+        self, repo: str, commit: str, number: int, *, user: str = "someone", title: str = ""
+    ) -> None:
+        """Record that pull request ``number`` by ``user`` added ``commit`` to ``repo``."""
+        with self.lock:
+            pulls = self.repos[repo].commit_pulls.setdefault(commit, [])
+            pulls.append(
+                {
+                    "id": next(self._ids),
+                    "number": number,
+                    "state": "closed",
+                    "title": title or f"PR {number}",
+                    "user": {"login": user, "type": "User"},
+                    "html_url": f"https://github.com/{self.org}/{repo}/pull/{number}",
+                    "url": f"{self._repo_url(repo)}/pulls/{number}",
+                    "merged_at": _iso(self.now()),
+                    "merge_commit_sha": commit,
+                }
+            )
+
+    # -- JSON shapes ------------------------------------------------------------------
+
+    def _repo_url(self, repo: str) -> str:
+        return f"{self.url}/repos/{self.org}/{repo}"
+
+    def _repo_json(self, repo: FakeRepo) -> dict[str, Any]:
+        return {
+            "id": repo.id,
+            "node_id": f"R_{repo.id}",
+            "name": repo.name,
+            "full_name": f"{self.org}/{repo.name}",
+            "owner": {"login": self.org, "type": "Organization"},
+            "private": False,
+            "archived": repo.archived,
+            "default_branch": repo.default_branch,
+            "url": self._repo_url(repo.name),
+            "html_url": f"https://github.com/{self.org}/{repo.name}",
+        }
+
+    def _ref_json(self, repo: str, ref: str, commit: str) -> dict[str, Any]:
+        return {
+            "ref": ref,
+            "node_id": f"REF_{ref}",
+            "url": f"{self._repo_url(repo)}/git/{ref}",
+            "object": {
+                "sha": commit,
+                "type": "commit",
+                "url": f"{self._repo_url(repo)}/git/commits/{commit}",
+            },
+        }
+
+    def _content_json(self, repo: str, path: str, content: bytes) -> dict[str, Any]:
+        blob = blob_sha(content)
+        return {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(content),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": base64.b64encode(content).decode(),
+            "sha": blob,
+            "url": f"{self._repo_url(repo)}/contents/{path}",
+            "git_url": f"{self._repo_url(repo)}/git/blobs/{blob}",
+            "html_url": f"https://github.com/{self.org}/{repo}/blob/main/{path}",
+            "download_url": None,
+        }
+
+    def _issue_json(self, repo: str, issue: FakeIssue) -> dict[str, Any]:
+        url = f"{self._repo_url(repo)}/issues/{issue.number}"
+        return {
+            "id": issue.number + 10_000,
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state,
+            "state_reason": issue.state_reason,
+            "labels": [{"name": label} for label in issue.labels],
+            "user": {"login": issue.user, "type": "User"},
+            "comments": len(issue.comments),
+            "url": url,
+            "html_url": f"https://github.com/{self.org}/{repo}/issues/{issue.number}",
+            "repository_url": self._repo_url(repo),
+            "created_at": issue.created_at,
+            "updated_at": issue.updated_at,
+            "closed_at": issue.closed_at,
+        }
+
+    def error_body(self, error: HttpError) -> Any:
+        return {"message": error.message, "documentation_url": "https://docs.github.com/rest"}
+
+    # -- authorisation ----------------------------------------------------------------
+
+    def _live(self, info: FakeToken) -> bool:
+        expired = info.expires_at is not None and self.now() >= info.expires_at
+        return not info.revoked and not expired
+
+    def _token(self, request: Request) -> FakeToken:
+        header = request.header("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not value:
+            raise HttpError(401, "Requires authentication")
+        info = self.tokens.get(value.strip())
+        if info is None or not self._live(info):
+            raise HttpError(401, "Bad credentials")
+        return info
+
+    def _authorise(
+        self, request: Request, permission: str, level: str, repo: str | None = None
+    ) -> FakeRepo | None:
+        """Check the token for ``permission:level`` on ``repo``; return the repo."""
+        info = self._token(request)
+        found = None
+        if repo is not None:
+            if request.params.get("owner", self.org) != self.org or repo not in self.repos:
+                raise HttpError(404, "Not Found")
+            if info.repositories is not None and repo not in info.repositories:
+                raise HttpError(404, "Not Found")
+            found = self.repos[repo]
+        if info.permissions is not None and permission != "metadata":
+            granted = info.permissions.get(permission)
+            if granted is None or LEVELS[granted] < LEVELS[level]:
+                raise HttpError(403, NOT_ACCESSIBLE)
+        return found
+
+    def _writable(self, repo: FakeRepo) -> None:
+        if repo.archived:
+            raise HttpError(403, "Repository was archived so is read-only.")
+
+    # -- routes -----------------------------------------------------------------------
+
+    def _register_routes(self) -> None:
+        r = self.route
+        repo = "/repos/{owner}/{repo}"
+        r("GET", repo, self._get_repo)
+        r("PATCH", repo, self._patch_repo)
+        r("GET", repo + "/git/ref/{ref:path}", self._get_ref)
+        r("GET", repo + "/git/matching-refs/{ref:path}", self._matching_refs)
+        r("POST", repo + "/git/refs", self._create_ref)
+        r("PATCH", repo + "/git/refs/{ref:path}", self._update_ref)
+        r("DELETE", repo + "/git/refs/{ref:path}", self._delete_ref)
+        r("GET", repo + "/contents/{path:path}", self._get_contents)
+        r("PUT", repo + "/contents/{path:path}", self._put_contents)
+        r("GET", repo + "/issues", self._list_issues)
+        r("POST", repo + "/issues", self._create_issue)
+        r("GET", repo + "/issues/{number}", self._get_issue)
+        r("PATCH", repo + "/issues/{number}", self._edit_issue)
+        r("GET", repo + "/issues/{number}/comments", self._list_comments)
+        r("POST", repo + "/issues/{number}/comments", self._comment)
+        r("GET", repo + "/commits/{sha}/pulls", self._commit_pulls)
+        r("POST", repo + "/actions/workflows/{workflow}/dispatches", self._workflow_dispatch)
+        r("POST", repo + "/dispatches", self._repository_dispatch)
+        r("GET", "/search/issues", self._search_issues)
+        r("GET", "/app/installations", self._app_installations)
+        r("GET", "/orgs/{org}/installation", self._org_installation)
+        r("GET", repo + "/installation", self._org_installation)
+        r("POST", "/app/installations/{id}/access_tokens", self._mint_installation_token)
+        r("DELETE", "/installation/token", self._revoke_installation_token)
+
+    def _get_repo(self, request: Request) -> Response:
+        repo = self._authorise(request, "metadata", "read", request.params["repo"])
+        assert repo is not None
+        return Response(200, self._repo_json(repo))
+
+    def _patch_repo(self, request: Request) -> Response:
+        repo = self._authorise(request, "administration", "write", request.params["repo"])
+        assert repo is not None
+        body = request.json()
+        if "archived" in body:
+            wanted = bool(body["archived"])
+            if wanted != repo.archived:
+                self.effects["archive" if wanted else "unarchive"] += 1
+            repo.archived = wanted
+        elif repo.archived:
+            self._writable(repo)
+        return Response(200, self._repo_json(repo))
+
+    def _get_ref(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        ref = "refs/" + request.params["ref"]
+        if ref not in repo.refs:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._ref_json(repo.name, ref, repo.refs[ref]))
+
+    def _matching_refs(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        prefix = "refs/" + request.params["ref"]
+        found = [
+            self._ref_json(repo.name, ref, commit)
+            for ref, commit in sorted(repo.refs.items())
+            if ref.startswith(prefix)
+        ]
+        return Response(200, found)
+
+    def _create_ref(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        ref, commit = str(body.get("ref", "")), str(body.get("sha", ""))
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise HttpError(422, "Reference name must start with 'refs/' and have two slashes")
+        if not re.fullmatch(r"[0-9a-f]{40}", commit) or commit not in repo.commits:
+            raise HttpError(422, "Object does not exist")
+        if ref in repo.refs:
+            raise HttpError(422, "Reference already exists")
+        repo.refs[ref] = commit
+        self.effects["create_ref"] += 1
+        return Response(201, self._ref_json(repo.name, ref, commit))
+
+    def _update_ref(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        ref = "refs/" + request.params["ref"]
+        commit = str(request.json().get("sha", ""))
+        if ref not in repo.refs:
+            raise HttpError(422, "Reference does not exist")
+        if commit not in repo.commits:
+            raise HttpError(422, "Object does not exist")
+        repo.refs[ref] = commit
+        self.effects["update_ref"] += 1
+        return Response(200, self._ref_json(repo.name, ref, commit))
+
+    def _delete_ref(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        ref = "refs/" + request.params["ref"]
+        if ref not in repo.refs:
+            raise HttpError(422, "Reference does not exist")
+        del repo.refs[ref]
+        self.effects["delete_ref"] += 1
+        return Response(204)
+
+    def _get_contents(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        path = request.params["path"].strip("/")
+        if path in repo.files:
+            return Response(200, self._content_json(repo.name, path, repo.files[path]))
+        listing = [
+            self._content_json(repo.name, name, content)
+            for name, content in sorted(repo.files.items())
+            if name.startswith(path + "/") and "/" not in name[len(path) + 1 :]
+        ]
+        if listing:
+            return Response(200, listing)
+        raise HttpError(404, "Not Found")
+
+    def _put_contents(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        path = request.params["path"].strip("/")
+        body = request.json()
+        if not body.get("message"):
+            raise HttpError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
+        try:
+            content = base64.b64decode(str(body.get("content", "")), validate=True)
+        except ValueError as error:
+            raise HttpError(422, "content is not valid Base64") from error
+        current = repo.files.get(path)
+        given = body.get("sha")
+        if current is not None and given is None:
+            raise HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+        if current is not None and given != blob_sha(current):
+            raise HttpError(409, f"{path} does not match {given}")
+        if current is None and given is not None:
+            raise HttpError(409, f"{path} does not match {given}")
+        repo.files[path] = content
+        branch = f"refs/heads/{repo.default_branch}"
+        commit = sha(f"{repo.name}:{path}:{blob_sha(content)}:{time.monotonic_ns()}")
+        repo.refs[branch] = commit
+        repo.commits.add(commit)
+        self.effects["put_file"] += 1
+        return Response(
+            201 if current is None else 200,
+            {
+                "content": self._content_json(repo.name, path, content),
+                "commit": {
+                    "sha": commit,
+                    "url": f"{self._repo_url(repo.name)}/git/commits/{commit}",
+                    "message": body["message"],
+                },
+            },
+        )
+
+    # issues
+
+    def _new_issue(
+        self, repo: FakeRepo, title: str, body: str, labels: list[str], user: str, state: str
+    ) -> FakeIssue:
+        number = max(repo.issues, default=0) + 1
+        stamp = _iso(self.now())
+        issue = FakeIssue(number, title, body, list(labels), user, state, None, [], stamp, stamp)
+        repo.issues[number] = issue
+        return issue
+
+    def _issue(self, request: Request, level: str) -> tuple[FakeRepo, FakeIssue]:
+        repo = self._authorise(request, "issues", level, request.params["repo"])
+        assert repo is not None
+        issue = repo.issues.get(int(request.params["number"]))
+        if issue is None:
+            raise HttpError(404, "Not Found")
+        return repo, issue
+
+    def _list_issues(self, request: Request) -> Response:
+        repo = self._authorise(request, "issues", "read", request.params["repo"])
+        assert repo is not None
+        state = request.query.get("state", "open")
+        wanted = [x for x in request.query.get("labels", "").split(",") if x]
+        found = [
+            self._issue_json(repo.name, issue)
+            for issue in sorted(repo.issues.values(), key=lambda i: -i.number)
+            if (state == "all" or issue.state == state)
+            and all(label in issue.labels for label in wanted)
+        ]
+        return self._page(request, found)
+
+    def _create_issue(self, request: Request) -> Response:
+        repo = self._authorise(request, "issues", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        if not body.get("title"):
+            raise HttpError(422, "Validation Failed: title is missing")
+        labels = [x if isinstance(x, str) else x["name"] for x in body.get("labels", [])]
+        issue = self._new_issue(
+            repo, body["title"], body.get("body") or "", labels, "admin-requests[bot]", "open"
+        )
+        self.effects["create_issue"] += 1
+        return Response(201, self._issue_json(repo.name, issue))
+
+    def _get_issue(self, request: Request) -> Response:
+        repo, issue = self._issue(request, "read")
+        return Response(200, self._issue_json(repo.name, issue))
+
+    def _edit_issue(self, request: Request) -> Response:
+        repo, issue = self._issue(request, "write")
+        self._writable(repo)
+        body = request.json()
+        if "state" in body and body["state"] != issue.state:
+            issue.state = body["state"]
+            issue.closed_at = _iso(self.now()) if issue.state == "closed" else None
+            self.effects["close_issue" if issue.state == "closed" else "reopen_issue"] += 1
+        issue.state_reason = body.get("state_reason", issue.state_reason)
+        issue.title = body.get("title", issue.title)
+        issue.body = body.get("body", issue.body)
+        if "labels" in body:
+            issue.labels = [x if isinstance(x, str) else x["name"] for x in body["labels"]]
+        issue.updated_at = _iso(self.now())
+        self.effects["edit_issue"] += 1
+        return Response(200, self._issue_json(repo.name, issue))
+
+    def _list_comments(self, request: Request) -> Response:
+        _, issue = self._issue(request, "read")
+        return self._page(request, list(issue.comments))
+
+    def _comment(self, request: Request) -> Response:
+        repo, issue = self._issue(request, "write")
+        self._writable(repo)
+        text = request.json().get("body")
+        if not text:
+            raise HttpError(422, "Validation Failed: body is missing")
+        comment_id = next(self._ids)
+        comment = {
+            "id": comment_id,
+            "body": text,
+            "user": {"login": "admin-requests[bot]", "type": "Bot"},
+            "url": f"{self._repo_url(repo.name)}/issues/comments/{comment_id}",
+            "html_url": f"https://github.com/{self.org}/{repo.name}/issues/"
+            f"{issue.number}#issuecomment-{comment_id}",
+            "created_at": _iso(self.now()),
+            "updated_at": _iso(self.now()),
+        }
+        issue.comments.append(comment)
+        issue.updated_at = comment["created_at"]
+        self.effects["comment"] += 1
+        return Response(201, comment)
+
+    def _search_issues(self, request: Request) -> Response:
+        """A subset of the search syntax: repo:, is:, state:, label:, free words."""
+        self._token(request)
+        query = request.query.get("q", "")
+        terms = re.findall(r'(\w+:"[^"]*"|\w+:\S+|"[^"]*"|\S+)', query)
+        repo_name, state, labels, words = None, None, [], []
+        for term in terms:
+            key, _, value = term.partition(":") if ":" in term else ("", "", term)
+            value = value.strip('"')
+            if key == "repo":
+                repo_name = value.split("/", 1)[-1]
+            elif key in ("is", "state") and value in ("open", "closed"):
+                state = value
+            elif key == "label":
+                labels.append(value)
+            elif key in ("is", "in", "type"):
+                continue
+            else:
+                words.append(term.strip('"').lower())
+        repos = [repo_name] if repo_name else list(self.repos)
+        items = []
+        for name in repos:
+            repo = self._authorise(request, "issues", "read", name)
+            assert repo is not None
+            for issue in sorted(repo.issues.values(), key=lambda i: -i.number):
+                text = f"{issue.title}\n{issue.body}".lower()
+                if (
+                    (state is None or issue.state == state)
+                    and all(label in issue.labels for label in labels)
+                    and all(word in text for word in words)
+                ):
+                    items.append(self._issue_json(name, issue))
+        return Response(
+            200, {"total_count": len(items), "incomplete_results": False, "items": items}
+        )
+
+    def _page(self, request: Request, items: list[Any]) -> Response:
+        per_page = int(request.query.get("per_page", "30"))
+        page = int(request.query.get("page", "1"))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            query = "&".join(
+                f"{k}={v}" for k, v in {**request.query, "page": str(page + 1)}.items()
+            )
+            headers["Link"] = f'<{self.url}{request.path}?{query}>; rel="next"'
+        return Response(200, chunk, headers)
+
+    def _commit_pulls(self, request: Request) -> Response:
+        repo = self._authorise(request, "pull_requests", "read", request.params["repo"])
+        assert repo is not None
+        return self._page(request, list(repo.commit_pulls.get(request.params["sha"], [])))
+
+    # dispatches
+
+    def _workflow_dispatch(self, request: Request) -> Response:
+        repo = self._authorise(request, "actions", "write", request.params["repo"])
+        assert repo is not None
+        workflow = request.params["workflow"]
+        if workflow not in repo.workflows:
+            raise HttpError(404, "Not Found")
+        body = request.json()
+        if not body.get("ref"):
+            raise HttpError(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
+        repo.workflow_dispatches.append({"workflow": workflow, **body})
+        self.effects["workflow_dispatch"] += 1
+        return Response(204)
+
+    def _repository_dispatch(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        body = request.json()
+        if not body.get("event_type"):
+            raise HttpError(422, 'Invalid request.\n\n"event_type" wasn\'t supplied.')
+        repo.repository_dispatches.append(body)
+        self.effects["repository_dispatch"] += 1
+        return Response(204)
+
+    # GitHub App
+
+    def _verify_app_jwt(self, request: Request) -> FakeApp:
+        header = request.header("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if self.app is None or scheme.lower() != "bearer":
+            raise HttpError(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(
+                value,
+                self.app.public_key_pem,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "require": ["iat", "exp"]},
+            )
+        except jwt.PyJWTError as error:
+            raise HttpError(401, f"A JSON web token could not be decoded: {error}") from error
+        now = self.now()
+        if str(claims.get("iss")) != str(self.app.app_id):
+            raise HttpError(401, f"'Issuer' claim ('iss') must be {self.app.app_id}")
+        if float(claims["iat"]) > now:
+            raise HttpError(401, "'Issued at' claim ('iat') must be an Integer in the past")
+        if float(claims["exp"]) <= now:
+            raise HttpError(401, "'Expiration time' claim ('exp') is too far in the past")
+        if float(claims["exp"]) > now + 600:
+            raise HttpError(401, "'Expiration time' claim ('exp') is too far in the future")
+        return self.app
+
+    def _installation_json(self, app: FakeApp) -> dict[str, Any]:
+        return {
+            "id": app.installation_id,
+            "app_id": app.app_id,
+            "account": {"login": self.org, "type": "Organization"},
+            "repository_selection": "all",
+            "permissions": app.permissions,
+            "access_tokens_url": f"{self.url}/app/installations/{app.installation_id}/"
+            "access_tokens",
+        }
+
+    def _app_installations(self, request: Request) -> Response:
+        return Response(200, [self._installation_json(self._verify_app_jwt(request))])
+
+    def _org_installation(self, request: Request) -> Response:
+        app = self._verify_app_jwt(request)
+        owner = request.params.get("org") or request.params.get("owner")
+        if owner != self.org:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._installation_json(app))
+
+    def _mint_installation_token(self, request: Request) -> Response:
+        app = self._verify_app_jwt(request)
+        if int(request.params["id"]) != app.installation_id:
+            raise HttpError(404, "Not Found")
+        body = request.json()
+        names = body.get("repositories")
+        if names is not None:
+            missing = [n for n in names if n not in self.repos]
+            if missing:
+                raise HttpError(
+                    422,
+                    "There is at least one repository that does not exist or is not "
+                    "accessible to the parent installation.",
+                )
+        permissions = dict(body.get("permissions") or app.permissions)
+        for name, level in permissions.items():
+            granted = app.permissions.get(name)
+            if level not in LEVELS or granted is None or LEVELS[granted] < LEVELS[level]:
+                raise HttpError(
+                    422, "The permissions requested are not granted to this installation."
+                )
+        token = "ghs_" + secrets.token_hex(18)
+        expires = self.now() + 3600
+        self.tokens[token] = FakeToken(
+            token,
+            frozenset(names) if names is not None else None,
+            permissions,
+            expires,
+            installation_id=app.installation_id,
+        )
+        self.effects["mint_token"] += 1
+        repos = [self._repo_json(self.repos[n]) for n in names] if names is not None else None
+        payload: dict[str, Any] = {
+            "token": token,
+            "expires_at": _iso(expires),
+            "permissions": permissions,
+            "repository_selection": "selected" if names is not None else "all",
+        }
+        if repos is not None:
+            payload["repositories"] = repos
+        return Response(201, payload)
+
+    def _revoke_installation_token(self, request: Request) -> Response:
+        info = self._token(request)
+        if info.installation_id is None:
+            raise HttpError(403, NOT_ACCESSIBLE)
+        info.revoked = True
+        self.effects["revoke_token"] += 1
+        return Response(204)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
