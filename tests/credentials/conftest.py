@@ -129,8 +129,13 @@ def trusted_vault(bao_server: BaoServer, oidc_issuer_session: FakeOidcIssuer) ->
     admin.call(
         "POST",
         f"{params.kv_mount}/data/{params.secret_path}",
-        {"data": {"anaconda_org_token": ANACONDA_ORG_CREDENTIAL, "github_app_id": "4242",
-                  "github_installation_id": "77"}},
+        {
+            "data": {
+                "anaconda_org_token": ANACONDA_ORG_CREDENTIAL,
+                "github_app_id": "4242",
+                "github_installation_id": "77",
+            }
+        },
     )
     # Something the job must NOT be able to read, in the same mount.
     admin.call(

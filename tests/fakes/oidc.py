@@ -154,9 +154,7 @@ class FakeOidcIssuer:
         if self.lifetime <= 0:  # an expired token was issued and expired in the past
             claims["nbf"] = claims["iat"] = now - 600
         key = self.rogue_signer or self._key
-        token = jwt.encode(
-            claims, key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"}
-        )
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
         self.issued.append(token)
         return token
 
@@ -189,7 +187,9 @@ class FakeOidcIssuer:
                     if self.headers.get("Authorization") != f"Bearer {issuer.request_token}":
                         self._send(401, {"message": "invalid request token"})
                         return
-                    audience = query.get("audience", [f"https://github.com/{REPOSITORY.split('/')[0]}"])[0]
+                    audience = query.get(
+                        "audience", [f"https://github.com/{REPOSITORY.split('/')[0]}"]
+                    )[0]
                     self._send(200, {"value": issuer.mint(audience)})
                 else:
                     self._send(404, {"message": "not found"})

@@ -154,7 +154,10 @@ class GitHubAppTokens:
             lifetime=JWT_LIFETIME,
             revocable=False,
         )
-        body: dict[str, Any] = {"permissions": dict(access.github_permissions)}
+        # Never an empty permission set: GitHub reads {} as "everything installed".
+        body: dict[str, Any] = {
+            "permissions": dict(access.github_permissions) or dict(IMPLICIT_PERMISSIONS)
+        }
         if access.github_repositories:
             body["repositories"] = list(access.github_repositories)
         url = f"{self.api_url}/app/installations/{self.installation_id}/access_tokens"
