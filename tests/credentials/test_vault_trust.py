@@ -21,13 +21,13 @@ from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.vault import VaultClient, decode_transit_signature
 from admin_requests.errors import VaultError
 from admin_requests.vault_setup import (
+    DEFAULT_TRUST_DIR,
     TrustParameters,
     VaultAdmin,
     apply,
     import_app_key,
     render_roles,
 )
-from admin_requests.vault_setup import DEFAULT_TRUST_DIR
 from tests.fakes.oidc import PROCESS_WORKFLOW_REF, REPOSITORY, FakeOidcIssuer
 
 from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters

@@ -164,7 +164,7 @@ class FakeOidcIssuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
