@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import AwsCredentialError, CredentialConfigError
@@ -66,8 +68,8 @@ class AwsBackend:
         self._ledger = ledger
         self._assume_role()
 
-    def _client(self, service: str, endpoint_url: str, session: Any = None) -> Any:
-        return (session or boto3).client(
+    def _client(self, service: str, endpoint_url: str, session: Any) -> Any:
+        return session.client(
             service, region_name=self._settings.aws_region, endpoint_url=endpoint_url or None
         )
 
@@ -76,12 +78,15 @@ class AwsBackend:
         s = self._settings
         id_token = self._oidc.id_token(s.default_audience())
         try:
-            # AssumeRoleWithWebIdentity is an unsigned call: no AWS credentials needed.
-            sts = boto3.session.Session(
-                aws_access_key_id="unused",
-                aws_secret_access_key="unused",  # noqa: S106
+            # AssumeRoleWithWebIdentity is authenticated by the web identity token alone:
+            # unsigned, so no stray AWS credentials from the environment are ever used.
+            sts = boto3.client(
+                "sts",
+                region_name=s.aws_region,
+                endpoint_url=s.aws_sts_endpoint_url or None,
+                config=Config(signature_version=UNSIGNED),
             )
-            answer = self._client("sts", s.aws_sts_endpoint_url, sts).assume_role_with_web_identity(
+            answer = sts.assume_role_with_web_identity(
                 RoleArn=s.aws_role_arn,
                 RoleSessionName=self._session_name,
                 WebIdentityToken=id_token.reveal(),
@@ -129,7 +134,8 @@ class AwsBackend:
         except (ClientError, BotoCoreError) as exc:
             raise AwsCredentialError(
                 f"Secrets Manager refused GetSecretValue for {s.aws_secret_id!r} "
-                f"({_error_code(exc)}); check deploy/aws/permissions-policy.json"
+                f"({_error_code(exc)}); check that the secret exists in {s.aws_region!r} and "
+                "that deploy/aws/permissions-policy.json grants it to the role"
             ) from None
         text = answer.get("SecretString") or ""
         self._masker.register(text)
