@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         summary = login_check(Settings.from_environ(environ), credentials)
         lines = export_lines(credentials, environ)
     except CredentialError as exc:
-        print(f"::error title=vault-credentials::{exc}", flush=True)
+        message = str(exc).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=vault-credentials::{message}", flush=True)
         return 1
     target = environ.get("GITHUB_ENV")
     if target:
