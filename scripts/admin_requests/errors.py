@@ -19,6 +19,37 @@ class RequestFileError(AdminRequestsError):
     """A request file cannot be read at all (missing, unreadable)."""
 
 
+# -- online services ---------------------------------------------------------------------
+
+
+class ServiceError(AdminRequestsError):
+    """A call to GitHub or anaconda.org did not do what was asked."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientError(ServiceError):
+    """The service is down, slow or rate-limiting: the same call may work later."""
+
+
+class PermanentError(ServiceError):
+    """The service refused the call as it is (4xx): retrying the same call cannot help."""
+
+
+class NotFoundError(PermanentError):
+    """The repository, reference, file or package does not exist (or is hidden from us)."""
+
+
+class AccessDeniedError(PermanentError):
+    """The token is unknown, expired, or lacks the scope or permission for this call."""
+
+
+class ConflictError(PermanentError):
+    """The resource changed or already exists (409, or 422 'already exists')."""
+
+
 # -- credentials (scripts/admin_requests/credentials/) ---------------------------------
 # Messages here never contain a secret value or a response body: they name the URL,
 # the status and what to change, and pass through the redactor before they are raised.

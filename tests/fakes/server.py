@@ -201,8 +201,9 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 response = fake.dispatch(request)
             except HttpError as error:
                 response = Response(error.status, fake.error_body(error), error.headers)
-            self._send(response)
+            # Record before answering, so a client that has its answer sees the count.
             fake.record(self.command, split.path, response.status)
+            self._send(response)
 
         def _inject(self, fault: Fault, path: str) -> bool:
             if fault.kind == "timeout":
@@ -217,8 +218,8 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self._drop(path)
                 return True
             response = Response(fault.status, fault.body, dict(fault.headers))
-            self._send(response)
             fake.record(self.command, path, fault.status)
+            self._send(response)
             return True
 
         def _drop(self, path: str) -> None:

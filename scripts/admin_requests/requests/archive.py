@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
 from ruamel.yaml.nodes import Node
 
+from ..errors import NotFoundError
 from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
-from .base import Item, RequestKind, RequestModel, check_each, feedstock_list
+from ..services import Services
+from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each, feedstock_list
+from .execution import check_online, guarded
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,55 @@ class ArchiveKind(RequestKind):
                 self.action,
                 f"{name}-feedstock",
                 f"{verb} the repository {name}-feedstock",
+                {"repository": f"{name}-feedstock"},
             )
             for name in model.feedstocks
         ]
+
+    def access(self, model: FeedstocksRequest, services: Services) -> Access:
+        # Archiving is a repository setting: administration, on exactly these repositories.
+        return Access(
+            github_repositories=tuple(dict.fromkeys(f"{n}-feedstock" for n in model.feedstocks)),
+            github_permissions={"administration": "write"},
+        )
+
+    def preflight(self, model: FeedstocksRequest, services: Services) -> list[Problem]:
+        problems: list[Problem] = []
+        for name in model.feedstocks:
+            problems += check_online(
+                model.path,
+                name,
+                functools.partial(_missing_repository, services, f"{name}-feedstock"),
+                "no-such-feedstock",
+            )
+        return problems
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        repository = item.params["repository"]
+        org = services.settings.organisation
+        return guarded(
+            item.description,
+            lambda: self._set_archived(repository, services),
+            not_found=f"there is no repository {repository!r} in {org!r}; check the "
+            "feedstock name and fix or remove it in the request.",
+        )
+
+    def _set_archived(self, repository: str, services: Services) -> Outcome:
+        state = services.github.repository(repository)
+        word = "archived" if self.archived else "not archived"
+        if state.archived == self.archived:
+            return Outcome.done(f"{repository} was already {word}", changed=False)
+        services.github.set_archived(repository, self.archived)
+        return Outcome.done(f"{repository} is now {word}")
+
+
+def _missing_repository(services: Services, repository: str) -> str | None:
+    try:
+        services.github.repository(repository)
+    except NotFoundError:
+        org = services.settings.organisation
+        return f"there is no repository {repository!r} in {org!r}; check the feedstock name."
+    return None
 
 
 ARCHIVE = ArchiveKind(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
 from ruamel.yaml.nodes import MappingNode, Node
 
+from ..errors import ConflictError, NotFoundError
 from ..fields import Decoder, Text, describe
 from ..names import check_branch_name, check_feedstock_name
 from ..problems import Problem
-from .base import Item, RequestKind, RequestModel, check_each
+from ..services import Services
+from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
+from .execution import check_online, guarded
 
 ARCHIVED_TAG_SUFFIX = "_archived"
 
@@ -78,9 +82,95 @@ class ArchiveBranchKind(RequestKind):
                         self.action,
                         f"{name}-feedstock",
                         f"{name}-feedstock: {what}",
+                        {"repository": f"{name}-feedstock", "branch": str(branch), "tag": tag},
                     )
                 )
         return items
+
+    def _refs(self, item: Item) -> tuple[str, str]:
+        """(the reference to move away from, the one to create) for this direction."""
+        branch, tag = f"heads/{item.params['branch']}", f"tags/{item.params['tag']}"
+        return (branch, tag) if self.archive else (tag, branch)
+
+    def access(self, model: BranchesRequest, services: Services) -> Access:
+        return Access(
+            github_repositories=tuple(
+                dict.fromkeys(f"{name}-feedstock" for name, _ in model.feedstocks)
+            ),
+            github_permissions={"contents": "write"},
+        )
+
+    def preflight(self, model: BranchesRequest, services: Services) -> list[Problem]:
+        problems: list[Problem] = []
+        for item, where in zip(self.plan(model), _branch_texts(model), strict=True):
+            problems += check_online(
+                model.path,
+                where,
+                functools.partial(self._missing_source, item, services),
+                "no-such-branch",
+            )
+        return problems
+
+    def _missing_source(self, item: Item, services: Services) -> str | None:
+        source, target = self._refs(item)
+        repository = item.params["repository"]
+        if services.github.get_ref(repository, source) or services.github.get_ref(
+            repository, target
+        ):
+            return None
+        try:
+            services.github.repository(repository)
+        except NotFoundError:
+            return (
+                f"there is no repository {repository!r} in "
+                f"{services.settings.organisation!r}; check the feedstock name."
+            )
+        return f"{repository} has no {source!r} (nor {target!r}); check the branch name."
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        repository = item.params["repository"]
+        return guarded(
+            item.description,
+            lambda: self._move(item, services),
+            not_found=f"there is no repository {repository!r} in "
+            f"{services.settings.organisation!r}; check the feedstock name.",
+        )
+
+    def _move(self, item: Item, services: Services) -> Outcome:
+        """Create the target at the source's commit, verify it, then delete the source.
+
+        In that order, so a run that stops half-way leaves both references at the same
+        commit and the next run only deletes the source: nothing is ever lost.
+        """
+        github, repository = services.github, item.params["repository"]
+        source, target = self._refs(item)
+        source_sha = github.get_ref(repository, source)
+        target_sha = github.get_ref(repository, target)
+        if source_sha is None:
+            if target_sha is not None:
+                return Outcome.done(f"{repository}: {target} already exists", changed=False)
+            github.repository(repository)  # a missing repository is a different problem
+            return Outcome.failed(
+                f"{repository} has neither {source!r} nor {target!r}; check the branch "
+                "name in the request."
+            )
+        if target_sha is None:
+            try:
+                target_sha = github.create_ref(repository, target, source_sha)
+            except ConflictError:  # created meanwhile (or by our own timed-out call)
+                target_sha = github.get_ref(repository, target)
+        if target_sha != source_sha:
+            return Outcome.failed(
+                f"{repository}: {target!r} already exists at commit {target_sha}, but "
+                f"{source!r} is at {source_sha}; nothing was deleted. Ask core to decide "
+                f"which commit to keep, then delete the other reference by hand."
+            )
+        github.delete_ref(repository, source)
+        return Outcome.done(f"{repository}: {source} is now {target} at {source_sha[:12]}")
+
+
+def _branch_texts(model: BranchesRequest) -> list[Text]:
+    return [branch for _, branches in model.feedstocks for branch in branches]
 
 
 ARCHIVE_BRANCH = ArchiveBranchKind(

@@ -1,0 +1,392 @@
+"""The GitHub client request kinds and the queue use: PyGithub plus a few raw calls.
+
+Built once per run from Settings and a token, then passed in. PyGithub's own retries
+and write throttling are off: every call goes through our ``Retrier`` (the policy in
+services/http.py), so retries are bounded, honour Retry-After and rate-limit headers,
+and tests control the clock. Methods take repository names inside the organisation
+(``foo-feedstock``) or full names (``owner/name``) and return small plain values, so
+callers never depend on PyGithub's objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import github
+import requests
+from github.GithubException import GithubException
+
+from ..config import Settings
+from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
+from .http import Retrier, RetryableFailure, permanent_error, retry_hint
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RepoState:
+    full_name: str
+    archived: bool
+    default_branch: str
+
+
+@dataclass(frozen=True)
+class FileContent:
+    path: str
+    content: bytes
+    sha: str  # the blob sha GitHub needs to update the file
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    title: str
+    body: str
+    state: str
+    labels: tuple[str, ...]
+    author: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    author: str
+    url: str
+
+
+@dataclass
+class GitHubClient:
+    """GitHub for one run; see the module docstring."""
+
+    settings: Settings
+    gh: github.Github
+    retrier: Retrier
+
+    @classmethod
+    def build(
+        cls, settings: Settings, token: str, *, retrier: Retrier | None = None
+    ) -> GitHubClient:
+        gh = github.Github(
+            base_url=settings.github_api_url,
+            auth=github.Auth.Token(token),
+            # PyGithub insists on whole seconds.
+            timeout=max(1, math.ceil(settings.http_timeout_seconds)),
+            retry=None,  # our Retrier retries, with a bounded and testable policy
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            per_page=100,
+            lazy=True,  # no call until an attribute is needed
+        )
+        return cls(settings, gh, retrier or Retrier())
+
+    def __repr__(self) -> str:
+        return f"GitHubClient({self.settings.github_api_url!r})"
+
+    def full_name(self, repo: str) -> str:
+        return repo if "/" in repo else f"{self.settings.organisation}/{repo}"
+
+    def _url(self, repo: str, suffix: str = "") -> str:
+        return f"{self.settings.github_api_url}/repos/{self.full_name(repo)}{suffix}"
+
+    def _call(self, what: str, operation: Callable[[], T]) -> T:
+        """Run one GitHub call with retries, turning failures into our named errors."""
+
+        def attempt() -> T:
+            try:
+                return operation()
+            except requests.Timeout:
+                raise RetryableFailure("no answer in time") from None
+            except requests.ConnectionError as error:
+                raise RetryableFailure(f"connection failed ({type(error).__name__})") from None
+            except GithubException as error:
+                headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
+                retry, wait = retry_hint(error.status, headers, self.retrier.clock())
+                if retry:
+                    raise RetryableFailure(f"HTTP {error.status}", wait) from None
+                raise permanent_error(error.status, what, _message(error)) from None
+
+        return self.retrier.run(attempt, what)
+
+    def _raw(self, verb: str, url: str, **kwargs: Any) -> Any:
+        _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
+        return data
+
+    def _get_page(self, url: str, params: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
+        headers, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+        return headers, data
+
+    def _pages(self, what: str, url: str, params: dict[str, str]) -> list[Any]:
+        """Every page of a list endpoint, following the Link headers (each page retried)."""
+        pages: list[Any] = []
+        next_url: str | None = url
+        page_params: dict[str, str] | None = params  # the next links carry the query
+        while next_url is not None:
+            headers, data = self._call(
+                what, functools.partial(self._get_page, next_url, page_params)
+            )
+            pages.append(data)
+            next_url = _next_link(headers)
+            page_params = None
+        return pages
+
+    # -- repositories -----------------------------------------------------------------
+
+    def repository(self, repo: str) -> RepoState:
+        """The repository's state; NotFoundError when it does not exist."""
+        data = self._call(
+            f"read repository {self.full_name(repo)!r}", lambda: self._raw("GET", self._url(repo))
+        )
+        return RepoState(data["full_name"], bool(data["archived"]), data["default_branch"])
+
+    def set_archived(self, repo: str, archived: bool) -> None:
+        verb = "archive" if archived else "unarchive"
+        self._call(
+            f"{verb} repository {self.full_name(repo)!r}",
+            lambda: self._raw("PATCH", self._url(repo), input={"archived": archived}),
+        )
+
+    # -- references -------------------------------------------------------------------
+
+    def get_ref(self, repo: str, ref: str) -> str | None:
+        """The commit SHA of ``heads/x`` or ``tags/y``, or None when it does not exist."""
+        try:
+            data = self._call(
+                f"read {ref!r} in {self.full_name(repo)!r}",
+                lambda: self._raw("GET", self._url(repo, f"/git/ref/{quote(ref)}")),
+            )
+        except NotFoundError:
+            return None
+        if isinstance(data, list):  # older GitHub servers answer with prefix matches
+            data = next((d for d in data if d["ref"] == f"refs/{ref}"), None)
+            if data is None:
+                return None
+        return str(data["object"]["sha"])
+
+    def create_ref(self, repo: str, ref: str, sha: str) -> str:
+        """Create ``refs/{ref}`` at ``sha``; return the SHA GitHub reports for it.
+
+        ConflictError when the reference already exists.
+        """
+        what = f"create {ref!r} in {self.full_name(repo)!r}"
+        try:
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST", self._url(repo, "/git/refs"), input={"ref": f"refs/{ref}", "sha": sha}
+                ),
+            )
+        except PermanentError as error:
+            if error.status == 422 and "already exists" in str(error):
+                raise ConflictError(f"{what}: it already exists", status=422) from None
+            raise
+        return str(data["object"]["sha"])
+
+    def delete_ref(self, repo: str, ref: str) -> bool:
+        """Delete ``refs/{ref}``; False when it was already gone."""
+        try:
+            self._call(
+                f"delete {ref!r} in {self.full_name(repo)!r}",
+                lambda: self._raw("DELETE", self._url(repo, f"/git/refs/{quote(ref)}")),
+            )
+        except PermanentError as error:
+            if error.status == 422 and "does not exist" in str(error):
+                return False
+            raise
+        return True
+
+    # -- files ------------------------------------------------------------------------
+
+    def get_file(self, repo: str, path: str) -> FileContent | None:
+        """A file on the default branch with its blob sha, or None when it is missing."""
+        try:
+            data = self._call(
+                f"read {path!r} in {self.full_name(repo)!r}",
+                lambda: self._raw("GET", self._url(repo, f"/contents/{quote(path)}")),
+            )
+        except NotFoundError:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise PermanentError(
+                f"{path!r} in {self.full_name(repo)!r} is a directory, not a file; check the "
+                "configured path."
+            )
+        return FileContent(path, base64.b64decode(data["content"]), str(data["sha"]))
+
+    def put_file(self, repo: str, path: str, content: bytes, message: str, sha: str | None) -> str:
+        """Create (``sha`` None) or update a file; ConflictError when ``sha`` is stale."""
+        body: dict[str, Any] = {"message": message, "content": base64.b64encode(content).decode()}
+        if sha is not None:
+            body["sha"] = sha
+        what = f"write {path!r} in {self.full_name(repo)!r}"
+        try:
+            data = self._call(
+                what,
+                lambda: self._raw("PUT", self._url(repo, f"/contents/{quote(path)}"), input=body),
+            )
+        except PermanentError as error:
+            # 422 "sha wasn't supplied": someone created the file since we read it.
+            if error.status in (409, 422) and "sha" in str(error):
+                raise ConflictError(f"{what}: the file changed meanwhile", status=409) from None
+            raise
+        return str(data["content"]["sha"])
+
+    def update_file(
+        self,
+        repo: str,
+        path: str,
+        change: Callable[[bytes | None], bytes | None],
+        message: str,
+        *,
+        attempts: int = 5,
+    ) -> bool:
+        """Read, ``change`` and write a file, re-reading when someone else wrote it first.
+
+        ``change`` gets the current bytes (None when missing) and returns the new bytes,
+        or None for "nothing to change". Returns whether a write happened.
+        """
+        for _ in range(attempts):
+            current = self.get_file(repo, path)
+            new = change(current.content if current else None)
+            if new is None or (current is not None and new == current.content):
+                return False
+            try:
+                self.put_file(repo, path, new, message, current.sha if current else None)
+                return True
+            except ConflictError:
+                log.info("%s in %s changed while we wrote it; reading it again", path, repo)
+        raise TransientError(
+            f"{path!r} in {self.full_name(repo)!r} kept changing while we wrote it "
+            f"({attempts} tries); it is retried in a later run."
+        )
+
+    # -- workflows --------------------------------------------------------------------
+
+    def dispatch_workflow(
+        self, repo: str, workflow: str, ref: str, inputs: dict[str, str] | None = None
+    ) -> None:
+        """Start ``workflow`` (file name or id) on ``ref`` (workflow_dispatch)."""
+        self._call(
+            f"start workflow {workflow!r} in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "POST",
+                self._url(repo, f"/actions/workflows/{quote(workflow)}/dispatches"),
+                input={"ref": ref, "inputs": inputs or {}},
+            ),
+        )
+
+    def repository_dispatch(
+        self, repo: str, event_type: str, client_payload: dict[str, Any] | None = None
+    ) -> None:
+        self._call(
+            f"send {event_type!r} to {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "POST",
+                self._url(repo, "/dispatches"),
+                input={"event_type": event_type, "client_payload": client_payload or {}},
+            ),
+        )
+
+    # -- issues and pull requests (the queue) -----------------------------------------
+
+    def list_issues(
+        self, repo: str, *, labels: tuple[str, ...] = (), state: str = "open"
+    ) -> list[IssueInfo]:
+        """Issues (not pull requests) with all ``labels``, in ``state`` (open/closed/all)."""
+        params = {"state": state, "per_page": "100"}
+        if labels:
+            params["labels"] = ",".join(labels)
+        pages = self._pages(
+            f"list issues of {self.full_name(repo)!r}", self._url(repo, "/issues"), params
+        )
+        return [_issue(i) for page in pages for i in page if "pull_request" not in i]
+
+    def search_issues(self, query: str) -> list[IssueInfo]:
+        """GitHub issue search (``repo:o/r is:issue is:open label:x words``)."""
+        url = f"{self.settings.github_api_url}/search/issues"
+        pages = self._pages(f"search issues {query!r}", url, {"q": query, "per_page": "100"})
+        return [_issue(i) for page in pages for i in page["items"]]
+
+    def create_issue(
+        self, repo: str, title: str, body: str, labels: tuple[str, ...] = ()
+    ) -> IssueInfo:
+        data = self._call(
+            f"open an issue in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "POST",
+                self._url(repo, "/issues"),
+                input={"title": title, "body": body, "labels": list(labels)},
+            ),
+        )
+        return _issue(data)
+
+    def comment(self, repo: str, number: int, body: str) -> None:
+        self._call(
+            f"comment on {self.full_name(repo)}#{number}",
+            lambda: self._raw(
+                "POST", self._url(repo, f"/issues/{number}/comments"), input={"body": body}
+            ),
+        )
+
+    def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
+        self._call(
+            f"close {self.full_name(repo)}#{number}",
+            lambda: self._raw(
+                "PATCH",
+                self._url(repo, f"/issues/{number}"),
+                input={"state": "closed", "state_reason": reason},
+            ),
+        )
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullInfo]:
+        """The pull requests that brought ``sha`` in (who asked for a request file)."""
+        data = self._call(
+            f"find the pull request of {sha[:12]} in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET", self._url(repo, f"/commits/{sha}/pulls"), parameters={"per_page": 100}
+            ),
+        )
+        return [
+            PullInfo(int(p["number"]), str(p["title"]), str(p["user"]["login"]), str(p["html_url"]))
+            for p in data
+        ]
+
+
+def _issue(data: dict[str, Any]) -> IssueInfo:
+    return IssueInfo(
+        int(data["number"]),
+        str(data["title"]),
+        str(data.get("body") or ""),
+        str(data["state"]),
+        tuple(str(label["name"]) for label in data.get("labels", [])),
+        str((data.get("user") or {}).get("login", "")),
+        str(data.get("html_url", "")),
+    )
+
+
+def _next_link(headers: dict[str, Any]) -> str | None:
+    for part in str(headers.get("link", "")).split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
+
+
+def _message(error: GithubException) -> str:
+    data = error.data
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])[:300]
+    return str(data)[:300]

@@ -1,0 +1,74 @@
+"""Build the real clients against the fakes, with a clock that never really sleeps."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from admin_requests.config import Settings
+from admin_requests.services import Services
+from admin_requests.services.http import Retrier, RetryPolicy
+
+from .anaconda import FakeAnaconda
+from .github import FakeGitHub
+
+# Short enough that Fault.timeout(1.0) outlasts it; long enough for a loaded machine.
+TEST_TIMEOUT = 0.5
+
+
+class FakeClock:
+    """``sleep`` moves the clock instead of waiting, and remembers each wait."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = start if start is not None else time.time()
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def time(self) -> float:
+        return self.now
+
+
+def settings_for(
+    github: FakeGitHub | None, anaconda: FakeAnaconda | None, **overrides: object
+) -> Settings:
+    values: dict[str, object] = {
+        "organisation": "conda-forge",
+        "repository": "conda-forge/admin-requests",
+        "github_api_url": github.url if github else "http://127.0.0.1:9",
+        "anaconda_api_url": anaconda.url if anaconda else "http://127.0.0.1:9",
+        "channel_url": anaconda.url if anaconda else "http://127.0.0.1:9",
+        "http_timeout_seconds": TEST_TIMEOUT,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def retrier_for(clock: FakeClock, policy: RetryPolicy | None = None) -> Retrier:
+    return Retrier(
+        policy or RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0, max_total_wait=60.0),
+        sleep=clock.sleep,
+        clock=clock.time,
+        rng=random.Random(0),
+    )
+
+
+def services_for(
+    github: FakeGitHub | None,
+    anaconda: FakeAnaconda | None,
+    *,
+    github_token: str = "gh-admin",
+    anaconda_token: str | None = "ac-admin",
+    clock: FakeClock | None = None,
+    policy: RetryPolicy | None = None,
+    **settings: object,
+) -> Services:
+    """Services against the fakes; the default tokens must be registered by the caller."""
+    return Services.build(
+        settings_for(github, anaconda, **settings),
+        github_token=github_token,
+        anaconda_token=anaconda_token,
+        retrier=retrier_for(clock or FakeClock(), policy),
+    )

@@ -1,0 +1,174 @@
+"""GitHubClient against FakeGitHub: plain values out, named errors, retries, scopes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admin_requests.errors import (
+    AccessDeniedError,
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+)
+from admin_requests.services.github import GitHubClient
+from tests.fakes import FakeGitHub, Fault, sha
+from tests.fakes.wiring import FakeClock, services_for
+
+
+def _client(
+    gh: FakeGitHub, token: str = "gh-admin", clock: FakeClock | None = None
+) -> GitHubClient:
+    return services_for(gh, None, github_token=token, anaconda_token=None, clock=clock).github
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHub) -> FakeGitHub:
+    fake_github.add_token("gh-admin")
+    fake_github.add_repo(
+        "foo-feedstock",
+        branches={"main": sha("m"), "1.x": sha("1")},
+        files={"config.json": '{"a": 1}'},
+        workflows=("rebuild.yml",),
+    )
+    return fake_github
+
+
+def test_repository_state_and_archiving(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    assert client.repository("foo-feedstock").archived is False
+    client.set_archived("foo-feedstock", True)
+    assert client.repository("conda-forge/foo-feedstock").archived is True
+    with pytest.raises(NotFoundError):
+        client.repository("nope-feedstock")
+
+
+def test_refs(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    assert client.get_ref("foo-feedstock", "heads/1.x") == sha("1")
+    assert client.get_ref("foo-feedstock", "tags/1.x_archived") is None
+    client.create_ref("foo-feedstock", "tags/1.x_archived", sha("1"))
+    with pytest.raises(ConflictError):
+        client.create_ref("foo-feedstock", "tags/1.x_archived", sha("1"))
+    assert client.delete_ref("foo-feedstock", "heads/1.x") is True
+    assert client.delete_ref("foo-feedstock", "heads/1.x") is False
+    assert gh.repo("foo-feedstock").refs["refs/tags/1.x_archived"] == sha("1")
+
+
+def test_files_with_sha_and_conflicts(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    current = client.get_file("foo-feedstock", "config.json")
+    assert current is not None
+    assert json.loads(current.text) == {"a": 1}
+    assert client.get_file("foo-feedstock", "missing.json") is None
+    client.put_file("foo-feedstock", "config.json", b'{"a": 2}', "edit", current.sha)
+    with pytest.raises(ConflictError):
+        client.put_file("foo-feedstock", "config.json", b'{"a": 3}', "edit", current.sha)
+    with pytest.raises(ConflictError):
+        client.put_file("foo-feedstock", "config.json", b'{"a": 3}', "edit", None)
+    client.put_file("foo-feedstock", "new/file.json", b"{}", "add", None)
+    assert gh.repo("foo-feedstock").file_text("new/file.json") == "{}"
+
+
+def test_update_file_rereads_when_someone_else_wrote_first(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    seen: list[bytes | None] = []
+
+    def add_b(content: bytes | None) -> bytes:
+        seen.append(content)
+        if len(seen) == 1:  # a concurrent writer sneaks in between our read and write
+            gh.repo("foo-feedstock").files["config.json"] = b'{"a": 1, "other": true}'
+        data = json.loads(content or b"{}")
+        data["b"] = 1
+        return json.dumps(data).encode()
+
+    assert client.update_file("foo-feedstock", "config.json", add_b, "add b") is True
+    assert json.loads(gh.repo("foo-feedstock").files["config.json"]) == {
+        "a": 1,
+        "other": True,
+        "b": 1,
+    }
+    assert len(seen) == 2
+    assert gh.effects["put_file"] == 1
+    assert client.update_file("foo-feedstock", "config.json", lambda c: c, "noop") is False
+
+
+def test_update_file_gives_up_for_this_run_when_it_keeps_changing(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    counter = iter(range(100))
+
+    def racing(content: bytes | None) -> bytes:
+        gh.repo("foo-feedstock").files["config.json"] = str(next(counter)).encode()
+        return b"mine"
+
+    with pytest.raises(TransientError, match="kept changing"):
+        client.update_file("foo-feedstock", "config.json", racing, "x", attempts=3)
+
+
+def test_dispatches_are_recorded(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    client.dispatch_workflow("foo-feedstock", "rebuild.yml", "main", {"why": "broken"})
+    client.repository_dispatch("foo-feedstock", "rebuild", {"n": 1})
+    repo = gh.repo("foo-feedstock")
+    assert repo.workflow_dispatches == [
+        {"workflow": "rebuild.yml", "ref": "main", "inputs": {"why": "broken"}}
+    ]
+    assert repo.repository_dispatches == [{"event_type": "rebuild", "client_payload": {"n": 1}}]
+    with pytest.raises(NotFoundError):
+        client.dispatch_workflow("foo-feedstock", "missing.yml", "main")
+
+
+def test_issues_and_pull_requests(gh: FakeGitHub) -> None:
+    gh.add_repo("admin-requests")
+    for n in range(130):
+        gh.add_issue("admin-requests", f"issue {n}", labels=["other"])
+    client = _client(gh)
+    issue = client.create_issue("admin-requests", "Request x failed", "details", ("parked",))
+    assert [i.number for i in client.list_issues("admin-requests", labels=("parked",))] == [
+        issue.number
+    ]
+    assert len(client.list_issues("admin-requests")) == 131  # two pages
+    client.comment("admin-requests", issue.number, "still failing")
+    client.close_issue("admin-requests", issue.number)
+    assert client.list_issues("admin-requests", labels=("parked",)) == []
+    closed = client.search_issues("repo:conda-forge/admin-requests is:closed label:parked")
+    assert [i.title for i in closed] == ["Request x failed"]
+    fake_issue = gh.issues("admin-requests", state="closed")[0]
+    assert [c["body"] for c in fake_issue.comments] == ["still failing"]
+    gh.add_commit_pull("admin-requests", sha("c"), 12, user="alice")
+    (pull,) = client.pulls_for_commit("admin-requests", sha("c"))
+    assert (pull.number, pull.author) == (12, "alice")
+
+
+def test_github_rate_limits_are_waited_out(gh: FakeGitHub) -> None:
+    clock = FakeClock()
+    client = _client(gh, clock=clock)
+    gh.faults.on_call(1, fault=Fault.secondary_rate_limit("5"))
+    gh.faults.on_call(2, fault=Fault.primary_rate_limit(int(clock.now) + 9))
+    gh.faults.on_call(3, fault=Fault.server_error(502))
+    assert client.repository("foo-feedstock").archived is False
+    # The reset is 9s after the start and 5s have passed: about 4s more, plus one.
+    assert clock.sleeps[:2] == [5.0, pytest.approx(5.0, abs=1.0)]
+    assert gh.count() == 4
+
+
+def test_github_client_errors_are_not_retried(gh: FakeGitHub) -> None:
+    clock = FakeClock()
+    gh.add_token("reader", permissions={"contents": "read"})
+    with pytest.raises(AccessDeniedError):
+        _client(gh, "reader", clock).set_archived("foo-feedstock", True)
+    gh.faults.on_call(1, fault=Fault("status", status=422))
+    with pytest.raises(PermanentError):
+        _client(gh, clock=clock).repository("foo-feedstock")
+    assert clock.sleeps == []
+
+
+def test_a_token_for_other_repositories_sees_nothing(gh: FakeGitHub) -> None:
+    gh.add_repo("bar-feedstock")
+    gh.add_token("bar-only", repositories=["bar-feedstock"], permissions={"contents": "write"})
+    client = _client(gh, "bar-only")
+    with pytest.raises(NotFoundError):
+        client.get_ref("foo-feedstock", "heads/main") or client.repository("foo-feedstock")
+    assert client.get_ref("bar-feedstock", "heads/main") is not None
