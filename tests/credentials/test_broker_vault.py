@@ -346,3 +346,34 @@ def test_a_long_job_logs_in_again_before_the_vault_token_expires(run: Run) -> No
         assert first.revoked_at is not None
         assert [r.kind for r in broker.ledger.records].count("vault-token") == 2
     assert broker.ledger.outstanding() == []
+
+
+def test_a_real_kind_runs_with_request_services(run: Run) -> None:
+    """The archive kind's own access() and execute(), through the broker's services."""
+    from admin_requests.errors import NotFoundError
+    from admin_requests.fields import Text
+    from admin_requests.requests import REGISTRY
+    from admin_requests.requests.archive import FeedstocksRequest
+    from admin_requests.requests.base import OutcomeStatus
+    from admin_requests.services import Services
+
+    kind = REGISTRY["archive"]
+    model = FeedstocksRequest("requests/archive-foo.yml", "archive", (Text("foo"),))
+    # access() may look things up: the job's own token would serve; the fake knows it.
+    run.github.add_token("job-github-token", permissions={"metadata": "read"})
+    lookup = Services.build(run.settings, github_token="job-github-token", anaconda_token=None)
+    access = kind.access(model, lookup)
+    assert access.github_repositories == ("foo-feedstock",)
+    with run.broker() as broker:
+        with broker.request_services(access, run.settings, label=model.path) as services:
+            outcomes = [kind.execute(item, services) for item in kind.items(model)]
+        assert [o.status for o in outcomes] == [OutcomeStatus.DONE]
+        assert run.github.repo("foo-feedstock").archived
+        with (
+            broker.request_services(access, run.settings, label=model.path) as services,
+            pytest.raises(NotFoundError),
+        ):
+            services.github.set_archived("bar-feedstock", True)
+        assert not run.github.repo("bar-feedstock").archived
+    assert broker.ledger.outstanding() == []
+    assert run.github.effects["revoke_token"] == 2

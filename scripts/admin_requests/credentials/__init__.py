@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -39,6 +40,10 @@ from .settings import (
     GITHUB_INSTALLATION_ID_KEY,
     CredentialSettings,
 )
+
+if TYPE_CHECKING:
+    from ..services import Services
+    from ..services.http import Retrier
 
 __all__ = [
     "CredentialBroker",
@@ -210,6 +215,37 @@ class CredentialBroker:
                 entry for entry in self._live.values() if entry[2].label == label
             ]:
                 self._revoke(kind, token, record)
+
+    @contextmanager
+    def request_services(
+        self,
+        access: Access,
+        settings: Settings,
+        *,
+        label: str,
+        default_github_token: str = "",
+        retrier: Retrier | None = None,
+    ) -> Iterator[Services]:
+        """``request_credentials`` wrapped in the clients a kind's ``execute`` takes.
+
+        ``default_github_token`` (the job's GITHUB_TOKEN) is used only when ``access``
+        asks for nothing on GitHub, so the bundle always has a GitHub client.
+        """
+        from ..services import Services
+
+        with self.request_credentials(access, label=label) as creds:
+            github_token = creds.github_token.reveal() if creds.github_token else ""
+            if not github_token and not default_github_token:
+                raise CredentialConfigError(
+                    f"request {label!r} needs no GitHub access and no default_github_token "
+                    "was given; pass the job's GITHUB_TOKEN for read-only calls"
+                )
+            yield Services.build(
+                settings,
+                github_token=github_token or default_github_token,
+                anaconda_token=creds.anaconda_token.reveal() if creds.anaconda_token else None,
+                retrier=retrier,
+            )
 
     def _mint_github(self, access: Access, label: str) -> Secret:
         if self._github is None:
