@@ -109,6 +109,20 @@ def test_logging_filter_redacts_messages_args_and_tracebacks() -> None:
     assert text.count("***") == 3
 
 
+def test_handlers_added_later_get_redacted_records_too() -> None:
+    masker = Masker(in_actions=False)
+    install_redaction(masker)
+    masker.register(TOKEN)
+    stream = io.StringIO()
+    logger = logging.getLogger("test.redaction.later")
+    logger.addHandler(logging.StreamHandler(stream))  # after install_redaction
+    logger.propagate = False
+    logger.error("leaked %s", TOKEN)
+    logger.error("bad format %d", "not a number")  # must not raise into the caller
+    assert TOKEN not in stream.getvalue()
+    assert "leaked ***" in stream.getvalue()
+
+
 # -- GitHub App JWTs --------------------------------------------------------------------
 
 

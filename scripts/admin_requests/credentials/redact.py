@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import NoReturn, TextIO
+import weakref
+from collections.abc import Callable
+from typing import Any, NoReturn, TextIO
 
 REDACTED = "***"
 
@@ -137,12 +139,39 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_redaction(masker: Masker, logger: logging.Logger | None = None) -> RedactingFilter:
-    """Attach the masker's filter to ``logger``'s handlers (the root's by default).
+_active_maskers: weakref.WeakSet[Masker] = weakref.WeakSet()
+_factory_lock = threading.Lock()
+_factory_installed = False
 
-    Filters on handlers, not loggers: a logger's filter does not see records that
-    propagate from child loggers, a handler's does.
+
+def _redacting_record_factory(
+    previous: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        for masker in list(_active_maskers):
+            try:
+                RedactingFilter(masker).filter(record)
+            except Exception:  # a bad format string is the handler's to report
+                break
+        return record
+
+    return factory
+
+
+def install_redaction(masker: Masker, logger: logging.Logger | None = None) -> RedactingFilter:
+    """Redact ``masker``'s values from every log record from now on.
+
+    Two hooks: a record factory (installed once per process), which reaches every
+    record whichever handler is added later, and a filter on ``logger``'s current
+    handlers (the root's by default) for records made before the masker knew a value.
     """
+    global _factory_installed
+    with _factory_lock:
+        _active_maskers.add(masker)
+        if not _factory_installed:
+            logging.setLogRecordFactory(_redacting_record_factory(logging.getLogRecordFactory()))
+            _factory_installed = True
     target = logger or logging.getLogger()
     redacting = masker.logging_filter()
     for handler in target.handlers:
