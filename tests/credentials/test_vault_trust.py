@@ -277,3 +277,32 @@ def test_org_credential_is_what_was_stored(
     entries = client.read_kv2(token, params.kv_mount, params.secret_path)
     assert entries["anaconda_org_token"].reveal() == ANACONDA_ORG_CREDENTIAL
     assert repr(entries).count("***") == 3
+
+
+def test_command_line_apply_and_render(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from admin_requests import vault_setup
+
+    params = trust_parameters()
+    common = [
+        "--repository", params.repository,
+        "--repository-id", params.repository_id,
+        "--repository-owner-id", params.repository_owner_id,
+        "--audience", params.audience,
+    ]  # fmt: skip
+    assert vault_setup.main(["render", *common], {}) == 0
+    rendered = capsys.readouterr().out
+    assert f'"{PROCESS_WORKFLOW_REF}"' in rendered
+    assert 'path "admin-requests/data/process"' in rendered
+    environ = {"VAULT_TOKEN": trusted_vault.root_token}
+    argv = ["apply", *common, "--addr", trusted_vault.addr, "--oidc-discovery-url", oidc_issuer.url]
+    assert vault_setup.main(argv, environ) == 0
+    process_token(trusted_vault, oidc_issuer)
+
+
+def test_repository_ids_must_be_numeric() -> None:
+    from admin_requests.errors import CredentialConfigError
+
+    with pytest.raises(CredentialConfigError, match="numeric id"):
+        TrustParameters(REPOSITORY, "conda-forge/admin-requests", "1", AUDIENCE)
