@@ -3,7 +3,8 @@
 A fault is decided per incoming request, before the fake's own handler runs, so a
 fault never changes the fake's state (a 503 means "nothing happened", as on the real
 services). ``Fault.timeout`` is the exception: it sleeps and then drops the connection,
-so the client cannot know whether the request was processed (it was not).
+so the client cannot know whether the request was processed (it was not), and
+``Fault.lost_response`` carries the call out and then drops the connection.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ class Fault:
 
     kind: ``status`` (answer ``status`` with ``headers``), ``timeout`` (sleep ``delay``
     seconds, longer than the client's timeout, then drop the connection), ``reset``
-    (close the socket at once with a TCP reset), ``wrong_data`` (answer 200 with a body
-    that is not what the API returns).
+    (close the socket at once with a TCP reset), ``lost_response`` (do the call, then
+    drop the connection, so the change happened but the client cannot know),
+    ``wrong_data`` (answer 200 with a body that is not what the API returns).
     """
 
     kind: str
@@ -70,6 +72,11 @@ class Fault:
     @classmethod
     def reset(cls) -> Fault:
         return cls("reset")
+
+    @classmethod
+    def lost_response(cls) -> Fault:
+        """Carry the call out, then drop the connection: the client never hears back."""
+        return cls("lost_response")
 
     @classmethod
     def wrong_data(cls, body: bytes = b"<html>not json</html>") -> Fault:

@@ -181,6 +181,12 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
             return
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes; without NODELAY, Nagle's
+            # algorithm and delayed ACKs add ~40 ms to every call.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def _handle(self) -> None:
             split = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -188,7 +194,8 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             if fake.faults.latency:
                 time.sleep(fake.faults.latency)
             fault = fake.faults.pick(self.command, split.path)
-            if fault is not None and self._inject(fault, split.path):
+            if fault is not None and fault.kind != "lost_response":
+                self._inject(fault, split.path)
                 return
             request = Request(
                 self.command,
@@ -201,26 +208,28 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 response = fake.dispatch(request)
             except HttpError as error:
                 response = Response(error.status, fake.error_body(error), error.headers)
+            if fault is not None:  # lost_response: done, but the answer never arrives
+                self._drop(split.path)
+                return
             # Record before answering, so a client that has its answer sees the count.
             fake.record(self.command, split.path, response.status)
             self._send(response)
 
-        def _inject(self, fault: Fault, path: str) -> bool:
+        def _inject(self, fault: Fault, path: str) -> None:
             if fault.kind == "timeout":
                 time.sleep(fault.delay)
                 self._drop(path)
-                return True
+                return
             if fault.kind == "reset":
                 # SO_LINGER with a zero timeout makes close() send a TCP reset.
                 self.connection.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                 )
                 self._drop(path)
-                return True
+                return
             response = Response(fault.status, fault.body, dict(fault.headers))
             fake.record(self.command, path, fault.status)
             self._send(response)
-            return True
 
         def _drop(self, path: str) -> None:
             self.close_connection = True

@@ -60,3 +60,14 @@ def test_mint_and_remove_tokens(ac: FakeAnaconda) -> None:
     assert not ac.is_token_valid(minted.token)
     with pytest.raises(AccessDeniedError):
         _client(ac, "ac-admin").mint_token(("api:write",), 600, "not allowed")
+
+
+def test_channel_cdn_serves_labelled_files(ac: FakeAnaconda) -> None:
+    ac.add_file("conda-forge", "noarch/bar-1.0-pyh0_0.conda", labels=["rc"])
+    client = _client(ac, None)
+    assert (
+        client.channel_file_sha256("conda-forge", "main", FILE)
+        == ac.file("conda-forge", FILE).sha256
+    )
+    assert client.channel_file_sha256("conda-forge", "main", "noarch/bar-1.0-pyh0_0.conda") is None
+    assert client.channel_file_sha256("conda-forge", "rc", "noarch/bar-1.0-pyh0_0.conda")

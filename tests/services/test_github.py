@@ -172,3 +172,16 @@ def test_a_token_for_other_repositories_sees_nothing(gh: FakeGitHub) -> None:
     with pytest.raises(NotFoundError):
         client.get_ref("foo-feedstock", "heads/main") or client.repository("foo-feedstock")
     assert client.get_ref("bar-feedstock", "heads/main") is not None
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.reset(), Fault.wrong_data(), Fault.wrong_data(b'{"truncated'), Fault.timeout(1.5)],
+)
+def test_github_transport_trouble_is_retried(gh: FakeGitHub, fault: Fault) -> None:
+    clock = FakeClock()
+    gh.faults.on_call(1, fault=fault)
+    assert _client(gh, clock=clock).repository("foo-feedstock").full_name == (
+        "conda-forge/foo-feedstock"
+    )
+    assert len(clock.sleeps) == 1

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from ruamel.yaml.nodes import MappingNode, Node
 
+from ..errors import ConflictError
 from ..fields import Decoder, Text, describe
 from ..names import check_label, check_sha256, parse_package_file
 from ..problems import Problem
-from .base import Item, RequestKind, RequestModel
+from ..services import Services
+from ..services.anaconda import Distribution
+from .base import Access, Item, Outcome, RequestKind, RequestModel
+from .execution import check_online, guarded
 
 PACKAGE_SPEC_FORM = "channel[/label/<label>]/subdir/name-version-build.conda"
 DEFAULT_LABEL = "main"
@@ -153,9 +161,127 @@ class Cfep3CopyKind(RequestKind):
                 str(entry.package),
                 f"copy {entry.package} to label {model.to_anaconda_org_label!s} after "
                 f"verifying sha256 {entry.sha256[:12]}…",
+                _params(entry, model.to_anaconda_org_label),
             )
             for entry in model.anaconda_org_packages
         ]
+
+    def access(self, model: CopyRequest, services: Services) -> Access:
+        return Access(anaconda_scopes=("api:read", "api:write"))
+
+    def preflight(self, model: CopyRequest, services: Services) -> list[Problem]:
+        problems: list[Problem] = []
+        for entry in model.anaconda_org_packages:
+            params = _params(entry, model.to_anaconda_org_label)
+            if "name" in params:
+                problems += check_online(
+                    model.path,
+                    entry.package,
+                    functools.partial(_source_problem, services, params),
+                    "bad-copy-source",
+                )
+        return problems
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        if "name" not in item.params:
+            return Outcome.failed(f"{item.target!r} is not a valid package spec; fix it.")
+        return guarded(
+            item.description,
+            lambda: self._copy(item, services),
+            not_found=f"{item.target!r} was not found; check the channel, label and file name.",
+        )
+
+    def _copy(self, item: Item, services: Services) -> Outcome:
+        p, channel, anaconda = item.params, services.settings.channel, services.anaconda
+        target = anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+        if target is not None:
+            return self._already_there(item, target, services)
+        problem = _source_problem(services, p)
+        if problem is not None:
+            return Outcome.failed(problem)
+        # A conflict means an earlier attempt copied it but its answer was lost: verify below.
+        with contextlib.suppress(ConflictError):
+            anaconda.copy(
+                p["channel"],
+                p["name"],
+                p["version"],
+                p["basename"],
+                to_owner=channel,
+                from_label=p["label"],
+                to_label=p["to_label"],
+            )
+        copied = anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+        if copied is None:
+            return Outcome.retry(
+                f"{p['basename']} was copied but is not visible on {channel!r} yet"
+            )
+        if not same_sha256(copied.sha256, p["sha256"]):
+            return Outcome.failed(_copied_wrong_file(item, copied, channel))
+        return Outcome.done(
+            f"copied {item.target} to {channel}/label/{p['to_label']}; sha256 verified"
+        )
+
+    def _already_there(self, item: Item, target: Distribution, services: Services) -> Outcome:
+        p, channel = item.params, services.settings.channel
+        if not same_sha256(target.sha256, p["sha256"]):
+            return Outcome.failed(
+                f"{channel!r} already has a different {p['basename']!r} (sha256 "
+                f"{target.sha256!r}, the request says {p['sha256']!r}); nothing was copied. "
+                "Check the sha256 in the request; a file on the channel is never replaced."
+            )
+        if p["to_label"] in target.labels:
+            return Outcome.done(f"{p['basename']} is already on {channel!r}", changed=False)
+        services.anaconda.add_label(channel, p["to_label"], p["name"], p["version"], p["basename"])
+        return Outcome.done(f"{p['basename']} was on {channel!r}; added label {p['to_label']!r}")
+
+
+def same_sha256(actual: str, expected: str) -> bool:
+    """Compare digests in constant time, so timing says nothing about how much matched."""
+    return hmac.compare_digest(actual.strip().lower().encode(), expected.strip().lower().encode())
+
+
+def _params(entry: CopyEntry, to_label: str) -> dict[str, str]:
+    source, _ = parse_copy_source(entry.package)
+    package, _ = (
+        parse_package_file(f"{source.subdir}/{source.filename}") if source else (None, None)
+    )
+    if source is None or package is None:  # plan() of a model that failed validation
+        return {}
+    return {
+        "channel": source.channel,
+        "label": source.label,
+        "name": package.name,
+        "version": package.version,
+        "basename": package.basename,
+        "sha256": str(entry.sha256).lower(),
+        "to_label": str(to_label),
+    }
+
+
+def _source_problem(services: Services, p: Mapping[str, str]) -> str | None:
+    """Why the source file cannot be copied as asked, or None when it can."""
+    where = f"{p['channel']}/label/{p['label']}/{p['basename']}"
+    source = services.anaconda.distribution(p["channel"], p["name"], p["version"], p["basename"])
+    if source is None:
+        return f"{where!r} does not exist; check the channel and file name."
+    if p["label"] not in source.labels:
+        return (
+            f"{p['basename']!r} in {p['channel']!r} does not have the label {p['label']!r} "
+            f"(it has {sorted(source.labels)}); check the label in the request."
+        )
+    if not same_sha256(source.sha256, p["sha256"]):
+        return (
+            f"the sha256 of {where!r} is {source.sha256!r}, not {p['sha256']!r} as the "
+            "request says; nothing was copied. Check that the file is the one reviewed."
+        )
+    return None
+
+
+def _copied_wrong_file(item: Item, copied: Distribution, channel: str) -> str:
+    return (
+        f"after copying {item.target}, {channel!r} has sha256 {copied.sha256!r} for it, not "
+        f"{item.params['sha256']!r}; ask core to remove that file from {channel!r} now."
+    )
 
 
 CFEP3_COPY = Cfep3CopyKind(

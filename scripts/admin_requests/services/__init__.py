@@ -7,6 +7,7 @@ not repeat them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ class Services:
     github: GitHubClient
     anaconda: AnacondaClient
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(
@@ -44,9 +46,10 @@ class Services:
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per run for ``key``; later calls reuse the value."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        value: T = self._memo[key]
+        with self._memo_lock:  # items may run in threads; compute once all the same
+            if key not in self._memo:
+                self._memo[key] = compute()
+            value: T = self._memo[key]
         return value
 
 

@@ -11,6 +11,7 @@ command line, in a URL or in a log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,23 @@ class AnacondaClient:
             retrier=self.retrier,
         )
 
+        # The channel CDN is public: no token is sent there.
+        self.cdn = HttpClient(
+            settings.channel_url, timeout=settings.http_timeout_seconds, retrier=self.retrier
+        )
+
     def __repr__(self) -> str:
         return f"AnacondaClient({self.settings.anaconda_api_url!r})"
+
+    def channel_file_sha256(self, channel: str, label: str, basename: str) -> str | None:
+        """The sha256 of the file as the channel serves it, or None when it is not served."""
+        path = (
+            f"/{channel}/{basename}" if label == "main" else f"/{channel}/label/{label}/{basename}"
+        )
+        response = self.cdn.request("GET", self._path(path.lstrip("/")), missing_ok=True)
+        if response is None:
+            return None
+        return hashlib.sha256(response.content).hexdigest()
 
     @staticmethod
     def _path(*parts: str) -> str:

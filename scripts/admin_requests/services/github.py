@@ -112,6 +112,8 @@ class GitHubClient:
                 raise RetryableFailure("no answer in time") from None
             except requests.ConnectionError as error:
                 raise RetryableFailure(f"connection failed ({type(error).__name__})") from None
+            except ValueError:  # a body that starts like JSON but is not
+                raise RetryableFailure("the answer was not JSON") from None
             except GithubException as error:
                 headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
                 retry, wait = retry_hint(error.status, headers, self.retrier.clock())
@@ -123,11 +125,11 @@ class GitHubClient:
 
     def _raw(self, verb: str, url: str, **kwargs: Any) -> Any:
         _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
-        return data
+        return _checked_json(data)
 
     def _get_page(self, url: str, params: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
         headers, data = self.gh.requester.requestJsonAndCheck("GET", url, parameters=params)
-        return headers, data
+        return headers, _checked_json(data)
 
     def _pages(self, what: str, url: str, params: dict[str, str]) -> list[Any]:
         """Every page of a list endpoint, following the Link headers (each page retried)."""
@@ -375,6 +377,17 @@ def _issue(data: dict[str, Any]) -> IssueInfo:
         str((data.get("user") or {}).get("login", "")),
         str(data.get("html_url", "")),
     )
+
+
+def _checked_json(data: Any) -> Any:
+    """PyGithub wraps a body that is not JSON as {"data": text}: a proxy page, not an answer."""
+    if (
+        isinstance(data, dict)
+        and set(data) <= {"data", "url"}
+        and isinstance(data.get("data"), str)
+    ):
+        raise RetryableFailure("the answer was not JSON")
+    return data
 
 
 def _next_link(headers: dict[str, Any]) -> str | None:
