@@ -131,11 +131,14 @@ class RedactingFilter(logging.Filter):
         if redacted != message or record.args:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
-            # Render the traceback now, redacted, so handlers print our text instead.
-            record.exc_text = self._masker.redact(
-                logging.Formatter().formatException(record.exc_info)
-            )
+            # Render the traceback now, so handlers print our (redacted) text instead.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        # Another masker's filter may have rendered it already: redact it either way.
+        if record.exc_text:
+            record.exc_text = self._masker.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._masker.redact(record.stack_info)
         return True
 
 
