@@ -28,7 +28,9 @@ from admin_requests.credentials.anaconda_token import AnacondaTokens
 from admin_requests.credentials.redact import Secret
 from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
 from admin_requests.requests.base import Access
+from admin_requests.services.http import Retrier, RetryPolicy
 from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.faults import Fault
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
 
@@ -56,7 +58,9 @@ class Run:
     credentials: CredentialSettings
 
     def broker(self, masker: Masker | None = None) -> CredentialBroker:
-        return open_broker(self.settings, self.credentials, masker=masker)
+        # No real waiting between retries in tests.
+        retrier = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)
+        return open_broker(self.settings, self.credentials, masker=masker, retrier=retrier)
 
 
 @pytest.fixture
@@ -377,3 +381,28 @@ def test_a_real_kind_runs_with_request_services(run: Run) -> None:
         assert not run.github.repo("bar-feedstock").archived
     assert broker.ledger.outstanding() == []
     assert run.github.effects["revoke_token"] == 2
+
+
+def test_revocation_is_retried_through_transient_failures(run: Run) -> None:
+    run.github.faults.on_call(1, 2, fault=Fault.server_error(), method="DELETE")
+    run.anaconda.faults.on_call(1, fault=Fault.too_many_requests("0"), method="DELETE")
+    with run.broker() as broker:
+        mint_for(broker, MARK_BROKEN)
+    assert run.github.effects["revoke_token"] == 1
+    assert run.anaconda.effects["remove_token"] == 1
+    assert broker.ledger.outstanding() == []
+
+
+def test_minting_is_retried_only_when_it_cannot_have_happened(run: Run) -> None:
+    mint = "/app/installations/77/access_tokens"
+    run.github.faults.on_call(1, fault=Fault.too_many_requests("0"), method="POST", path=mint)
+    with run.broker() as broker:
+        mint_for(broker, ARCHIVE)  # 429: the service did nothing, so asking again is safe
+        assert run.github.effects["mint_token"] == 1
+        run.github.faults.on_call(1, fault=Fault.server_error(), method="POST", path=mint)
+        before = run.github.count("POST", mint)
+        with pytest.raises(GitHubAppTokenError, match="503"):
+            mint_for(broker, ARCHIVE)
+        # A 5xx may have minted a token we never saw: one attempt only, no pile-up.
+        assert run.github.count("POST", mint) == before + 1
+    assert broker.ledger.outstanding() == []

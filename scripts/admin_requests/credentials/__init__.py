@@ -28,6 +28,7 @@ import requests
 from ..config import Settings
 from ..errors import CredentialConfigError, CredentialError
 from ..requests.base import Access
+from ..services.http import Retrier
 from .anaconda_token import AnacondaTokens
 from .backend import CredentialBackend
 from .github_app import GitHubAppTokens
@@ -43,7 +44,6 @@ from .settings import (
 
 if TYPE_CHECKING:
     from ..services import Services
-    from ..services.http import Retrier
 
 __all__ = [
     "CredentialBroker",
@@ -71,7 +71,10 @@ class RequestCredentials:
 
 
 def build_backend(
-    settings: CredentialSettings, masker: Masker, session: requests.Session
+    settings: CredentialSettings,
+    masker: Masker,
+    session: requests.Session,
+    retrier: Retrier | None = None,
 ) -> CredentialBackend:
     if settings.backend == "env":
         from .env import EnvBackend
@@ -89,6 +92,7 @@ def build_backend(
         session,
         masker,
         settings.http_timeout_seconds,
+        retrier,
     )
     if settings.backend == "aws":
         from .aws import AwsBackend
@@ -103,6 +107,7 @@ def build_backend(
         masker=masker,
         namespace=settings.vault_namespace,
         timeout=settings.http_timeout_seconds,
+        retrier=retrier,
     )
     return VaultBackend(settings, client, oidc)
 
@@ -118,8 +123,10 @@ class CredentialBroker:
         masker: Masker,
         session: requests.Session,
         ledger: CredentialLedger | None = None,
+        retrier: Retrier | None = None,
     ) -> None:
         self.backend = backend
+        self._retrier = retrier
         self.settings = settings
         self.masker = masker
         self.ledger = ledger or CredentialLedger()
@@ -133,6 +140,7 @@ class CredentialBroker:
             max_age_seconds=settings.anaconda_token_max_age,
             timeout=settings.http_timeout_seconds,
             clock=self.ledger.clock,
+            retrier=retrier,
         )
         self._github: GitHubAppTokens | None = None
         self._started = False
@@ -178,6 +186,7 @@ class CredentialBroker:
                 ledger=self.ledger,
                 timeout=self.settings.http_timeout_seconds,
                 clock=self.ledger.clock,
+                retrier=self._retrier,
             )
         log.info("credential broker ready (backend %r)", self.backend.name)
 
@@ -244,7 +253,7 @@ class CredentialBroker:
                 settings,
                 github_token=github_token or default_github_token,
                 anaconda_token=creds.anaconda_token.reveal() if creds.anaconda_token else None,
-                retrier=retrier,
+                retrier=retrier or self._retrier,
             )
 
     def _mint_github(self, access: Access, label: str) -> Secret:
@@ -307,16 +316,18 @@ def open_broker(
     *,
     session: requests.Session | None = None,
     masker: Masker | None = None,
+    retrier: Retrier | None = None,
 ) -> CredentialBroker:
     """Build a broker from configuration; start it with ``with``."""
     masker = masker or Masker(in_actions=credentials.running_in_actions)
     install_redaction(masker)
     session = session or requests.Session()
     return CredentialBroker(
-        backend=build_backend(credentials, masker, session),
+        backend=build_backend(credentials, masker, session, retrier),
         settings=credentials,
         github_api_url=settings.github_api_url,
         anaconda_api_url=settings.anaconda_api_url,
         masker=masker,
         session=session,
+        retrier=retrier,
     )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import requests
 
 from ..errors import AnacondaTokenError, CredentialScopeError
+from ..services.http import Retrier
 from .http import json_object, send
 from .ledger import CredentialLedger, CredentialRecord, utc_now
 from .redact import Masker, Secret
@@ -36,7 +37,9 @@ class AnacondaTokens:
         max_age_seconds: int,
         timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
+        retrier: Retrier | None = None,
     ) -> None:
+        self._retrier = retrier
         self.api_url = api_url.rstrip("/")
         self._session = session
         self._masker = masker
@@ -64,6 +67,7 @@ class AnacondaTokens:
                 url,
                 error=AnacondaTokenError,
                 timeout=self._timeout,
+                retrier=self._retrier,
                 headers={
                     "Authorization": f"token {credential.reveal()}",
                     "Accept": "application/json",
@@ -75,6 +79,7 @@ class AnacondaTokens:
                     "strength": "strong",
                     "fail_if_exists": False,
                 },
+                creates_credential=True,
             )
         finally:
             # Dropped right after its one use, so nothing later in the job can reach it.
@@ -106,6 +111,7 @@ class AnacondaTokens:
             url,
             error=AnacondaTokenError,
             timeout=self._timeout,
+            retrier=self._retrier,
             headers={"Authorization": f"token {token.reveal()}"},
         )
         # 401: already expired or removed.

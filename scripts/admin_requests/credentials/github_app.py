@@ -21,6 +21,7 @@ import requests
 
 from ..errors import CredentialScopeError, GitHubAppTokenError
 from ..requests.base import Access
+from ..services.http import Retrier
 from .http import json_object, send
 from .ledger import CredentialLedger, CredentialRecord, utc_now
 from .redact import Masker, Secret
@@ -124,7 +125,9 @@ class GitHubAppTokens:
         ledger: CredentialLedger,
         timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
+        retrier: Retrier | None = None,
     ) -> None:
+        self._retrier = retrier
         self.api_url = api_url.rstrip("/")
         self.app_id = app_id
         self.installation_id = installation_id
@@ -167,8 +170,10 @@ class GitHubAppTokens:
             url,
             error=GitHubAppTokenError,
             timeout=self._timeout,
+            retrier=self._retrier,
             headers=self._headers(jwt),
             json=body,
+            creates_credential=True,
         )
         jwt.clear()
         if response.status_code != 201:
@@ -205,6 +210,7 @@ class GitHubAppTokens:
             url,
             error=GitHubAppTokenError,
             timeout=self._timeout,
+            retrier=self._retrier,
             headers=self._headers(token),
         )
         # 401: already revoked or expired, which is the state we want.

@@ -9,13 +9,15 @@ is what an operator needs to fix a trust policy; it still passes through the red
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from ..errors import CredentialError
+from ..errors import CredentialError, TransientError
+from ..services.http import Retrier, RetryableFailure, retry_hint
 from .redact import Masker
 
 log = logging.getLogger(__name__)
@@ -48,19 +50,59 @@ def send(
     headers: Mapping[str, str] | None = None,
     json: Any = None,
     data: Mapping[str, str] | None = None,
+    retrier: Retrier | None = None,
+    creates_credential: bool = False,
 ) -> requests.Response:
-    """One request with a timeout; connection failures name the URL, nothing else."""
+    """One request with a timeout and bounded retries; failures name the URL only.
+
+    A call that creates a credential (a login, a mint) is retried only when it cannot
+    have taken effect: the connection was never made, or the service answered 429. A
+    retried 5xx could leave a first token nobody can revoke (it would still expire).
+    Every other call is retried on connection errors, timeouts, 5xx and 429.
+    """
+    where = f"{method} {url_without_query(url)}"
+
+    def attempt() -> requests.Response:
+        try:
+            response = session.request(
+                method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
+            )
+        except requests.ConnectTimeout:
+            raise RetryableFailure(f"no connection within {timeout}s") from None
+        except requests.ConnectionError as exc:
+            sent = not _never_connected(exc)
+            if creates_credential and sent:
+                raise error(
+                    f"{where} failed after sending ({type(exc).__name__}); not retried, as "
+                    "it may have created a credential; the next run tries again"
+                ) from None
+            raise RetryableFailure(f"connection failed ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            # str(exc) can include the full URL with its query string, so only the type.
+            raise error(
+                f"{where} failed: {type(exc).__name__}; check that the address is right "
+                "and reachable from the runner"
+            ) from None
+        status = response.status_code
+        retry, wait = retry_hint(status, response.headers, time.time())
+        if retry and (status == 429 or not creates_credential):
+            raise RetryableFailure(f"HTTP {status}", wait)
+        return response
+
     try:
-        return session.request(
-            method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
-        )
-    except requests.RequestException as exc:
-        # str(exc) of a requests error can include the full URL with its query string
-        # (an OIDC request URL carries a token-like parameter), so only the type is kept.
-        raise error(
-            f"{method} {url_without_query(url)} failed: {type(exc).__name__}; check that "
-            "the address is right and reachable from the runner"
-        ) from None
+        return (retrier or Retrier()).run(attempt, where)
+    except TransientError as exc:
+        raise error(f"{exc}") from None
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the failure happened before any byte of the request was sent."""
+    text = repr(exc.args)
+    return (
+        "NewConnectionError" in text
+        or "Connection refused" in text
+        or ("NameResolutionError" in text)
+    )
 
 
 def json_object(response: requests.Response, error: type[CredentialError]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import requests
 
 from ..errors import OidcTokenError
+from ..services.http import Retrier
 from .http import json_object, send, url_without_query
 from .redact import Masker, Secret
 
@@ -28,6 +29,7 @@ class OidcRequester:
     session: requests.Session
     masker: Masker
     timeout: float = 30.0
+    retrier: Retrier | None = None
 
     def id_token(self, audience: str) -> Secret:
         separator = "&" if "?" in self.request_url else "?"
@@ -42,6 +44,7 @@ class OidcRequester:
                 "Authorization": f"Bearer {self.request_token.reveal()}",
                 "Accept": "application/json",
             },
+            retrier=self.retrier,
         )
         if response.status_code != 200:
             raise OidcTokenError(

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from ..errors import VaultError
+from ..services.http import Retrier
 from .http import json_object, send, vault_error_detail
 from .redact import Masker, Secret
 
@@ -37,15 +38,24 @@ class VaultClient:
         masker: Masker,
         namespace: str = "",
         timeout: float = 30.0,
+        retrier: Retrier | None = None,
     ) -> None:
         self.addr = addr.rstrip("/")
+        self._retrier = retrier
         self.namespace = namespace
         self._session = session
         self._masker = masker
         self._timeout = timeout
 
     def _call(
-        self, method: str, path: str, what: str, *, token: Secret | None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        token: Secret | None,
+        body: Any = None,
+        creates_credential: bool = False,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json"}
         if token is not None:
@@ -61,6 +71,8 @@ class VaultClient:
             timeout=self._timeout,
             headers=headers,
             json=body,
+            retrier=self._retrier,
+            creates_credential=creates_credential,
         )
         if response.status_code == 204:
             return {}
@@ -81,6 +93,7 @@ class VaultClient:
             f"log in with role {role!r}",
             token=None,
             body={"role": role, "jwt": jwt.reveal()},
+            creates_credential=True,
         )
         auth = body.get("auth") or {}
         token = auth.get("client_token")
