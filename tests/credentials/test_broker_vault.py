@@ -406,3 +406,17 @@ def test_minting_is_retried_only_when_it_cannot_have_happened(run: Run) -> None:
         # A 5xx may have minted a token we never saw: one attempt only, no pile-up.
         assert run.github.count("POST", mint) == before + 1
     assert broker.ledger.outstanding() == []
+
+
+def test_a_failed_start_still_revokes_the_vault_login(run: Run) -> None:
+    from dataclasses import replace
+
+    from admin_requests.errors import VaultError
+
+    run.credentials = replace(run.credentials, vault_secret_path="another-workflow")
+    broker = run.broker()
+    with pytest.raises(VaultError, match="403"), broker:
+        pass
+    [vault_token] = broker.ledger.records
+    assert vault_token.kind == "vault-token"
+    assert vault_token.revoked_at is not None

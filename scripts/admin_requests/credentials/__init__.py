@@ -164,6 +164,15 @@ class CredentialBroker:
     def start(self) -> None:
         self.backend.start(self.ledger)
         self._started = True
+        try:
+            self._configure_github_app()
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: revoke the login here.
+            self.close()
+            raise
+        log.info("credential broker ready (backend %r)", self.backend.name)
+
+    def _configure_github_app(self) -> None:
         app_id = self.settings.github_app_id
         installation_id = self.settings.github_installation_id
         if not (app_id and installation_id):
@@ -188,7 +197,6 @@ class CredentialBroker:
                 clock=self.ledger.clock,
                 retrier=self._retrier,
             )
-        log.info("credential broker ready (backend %r)", self.backend.name)
 
     def close(self) -> None:
         """Revoke everything still live, then the backend's own session."""
@@ -213,6 +221,7 @@ class CredentialBroker:
                 "as broker:'"
             )
         github_token = anaconda_token = None
+        minted_before = set(self._live)
         try:
             if access.github_permissions or access.github_repositories:
                 github_token = self._mint_github(access, label)
@@ -220,10 +229,9 @@ class CredentialBroker:
                 anaconda_token = self._mint_anaconda(access, label)
             yield RequestCredentials(label, access, github_token, anaconda_token)
         finally:
-            for kind, token, record in [
-                entry for entry in self._live.values() if entry[2].label == label
-            ]:
-                self._revoke(kind, token, record)
+            # Everything minted inside this block, newest first, whatever happened.
+            for key in reversed([k for k in self._live if k not in minted_before]):
+                self._revoke(*self._live[key])
 
     @contextmanager
     def request_services(
