@@ -227,6 +227,12 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
             assert record.revoked_at <= job_end
         else:  # App JWTs expire by themselves within two minutes
             assert record.max_lifetime_seconds <= 120
+    # Only the App JWTs, which GitHub offers no way to revoke, outlive the job's end,
+    # by less than their 60 s.
+    job_ended = ledger.clock()
+    outliving = ledger.still_valid_after(job_ended)
+    assert [r.kind for r, _ in outliving] == ["github-app-jwt", "github-app-jwt"]
+    assert all(0 < seconds <= 60 for _, seconds in outliving)
     anaconda_record = next(r for r in ledger.records if r.kind == "anaconda-token")
     assert anaconda_record.max_lifetime_seconds <= 900
     assert anaconda_record.scope == "scopes=api:write"
@@ -245,6 +251,8 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     for value in secrets:
         assert value not in text
     print("\n".join(ledger.summary_lines()))  # the measurement, shown with -s
+    for record, seconds in outliving:
+        print(f"{record.kind} for {record.label} stays valid {seconds:.1f} s after the job")
 
 
 def test_vault_token_is_revoked_at_the_end_of_the_job(run: Run) -> None:

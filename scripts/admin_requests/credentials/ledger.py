@@ -66,13 +66,25 @@ class CredentialLedger:
         """Revocable credentials not revoked yet."""
         return [r for r in self.records if r.revocable and r.revoked_at is None]
 
+    def still_valid_after(self, moment: datetime) -> list[tuple[CredentialRecord, float]]:
+        """Credentials still usable at ``moment`` (the job's end) and for how long after.
+
+        Only ones that cannot be revoked should ever appear: App JWTs (at most 60 s) and
+        an aws backend's STS session (at most 900 s from its creation).
+        """
+        return [
+            (r, (r.expires_at - moment).total_seconds())
+            for r in self.records
+            if not r.ended_by(moment)
+        ]
+
     def summary_lines(self) -> list[str]:
         lines = [
             "| credential | for | scope | max lifetime | lived | revoked |",
             "|---|---|---|---|---|---|",
         ]
         for r in self.records:
-            lived = f"{r.lived_seconds:.1f} s" if r.lived_seconds is not None else "-"
+            lived = f"{r.lived_seconds:.3f} s" if r.lived_seconds is not None else "-"
             revoked = "yes" if r.revoked_at else ("expires by itself" if not r.revocable else "NO")
             lines.append(
                 f"| {r.kind} | {r.label} | {r.scope} | {r.max_lifetime_seconds:.0f} s "
