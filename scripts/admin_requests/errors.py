@@ -60,3 +60,44 @@ class AccessDeniedError(PermanentError):
 
 class ConflictError(PermanentError):
     """The resource changed or already exists (409, or 422 'already exists')."""
+
+
+# -- credentials (scripts/admin_requests/credentials/) ---------------------------------
+# Messages here never contain a secret value or a response body: they name the URL,
+# the status and what to change, and pass through the redactor before they are raised.
+
+
+class CredentialError(AdminRequestsError):
+    """A credential could not be obtained, used or revoked."""
+
+
+class CredentialConfigError(CredentialError):
+    """The credential configuration is missing or contradictory."""
+
+
+class OidcTokenError(CredentialError):
+    """The job's GitHub OIDC token could not be requested."""
+
+
+class VaultError(CredentialError):
+    """The vault (OpenBao/Vault) refused a login, read, signature or revocation."""
+
+
+class AwsCredentialError(CredentialError):
+    """AWS STS or Secrets Manager refused the request."""
+
+
+class GitHubAppTokenError(CredentialError):
+    """GitHub refused to mint or revoke an App installation token."""
+
+
+class AnacondaTokenError(CredentialError):
+    """anaconda.org refused to mint or delete a scoped token."""
+
+
+class CredentialScopeError(CredentialError):
+    """A request asked for access that would be broader than allowed."""
+
+
+class EnvBackendRefused(CredentialError):
+    """The local-development 'env' backend was selected inside GitHub Actions."""

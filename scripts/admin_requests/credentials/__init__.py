@@ -1,0 +1,341 @@
+"""Per-request credentials from a vault, through the job's GitHub OIDC token.
+
+The queue runner opens one broker per job and asks it for credentials per request::
+
+    with open_broker(settings, CredentialSettings.from_environ()) as broker:
+        for request in queue:
+            with broker.request_credentials(kind.access(model, services), label=path) as creds:
+                ...  # creds.github_token / creds.anaconda_token, both Secret or None
+        summary = broker.ledger.summary()
+
+Inside the ``with``, the request has a GitHub installation token limited to its
+repositories and permissions and an anaconda.org token limited to its scopes (15
+minutes at most); both are revoked when the block exits, whatever happened in it. At the
+broker's exit the vault token is revoked. Nothing is kept for the next job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import requests
+
+from ..config import Settings
+from ..errors import CredentialConfigError, CredentialError
+from ..requests.base import Access
+from ..services.http import Retrier
+from .anaconda_token import AnacondaTokens
+from .backend import CredentialBackend
+from .github_app import GitHubAppTokens
+from .ledger import CredentialLedger, CredentialRecord
+from .oidc import OidcRequester
+from .redact import Masker, Secret, install_redaction
+from .settings import (
+    ANACONDA_CREDENTIAL_KEY,
+    GITHUB_APP_ID_KEY,
+    GITHUB_INSTALLATION_ID_KEY,
+    CredentialSettings,
+)
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+__all__ = [
+    "CredentialBroker",
+    "CredentialLedger",
+    "CredentialRecord",
+    "CredentialSettings",
+    "Masker",
+    "RequestCredentials",
+    "Secret",
+    "build_backend",
+    "open_broker",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestCredentials:
+    """What one request may use; both tokens are revoked when its ``with`` exits."""
+
+    label: str
+    access: Access
+    github_token: Secret | None
+    anaconda_token: Secret | None
+
+
+def build_backend(
+    settings: CredentialSettings,
+    masker: Masker,
+    session: requests.Session,
+    retrier: Retrier | None = None,
+) -> CredentialBackend:
+    if settings.backend == "env":
+        from .env import EnvBackend
+
+        return EnvBackend(settings, masker)
+    if not settings.oidc_request_url or not settings.oidc_request_token:
+        raise CredentialConfigError(
+            f"the {settings.backend!r} backend needs the job's OIDC token, but "
+            "ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set; give the job "
+            "'permissions: id-token: write' (processing jobs only, never pull requests)"
+        )
+    oidc = OidcRequester(
+        settings.oidc_request_url,
+        masker.register(settings.oidc_request_token),
+        session,
+        masker,
+        settings.http_timeout_seconds,
+        retrier,
+    )
+    if settings.backend == "aws":
+        from .aws import AwsBackend
+
+        return AwsBackend(settings, oidc, masker)
+    from .vault import VaultClient
+    from .vault_backend import VaultBackend
+
+    client = VaultClient(
+        settings.vault_addr,
+        session=session,
+        masker=masker,
+        namespace=settings.vault_namespace,
+        timeout=settings.http_timeout_seconds,
+        retrier=retrier,
+    )
+    return VaultBackend(settings, client, oidc)
+
+
+class CredentialBroker:
+    def __init__(
+        self,
+        *,
+        backend: CredentialBackend,
+        settings: CredentialSettings,
+        github_api_url: str,
+        anaconda_api_url: str,
+        masker: Masker,
+        session: requests.Session,
+        ledger: CredentialLedger | None = None,
+        retrier: Retrier | None = None,
+    ) -> None:
+        self.backend = backend
+        self._retrier = retrier
+        self.settings = settings
+        self.masker = masker
+        self.ledger = ledger or CredentialLedger()
+        self._session = session
+        self._github_api_url = github_api_url
+        self._anaconda = AnacondaTokens(
+            api_url=anaconda_api_url,
+            session=session,
+            masker=masker,
+            ledger=self.ledger,
+            max_age_seconds=settings.anaconda_token_max_age,
+            timeout=settings.http_timeout_seconds,
+            clock=self.ledger.clock,
+            retrier=retrier,
+        )
+        self._github: GitHubAppTokens | None = None
+        self._started = False
+        # Tokens handed out and not yet revoked: close() revokes any a request left.
+        self._live: dict[int, tuple[str, Secret, CredentialRecord]] = {}
+
+    # -- job lifetime ----------------------------------------------------------------
+
+    def __enter__(self) -> CredentialBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self.backend.start(self.ledger)
+        self._started = True
+        try:
+            self._configure_github_app()
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: revoke the login here.
+            self.close()
+            raise
+        log.info("credential broker ready (backend %r)", self.backend.name)
+
+    def _configure_github_app(self) -> None:
+        app_id = self.settings.github_app_id
+        installation_id = self.settings.github_installation_id
+        if not (app_id and installation_id):
+            # The ids are not secret, but they sit beside the organisation credential,
+            # which is cleared here unused: it is read again only to mint.
+            entries = self.backend.read_job_secret()
+            app_id = app_id or _reveal_and_clear(entries.get(GITHUB_APP_ID_KEY))
+            installation_id = installation_id or _reveal_and_clear(
+                entries.get(GITHUB_INSTALLATION_ID_KEY)
+            )
+            _clear_all(entries)
+        if app_id and installation_id:
+            self._github = GitHubAppTokens(
+                api_url=self._github_api_url,
+                app_id=app_id,
+                installation_id=installation_id,
+                sign=self.backend.sign_rs256,
+                session=self._session,
+                masker=self.masker,
+                ledger=self.ledger,
+                timeout=self.settings.http_timeout_seconds,
+                clock=self.ledger.clock,
+                retrier=self._retrier,
+            )
+
+    def close(self) -> None:
+        """Revoke everything still live, then the backend's own session."""
+        for kind, token, record in list(self._live.values()):
+            self._revoke(kind, token, record)
+        if self._started:
+            self._started = False
+            try:
+                self.backend.close(self.ledger)
+            except CredentialError as exc:
+                log.error("%s", self.masker.redact(str(exc)))
+        log.info("credentials: %s", self.ledger.summary())
+
+    # -- per request -----------------------------------------------------------------
+
+    @contextmanager
+    def request_credentials(self, access: Access, *, label: str) -> Iterator[RequestCredentials]:
+        """Mint exactly what ``access`` allows; revoke it when the block exits."""
+        if not self._started:
+            raise CredentialError(
+                "the credential broker was not started; use it as 'with open_broker(...) "
+                "as broker:'"
+            )
+        github_token = anaconda_token = None
+        minted_before = set(self._live)
+        try:
+            if access.github_permissions or access.github_repositories:
+                github_token = self._mint_github(access, label)
+            if access.anaconda_scopes:
+                anaconda_token = self._mint_anaconda(access, label)
+            yield RequestCredentials(label, access, github_token, anaconda_token)
+        finally:
+            # Everything minted inside this block, newest first, whatever happened.
+            for key in reversed([k for k in self._live if k not in minted_before]):
+                self._revoke(*self._live[key])
+
+    @contextmanager
+    def request_services(
+        self,
+        access: Access,
+        settings: Settings,
+        *,
+        label: str,
+        default_github_token: str = "",
+        retrier: Retrier | None = None,
+    ) -> Iterator[Services]:
+        """``request_credentials`` wrapped in the clients a kind's ``execute`` takes.
+
+        ``default_github_token`` (the job's GITHUB_TOKEN) is used only when ``access``
+        asks for nothing on GitHub, so the bundle always has a GitHub client.
+        """
+        from ..services import Services
+
+        with self.request_credentials(access, label=label) as creds:
+            github_token = creds.github_token.reveal() if creds.github_token else ""
+            if not github_token and not default_github_token:
+                raise CredentialConfigError(
+                    f"request {label!r} needs no GitHub access and no default_github_token "
+                    "was given; pass the job's GITHUB_TOKEN for read-only calls"
+                )
+            yield Services.build(
+                settings,
+                github_token=github_token or default_github_token,
+                anaconda_token=creds.anaconda_token.reveal() if creds.anaconda_token else None,
+                retrier=retrier or self._retrier,
+            )
+
+    def _mint_github(self, access: Access, label: str) -> Secret:
+        if self._github is None:
+            raise CredentialConfigError(
+                f"request {label!r} needs GitHub access but no App is configured; set "
+                f"{GITHUB_APP_ID_KEY!r} and {GITHUB_INSTALLATION_ID_KEY!r} in the job's "
+                "secret (or GITHUB_APP_ID / GITHUB_APP_INSTALLATION_ID)"
+            )
+        token, record = self._github.mint(access, label)
+        self._live[id(record)] = ("github", token, record)
+        return token
+
+    def _mint_anaconda(self, access: Access, label: str) -> Secret:
+        # Read just in time and cleared by mint() right after its one use: the
+        # organisation credential is never held across requests.
+        entries = self.backend.read_job_secret()
+        credential = entries.pop(ANACONDA_CREDENTIAL_KEY, None)
+        _clear_all(entries)
+        if credential is None:
+            raise CredentialConfigError(
+                f"the job's secret has no {ANACONDA_CREDENTIAL_KEY!r}; store the "
+                "organisation's anaconda.org token there (see docs/security.md)"
+            )
+        token, record = self._anaconda.mint(credential, access.anaconda_scopes, label)
+        self._live[id(record)] = ("anaconda", token, record)
+        return token
+
+    def _revoke(self, kind: str, token: Secret, record: CredentialRecord) -> None:
+        self._live.pop(id(record), None)
+        try:
+            if kind == "github":
+                assert self._github is not None
+                self._github.revoke(token, record)
+            else:
+                self._anaconda.delete(token, record)
+        except CredentialError as exc:
+            # Logged, not raised: a failed revocation must not hide the request's own
+            # outcome, and the token still expires (the ledger shows it as not revoked).
+            log.error("%s", self.masker.redact(str(exc)))
+
+
+def _reveal_and_clear(secret: Secret | None) -> str:
+    if secret is None:
+        return ""
+    value = secret.reveal()
+    secret.clear()
+    return value
+
+
+def _clear_all(entries: dict[str, Secret]) -> None:
+    for secret in entries.values():
+        secret.clear()
+    entries.clear()
+
+
+def open_broker(
+    settings: Settings,
+    credentials: CredentialSettings,
+    *,
+    session: requests.Session | None = None,
+    masker: Masker | None = None,
+    retrier: Retrier | None = None,
+) -> CredentialBroker:
+    """Build a broker from configuration; start it with ``with``."""
+    masker = masker or Masker(in_actions=credentials.running_in_actions)
+    install_redaction(masker)
+    session = session or requests.Session()
+    return CredentialBroker(
+        backend=build_backend(credentials, masker, session, retrier),
+        settings=credentials,
+        github_api_url=settings.github_api_url,
+        anaconda_api_url=settings.anaconda_api_url,
+        masker=masker,
+        session=session,
+        retrier=retrier,
+    )

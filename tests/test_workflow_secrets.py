@@ -1,0 +1,214 @@
+"""No stored secret, no privileged pull-request trigger, no OIDC for pull requests.
+
+Reads every YAML file under .github/ and actions/, so a new workflow or action is
+covered without editing this test. The checks are also run on small bad examples, so
+a check that silently stopped matching would fail here too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_REFERENCE = re.compile(r"secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[)")
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+PR_TRIGGERS = {
+    "pull_request",
+    "pull_request_target",
+    "pull_request_review",
+    "pull_request_review_comment",
+}
+CREDENTIALS_ACTION = "./actions/vault-credentials"
+
+
+def yaml_files() -> list[Path]:
+    found = []
+    for top in (ROOT / ".github", ROOT / "actions"):
+        if top.is_dir():
+            found += sorted(p for p in top.rglob("*") if p.suffix in (".yml", ".yaml"))
+    return found
+
+
+def load(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """(key, value) for every mapping entry, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key), value
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+# -- the checks -------------------------------------------------------------------------
+
+
+def stored_secret_references(text: str) -> list[str]:
+    bad = []
+    for expression in EXPRESSION.findall(text):
+        for match in SECRET_REFERENCE.finditer(expression):
+            name = match.group(1)
+            if name != "GITHUB_TOKEN":
+                bad.append(name or "secrets[...]")
+    # 'secrets: inherit' hands every stored secret to a called workflow.
+    if re.search(r"^\s*secrets:\s*inherit\s*$", text, re.MULTILINE):
+        bad.append("secrets: inherit")
+    return bad
+
+
+def triggers(document: Any) -> set[str]:
+    on = document.get("on", document.get(True)) if isinstance(document, dict) else None
+    if isinstance(on, str):
+        return {on}
+    if isinstance(on, list):
+        return {str(t) for t in on}
+    if isinstance(on, dict):
+        return {str(t) for t in on}
+    return set()
+
+
+def id_token_grants(document: Any) -> list[str]:
+    """Where a workflow grants id-token (top level or any job), or write-all."""
+    where = []
+    scopes = [("workflow", document.get("permissions"))]
+    scopes += [
+        (f"job {name}", job.get("permissions"))
+        for name, job in (document.get("jobs") or {}).items()
+    ]
+    for label, permissions in scopes:
+        if permissions in ("write-all", "read-all") or (
+            isinstance(permissions, dict) and "id-token" in permissions
+        ):
+            where.append(label)
+    return where
+
+
+def uses_credentials_action(document: Any) -> bool:
+    return any(
+        key == "uses" and str(value).startswith(CREDENTIALS_ACTION) for key, value in walk(document)
+    )
+
+
+def expressions_in_run(document: Any) -> list[str]:
+    return [str(value) for key, value in walk(document) if key == "run" and "${{" in str(value)]
+
+
+def jobs_with_id_token_outside_production(document: Any) -> list[str]:
+    bad = []
+    for name, job in (document.get("jobs") or {}).items():
+        permissions = job.get("permissions") or {}
+        if isinstance(permissions, dict) and permissions.get("id-token") == "write":
+            environment = job.get("environment")
+            if isinstance(environment, dict):
+                environment = environment.get("name")
+            if environment != "production":
+                bad.append(name)
+    return bad
+
+
+# -- the repository's files -------------------------------------------------------------
+
+FILES = yaml_files()
+
+
+def test_there_is_something_to_check() -> None:
+    assert ROOT.joinpath("actions", "vault-credentials", "action.yml") in FILES
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_stored_secret_but_github_token(path: Path) -> None:
+    assert stored_secret_references(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_expression_inside_run(path: Path) -> None:
+    assert expressions_in_run(load(path.read_text(encoding="utf-8"))) == []
+
+
+WORKFLOWS = [p for p in FILES if p.parent == ROOT / ".github" / "workflows"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_pull_request_target_and_no_oidc_for_pull_requests(path: Path) -> None:
+    document = load(path.read_text(encoding="utf-8"))
+    on = triggers(document)
+    assert "pull_request_target" not in on
+    assert "workflow_run" not in on  # runs with secrets after an untrusted PR's workflow
+    if on & PR_TRIGGERS:
+        assert id_token_grants(document) == []
+        assert not uses_credentials_action(document)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_oidc_only_in_the_production_environment(path: Path) -> None:
+    assert jobs_with_id_token_outside_production(load(path.read_text(encoding="utf-8"))) == []
+
+
+# -- the checks catch what they should --------------------------------------------------
+
+BAD_WORKFLOW = """
+name: bad
+on:
+  pull_request_target:
+  pull_request:
+permissions:
+  id-token: write
+jobs:
+  leak:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - uses: ./actions/vault-credentials
+      - run: echo ${{ github.event.pull_request.title }}
+        env:
+          TOKEN: ${{ secrets.ADMIN_PAT }}
+          OTHER: ${{ secrets['BINSTAR_TOKEN'] }}
+          FINE: ${{ secrets.GITHUB_TOKEN }}
+  reuse:
+    uses: ./.github/workflows/other.yml
+    secrets: inherit
+"""
+
+
+def test_checks_flag_a_bad_workflow() -> None:
+    document = load(BAD_WORKFLOW)
+    assert stored_secret_references(BAD_WORKFLOW) == [
+        "ADMIN_PAT",
+        "secrets[...]",
+        "secrets: inherit",
+    ]
+    assert {"pull_request_target", "pull_request"} <= triggers(document)
+    assert id_token_grants(document) == ["workflow", "job leak"]
+    assert uses_credentials_action(document)
+    assert expressions_in_run(document) == ["echo ${{ github.event.pull_request.title }}"]
+    assert jobs_with_id_token_outside_production(document) == ["leak"]
+
+
+def test_checks_pass_a_good_processing_job() -> None:
+    good = """
+on: {push: {branches: [main]}, schedule: [{cron: "*/15 * * * *"}], workflow_dispatch: {}}
+permissions: {}
+jobs:
+  process:
+    environment: production
+    permissions: {contents: write, id-token: write}
+    steps:
+      - uses: ./actions/vault-credentials
+      - run: admin-requests run
+        env: {GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}"}
+"""
+    document = load(good)
+    assert stored_secret_references(good) == []
+    assert jobs_with_id_token_outside_production(document) == []
+    assert expressions_in_run(document) == []
