@@ -6,23 +6,27 @@ import argparse
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .actions_output import append_step_summary, error_annotation, render, running_in_actions
 from .checker import FileReport, check_paths
+from .checkpoints import checkpoint_from_environ
 from .config import Settings
 from .errors import AdminRequestsError, UsageError
 from .gitops import Git
+from .lease import DEFAULT_TTL, LeaseBusyError, RunLease
 from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
 from .services import GitHubClient, Services
-from .state import StateStore, format_time
+from .state import DEFAULT_STATE_DIR, StateStore, format_time
 
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
@@ -177,7 +181,7 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     config = QueueConfig(
         dry_run=args.dry_run, retry=_retry_paths(args.retry, root, QueueConfig.queue_dir)
     )
-    git = Git(root)
+    git = Git(root, checkpoint=checkpoint_from_environ(environ))
     tracker = build_tracker(settings, environ)
     if tracker is None:
         logging.getLogger(__name__).warning("no GitHub token: parked requests get no issue")
@@ -190,17 +194,62 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         config=config,
         services_for=build_services_for(settings, environ),
     )
-    report = runner.run()
-    print(format_text(report))
-    append_step_summary(render_summary(report), environ)
-    if args.push and not args.dry_run and report.commits:
+    return process_queue(args, runner, git, environ)
+
+
+def _lease_holder(environ: Mapping[str, str]) -> str:
+    """Who holds the lease, for people reading it: the Actions run, or this machine."""
+    run = environ.get("GITHUB_RUN_ID")
+    where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"
+    return f"{where} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
+def process_queue(
+    args: argparse.Namespace, runner: QueueRunner, git: Git, environ: Mapping[str, str]
+) -> int:
+    """Run the queue, and with ``--push`` under the run lease, then push the results.
+
+    With ``--push`` the run first takes the lease (another run holding it: this run
+    does nothing), drops what an interrupted run left uncommitted in this checkout,
+    and brings the checkout up to the remote branch; it pushes before releasing it.
+    """
+    lease = None
+    if args.push and not args.dry_run:
+        lease = RunLease(
+            git,
+            args.remote,
+            holder=_lease_holder(environ),
+            clock=lambda: datetime.now(UTC),
+            ttl=timedelta(seconds=args.lease_ttl),
+        )
         try:
+            lease.acquire()
+        except LeaseBusyError as exc:
+            print(f"admin-requests: {exc}")
+            return EXIT_OK
+    try:
+        if lease is not None:
+            git.checkpoint("lease taken")
+            left = git.discard_interrupted([QueueConfig.queue_dir, DEFAULT_STATE_DIR])
+            if left:
+                logging.getLogger(__name__).warning(
+                    "an interrupted run left %s changed; discarded (its work is redone)",
+                    ", ".join(left),
+                )
+            git.sync(args.remote, args.branch)
+        report = runner.run(guard=lease.keep if lease is not None else None)
+        print(format_text(report))
+        append_step_summary(render_summary(report), environ)
+        if lease is not None and report.commits and report.stopped is None:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
-        except AdminRequestsError as exc:
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-    # Parked requests have their issues; a runner error or a failed follow-up step is
-    # for core, so it fails the workflow run where core sees it.
+    except AdminRequestsError as exc:
+        print(f"admin-requests: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        if lease is not None:
+            lease.release()
+    # Parked requests have their issues; a runner error, a failed follow-up step or a
+    # lost lease is for core, so it fails the workflow run where core sees it.
     return EXIT_INVALID if report.needs_attention else EXIT_OK
 
 
@@ -257,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
     run.add_argument("--branch", default="main", help="branch to push to (default: main)")
     run.add_argument("--push-attempts", type=int, default=5, help=argparse.SUPPRESS)
+    # How long the run lease lasts without renewal (a killed run blocks others this long).
+    run.add_argument(
+        "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
+    )
     run.set_defaults(handler=command_run)
     return parser
 

@@ -95,10 +95,22 @@ class RequestKind(ABC):
     # Which YAML entry produces which item, so the queue can write back what is left.
     # None: the queue cannot shrink the file and keeps it whole until every item is done.
     item_entries: ClassVar[EntryLayout | None] = None
+    # Kinds with the same follow-up share one ``after_run`` call per run, made on the
+    # first of them with all their done items (broken and not_broken: one rebuild).
+    # None: the kind's own action.
+    follow_up: ClassVar[str | None] = None
+    # Items the queue may carry out at once. 1 (one after the other) unless the
+    # service copes with concurrent writes and they never touch the same thing;
+    # GitHub content writes stay serial (secondary rate limits, one file's sha).
+    parallel_items: ClassVar[int] = 1
 
     def __init__(self, action: str, summary: str) -> None:
         self.action = action
         self.summary = summary
+
+    @property
+    def follow_up_group(self) -> str:
+        return self.follow_up or self.action
 
     def parse(self, root: MappingNode, decoder: Decoder) -> RequestModel | None:
         """Decode the mapping; None (with problems recorded) when it has any problem."""
@@ -143,7 +155,10 @@ class RequestKind(ABC):
         )
 
     def after_run(self, done: list[Item], services: Any) -> None:
-        """Once per run, after this kind's items (e.g. one repodata rebuild for all)."""
+        """Once per run, after this kind's items (e.g. one repodata rebuild for all).
+
+        With ``follow_up`` set, ``done`` holds the items of every kind in the group.
+        """
         return None
 
 

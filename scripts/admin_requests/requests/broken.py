@@ -37,6 +37,10 @@ class PackageLabelKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
     item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
+    # One repodata rebuild per run for labels added and removed alike.
+    follow_up: ClassVar[str | None] = "repodata rebuild"
+    # Each item is one file's label on anaconda.org: independent, and safe at once.
+    parallel_items: ClassVar[int] = 8
 
     def __init__(self, action: str, summary: str, *, add_label: bool) -> None:
         super().__init__(action, summary)
@@ -125,6 +129,8 @@ class PackageLabelKind(RequestKind):
     def after_run(self, done: list[Item], services: Services) -> None:
         """Start one repodata-patches rebuild for the whole run, if any label was handled.
 
+        ``done`` holds the done items of both broken and not_broken (one follow-up group).
+
         Raises ServiceError when the rebuild cannot be started; the queue reports it
         (the labels themselves are set and stay set).
         """
@@ -138,7 +144,12 @@ class PackageLabelKind(RequestKind):
             )
         else:
             services.github.repository_dispatch(
-                repository, REPODATA_EVENT, {"action": self.action, "packages": len(done)}
+                repository,
+                REPODATA_EVENT,
+                {
+                    "actions": sorted({item.action for item in done}),
+                    "packages": len(done),
+                },
             )
         log.info("started the repodata-patches rebuild in %s for %d items", repository, len(done))
         return None

@@ -24,8 +24,14 @@ import requests
 from github.GithubException import GithubException
 
 from ..config import Settings
-from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
-from .http import Retrier, RetryableFailure, permanent_error, retry_hint
+from ..errors import (
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+    UncertainWriteError,
+)
+from .http import Retrier, RetryableFailure, never_connected, permanent_error, retry_hint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,24 +108,50 @@ class GitHubClient:
     def _url(self, repo: str, suffix: str = "") -> str:
         return f"{self.settings.github_api_url}/repos/{self.full_name(repo)}{suffix}"
 
-    def _call(self, what: str, operation: Callable[[], T]) -> T:
-        """Run one GitHub call with retries, turning failures into our named errors."""
+    def _call(self, what: str, operation: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run one GitHub call with retries, turning failures into our named errors.
+
+        A call that is not ``repeatable`` (it creates something: an issue, a comment)
+        is retried only when it cannot have happened: no connection was made, or a
+        rate limit refused it. Any other failure may have carried it out (the answer
+        was lost, timed out or was a 5xx), so it raises UncertainWriteError at once and
+        the caller looks before writing again; a blind retry would write twice.
+        """
+
+        def uncertain(reason: str) -> UncertainWriteError:
+            return UncertainWriteError(
+                f"{what}: {reason}; it may or may not have happened, so it is not repeated blindly."
+            )
 
         def attempt() -> T:
             try:
                 return operation()
+            except requests.ConnectTimeout:
+                raise RetryableFailure("no connection in time") from None
             except requests.Timeout:
+                if not repeatable:
+                    raise uncertain("no answer in time") from None
                 raise RetryableFailure("no answer in time") from None
             except requests.ConnectionError as error:
+                if not repeatable and not never_connected(error):
+                    raise uncertain(f"the connection failed ({type(error).__name__})") from None
                 raise RetryableFailure(f"connection failed ({type(error).__name__})") from None
             except ValueError:  # a body that starts like JSON but is not
+                if not repeatable:
+                    raise uncertain("the answer was not JSON") from None
                 raise RetryableFailure("the answer was not JSON") from None
             except GithubException as error:
                 headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
                 retry, wait = retry_hint(error.status, headers, self.retrier.clock())
+                if retry and not repeatable and error.status >= 500:
+                    raise uncertain(f"HTTP {error.status}") from None
                 if retry:
                     raise RetryableFailure(f"HTTP {error.status}", wait) from None
                 raise permanent_error(error.status, what, _message(error)) from None
+            except RetryableFailure as failure:  # _checked_json: a proxy page, not JSON
+                if not repeatable:
+                    raise uncertain(failure.reason) from None
+                raise
 
         return self.retrier.run(attempt, what)
 
@@ -325,6 +357,7 @@ class GitHubClient:
     def create_issue(
         self, repo: str, title: str, body: str, labels: tuple[str, ...] = ()
     ) -> IssueInfo:
+        """Open an issue; UncertainWriteError when it may have been opened anyway."""
         data = self._call(
             f"open an issue in {self.full_name(repo)!r}",
             lambda: self._raw(
@@ -332,16 +365,28 @@ class GitHubClient:
                 self._url(repo, "/issues"),
                 input={"title": title, "body": body, "labels": list(labels)},
             ),
+            repeatable=False,
         )
         return _issue(data)
 
     def comment(self, repo: str, number: int, body: str) -> None:
+        """Comment on an issue; UncertainWriteError when it may have been posted anyway."""
         self._call(
             f"comment on {self.full_name(repo)}#{number}",
             lambda: self._raw(
                 "POST", self._url(repo, f"/issues/{number}/comments"), input={"body": body}
             ),
+            repeatable=False,
         )
+
+    def comments(self, repo: str, number: int) -> list[str]:
+        """The bodies of an issue's comments, oldest first."""
+        pages = self._pages(
+            f"read the comments of {self.full_name(repo)}#{number}",
+            self._url(repo, f"/issues/{number}/comments"),
+            {"per_page": "100"},
+        )
+        return [str(comment.get("body") or "") for page in pages for comment in page]
 
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
         self._call(
