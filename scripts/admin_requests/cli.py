@@ -213,7 +213,7 @@ def process_queue(
     does nothing), drops what an interrupted run left uncommitted in this checkout,
     and brings the checkout up to the remote branch; it pushes before releasing it.
     """
-    lease = None
+    lease, remote_tip = None, None
     if args.push and not args.dry_run:
         lease = RunLease(
             git,
@@ -236,11 +236,13 @@ def process_queue(
                     "an interrupted run left %s changed; discarded (its work is redone)",
                     ", ".join(left),
                 )
-            git.sync(args.remote, args.branch)
+            remote_tip = git.sync(args.remote, args.branch)
         report = runner.run(guard=lease.keep if lease is not None else None)
         print(format_text(report))
         append_step_summary(render_summary(report), environ)
-        if lease is not None and report.commits and report.stopped is None:
+        # Push this run's commits, and those an interrupted run left in this checkout.
+        unpushed = git.commits_since(remote_tip) if remote_tip else 0
+        if lease is not None and unpushed and report.stopped is None:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
     except AdminRequestsError as exc:
         print(f"admin-requests: error: {exc}", file=sys.stderr)

@@ -129,13 +129,16 @@ class Git:
                 (self.root / path).unlink(missing_ok=True)
         return changed
 
-    def sync(self, remote: str, branch: str) -> None:
+    def sync(self, remote: str, branch: str) -> str:
         """Bring HEAD up to ``remote``/``branch``, keeping local commits on top of it.
 
         Taken after the run lease, so the run starts from what the previous run pushed
-        and never redoes a request that run already recorded.
+        and never redoes a request that run already recorded. Returns the remote's
+        commit: the commits after it are this checkout's own, still to push (an
+        interrupted run's included).
         """
         self.run("fetch", "--quiet", remote, branch)
+        tip = self.run("rev-parse", "FETCH_HEAD").stdout.strip()
         rebased = self.run("rebase", "--quiet", "FETCH_HEAD", check=False)
         if rebased.returncode != 0:
             self.run("rebase", "--abort", check=False)
@@ -144,6 +147,11 @@ class Git:
                 f"conflict with it ({redact(rebased.stderr.strip())}). Start from a fresh "
                 "checkout of the branch."
             )
+        return tip
+
+    def commits_since(self, base: str) -> int:
+        """How many commits HEAD has that ``base`` does not."""
+        return int(self.run("rev-list", "--count", f"{base}..HEAD").stdout.strip())
 
     def commit_that_added(self, path: str) -> str | None:
         """The latest commit that added ``path`` (a reused name counts from its re-adding).
