@@ -227,6 +227,9 @@ def process_queue(
         except LeaseBusyError as exc:
             print(f"admin-requests: {exc}")
             return EXIT_OK
+        except AdminRequestsError as exc:  # the remote cannot be reached
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     try:
         if lease is not None:
             git.checkpoint("lease taken")

@@ -115,7 +115,13 @@ class RunLease:
 
     def current(self) -> tuple[str, LeaseInfo | None] | None:
         """(commit, lease) of the remote reference, or None when nobody holds it."""
-        listed = self.git.run("ls-remote", "--quiet", self.remote, self.ref).stdout.split()
+        try:
+            listed = self.git.run("ls-remote", "--quiet", self.remote, self.ref).stdout.split()
+        except GitError as exc:
+            raise GitError(
+                f"cannot read the run lease {self.ref!r} on {self.remote!r}; check that the "
+                f"remote exists and this job may push to it ({exc})"
+            ) from None
         if not listed:
             return None
         commit = listed[0]
