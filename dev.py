@@ -4,6 +4,7 @@
     python3 dev.py demo    # the main job: process a sample queue and show what happened
     python3 dev.py test    # the whole test suite: ruff, mypy, zizmor, pytest
     python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
+    python3 dev.py bench   # the benchmarks, as JSON on stdout (docs/performance.md)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). Standard
@@ -83,8 +84,14 @@ def run_demo(extra: list[str]) -> int:
     return 0 if ok else 1
 
 
+def run_bench(extra: list[str]) -> int:
+    """Not a test: prints figures (``--quick`` for a short smoke run)."""
+    script = str(ROOT / "benchmarks" / "run_all.py")
+    return subprocess.run([str(BIN / "python"), script, *extra], cwd=ROOT, check=False).returncode
+
+
 def main() -> int:
-    commands = {"demo": run_demo, "test": run_tests, "setup": lambda _args: 0}
+    commands = {"demo": run_demo, "test": run_tests, "setup": lambda _args: 0, "bench": run_bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
