@@ -50,7 +50,7 @@ PER_KIND = {
 TYPOS = 4  # archive requests that park on a misspelt feedstock until a maintainer fixes it
 MAX_RUNS = 20
 # Short client timeouts keep injected timeouts cheap (PyGithub rounds up to 1 s).
-HTTP_TIMEOUT = 0.3
+HTTP_TIMEOUT = 0.5
 # Effects that must never happen in this queue, besides those the world expects.
 UNEXPECTED = ("update_ref", "reopen_issue", "mint", "mint_token", "remove_token", "revoke_token")
 
@@ -173,7 +173,7 @@ def test_soak_mixed_queue_under_faults(
         GitHubClient.build(settings, GITHUB_TOKEN, retrier=retrier), f"conda-forge/{HOME}"
     )
     inject_faults(gh, timeout=1.2, seed=seed)
-    inject_faults(ac, timeout=0.5, seed=seed + 1)
+    inject_faults(ac, timeout=0.8, seed=seed + 1)
 
     clock = FakeClock()
     git = AuditedGit(repo.root, world, originals)
