@@ -15,9 +15,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from ..errors import PermanentError
-from .feedstock_output import _append_keeping_comments, _round_trip_yaml
+from .feedstock_output import _round_trip_yaml
 
 ACCESS_CONTROL_HEADER = (
     "This file is kept by admin-requests (the CI-resource requests) and core.\n"
@@ -28,6 +29,9 @@ ACCESS_CONTROL_HEADER = (
 def _load(current: bytes | None, name: str) -> tuple[Any, Any]:
     text = current.decode() if current is not None else ""
     yaml = _round_trip_yaml(text)
+    # 'key: null' stays 'key: null' (ruamel would write 'key:'), as conda-forge's
+    # .access_control.yml spells an empty resource.
+    yaml.representer.add_representer(type(None), _represent_null)
     try:
         data = yaml.load(text) if text.strip() else None
     except YAMLError as error:
@@ -35,6 +39,72 @@ def _load(current: bytes | None, name: str) -> tuple[Any, Any]:
             f"{name!r} is not valid YAML ({error}); ask core to repair it."
         ) from None
     return yaml, data
+
+
+def _append(seq: CommentedSeq, value: object) -> None:
+    """Append ``value``; comment and blank lines below the old last item stay below it all.
+
+    ruamel.yaml keeps the lines that follow a list with its last item (for a list of
+    mappings: with the last key of the last mapping), so a plain append would put the
+    new item under a comment or a blank line meant for what follows the list.
+    """
+    following = _take_following_lines(seq)
+    seq.append(value)
+    if following is not None:
+        _give_following_lines(seq, following)
+
+
+def _remove(seq: CommentedSeq, value: object) -> None:
+    """Remove ``value``; lines that followed the list stay after it (see ``_append``)."""
+    index = seq.index(value)
+    following = _take_following_lines(seq) if index == len(seq) - 1 else None
+    del seq[index]  # CommentedSeq moves the other items' comments along
+    if following is not None and len(seq):
+        _give_following_lines(seq, following)
+
+
+def _last_slot(node: Any) -> tuple[Any, Any, int] | None:
+    """(container, key, index in its comment list) holding the trailing lines."""
+    if isinstance(node, CommentedSeq) and len(node):
+        last = node[-1]
+        if isinstance(last, CommentedMap | CommentedSeq) and len(last):
+            return _last_slot(last)
+        return node, len(node) - 1, 0
+    if isinstance(node, CommentedMap) and len(node):
+        key = list(node)[-1]
+        value = node[key]
+        if isinstance(value, CommentedMap | CommentedSeq) and len(value):
+            return _last_slot(value)
+        return node, key, 2
+    return None
+
+
+def _take_following_lines(seq: CommentedSeq) -> CommentToken | None:
+    slot = _last_slot(seq)
+    if slot is None:
+        return None
+    container, key, index = slot
+    entry = container.ca.items.get(key)
+    token = entry[index] if entry and len(entry) > index else None
+    if token is None:
+        return None
+    own_line, newline, following = token.value.partition("\n")
+    if not newline or not following:
+        return None
+    token.value = own_line + "\n"
+    return CommentToken("\n" + following, token.start_mark)
+
+
+def _give_following_lines(seq: CommentedSeq, token: CommentToken) -> None:
+    slot = _last_slot(seq)
+    assert slot is not None
+    container, key, index = slot
+    entry = container.ca.items.setdefault(key, [None, None, None, None])
+    entry[index] = token
+
+
+def _represent_null(representer: Any, _: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
 def _dump(yaml: Any, data: Any) -> bytes:
@@ -94,20 +164,19 @@ def edit_access_control(
     entries = _sequence(resources, resource, name)
     same = {feedstock, feedstock.removesuffix("-feedstock")}
     matching = [e for e in entries if isinstance(e, dict) and str(e.get("feedstock")) in same]
-    wanted = {"feedstock": feedstock, **(settings or {})}
+    settings = settings or {}
     if grant:
-        if matching and all(matching[0].get(k) == v for k, v in wanted.items()):
+        if matching and all(matching[0].get(k) == v for k, v in settings.items()):
             return None
         if matching:
-            for key, value in wanted.items():
-                matching[0][key] = value
+            matching[0].update(settings)
         else:
-            _append_keeping_comments(entries, CommentedMap(wanted))
+            _append(entries, CommentedMap({"feedstock": feedstock, **settings}))
     else:
         if not matching:
             return None
         for entry in matching:
-            entries.remove(entry)
+            _remove(entries, entry)
     return _dump(yaml, root)
 
 
@@ -141,7 +210,7 @@ def edit_cirun_access(
     if grant:
         wanted = {"id": repo, "repo": repo, "teams": [team], "pull_request": pull_request}
         if policy is None:
-            _append_keeping_comments(policies, CommentedMap(wanted))
+            _append(policies, CommentedMap(wanted))
         elif policy.get("pull_request") != pull_request:
             policy["pull_request"] = pull_request
         for resource in resources:
@@ -149,15 +218,17 @@ def edit_cirun_access(
             assert rule is not None
             ids = _sequence(rule, "policies", name)
             if repo not in ids:
-                _append_keeping_comments(ids, repo)
+                _append(ids, repo)
     else:
         for resource in resources:
             rule = _rule(rules, resource, name, create=False)
             if rule is not None and repo in (rule.get("policies") or []):
-                rule["policies"].remove(repo)
+                _remove(rule["policies"], repo)
+                if not rule["policies"]:
+                    _remove(rules, rule)  # a resource nobody may use
         still_used = any(repo in (r.get("policies") or []) for r in rules if isinstance(r, dict))
         if policy is not None and not still_used:
-            policies.remove(policy)
+            _remove(policies, policy)
     after = _dump(yaml, root)
     return None if after == before else after
 
@@ -181,7 +252,7 @@ def _rule(rules: CommentedSeq, resource: str, name: str, *, create: bool) -> Com
     if not create:
         return None
     rule = CommentedMap({"resource": resource, "policies": CommentedSeq()})
-    _append_keeping_comments(rules, rule)
+    _append(rules, rule)
     return rule
 
 
