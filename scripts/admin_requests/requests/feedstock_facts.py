@@ -146,9 +146,9 @@ def unregistered_outputs(services: Services, feedstock: str) -> list[Unregistere
     """
     repo = f"{feedstock}-feedstock"
     github = services.github_for(repo)
-    names = recipe_outputs(
-        _text(github, repo, "recipe/meta.yaml"), _text(github, repo, "recipe/recipe.yaml")
-    )
+    meta = _text(github, repo, "recipe/meta.yaml")
+    # A feedstock has one or the other; most still have meta.yaml.
+    names = recipe_outputs(meta, None if meta else _text(github, repo, "recipe/recipe.yaml"))
     if not names:
         return []
     outputs_repo = services.settings.feedstock_outputs_repository
