@@ -346,6 +346,12 @@ def test_cirun_access_asks_for_pull_request_rights_only_to_send_one(gh: FakeGitH
     assert access.github_extra[0].repositories == (RECORDS, ".cirun")
     quiet = load(CIRUN.replace("send_pr: true", "send_pr: false"))
     assert quiet.kind.access(quiet.model, reader).github_permissions == {"metadata": "read"}
+    with_smithy = scoped_services(gh, Access(), conda_smithy="/opt/smithy/bin/conda-smithy")
+    assert sending.kind.access(sending.model, with_smithy).github_permissions == {
+        "contents": "write",
+        "pull_requests": "write",
+        "workflows": "write",
+    }
 
 
 def test_preflight_flags_a_missing_feedstock(gh: FakeGitHub) -> None:

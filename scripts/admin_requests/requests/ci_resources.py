@@ -29,6 +29,7 @@ from typing import ClassVar
 
 from ruamel.yaml.nodes import Node
 
+from ..config import Settings
 from ..errors import NotFoundError, PermanentError
 from ..fields import Decoder, Text
 from ..names import check_feedstock_name
@@ -140,22 +141,21 @@ class CiResourceKind(RequestKind):
 
     def access(self, model: CiResourceRequest, services: Services) -> Access:
         settings = services.settings
-        records = [settings.access_control_repository]
-        if self.action == "cirun":
-            records.append(settings.cirun_repository)
-        # The feedstocks themselves: only their id (metadata), unless a pull request is
-        # sent to them (a branch, two files, the pull request and its comment).
-        permissions = (
-            {"contents": "write", "pull_requests": "write"}
-            if self._sends_pr(model)
-            else {"metadata": "read"}
-        )
         return Access(
             github_repositories=tuple(dict.fromkeys(f"{n}-feedstock" for n in model.feedstocks)),
-            github_permissions=permissions,
-            github_extra=(GitHubGrant(tuple(records), {"contents": "write"}),),
+            github_permissions=self._feedstock_permissions(model, settings),
+            github_extra=(GitHubGrant(self._record_repositories(settings), {"contents": "write"}),),
             github_app_installations=True,
         )
+
+    def _feedstock_permissions(
+        self, model: CiResourceRequest, settings: Settings
+    ) -> dict[str, str]:
+        """On the feedstocks themselves, only their id (the installation takes ids)."""
+        return {"metadata": "read"}
+
+    def _record_repositories(self, settings: Settings) -> tuple[str, ...]:
+        return (settings.access_control_repository,)
 
     def preflight(self, model: CiResourceRequest, services: Services) -> list[Problem]:
         problems: list[Problem] = []
@@ -267,6 +267,22 @@ class CirunKind(CiResourceKind):
 
     def _resources(self, model: CiResourceRequest) -> tuple[str, ...]:
         return tuple(str(r) for r in model.resources)
+
+    def _record_repositories(self, settings: Settings) -> tuple[str, ...]:
+        return (settings.access_control_repository, settings.cirun_repository)
+
+    def _feedstock_permissions(
+        self, model: CiResourceRequest, settings: Settings
+    ) -> dict[str, str]:
+        if not self._sends_pr(model):
+            return {"metadata": "read"}
+        # The pull request: a branch, two files, the pull request and its comment. A
+        # conda-smithy rerender also rewrites .github/workflows/, which GitHub lets an
+        # App push only with the 'workflows' permission.
+        permissions = {"contents": "write", "pull_requests": "write"}
+        if settings.conda_smithy:
+            permissions["workflows"] = "write"
+        return permissions
 
     def _sends_pr(self, model: CiResourceRequest) -> bool:
         return model.send_pr and not model.revoke

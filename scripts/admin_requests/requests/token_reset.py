@@ -9,12 +9,13 @@ gets its salted scrypt hash (see token_registry.py).
 The steps, and why in this order (each is safe to repeat, so a rerun after a crash at
 any point converges on "fresh tokens in CI, their hashes registered, old ones gone"):
 
-1. Register the new hashes *provisionally* (``expires_at`` a day ahead), next to the
+1. Register the new hashes *provisionally* (``expires_at`` a week ahead), next to the
    old entries. Old tokens stay valid, so CI keeps uploading. A crash here leaves a hash
    whose token nobody has: it expires by itself and is dropped by the next reset.
 2. Store each token in its CI. From here CI uses the new token, which is already
    accepted. A crash here leaves CI working on a provisional entry: the rerun issues
-   another token, stores it and finalises, which replaces this one.
+   another token, stores it and finalises, which replaces this one. A week outlasts
+   the queue's retries (about 20 hours before a request is parked) with days for core.
 3. Finalise: the new entries become permanent and the old ones are removed (or given
    ``existing_tokens_time_to_expiration``). Only providers whose store succeeded are
    finalised: a provider whose CI still holds the old token keeps it valid.
@@ -22,6 +23,10 @@ any point converges on "fresh tokens in CI, their hashes registered, old ones go
 Registering after storing instead would leave CI with a token no entry accepts
 until the rerun; removing the old entries first would do the same. A rerun repeats all
 steps for the feedstock (a token's value cannot be read back to skip a provider).
+
+Tokens are always one per provider (entries with a ``provider``), which conda-forge's
+check accepts whatever ``unique_token_per_provider`` says; the key is still read so old
+request files stay valid.
 """
 
 from __future__ import annotations
@@ -62,8 +67,8 @@ log = logging.getLogger(__name__)
 SECRET_NAME = "FEEDSTOCK_TOKEN"  # noqa: S105 (the variable's name, not a value)
 # Where admin-requests can store a token; the other providers need core by hand.
 STORABLE = ("github_actions", "azure")
-# How long a provisional registry entry stays valid if its token never reaches CI.
-PENDING_SECONDS = 24 * 3600
+# How long a provisional registry entry stays valid if the reset is never finalised.
+PENDING_SECONDS = 7 * 24 * 3600
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
 
 
@@ -274,7 +279,7 @@ class TokenResetKind(RequestKind):
                 ),
                 f"{COMMIT_PREFIX} token for {repo} on {', '.join(stored)}",
             )
-        return self._outcome(item, services, stored, failures, expiration)
+        return self._outcome(item, stored, failures, expiration)
 
     def _store(self, services: Services, repo: str, provider: str, token: Secret) -> None:
         if provider == "github_actions":
@@ -291,7 +296,6 @@ class TokenResetKind(RequestKind):
     def _outcome(
         self,
         item: Item,
-        services: Services,
         stored: list[str],
         failures: dict[str, ServiceError],
         expiration: int | None,
@@ -303,7 +307,8 @@ class TokenResetKind(RequestKind):
             parts.append(f"new {SECRET_NAME} stored and registered on {', '.join(stored)}; {old}")
         for provider, error in failures.items():
             parts.append(
-                f"{provider}: not stored ({_error_words(error)}); its old token still works"
+                f"{provider}: not stored ({_error_words(provider, error)}); its old token "
+                "still works"
             )
         detail = f"{repo}: " + "; ".join(parts)
         if not failures:
@@ -324,9 +329,9 @@ def _blocked_words(repo: str, blocked: dict[str, str]) -> str:
     )
 
 
-def _error_words(error: ServiceError) -> str:
-    if isinstance(error, NotFoundError):
-        return f"not found: {error}; check the pipeline exists"
+def _error_words(provider: str, error: ServiceError) -> str:
+    if isinstance(error, NotFoundError) and provider == "azure":
+        return f"{error}; check that the feedstock's Azure pipeline exists"
     return str(error)
 
 
