@@ -420,6 +420,51 @@ def render_summary(registry: Mapping[str, RequestKind]) -> str:
     return "\n".join(out)
 
 
+LEVELS = {"read": 1, "write": 2, "admin": 3}
+
+
+def render_app_permissions(
+    root: Path,
+    *,
+    registry: Mapping[str, RequestKind] | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """The GitHub App permissions the kinds ask for, from ``access()`` on their examples."""
+    registry = REGISTRY if registry is None else registry
+    settings = settings or Settings()
+    needed: dict[str, tuple[str, list[str]]] = {}
+    silent = []
+    for action, kind in registry.items():
+        report = check_file(root / EXAMPLES_DIR / f"{action}.yml")
+        if report.model is None:
+            raise DocsReferenceError([f"{action}: {EXAMPLES_DIR / f'{action}.yml'} is not valid"])
+        try:
+            access = kind.access(report.model, _SettingsOnly(settings))
+        except AttributeError:
+            silent.append(action)
+            continue
+        if not access.github_permissions:
+            silent.append(action)
+        for permission, level in access.github_permissions.items():
+            current, users = needed.get(permission, (level, []))
+            if LEVELS.get(level, 0) > LEVELS.get(current, 0):
+                current = level
+            needed[permission] = (current, [*users, action])
+    out = ["| permission | access | asked for by |", "|---|---|---|"]
+    for permission, (level, users) in sorted(needed.items()):
+        kinds = ", ".join(f"[`{a}`](reference.md#{a})" for a in users)
+        out.append(f"| {permission.replace('_', ' ').capitalize()} | {level} | {kinds} |")
+    out.append("| Metadata | read | every App has it |")
+    if silent:
+        out += [
+            "",
+            "No GitHub permission (with the default settings): "
+            + ", ".join(f"`{a}`" for a in silent)
+            + ". A kind that is not carried out automatically yet asks for nothing.",
+        ]
+    return "\n".join(out)
+
+
 def render_reference(
     root: Path,
     *,

@@ -7,8 +7,9 @@
 
 ``plan`` lists what differs, ``apply`` changes it (then checks again), ``check`` exits 1
 when anything differs, for a scheduled drift check (read permissions suffice); ``ids``
-prints the numeric repository and owner ids the vault role and AWS trust policy pin. The token (``GITHUB_TOKEN``) is a
-repository administrator's, e.g. ``gh auth token``; never a workflow's.
+prints the numeric repository and owner ids the vault role and AWS trust policy pin.
+The token (``GITHUB_TOKEN``) is a repository administrator's, e.g. ``gh auth token``;
+never a workflow's.
 """
 
 from __future__ import annotations
