@@ -363,7 +363,7 @@ def render_kind(
             '!!! warning "Not carried out automatically yet"',
             f"    This version of admin-requests validates and plans `{action}` requests "
             "but does not carry them out: at its first processing run the request is "
-            "parked and its issue asks core to do the steps below by hand.",
+            "parked, and its issue asks core to handle it by hand (the steps below).",
             "",
         ]
     out += [f"{n}. {step}" for n, step in enumerate(notes.steps, 1)]
@@ -388,7 +388,10 @@ def render_kind(
                 f"describe it in 'kinds.{action}.access_note' in {NOTES_FILE}"
             )
     else:
-        out += [f"- {line}" for line in describe_access(access)]
+        if is_automated(kind) or access != Access():
+            out += [f"- {line}" for line in describe_access(access)]
+        else:
+            out.append("None, while it is not carried out automatically.")
     if notes.access_note:
         out += ["", notes.access_note]
     out += [

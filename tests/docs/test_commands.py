@@ -225,7 +225,7 @@ def setup_operations(workspace: Workspace, gh: FakeGitHub | None, issuer: str | 
         attempts=1,
         last_error="linux-64/numpy-2.0.0-py312h1103770_0.conda is not on the channel",
         parked=True,
-        parked_reason="a permanent failure: the artifact is not on the channel",
+        parked_reason="a permanent failure: retrying cannot help until someone acts",
         issue=1,
     )
     (workspace.root / "queue-state").mkdir(exist_ok=True)
