@@ -223,16 +223,37 @@ def _seconds(value: Any) -> Any:
 
 
 def check(
-    admin: VaultAdmin, params: TrustParameters, *, trust_dir: Path = DEFAULT_TRUST_DIR
+    admin: VaultAdmin,
+    params: TrustParameters,
+    *,
+    trust_dir: Path = DEFAULT_TRUST_DIR,
+    oidc_discovery_url: str = GITHUB_ISSUER,
+    jwks_url: str = "",
+    bound_issuer: str = "",
 ) -> list[str]:
     """What differs between the vault and the files in ``trust_dir``; [] when in step.
 
-    Reads only (an admin token, or one allowed to read sys/auth, sys/mounts, the
-    policies, the roles and the transit key's metadata).
+    The issuer arguments are the ones ``apply`` was given: an auth method that trusts
+    another issuer would admit tokens nobody in GitHub minted. Reads only (an admin
+    token, or one allowed to read sys/auth, sys/mounts, the JWT config, the policies, the
+    roles and the transit key's metadata).
     """
     differences = []
     if f"{params.auth_mount}/" not in admin._mounts("auth"):
         differences.append(f"no JWT auth method at auth/{params.auth_mount}/")
+    else:
+        config = admin.call("GET", f"auth/{params.auth_mount}/config")["data"]
+        expected = {
+            "oidc_discovery_url": "" if jwks_url else oidc_discovery_url,
+            "jwks_url": jwks_url,
+            "bound_issuer": bound_issuer or oidc_discovery_url,
+        }
+        for key, wanted in expected.items():
+            if (config.get(key) or "") != wanted:
+                differences.append(
+                    f"auth/{params.auth_mount}/config: {key} is {config.get(key)!r}, "
+                    f"expected {wanted!r}"
+                )
     engines = admin._mounts("engine")
     kv = engines.get(f"{params.kv_mount}/")
     if kv is None or (kv.get("options") or {}).get("version") != "2":
@@ -359,6 +380,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     trust_args(check_cmd)
     addr_arg(check_cmd)
+    check_cmd.add_argument("--oidc-discovery-url", default=GITHUB_ISSUER)
+    check_cmd.add_argument("--jwks-url", default="")
+    check_cmd.add_argument("--bound-issuer", default="")
     key_cmd = sub.add_parser("import-app-key", help="import the App's PEM key into transit")
     addr_arg(key_cmd)
     key_cmd.add_argument("--pem", type=Path, required=True)
@@ -405,7 +429,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         raise CredentialConfigError("set --addr (or VAULT_ADDR) and VAULT_TOKEN (an admin token)")
     if args.command == "check":
         differences = check(
-            VaultAdmin(args.addr, environ["VAULT_TOKEN"]), params, trust_dir=args.trust_dir
+            VaultAdmin(args.addr, environ["VAULT_TOKEN"]),
+            params,
+            trust_dir=args.trust_dir,
+            oidc_discovery_url=args.oidc_discovery_url,
+            jwks_url=args.jwks_url,
+            bound_issuer=args.bound_issuer,
         )
         for difference in differences:
             print(f"  {difference}")

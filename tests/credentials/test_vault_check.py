@@ -58,7 +58,8 @@ def test_check_is_clean_after_apply_and_names_every_drift(
     bao_server: BaoServer, oidc_issuer_session: FakeOidcIssuer, trust_dir: Path
 ) -> None:
     admin = bao_server.admin()
-    missing = check(admin, params(), trust_dir=trust_dir)
+    issuer = oidc_issuer_session.url
+    missing = check(admin, params(), trust_dir=trust_dir, oidc_discovery_url=issuer)
     assert f"policy {NAME!r} does not exist" in missing
     assert f"role {NAME!r} does not exist" in missing
 
@@ -69,7 +70,7 @@ def test_check_is_clean_after_apply_and_names_every_drift(
         oidc_discovery_url=oidc_issuer_session.url,
         generate_app_key=True,
     )
-    assert check(admin, params(), trust_dir=trust_dir) == []
+    assert check(admin, params(), trust_dir=trust_dir, oidc_discovery_url=issuer) == []
 
     # Drift an operator could cause by hand: a longer token, pull requests admitted,
     # a policy that reads more.
@@ -80,13 +81,16 @@ def test_check_is_clean_after_apply_and_names_every_drift(
     admin.call(
         "PUT", f"sys/policies/acl/{NAME}", {"policy": 'path "*" { capabilities = ["read"] }'}
     )
-    found = check(admin, params(), trust_dir=trust_dir)
+    found = check(admin, params(), trust_dir=trust_dir, oidc_discovery_url=issuer)
     assert f"role {NAME!r}: token_ttl is 900, the file says '10m'" in found
     assert any("bound_claims" in line and "pull_request" in line for line in found)
     assert f"policy {NAME!r} differs from the file" in found
 
-    apply(admin, params(), trust_dir=trust_dir, oidc_discovery_url=oidc_issuer_session.url)
-    assert check(admin, params(), trust_dir=trust_dir) == []
+    apply(admin, params(), trust_dir=trust_dir, oidc_discovery_url=issuer)
+    assert check(admin, params(), trust_dir=trust_dir, oidc_discovery_url=issuer) == []
+    # A vault that trusts another issuer admits tokens GitHub never minted.
+    elsewhere = check(admin, params(), trust_dir=trust_dir)
+    assert any("oidc_discovery_url is" in line for line in elsewhere)
 
 
 def test_check_command_line_exit_codes(
@@ -110,6 +114,8 @@ def test_check_command_line_exit_codes(
         NAME,
         "--addr",
         bao_server.addr,
+        "--oidc-discovery-url",
+        oidc_issuer_session.url,
     ]
     environ = {"VAULT_TOKEN": bao_server.root_token}
     apply(
