@@ -105,3 +105,24 @@ class CredentialScopeError(CredentialError):
 
 class EnvBackendRefused(CredentialError):
     """The local-development 'env' backend was selected inside GitHub Actions."""
+
+
+# -- documentation -----------------------------------------------------------------------
+
+
+class DocsReferenceError(AdminRequestsError):
+    """The generated request reference cannot be built: the code and its notes disagree."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "the request reference is out of step with the code:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+        self.problems = problems
+
+
+# -- deployment --------------------------------------------------------------------------
+
+
+class DeployConfigError(AdminRequestsError):
+    """The deployment files (deploy/github/) or the command line are wrong."""

@@ -122,6 +122,8 @@ class FakeRepo:
     repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+    # Settings, rulesets, environments... (see "repository administration" below).
+    admin: FakeRepoAdmin = field(default_factory=lambda: FakeRepoAdmin())
     # -- token_reset / CI resources (see FakeGitHub's "secrets, installations, pulls") --
     # Actions secrets as GitHub keeps them: sealed to the repository's key.
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -320,12 +322,13 @@ class FakeGitHub(FakeServer):
             "node_id": f"R_{repo.id}",
             "name": repo.name,
             "full_name": f"{self.org}/{repo.name}",
-            "owner": {"login": self.org, "type": "Organization"},
+            "owner": {"login": self.org, "type": "Organization", "id": ORG_ID},
             "private": False,
             "archived": repo.archived,
             "default_branch": repo.default_branch,
             "url": self._repo_url(repo.name),
             "html_url": f"https://github.com/{self.org}/{repo.name}",
+            **repo.admin.settings,
         }
 
     def _ref_json(self, repo: str, ref: str, commit: str) -> dict[str, Any]:
@@ -446,6 +449,7 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/installation", self._org_installation)
         r("POST", "/app/installations/{id}/access_tokens", self._mint_installation_token)
         r("DELETE", "/installation/token", self._revoke_installation_token)
+        self._register_admin_routes()
 
     def _get_repo(self, request: Request) -> Response:
         repo = self._authorise(request, "metadata", "read", request.params["repo"])
@@ -456,6 +460,7 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "administration", "write", request.params["repo"])
         assert repo is not None
         body = request.json()
+        self._patch_settings(repo, body)
         if "archived" in body:
             wanted = bool(body["archived"])
             if wanted != repo.archived:
@@ -853,6 +858,383 @@ class FakeGitHub(FakeServer):
         self.effects["revoke_token"] += 1
         return Response(204)
 
+    # == repository administration ====================================================
+    # Settings, Actions policy, OIDC subject template, rulesets, environments (branch
+    # policies, variables, secrets), repository secrets and labels: what
+    # ``python -m admin_requests.deploy`` reads and writes. Permissions as GitHub
+    # documents them for fine-grained tokens and Apps; an admin PAT (permissions=None)
+    # may do everything. State lives in ``FakeRepo.admin`` (a ``FakeRepoAdmin``).
+
+    def add_actions_secret(self, repo: str, name: str, environment: str | None = None) -> None:
+        """Seed a repository (or environment) Actions secret; only its name is kept."""
+        with self.lock:
+            admin = self.repos[repo].admin
+            if environment is None:
+                admin.secrets.add(name)
+            else:
+                admin.environments[environment]["secrets"].add(name)
+
+    def _register_admin_routes(self) -> None:
+        r = self.route
+        repo = "/repos/{owner}/{repo}"
+        actions = repo + "/actions/permissions"
+        env = repo + "/environments/{env}"
+        r("GET", actions, self._admin_get("actions_permissions", "administration"))
+        r("PUT", actions, self._put_actions_permissions)
+        r(
+            "GET",
+            actions + "/selected-actions",
+            self._admin_get("selected_actions", "administration"),
+        )
+        r("PUT", actions + "/selected-actions", self._put_selected_actions)
+        r("GET", actions + "/workflow", self._admin_get("workflow_permissions", "administration"))
+        r("PUT", actions + "/workflow", self._put_workflow_permissions)
+        r("GET", repo + "/actions/secrets", self._list_repo_secrets)
+        r(
+            "GET",
+            repo + "/actions/oidc/customization/sub",
+            self._admin_get("oidc_subject", "actions"),
+        )
+        r("PUT", repo + "/actions/oidc/customization/sub", self._put_oidc_subject)
+        r("GET", repo + "/rulesets", self._list_rulesets)
+        r("POST", repo + "/rulesets", self._create_ruleset)
+        r("GET", repo + "/rulesets/{id}", self._get_ruleset)
+        r("PUT", repo + "/rulesets/{id}", self._update_ruleset)
+        r("GET", env, self._get_environment)
+        r("PUT", env, self._put_environment)
+        r("GET", env + "/deployment-branch-policies", self._list_branch_policies)
+        r("POST", env + "/deployment-branch-policies", self._create_branch_policy)
+        r("DELETE", env + "/deployment-branch-policies/{id}", self._delete_branch_policy)
+        r("GET", env + "/variables", self._list_env_variables)
+        r("POST", env + "/variables", self._create_env_variable)
+        r("PATCH", env + "/variables/{name}", self._update_env_variable)
+        r("DELETE", env + "/variables/{name}", self._delete_env_variable)
+        r("GET", env + "/secrets", self._list_env_secrets)
+        r("GET", repo + "/labels/{name}", self._get_label)
+        r("POST", repo + "/labels", self._create_label)
+        r("PATCH", repo + "/labels/{name}", self._update_label)
+
+    def _admin_repo(self, request: Request, permission: str, level: str) -> FakeRepo:
+        repo = self._authorise(request, permission, level, request.params["repo"])
+        assert repo is not None
+        return repo
+
+    def _admin_get(self, attribute: str, permission: str) -> Any:
+        def handler(request: Request) -> Response:
+            repo = self._admin_repo(request, permission, "read")
+            return Response(200, dict(getattr(repo.admin, attribute)))
+
+        return handler
+
+    def _patch_settings(self, repo: FakeRepo, body: dict[str, Any]) -> None:
+        for key, value in body.items():
+            if key in REPO_SETTINGS:
+                if not isinstance(value, bool):
+                    raise HttpError(422, f"Invalid request: {key!r} must be a boolean")
+                if repo.admin.settings.get(key) != value:
+                    self.effects["update_settings"] += 1
+                repo.admin.settings[key] = value
+
+    def _put_actions_permissions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        if not isinstance(body.get("enabled"), bool):
+            raise HttpError(422, "Invalid request: 'enabled' is required")
+        allowed = body.get("allowed_actions", repo.admin.actions_permissions["allowed_actions"])
+        if allowed not in ("all", "local_only", "selected"):
+            raise HttpError(422, f"Invalid request: allowed_actions {allowed!r}")
+        repo.admin.actions_permissions = {"enabled": body["enabled"], "allowed_actions": allowed}
+        self.effects["update_actions_permissions"] += 1
+        return Response(204)
+
+    def _put_selected_actions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        if repo.admin.actions_permissions["allowed_actions"] != "selected":
+            raise HttpError(409, "allowed_actions must be 'selected' to set selected actions")
+        body = request.json()
+        repo.admin.selected_actions.update(
+            {
+                k: body[k]
+                for k in ("github_owned_allowed", "verified_allowed", "patterns_allowed")
+                if k in body
+            }
+        )
+        self.effects["update_selected_actions"] += 1
+        return Response(204)
+
+    def _put_workflow_permissions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        level = body.get("default_workflow_permissions", "read")
+        if level not in ("read", "write"):
+            raise HttpError(422, f"Invalid request: default_workflow_permissions {level!r}")
+        repo.admin.workflow_permissions = {
+            "default_workflow_permissions": level,
+            "can_approve_pull_request_reviews": bool(
+                body.get("can_approve_pull_request_reviews", False)
+            ),
+        }
+        self.effects["update_workflow_permissions"] += 1
+        return Response(204)
+
+    def _list_repo_secrets(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "secrets", "read")
+        return Response(200, _secrets_json(repo.admin.secrets))
+
+    def _put_oidc_subject(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "actions", "write")
+        body = request.json()
+        if not isinstance(body.get("use_default"), bool):
+            raise HttpError(422, "Invalid request: 'use_default' is required")
+        subject: dict[str, Any] = {"use_default": body["use_default"]}
+        if not body["use_default"]:
+            keys = body.get("include_claim_keys")
+            if not keys or not all(isinstance(k, str) and k.isidentifier() for k in keys):
+                raise HttpError(422, "Invalid request: include_claim_keys")
+            subject["include_claim_keys"] = list(keys)
+        repo.admin.oidc_subject = subject
+        self.effects["update_oidc_subject"] += 1
+        return Response(201, {})
+
+    # rulesets
+
+    def _ruleset_json(self, repo: FakeRepo, ruleset: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **ruleset,
+            "source_type": "Repository",
+            "source": f"{self.org}/{repo.name}",
+            "_links": {"self": {"href": f"{self._repo_url(repo.name)}/rulesets/{ruleset['id']}"}},
+        }
+
+    def _list_rulesets(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        summary = ("id", "name", "target", "enforcement")
+        found = [{k: r[k] for k in summary} for r in repo.admin.rulesets.values()]
+        return self._page(request, found)
+
+    def _get_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        ruleset = repo.admin.rulesets.get(int(request.params["id"]))
+        if ruleset is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._ruleset_json(repo, ruleset))
+
+    def _valid_ruleset(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("name"):
+            raise HttpError(422, "Invalid request: 'name' is required")
+        if body.get("target", "branch") not in ("branch", "tag", "push"):
+            raise HttpError(422, "Invalid request: target")
+        if body.get("enforcement") not in ("active", "evaluate", "disabled"):
+            raise HttpError(422, "Invalid request: 'enforcement' is required")
+        rules = []
+        for rule in body.get("rules", []):
+            if rule.get("type") not in RULE_DEFAULTS:
+                raise HttpError(422, f"Invalid rule type {rule.get('type')!r}")
+            parameters = {**RULE_DEFAULTS[rule["type"]], **rule.get("parameters", {})}
+            rules.append(
+                {"type": rule["type"], **({"parameters": parameters} if parameters else {})}
+            )
+        for actor in body.get("bypass_actors", []):
+            if actor.get("actor_type") not in BYPASS_ACTOR_TYPES:
+                raise HttpError(422, f"Invalid bypass actor type {actor.get('actor_type')!r}")
+        return {
+            "name": body["name"],
+            "target": body.get("target", "branch"),
+            "enforcement": body["enforcement"],
+            "conditions": body.get("conditions", {}),
+            "rules": rules,
+            "bypass_actors": list(body.get("bypass_actors", [])),
+        }
+
+    def _create_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        ruleset = self._valid_ruleset(request.json())
+        if any(r["name"] == ruleset["name"] for r in repo.admin.rulesets.values()):
+            raise HttpError(422, "Validation Failed: Name must be unique")
+        ruleset["id"] = next(self._ids)
+        repo.admin.rulesets[ruleset["id"]] = ruleset
+        self.effects["create_ruleset"] += 1
+        return Response(201, self._ruleset_json(repo, ruleset))
+
+    def _update_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        number = int(request.params["id"])
+        if number not in repo.admin.rulesets:
+            raise HttpError(404, "Not Found")
+        ruleset = {**self._valid_ruleset(request.json()), "id": number}
+        repo.admin.rulesets[number] = ruleset
+        self.effects["update_ruleset"] += 1
+        return Response(200, self._ruleset_json(repo, ruleset))
+
+    # environments
+
+    def _environment(self, request: Request, permission: str, level: str) -> dict[str, Any]:
+        repo = self._admin_repo(request, permission, level)
+        found = repo.admin.environments.get(request.params["env"])
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return found
+
+    def _environment_json(self, repo: FakeRepo, env: dict[str, Any]) -> dict[str, Any]:
+        rules: list[dict[str, Any]] = []
+        if env["wait_timer"]:
+            rules.append({"id": 1, "type": "wait_timer", "wait_timer": env["wait_timer"]})
+        if env["reviewers"]:
+            rules.append(
+                {
+                    "id": 2,
+                    "type": "required_reviewers",
+                    "prevent_self_review": env["prevent_self_review"],
+                    "reviewers": [
+                        {"type": r["type"], "reviewer": {"id": r["id"]}} for r in env["reviewers"]
+                    ],
+                }
+            )
+        if env["deployment_branch_policy"] is not None:
+            rules.append({"id": 3, "type": "branch_policy"})
+        return {
+            "id": env["id"],
+            "name": env["name"],
+            "url": f"{self._repo_url(repo.name)}/environments/{env['name']}",
+            "protection_rules": rules,
+            "deployment_branch_policy": env["deployment_branch_policy"],
+        }
+
+    def _get_environment(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "actions", "read")
+        env = self._environment(request, "actions", "read")
+        return Response(200, self._environment_json(repo, env))
+
+    def _put_environment(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        policy = body.get("deployment_branch_policy")
+        if policy is not None and (
+            not isinstance(policy, dict)
+            or policy.get("protected_branches") == policy.get("custom_branch_policies")
+        ):
+            raise HttpError(
+                422,
+                "Invalid request: exactly one of protected_branches and "
+                "custom_branch_policies must be true",
+            )
+        name = request.params["env"]
+        env = repo.admin.environments.setdefault(name, _new_environment(next(self._ids), name))
+        env["wait_timer"] = int(body.get("wait_timer", 0))
+        env["prevent_self_review"] = bool(body.get("prevent_self_review", False))
+        env["reviewers"] = [{"type": r["type"], "id": r["id"]} for r in body.get("reviewers") or []]
+        env["deployment_branch_policy"] = dict(policy) if policy is not None else None
+        if not (policy or {}).get("custom_branch_policies"):
+            env["branch_policies"].clear()
+        self.effects["put_environment"] += 1
+        return Response(200, self._environment_json(repo, env))
+
+    def _list_branch_policies(self, request: Request) -> Response:
+        env = self._environment(request, "actions", "read")
+        policies = [{"id": i, **p} for i, p in sorted(env["branch_policies"].items())]
+        return Response(200, {"total_count": len(policies), "branch_policies": policies})
+
+    def _create_branch_policy(self, request: Request) -> Response:
+        env = self._environment(request, "administration", "write")
+        if not (env["deployment_branch_policy"] or {}).get("custom_branch_policies"):
+            raise HttpError(404, "Not Found")  # GitHub: custom policies are not enabled
+        body = request.json()
+        if not body.get("name") or body.get("type", "branch") not in ("branch", "tag"):
+            raise HttpError(422, "Invalid request: name and type")
+        policy = {"name": body["name"], "type": body.get("type", "branch")}
+        if policy in env["branch_policies"].values():
+            raise HttpError(422, "Validation Failed: the policy already exists")
+        number = next(self._ids)
+        env["branch_policies"][number] = policy
+        self.effects["create_branch_policy"] += 1
+        return Response(200, {"id": number, **policy})
+
+    def _delete_branch_policy(self, request: Request) -> Response:
+        env = self._environment(request, "administration", "write")
+        if env["branch_policies"].pop(int(request.params["id"]), None) is None:
+            raise HttpError(404, "Not Found")
+        self.effects["delete_branch_policy"] += 1
+        return Response(204)
+
+    def _list_env_variables(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "read")
+        variables = [
+            {"name": name, "value": value, "created_at": "", "updated_at": ""}
+            for name, value in sorted(env["variables"].items())
+        ]
+        return Response(200, {"total_count": len(variables), "variables": variables})
+
+    def _create_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        body = request.json()
+        name, value = str(body.get("name", "")).upper(), body.get("value")
+        if not name or not isinstance(value, str):
+            raise HttpError(422, "Invalid request: name and value")
+        if name in env["variables"]:
+            raise HttpError(409, "Already exists")
+        env["variables"][name] = value
+        self.effects["set_variable"] += 1
+        return Response(201, {})
+
+    def _update_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        name = request.params["name"].upper()
+        if name not in env["variables"]:
+            raise HttpError(404, "Not Found")
+        value = request.json().get("value")
+        if not isinstance(value, str):
+            raise HttpError(422, "Invalid request: value")
+        env["variables"][name] = value
+        self.effects["set_variable"] += 1
+        return Response(204)
+
+    def _delete_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        if env["variables"].pop(request.params["name"].upper(), None) is None:
+            raise HttpError(404, "Not Found")
+        self.effects["delete_variable"] += 1
+        return Response(204)
+
+    def _list_env_secrets(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "read")
+        return Response(200, _secrets_json(env["secrets"]))
+
+    # labels
+
+    def _get_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        label = repo.admin.labels.get(request.params["name"].lower())
+        if label is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, dict(label))
+
+    def _create_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "issues", "write")
+        body = request.json()
+        name = str(body.get("name", ""))
+        if not name or name.lower() in repo.admin.labels:
+            raise HttpError(422, "Validation Failed: name is missing or already exists")
+        label = {
+            "name": name,
+            "color": str(body.get("color", "ededed")).lstrip("#"),
+            "description": body.get("description") or "",
+        }
+        repo.admin.labels[name.lower()] = label
+        self.effects["create_label"] += 1
+        return Response(201, dict(label))
+
+    def _update_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "issues", "write")
+        label = repo.admin.labels.get(request.params["name"].lower())
+        if label is None:
+            raise HttpError(404, "Not Found")
+        body = request.json()
+        for key in ("color", "description"):
+            if key in body:
+                label[key] = str(body[key]).lstrip("#") if key == "color" else body[key]
+        self.effects["update_label"] += 1
+        return Response(200, dict(label))
+
     # -- secrets, installations, pulls (token_reset and the CI-resource kinds) ----------
     # Kept in one block so other additions to this fake merge cleanly.
 
@@ -1083,3 +1465,89 @@ class FakeGitHub(FakeServer):
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# == repository administration: state and GitHub's defaults =============================
+
+ORG_ID = 3000  # the organisation's numeric id (repositories' owner.id)
+
+# Repository settings PATCH /repos/{owner}/{repo} accepts (booleans), with new-repo values.
+REPO_SETTINGS = {
+    "has_issues": True,
+    "has_wiki": True,
+    "has_projects": True,
+    "allow_merge_commit": True,
+    "allow_squash_merge": True,
+    "allow_rebase_merge": True,
+    "allow_auto_merge": False,
+    "delete_branch_on_merge": False,
+}
+# Parameters GitHub fills in for a rule when the request leaves them out, so a reader of
+# the ruleset sees more than was sent (as with the real API).
+RULE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "deletion": {},
+    "non_fast_forward": {},
+    "required_linear_history": {},
+    "required_signatures": {},
+    "creation": {},
+    "update": {"update_allows_fetch_and_merge": False},
+    "pull_request": {
+        "allowed_merge_methods": ["merge", "squash", "rebase"],
+        "dismiss_stale_reviews_on_push": False,
+        "require_code_owner_review": False,
+        "require_last_push_approval": False,
+        "required_approving_review_count": 0,
+        "required_review_thread_resolution": False,
+    },
+    "required_status_checks": {
+        "strict_required_status_checks_policy": False,
+        "do_not_enforce_on_create": False,
+        "required_status_checks": [],
+    },
+}
+BYPASS_ACTOR_TYPES = ("Integration", "OrganizationAdmin", "RepositoryRole", "Team", "DeployKey")
+
+
+@dataclass
+class FakeRepoAdmin:
+    settings: dict[str, Any] = field(default_factory=lambda: dict(REPO_SETTINGS))
+    actions_permissions: dict[str, Any] = field(
+        default_factory=lambda: {"enabled": True, "allowed_actions": "all"}
+    )
+    selected_actions: dict[str, Any] = field(
+        default_factory=lambda: {
+            "github_owned_allowed": True,
+            "verified_allowed": True,
+            "patterns_allowed": [],
+        }
+    )
+    workflow_permissions: dict[str, Any] = field(
+        default_factory=lambda: {
+            "default_workflow_permissions": "write",
+            "can_approve_pull_request_reviews": True,
+        }
+    )
+    oidc_subject: dict[str, Any] = field(default_factory=lambda: {"use_default": True})
+    rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
+
+
+def _new_environment(number: int, name: str) -> dict[str, Any]:
+    return {
+        "id": number,
+        "name": name,
+        "wait_timer": 0,
+        "prevent_self_review": False,
+        "reviewers": [],
+        "deployment_branch_policy": None,
+        "branch_policies": {},  # id -> {"name", "type"}
+        "variables": {},
+        "secrets": set(),
+    }
+
+
+def _secrets_json(names: set[str]) -> dict[str, Any]:
+    secrets = [{"name": n, "created_at": "", "updated_at": ""} for n in sorted(names)]
+    return {"total_count": len(secrets), "secrets": secrets}
