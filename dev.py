@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,6 +26,8 @@ LOCK = ROOT / "requirements" / "lock.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 LINTED = ("scripts", "tests", "benchmarks", "dev.py")
+# The status page's browser tests open it in Debian's chromium (tests/status/browser.py).
+CHROMIUM_PACKAGE = "chromium"
 
 
 def _environment_fingerprint() -> str:
@@ -54,6 +57,51 @@ def ensure_environment() -> None:
     STAMP.write_text(fingerprint)
 
 
+def _chromium_installed() -> bool:
+    return shutil.which("chromium") is not None or Path("/usr/bin/chromium").exists()
+
+
+def _as_root_prefix() -> list[str] | None:
+    """How to run apt-get as root: directly, through passwordless sudo, or not at all."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") is None:
+        return None
+    probe = subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False)
+    return ["sudo", "-n"] if probe.returncode == 0 else None
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests when it is missing and we can.
+
+    Needs apt-get and root (or passwordless sudo). When it cannot be installed the
+    browser tests skip with the reason, except under CI (CI set), where they fail.
+    """
+    if _chromium_installed():
+        return
+    prefix = _as_root_prefix()
+    if shutil.which("apt-get") is None or prefix is None:
+        why = "apt-get is not available" if shutil.which("apt-get") is None else "not root"
+        print(
+            f"[dev] chromium is missing and cannot be installed here ({why}, no passwordless "
+            "sudo): the browser tests will be skipped (and fail under CI)",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"] if prefix else ["apt-get"]
+    # Wait for another apt (a parallel job) instead of failing on its lock.
+    lock_wait = ["-o", "DPkg::Lock::Timeout=600"]
+    for argv in (
+        [*apt, *lock_wait, "update"],
+        [*apt, *lock_wait, "install", "-y", "--no-install-recommends", CHROMIUM_PACKAGE],
+    ):
+        print(f"[dev] installing chromium for the browser tests: {' '.join(argv)}", flush=True)
+        if subprocess.run(argv, env=env, check=False).returncode != 0:
+            print("[dev] installing chromium failed; the browser tests will say so", flush=True)
+            return
+
+
 def _run(step: str, argv: list[str]) -> bool:
     print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -61,6 +109,7 @@ def _run(step: str, argv: list[str]) -> bool:
 
 
 def run_tests(extra: list[str]) -> int:
+    ensure_chromium()
     steps = [
         ("ruff lint", [str(BIN / "ruff"), "check", *LINTED]),
         ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED]),
