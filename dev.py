@@ -6,8 +6,10 @@
     python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
-first use (and again whenever the lock file or pyproject.toml changes). Standard
-library only: this file runs before anything is installed.
+first use (and again whenever the lock file or pyproject.toml changes). `test` also
+installs Debian's chromium for the status page's browser tests when it is missing and
+this machine allows it (apt-get, as root or with passwordless sudo). Standard library
+only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -79,12 +81,12 @@ def ensure_chromium() -> None:
     """
     if _chromium_installed():
         return
-    prefix = _as_root_prefix()
-    if shutil.which("apt-get") is None or prefix is None:
-        why = "apt-get is not available" if shutil.which("apt-get") is None else "not root"
+    prefix = _as_root_prefix() if shutil.which("apt-get") else None
+    if prefix is None:
+        why = "not root, no passwordless sudo" if shutil.which("apt-get") else "no apt-get"
         print(
-            f"[dev] chromium is missing and cannot be installed here ({why}, no passwordless "
-            "sudo): the browser tests will be skipped (and fail under CI)",
+            f"[dev] chromium is missing and cannot be installed here ({why}): the browser "
+            "tests will be skipped (and fail under CI)",
             flush=True,
         )
         return

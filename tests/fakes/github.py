@@ -919,13 +919,9 @@ class FakeGitHub(FakeServer):
         )
         if workflow is None:
             raise HttpError(404, "Not Found")
-        branch, event, status = (request.query.get(k) for k in ("branch", "event", "status"))
         runs = [
             self._run_json(repo.name, workflow, run)
             for run in sorted(workflow.runs, key=lambda r: (r.created_at, r.number), reverse=True)
-            if (branch is None or run.branch == branch)
-            and (event is None or run.event == event)
-            and (status is None or status in (run.status, run.conclusion))
         ]
         response = self._page(request, runs)
         response.body = {"total_count": len(runs), "workflow_runs": response.body}

@@ -20,11 +20,9 @@ from typing import Any
 
 import pytest
 
-from admin_requests.gitops import Git
-from admin_requests.status import StatusCollector, StatusOptions, StatusReport, write_site
-from tests.fakes import FakeGitHub
+from admin_requests.status import StatusReport, write_site
 from tests.status.browser import Browser, Page, find_chromium
-from tests.status.scenario import REPOSITORY, Scenario, build_scenario
+from tests.status.scenario import Scenario
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "status"
 PHONE = {"width": 375, "height": 812, "mobile": True}
@@ -53,20 +51,10 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    with FakeGitHub(org="conda-forge") as github:
-        yield build_scenario(tmp_path_factory.mktemp("status") / "repo", github)
-
-
-@pytest.fixture(scope="module")
-def site(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StatusReport]:
-    report = StatusCollector(
-        scenario.root,
-        git=Git(scenario.root),
-        github=scenario.client(),
-        clock=lambda: scenario.now,
-        options=StatusOptions(repository=REPOSITORY),
-    ).collect()
+def site(
+    scenario_report: StatusReport, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, StatusReport]:
+    report = scenario_report
     output = tmp_path_factory.mktemp("site")
     write_site(report, output)
     kept = ARTIFACTS / "site"
