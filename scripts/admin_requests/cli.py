@@ -231,7 +231,9 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     )
     for problem in report.problems:
         if running_in_actions(environ):
-            print(f"::warning title=status page::{problem}")
+            # Workflow-command data: %, CR and LF must be escaped to stay one annotation.
+            data = problem.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::warning title=status page::{data}")
         else:
             print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK

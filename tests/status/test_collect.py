@@ -26,7 +26,7 @@ from admin_requests.status.collect import (
 from admin_requests.status.history import Commit, Lifetime
 from admin_requests.status.latency import percentile, summarise
 from admin_requests.status.model import UNKNOWN
-from tests.fakes import FakeGitHub
+from tests.fakes import FakeGitHub, Fault
 from tests.fakes.wiring import FakeClock, retrier_for
 from tests.status.scenario import HOME, REPOSITORY, STATUS_PERMISSIONS, DatedRepo
 
@@ -363,3 +363,62 @@ def test_the_queue_lists_parked_then_retrying_then_pending_oldest_first(tmp_path
     ]
     assert rows[0].issue.url == f"https://github.com/{REPOSITORY}/issues/12"
     assert report.latency.older_than_stale == 3  # exactly 24 h is not older than 24 h
+
+
+def test_not_a_git_repository_or_a_shallow_one_is_said_on_the_page(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    (plain / "requests").mkdir(parents=True)
+    (plain / "requests" / "a.yml").write_text("action: archive\nfeedstocks:\n  - a\n")
+    report = StatusCollector(
+        plain,
+        git=Git(plain),
+        github=None,
+        clock=lambda: NOW,
+        options=StatusOptions(repository=REPOSITORY),
+    ).collect()
+    [row] = report.queue
+    assert row.merged_at is None
+    assert any(p.startswith("cannot read the git history") for p in report.problems)
+
+    repo = _small_repo(tmp_path)
+    clone = tmp_path / "clone"
+    Git(tmp_path).run("clone", "--quiet", "--depth=1", repo.root.as_uri(), str(clone))
+    shallow = StatusCollector(
+        clone,
+        git=Git(clone),
+        github=None,
+        clock=lambda: NOW,
+        options=StatusOptions(repository=REPOSITORY),
+    ).collect()
+    assert any("fetch-depth: 0" in p for p in shallow.problems)
+
+
+def test_one_commit_adding_two_files_costs_one_lookup_and_failures_stay_local(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    repo = DatedRepo(tmp_path / "repo", NOW - timedelta(days=1))
+    for name in ("a", "b"):
+        (repo.root / "requests" / f"{name}.yml").write_text("action: archive\n")
+    commit = repo.commit("Add two requests", "Ann <a@x>")
+    fake_github.add_repo(HOME)
+    fake_github.add_commit_pull(HOME, commit, 9, user="ann-gh")
+    good = fake_github.add_workflow(HOME, ".github/workflows/good.yml", "good")
+    fake_github.add_workflow_run(HOME, good, conclusion="success", created_at=NOW)
+    broken = fake_github.add_workflow(HOME, ".github/workflows/broken.yml", "broken")
+    fake_github.faults.at_rate(
+        1.0, Fault.server_error(503), path=rf"/actions/workflows/{broken.id}/runs$"
+    )
+    no_issues = {k: v for k, v in STATUS_PERMISSIONS.items() if k != "issues"}
+    token = fake_github.add_token("status", repositories=[HOME], permissions=no_issues)
+
+    report = _collect(repo, _client(fake_github, token))
+
+    assert [r.requester.display for r in report.queue] == ["@ann-gh", "@ann-gh"]
+    assert fake_github.count(method="GET", path=r"/commits/.*/pulls") == 1
+    assert [(w.name, w.last_run is not None) for w in report.workflows] == [
+        ("broken", False),
+        ("good", True),
+    ]
+    assert any("cannot list the runs of 'broken'" in p for p in report.problems)
+    assert any("cannot list the open 'admin-request-failure' issues" in p for p in report.problems)
+    assert report.issues == ()

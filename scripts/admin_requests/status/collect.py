@@ -119,8 +119,10 @@ class StatusCollector:
             FailureIssue(i.number, i.title, i.url, i.request, i.request in in_queue) for i in issues
         ]
         done = history.completed()
-        completed = [self._completed(life, requesters) for life in done]
-        shown = completed[: self.options.recent_completed]
+        # Only the listed ones need a requester (each may cost an API call).
+        shown = [
+            self._completed(life, requesters) for life in done[: self.options.recent_completed]
+        ]
         stale = sum(r.age is not None and r.age > self.options.stale_after for r in queue)
         latency = Latency(
             tuple(latency_window(done, now, days) for days in self.options.latency_days),
