@@ -85,7 +85,7 @@ def _hostile_report() -> StatusReport:
         repository_url="https://github.com/conda-forge/admin-requests",
         queue=(
             QueuedRequest(
-                "requests/x.yml",
+                "requests/x y.yml",
                 EVIL,
                 None,
                 person,
@@ -127,6 +127,8 @@ def test_everything_from_users_is_escaped() -> None:
     assert elements.find("img") == []
     assert html.count("&lt;script&gt;") >= 6  # kind, requester, reason, error, issue, problem
     assert EVIL in "".join(elements.text)  # shown as text
+    [link] = [a["href"] for a in elements.find("a", **{"class": "path"})]
+    assert link == "https://github.com/conda-forge/admin-requests/blob/HEAD/requests/x%20y.yml"
 
 
 def test_an_empty_queue_is_all_clear(tmp_path: Path) -> None:
