@@ -127,6 +127,7 @@ def test_everything_from_users_is_escaped() -> None:
     assert elements.find("img") == []
     assert html.count("&lt;script&gt;") >= 6  # kind, requester, reason, error, issue, problem
     assert EVIL in "".join(elements.text)  # shown as text
+    assert '<span class="badge badge-bad"><span aria-hidden="true">✗</span> Failure</span>' in html
     [link] = [a["href"] for a in elements.find("a", **{"class": "path"})]
     assert link == "https://github.com/conda-forge/admin-requests/blob/HEAD/requests/x%20y.yml"
 
