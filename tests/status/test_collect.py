@@ -422,3 +422,14 @@ def test_one_commit_adding_two_files_costs_one_lookup_and_failures_stay_local(
     assert any("cannot list the runs of 'broken'" in p for p in report.problems)
     assert any("cannot list the open 'admin-request-failure' issues" in p for p in report.problems)
     assert report.issues == ()
+
+
+def test_a_bot_requester_links_to_its_app(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    repo = _small_repo(tmp_path)
+    fake_github.add_repo(HOME)
+    commit = repo.git("rev-parse", "HEAD").strip()
+    fake_github.add_commit_pull(HOME, commit, 3, user="regro-cf-autotick-bot[bot]")
+    token = fake_github.add_token("status", repositories=[HOME], permissions=STATUS_PERMISSIONS)
+    [row] = _collect(repo, _client(fake_github, token)).queue
+    assert row.requester.display == "@regro-cf-autotick-bot[bot]"
+    assert row.requester.url == "https://github.com/apps/regro-cf-autotick-bot"

@@ -305,7 +305,9 @@ class RequesterLookup:
     def of(self, life: Lifetime) -> tuple[Requester, Link | None]:
         pull = self._pull(life.added.sha)
         if pull is not None:
-            url = f"{self.options.web_url}/{pull.author.removesuffix('[bot]')}"
+            app = pull.author.removesuffix("[bot]")
+            profile = f"apps/{app}" if app != pull.author else pull.author
+            url = f"{self.options.web_url}/{profile}"
             return Requester(pull.author, None, url), Link(pull.number, pull.url)
         name = life.added.author
         if life.added.is_merge:
