@@ -6,14 +6,17 @@
     python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
-first use (and again whenever the lock file or pyproject.toml changes). Standard
-library only: this file runs before anything is installed.
+first use (and again whenever the lock file or pyproject.toml changes). `test` also
+installs Debian's chromium for the status page's browser tests when it is missing and
+this machine allows it (apt-get, as root or with passwordless sudo). Standard library
+only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,6 +28,8 @@ LOCK = ROOT / "requirements" / "lock.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 LINTED = ("scripts", "tests", "benchmarks", "docs/hooks", "dev.py")
+# The status page's browser tests open it in Debian's chromium (tests/status/browser.py).
+CHROMIUM_PACKAGE = "chromium"
 
 
 def _environment_fingerprint() -> str:
@@ -32,6 +37,7 @@ def _environment_fingerprint() -> str:
     for path in (LOCK, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
     digest.update(sys.version.encode())
+    digest.update(str(ROOT).encode())  # the editable install points here
     return digest.hexdigest()
 
 
@@ -39,6 +45,11 @@ def ensure_environment() -> None:
     """Create or refresh .venv so it holds exactly the pinned dependencies."""
     if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on any python3)
         sys.exit(f"admin-requests needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if VENV.is_symlink():
+        # A borrowed environment (another checkout's, as tests/docs runs the pages'
+        # commands in a copy): installing here would repoint that checkout's editable
+        # package at this copy.
+        return
     fingerprint = _environment_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
@@ -54,6 +65,51 @@ def ensure_environment() -> None:
     STAMP.write_text(fingerprint)
 
 
+def _chromium_installed() -> bool:
+    return shutil.which("chromium") is not None or Path("/usr/bin/chromium").exists()
+
+
+def _as_root_prefix() -> list[str] | None:
+    """How to run apt-get as root: directly, through passwordless sudo, or not at all."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") is None:
+        return None
+    probe = subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False)
+    return ["sudo", "-n"] if probe.returncode == 0 else None
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests when it is missing and we can.
+
+    Needs apt-get and root (or passwordless sudo). When it cannot be installed the
+    browser tests skip with the reason, except under CI (CI set), where they fail.
+    """
+    if _chromium_installed():
+        return
+    prefix = _as_root_prefix() if shutil.which("apt-get") else None
+    if prefix is None:
+        why = "not root, no passwordless sudo" if shutil.which("apt-get") else "no apt-get"
+        print(
+            f"[dev] chromium is missing and cannot be installed here ({why}): the browser "
+            "tests will be skipped (and fail under CI)",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"] if prefix else ["apt-get"]
+    # Wait for another apt (a parallel job) instead of failing on its lock.
+    lock_wait = ["-o", "DPkg::Lock::Timeout=600"]
+    for argv in (
+        [*apt, *lock_wait, "update"],
+        [*apt, *lock_wait, "install", "-y", "--no-install-recommends", CHROMIUM_PACKAGE],
+    ):
+        print(f"[dev] installing chromium for the browser tests: {' '.join(argv)}", flush=True)
+        if subprocess.run(argv, env=env, check=False).returncode != 0:
+            print("[dev] installing chromium failed; the browser tests will say so", flush=True)
+            return
+
+
 def _run(step: str, argv: list[str]) -> bool:
     print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
     env = {
@@ -65,6 +121,7 @@ def _run(step: str, argv: list[str]) -> bool:
 
 
 def run_tests(extra: list[str]) -> int:
+    ensure_chromium()
     steps = [
         ("ruff lint", [str(BIN / "ruff"), "check", *LINTED]),
         ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED]),

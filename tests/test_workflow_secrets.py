@@ -25,6 +25,10 @@ PR_TRIGGERS = {
     "pull_request_review_comment",
 }
 CREDENTIALS_ACTION = "./actions/vault-credentials"
+# GitHub Pages deployments need the job's OIDC token too. The vault only trusts the
+# production environment, so a github-pages token cannot get credentials; the job may
+# still run nothing but the deploy action.
+PAGES_ENVIRONMENT, PAGES_DEPLOY_ACTION = "github-pages", "actions/deploy-pages@"
 
 
 def yaml_files() -> list[Path]:
@@ -103,6 +107,15 @@ def expressions_in_run(document: Any) -> list[str]:
     return [str(value) for key, value in walk(document) if key == "run" and "${{" in str(value)]
 
 
+def only_deploys_pages(job: Any) -> bool:
+    steps = job.get("steps") or []
+    return bool(steps) and all(
+        set(step) <= {"name", "id", "uses", "with"}
+        and str(step.get("uses", "")).startswith(PAGES_DEPLOY_ACTION)
+        for step in steps
+    )
+
+
 def jobs_with_id_token_outside_production(document: Any) -> list[str]:
     bad = []
     for name, job in (document.get("jobs") or {}).items():
@@ -111,6 +124,8 @@ def jobs_with_id_token_outside_production(document: Any) -> list[str]:
             environment = job.get("environment")
             if isinstance(environment, dict):
                 environment = environment.get("name")
+            if environment == PAGES_ENVIRONMENT and only_deploys_pages(job):
+                continue
             if environment != "production":
                 bad.append(name)
     return bad
@@ -178,6 +193,14 @@ jobs:
   reuse:
     uses: ./.github/workflows/other.yml
     secrets: inherit
+  pages:
+    runs-on: ubuntu-latest
+    environment: github-pages
+    permissions:
+      id-token: write
+    steps:
+      - run: ./build.sh
+      - uses: actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e
 """
 
 
@@ -189,10 +212,10 @@ def test_checks_flag_a_bad_workflow() -> None:
         "secrets: inherit",
     ]
     assert {"pull_request_target", "pull_request"} <= triggers(document)
-    assert id_token_grants(document) == ["workflow", "job leak"]
+    assert id_token_grants(document) == ["workflow", "job leak", "job pages"]
     assert uses_credentials_action(document)
     assert expressions_in_run(document) == ["echo ${{ github.event.pull_request.title }}"]
-    assert jobs_with_id_token_outside_production(document) == ["leak"]
+    assert jobs_with_id_token_outside_production(document) == ["leak", "pages"]
 
 
 def test_checks_pass_a_good_processing_job() -> None:

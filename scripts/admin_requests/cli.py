@@ -1,4 +1,4 @@
-"""Command line: ``admin-requests check | plan | run`` (``status`` comes later)."""
+"""Command line: ``admin-requests check | plan | run | status``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
 from .services import GitHubClient, Services
 from .state import StateStore, format_time
+from .status import StatusCollector, StatusOptions, write_site
 
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
@@ -204,6 +205,40 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     return EXIT_INVALID if report.needs_attention else EXIT_OK
 
 
+def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    """Render the status page; a source that cannot be read is shown on the page, not fatal."""
+    root = Path(args.root).resolve()
+    settings = Settings.from_environ(environ)
+    token = environ.get("GITHUB_TOKEN")
+    options = StatusOptions(
+        repository=settings.repository,
+        web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        recent_completed=args.recent,
+    )
+    collector = StatusCollector(
+        root,
+        git=Git(root),
+        github=GitHubClient.build(settings, token) if token else None,
+        clock=lambda: datetime.now(UTC),
+        options=options,
+    )
+    report = collector.collect()
+    sizes = write_site(report, Path(args.output))
+    print(
+        f"wrote {', '.join(f'{name} ({size:,} bytes)' for name, size in sizes.items())} "
+        f"to {args.output}: {len(report.queue)} queued, {report.completed_total} completed, "
+        f"{len(report.workflows)} workflow(s)"
+    )
+    for problem in report.problems:
+        if running_in_actions(environ):
+            # Workflow-command data: %, CR and LF must be escaped to stay one annotation.
+            data = problem.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::warning title=status page::{data}")
+        else:
+            print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="admin-requests",
@@ -258,6 +293,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--branch", default="main", help="branch to push to (default: main)")
     run.add_argument("--push-attempts", type=int, default=5, help=argparse.SUPPRESS)
     run.set_defaults(handler=command_run)
+
+    status = sub.add_parser(
+        "status",
+        help="render the maintainers' status page (static HTML + status.json)",
+        description="Read the queue, the git history and (with GITHUB_TOKEN) the issues and "
+        "workflow runs, and write index.html, style.css and status.json into --output.",
+    )
+    status.add_argument("--output", required=True, metavar="DIR", help="folder to write into")
+    status.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    status.add_argument(
+        "--recent",
+        type=int,
+        default=50,
+        metavar="N",
+        help="how many recently completed requests to list (default: 50)",
+    )
+    status.set_defaults(handler=command_status)
     return parser
 
 

@@ -183,8 +183,11 @@ class FakeGitHub(FakeServer):
         self.installations: dict[int, FakeInstallation] = {}
         self.user_tokens: dict[str, tuple[str, ...]] = {}  # classic PATs and their scopes
         self._actions_keys: dict[str, PrivateKey] = {}
+        # Actions workflows and their runs, by repository (see the status-page block).
+        self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
         self._register_routes()
         self._register_secrets_installations_pulls()
+        self._register_workflow_run_routes()
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -1461,6 +1464,136 @@ class FakeGitHub(FakeServer):
         issue.comments = pull.comments  # shared: comments land on the pull request
         issue.created_at = issue.updated_at = stamp
         return repo, issue
+
+    # -- Actions workflows and runs (read-only; the status page) ----------------------
+    # Kept together here: seeding, JSON shapes and routes for GET .../actions/workflows
+    # and GET .../actions/workflows/{id or file}/runs, which need ``actions: read``.
+
+    def add_workflow(
+        self, repo: str, path: str, name: str, *, state: str = "active"
+    ) -> FakeWorkflow:
+        """A workflow file (``.github/workflows/x.yml``) of ``repo``; dispatchable too."""
+        with self.lock:
+            workflow = FakeWorkflow(next(self._ids), name, path, state)
+            self.actions_workflows.setdefault(repo, []).append(workflow)
+            self.repos[repo].workflows.add(path.rsplit("/", 1)[-1])
+            return workflow
+
+    def add_workflow_run(
+        self,
+        repo: str,
+        workflow: FakeWorkflow,
+        *,
+        conclusion: str | None,
+        created_at: datetime,
+        event: str = "schedule",
+        status: str = "completed",
+        branch: str = "main",
+    ) -> FakeRun:
+        """A run of ``workflow``; ``conclusion`` None with ``status`` queued/in_progress."""
+        with self.lock:
+            run = FakeRun(
+                next(self._ids),
+                len(workflow.runs) + 1,
+                event,
+                status,
+                conclusion,
+                branch,
+                created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            workflow.runs.append(run)
+            return run
+
+    def _register_workflow_run_routes(self) -> None:
+        repo = "/repos/{owner}/{repo}"
+        self.route("GET", repo + "/actions/workflows", self._list_workflows)
+        self.route("GET", repo + "/actions/workflows/{workflow}/runs", self._list_workflow_runs)
+
+    def _workflow_json(self, repo: str, workflow: FakeWorkflow) -> dict[str, Any]:
+        file = workflow.path.rsplit("/", 1)[-1]
+        return {
+            "id": workflow.id,
+            "node_id": f"W_{workflow.id}",
+            "name": workflow.name,
+            "path": workflow.path,
+            "state": workflow.state,
+            "url": f"{self._repo_url(repo)}/actions/workflows/{workflow.id}",
+            "html_url": f"https://github.com/{self.org}/{repo}/actions/workflows/{file}",
+            "badge_url": f"https://github.com/{self.org}/{repo}/workflows/{file}/badge.svg",
+        }
+
+    def _run_json(self, repo: str, workflow: FakeWorkflow, run: FakeRun) -> dict[str, Any]:
+        return {
+            "id": run.id,
+            "name": workflow.name,
+            "run_number": run.number,
+            "run_attempt": 1,
+            "event": run.event,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "head_branch": run.branch,
+            "head_sha": sha(f"{repo}:{workflow.path}:{run.number}"),
+            "workflow_id": workflow.id,
+            "path": workflow.path,
+            "created_at": run.created_at,
+            "updated_at": run.created_at,
+            "run_started_at": run.created_at,
+            "url": f"{self._repo_url(repo)}/actions/runs/{run.id}",
+            "html_url": f"https://github.com/{self.org}/{repo}/actions/runs/{run.id}",
+            "pull_requests": [],
+        }
+
+    def _list_workflows(self, request: Request) -> Response:
+        repo = self._authorise(request, "actions", "read", request.params["repo"])
+        assert repo is not None
+        found = [
+            self._workflow_json(repo.name, w) for w in self.actions_workflows.get(repo.name, [])
+        ]
+        response = self._page(request, found)
+        response.body = {"total_count": len(found), "workflows": response.body}
+        return response
+
+    def _list_workflow_runs(self, request: Request) -> Response:
+        repo = self._authorise(request, "actions", "read", request.params["repo"])
+        assert repo is not None
+        key = request.params["workflow"]
+        workflow = next(
+            (
+                w
+                for w in self.actions_workflows.get(repo.name, [])
+                if key in (str(w.id), w.path.rsplit("/", 1)[-1])
+            ),
+            None,
+        )
+        if workflow is None:
+            raise HttpError(404, "Not Found")
+        runs = [
+            self._run_json(repo.name, workflow, run)
+            for run in sorted(workflow.runs, key=lambda r: (r.created_at, r.number), reverse=True)
+        ]
+        response = self._page(request, runs)
+        response.body = {"total_count": len(runs), "workflow_runs": response.body}
+        return response
+
+
+@dataclass
+class FakeRun:
+    id: int
+    number: int
+    event: str
+    status: str
+    conclusion: str | None
+    branch: str
+    created_at: str
+
+
+@dataclass
+class FakeWorkflow:
+    id: int
+    name: str
+    path: str
+    state: str
+    runs: list[FakeRun] = field(default_factory=list)
 
 
 def _iso(epoch: float) -> str:

@@ -73,6 +73,28 @@ class PullInfo:
     url: str
 
 
+@dataclass(frozen=True)
+class WorkflowInfo:
+    id: int
+    name: str
+    path: str  # .github/workflows/x.yml
+    state: str  # active, disabled_manually, ...
+    url: str  # the workflow's page on GitHub
+
+
+@dataclass(frozen=True)
+class WorkflowRunInfo:
+    id: int
+    number: int
+    event: str  # push, schedule, workflow_dispatch, pull_request, ...
+    status: str  # queued, in_progress, completed, ...
+    conclusion: str | None  # success, failure, cancelled, skipped, timed_out, ... when completed
+    branch: str
+    created_at: str  # ISO 8601, as GitHub sends it
+    updated_at: str
+    url: str  # the run's page on GitHub
+
+
 @dataclass
 class GitHubClient:
     """GitHub for one run; see the module docstring."""
@@ -444,6 +466,38 @@ class GitHubClient:
         )
         return [_pull(p) for p in data]
 
+    # -- workflow runs (the status page; needs actions: read) -------------------------
+
+    def list_workflows(self, repo: str) -> list[WorkflowInfo]:
+        """Every workflow of the repository, as Actions lists them."""
+        pages = self._pages(
+            f"list the workflows of {self.full_name(repo)!r}",
+            self._url(repo, "/actions/workflows"),
+            {"per_page": "100"},
+        )
+        return [
+            WorkflowInfo(
+                int(w["id"]), str(w["name"]), str(w["path"]), str(w["state"]), str(w["html_url"])
+            )
+            for page in pages
+            for w in page["workflows"]
+        ]
+
+    def workflow_runs(
+        self, repo: str, workflow_id: int, *, limit: int = 30
+    ) -> list[WorkflowRunInfo]:
+        """The latest ``limit`` (at most 100) runs of one workflow, newest first."""
+        params = {"per_page": str(min(max(limit, 1), 100)), "exclude_pull_requests": "true"}
+        data = self._call(
+            f"list the runs of workflow {workflow_id} in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET",
+                self._url(repo, f"/actions/workflows/{workflow_id}/runs"),
+                parameters=params,
+            ),
+        )
+        return [_workflow_run(r) for r in data["workflow_runs"][:limit]]
+
 
 def _pull(data: dict[str, Any]) -> PullInfo:
     return PullInfo(
@@ -455,6 +509,21 @@ def seal_for_github(public_key_b64: str, value: Secret) -> str:
     """``value`` in a libsodium sealed box for ``public_key_b64``, base64 (GitHub's format)."""
     box = SealedBox(PublicKey(base64.b64decode(public_key_b64)))
     return base64.b64encode(box.encrypt(value.reveal().encode())).decode()
+
+
+def _workflow_run(data: dict[str, Any]) -> WorkflowRunInfo:
+    conclusion = data.get("conclusion")
+    return WorkflowRunInfo(
+        int(data["id"]),
+        int(data["run_number"]),
+        str(data["event"]),
+        str(data["status"]),
+        str(conclusion) if conclusion is not None else None,
+        str(data.get("head_branch") or ""),
+        str(data["created_at"]),
+        str(data.get("updated_at") or data["created_at"]),
+        str(data["html_url"]),
+    )
 
 
 def _issue(data: dict[str, Any]) -> IssueInfo:
