@@ -413,7 +413,29 @@ def test_each_request_gets_services_scoped_to_its_access(
         "exit",
         "enter requests/b.yml two-feedstock",
         "exit",
+        # The kind's follow-up: once for the run, with its own access, not a request's.
+        "enter follow-up of 'fake' follow-up-repo",
+        "exit",
     ]
+    assert kind.after_run_services == ["scoped"]
+
+
+def test_a_follow_up_without_its_credentials_fails_the_job_not_the_requests(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    repo.add_request("a.yml", things("one"))
+
+    @contextmanager
+    def scoped(access: Access, label: str) -> Iterator[str]:
+        if label.startswith("follow-up"):
+            raise RuntimeError("the vault refused")
+        yield "scoped"
+
+    report = make_runner(repo, clock, tracker, services_for=scoped).run()
+    assert report.results[0].disposition is Disposition.COMPLETED
+    assert kind.after_runs == []
+    assert report.failed_follow_ups == ["fake"]
+    assert report.needs_attention
 
 
 def test_failing_to_get_credentials_is_a_transient_failure(

@@ -36,9 +36,10 @@ from .writeback import remaining_text
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# Gives the services one request may use, e.g. with credentials scoped to its Access
-# and revoked on exit; the label (the request file) names them in the credentials
-# ledger. The default shares the run's services with every request.
+# Gives the services one request (or one kind's follow-up step) may use, e.g. with
+# credentials scoped to its Access and revoked on exit; the label (the request file, or
+# ``follow_up_label(action)``) names them in the credentials ledger. The default shares
+# the run's services with every request.
 ServicesFactory = Callable[[Access, str], AbstractContextManager[Any]]
 
 DEFAULT_RETRY_HINT = (
@@ -500,8 +501,17 @@ class QueueRunner:
         for action, done in done_by_kind.items():
             if not done:
                 continue
+            kind = self.kinds[action]
             try:
-                self.kinds[action].after_run(done, self.services)
+                # A follow-up that needs access gets its own credentials, like a request.
+                access = kind.follow_up_access(done, self.services)
+                scope = (
+                    nullcontext(self.services)
+                    if access.grants_nothing
+                    else self.services_for(access, follow_up_label(action))
+                )
+                with scope as services:
+                    kind.after_run(done, services)
             except Exception as exc:
                 log.exception("after_run of %s failed", action)
                 report.failed_follow_ups.append(action)
@@ -514,6 +524,11 @@ class QueueRunner:
         if self.dry_run:
             return False
         return self.git.commit([request, self.store.relative_path(request)], message)
+
+
+def follow_up_label(action: str) -> str:
+    """How a kind's follow-up step is named in the credentials ledger."""
+    return f"follow-up of {action!r}"
 
 
 def _item_lines(results: Sequence[ItemResult]) -> str:

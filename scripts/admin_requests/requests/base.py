@@ -81,6 +81,10 @@ class Access:
     github_permissions: Mapping[str, str] = field(default_factory=dict)
     anaconda_scopes: tuple[str, ...] = ()
 
+    @property
+    def grants_nothing(self) -> bool:
+        return not (self.github_repositories or self.github_permissions or self.anaconda_scopes)
+
 
 class RequestKind(ABC):
     """One request kind (or one family of kinds sharing a model)."""
@@ -142,8 +146,19 @@ class RequestKind(ABC):
             "handle this one by hand."
         )
 
+    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+        """What ``after_run`` needs, granted once per run with its own credentials.
+
+        Kept apart from ``access``: a follow-up acts for the whole run (one rebuild for
+        every label changed), so no single request's token should carry its permission.
+        """
+        return Access()
+
     def after_run(self, done: list[Item], services: Any) -> None:
-        """Once per run, after this kind's items (e.g. one repodata rebuild for all)."""
+        """Once per run, after this kind's items (e.g. one repodata rebuild for all).
+
+        ``services`` hold credentials for exactly ``follow_up_access(done, ...)``.
+        """
         return None
 
 
