@@ -26,7 +26,7 @@ from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
 from .requests.base import Access
 from .services import GitHubClient, Services
-from .state import StateStore, format_time
+from .state import RetryPolicy, StateStore, format_time
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,9 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     config = QueueConfig(
-        dry_run=args.dry_run, retry=_retry_paths(args.retry, root, QueueConfig.queue_dir)
+        dry_run=args.dry_run,
+        retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
+        policy=RetryPolicy.from_environ(environ),
     )
     git = Git(root)
     tracker = build_tracker(settings, environ)
@@ -260,11 +262,12 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     append_step_summary(render_summary(report), environ)
     if broker is not None:
         _report_credentials(broker, environ)
-    elif args.dry_run:
+    else:
+        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
+        print(f"credentials: {reason}")
         append_step_summary(
-            render("run_credentials.md.j2", ledger=None, none_reason=DRY_RUN_CREDENTIALS), environ
+            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
         )
-        print(f"credentials: {DRY_RUN_CREDENTIALS}")
     if args.push and not args.dry_run and report.commits:
         try:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
@@ -277,6 +280,10 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
 
 
 DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."
+NO_BACKEND_CREDENTIALS = (
+    "none minted: no credentials backend is configured, so every request used the job's "
+    "GITHUB_TOKEN."
+)
 
 
 def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) -> None:
