@@ -43,6 +43,7 @@ def world(
     params = trust_parameters()
     public = trusted_vault.admin().transit_public_key(params.transit_mount, params.transit_key)
     fake_github.configure_app(4242, public_key_pem=public.encode(), installation_id=77)
+    fake_github.public_reads = True  # feedstocks are public: the job token may read them
     fake_github.add_repo(HOME)
     fake_github.add_repo(PATCHES, workflows=("rebuild.yml",))
     for name in ("old-one-feedstock", "old-two-feedstock"):
@@ -132,6 +133,33 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     assert "| anaconda-token | requests/broken-bar.yml | scopes=" in summary
     assert "❌" not in summary
     assert ANACONDA_ORG_CREDENTIAL not in out + summary
+
+
+def test_a_typo_in_one_feedstock_does_not_hold_the_others_hostage(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GitHub refuses a token naming a repository that does not exist (422); the typo is
+    # left out of the token, the other feedstock is archived, the typo is reported.
+    added = repo.add_request(
+        "archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n  - old-tow\n"
+    )
+    fake_github.add_commit_pull(HOME, added, 41, user="maintainer-gh")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert fake_github.repo("old-one-feedstock").archived
+    assert "requests/archive-old.yml: parked (issue #1)" in out
+    assert "there is no repository 'old-tow-feedstock'" in out
+    assert installation_tokens(fake_github) == [
+        (["old-one-feedstock"], {"administration": "write"}, True)
+    ]
+    [issue] = fake_github.issues(HOME)
+    assert "@maintainer-gh" in issue.body
+    assert repo.read("requests/archive-old.yml") == "action: archive\nfeedstocks:\n  - old-tow\n"
 
 
 def test_a_dry_run_mints_nothing(
