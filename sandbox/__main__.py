@@ -70,25 +70,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with tempfile.TemporaryDirectory(prefix="admin-requests-sandbox-") as workdir:
-        with Sandbox(Path(workdir)) as sandbox:
-            environment = _environment(sandbox, sandbox.begin_job("workflow_dispatch"))
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "urls": sandbox.urls(),
-                            "environment": environment,
-                            "vault_pid": sandbox.vault.pid,
-                            "vault_root_token": sandbox.vault.root_token,
-                        }
-                    ),
-                    flush=True,
-                )
-            else:
-                print(_describe(sandbox, environment), flush=True)
-            stop.wait()
-            print("\nstopping the sandbox...", file=sys.stderr, flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="admin-requests-sandbox-") as workdir,
+        Sandbox(Path(workdir)) as sandbox,
+    ):
+        environment = _environment(sandbox, sandbox.begin_job("workflow_dispatch"))
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "urls": sandbox.urls(),
+                        "environment": environment,
+                        "vault_pid": sandbox.vault.pid,
+                        "vault_root_token": sandbox.vault.root_token,
+                    }
+                ),
+                flush=True,
+            )
+        else:
+            print(_describe(sandbox, environment), flush=True)
+        stop.wait()
+        print("\nstopping the sandbox...", file=sys.stderr, flush=True)
     print("sandbox stopped; nothing is left running.", file=sys.stderr, flush=True)
     return 0
 

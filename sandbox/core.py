@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from admin_requests.vault_setup import TrustParameters
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
+
+from admin_requests.vault_setup import TrustParameters
 
 from . import org
 from .vault import VaultDevServer
@@ -54,20 +56,20 @@ class Sandbox:
         )
         self.job_tokens: list[str] = []
         self._run_ids = itertools.count(9000000001)
-        self._started: list[object] = []
+        self._stops: list[Callable[[], None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Sandbox:
         try:
             self.github.start()
-            self._started.append(self.github)
+            self._stops.append(self.github.stop)
             self.anaconda.start()
-            self._started.append(self.anaconda)
+            self._stops.append(self.anaconda.stop)
             self.issuer.__enter__()
-            self._started.append(self.issuer)
+            self._stops.append(lambda: self.issuer.__exit__(None, None, None))
             self.vault.start()
-            self._started.append(self.vault)
+            self._stops.append(self.vault.stop)
             self._configure_credentials()
             org.seed_github(self.github)
             org.seed_anaconda(self.anaconda)
@@ -100,14 +102,9 @@ class Sandbox:
         )
 
     def stop(self) -> None:
-        while self._started:
-            component = self._started.pop()
-            if component is self.issuer:
-                self.issuer.__exit__(None, None, None)
-            elif isinstance(component, VaultDevServer):
-                component.stop()
-            elif isinstance(component, FakeGitHub | FakeAnaconda):
-                component.stop()
+        """Stop what was started, last first; safe to call twice."""
+        while self._stops:
+            self._stops.pop()()
 
     def __enter__(self) -> Sandbox:
         return self.start()

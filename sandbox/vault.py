@@ -17,16 +17,25 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from admin_requests.errors import VaultError
 from admin_requests.vault_setup import TrustParameters, VaultAdmin, apply, import_app_key
 
 
 class VaultStartError(RuntimeError):
     pass
+
+
+def _timestamp(value: str) -> datetime:
+    """The audit log's RFC 3339 time (nanoseconds) as an aware datetime."""
+    main, _, rest = value.rstrip("Z").partition(".")
+    micros = (rest + "000000")[:6]
+    return datetime.strptime(f"{main}.{micros}", "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def bao_binary() -> str | None:
@@ -46,13 +55,28 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One request the vault answered, as its audit device recorded it."""
+    """One request the vault answered, as its audit device recorded it.
 
-    time: str
+    ``accessor`` (HMAC'd by the vault) names the token that made the request, or, for a
+    login, the token it issued: a login and the revoke-self of the same token share it.
+    """
+
+    time: datetime
     path: str
     operation: str
-    display_name: str  # who asked ("jwt-<job_workflow_ref>" for the workflow's token)
+    display_name: str  # who ("jwt-<job_workflow_ref>" for the workflow's tokens)
+    accessor: str
+    token_ttl: int  # seconds the token could live (logins)
+    metadata: dict[str, str]  # the role's claim mappings: event_name, run_id, ...
     error: str
+
+    @property
+    def is_login(self) -> bool:
+        return self.path.startswith("auth/") and self.path.endswith("/login")
+
+    @property
+    def is_revoke_self(self) -> bool:
+        return self.path == "auth/token/revoke-self"
 
 
 class VaultDevServer:
@@ -167,15 +191,15 @@ class VaultDevServer:
                 continue
             request = entry.get("request") or {}
             auth = entry.get("auth") or {}
-            response_auth = (entry.get("response") or {}).get("auth") or {}
             events.append(
                 AuditEvent(
-                    time=str(entry.get("time", "")),
+                    time=_timestamp(str(entry.get("time", ""))),
                     path=str(request.get("path", "")),
                     operation=str(request.get("operation", "")),
-                    display_name=str(
-                        auth.get("display_name") or response_auth.get("display_name") or ""
-                    ),
+                    display_name=str(auth.get("display_name") or ""),
+                    accessor=str(auth.get("accessor") or ""),
+                    token_ttl=int(auth.get("token_ttl") or 0),
+                    metadata={str(k): str(v) for k, v in (auth.get("metadata") or {}).items()},
                     error=str(entry.get("error") or ""),
                 )
             )
@@ -188,11 +212,11 @@ class VaultDevServer:
         live = []
         for accessor in accessors:
             try:
-                data = admin.call(
-                    "POST", "auth/token/lookup-accessor", {"accessor": accessor}
-                ).get("data", {})
-            except Exception:  # revoked between the list and the lookup
-                continue
+                data = admin.call("POST", "auth/token/lookup-accessor", {"accessor": accessor}).get(
+                    "data", {}
+                )
+            except VaultError:
+                data = {}  # revoked between the list and the lookup: not live
             if str(data.get("path", "")).startswith(login_path):
                 live.append(data)
         return live

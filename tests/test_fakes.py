@@ -58,7 +58,8 @@ def test_public_reads_let_any_token_read_but_never_write_elsewhere() -> None:
         assert not gh.repo("foo-feedstock").archived
         gh.revoke_token("job")
         token = gh.tokens["job"]
-        assert token.revoked_at is not None and token.revoked_at >= token.created_at
+        assert token.revoked_at is not None
+        assert token.revoked_at >= token.created_at
 
 
 def test_github_app_tokens_are_scoped_and_revocable(fake_github: FakeGitHub) -> None:
