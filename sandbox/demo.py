@@ -77,11 +77,15 @@ def sample_queue() -> list[SampleRequest]:
             "action: cfep3_copy\nanaconda_org_packages:\n"
             f"  - package: {org.STAGING}/{STAGED}\n    sha256: {staged_sha256}\n",
         ),
-        # Fails: the build string is wrong (the channel has ..._0, not ..._1).
+        # Half fails: the second build string is wrong (the channel has only ..._0). The
+        # first item is done, the file shrinks to the second, which is parked with an issue.
         SampleRequest(
             "unbreak-pytest.yml",
             "frank",
-            "action: not_broken\npackages:\n  - noarch/pytest-8.3.0-pyhd8ed1ab_1.conda\n",
+            "# The test-suite failure was in the CI image, not in pytest.\n"
+            "action: not_broken\npackages:\n"
+            "  - noarch/pytest-8.3.0-pyhd8ed1ab_0.conda\n"
+            "  - noarch/pytest-8.3.0-pyhd8ed1ab_1.conda  # the rebuild\n",
         ),
     ]
 

@@ -186,9 +186,11 @@ class Workspace:
         variables: dict[str, str] | None = None,
         github_token: str = "",
         timeout: float = 900,
+        sync: bool = True,
     ) -> ActResult:
-        """Run ``workflow`` for ``event_name`` on the remote's current main."""
-        self.sync()
+        """Run ``workflow`` for ``event_name``, on the remote's current main unless not ``sync``."""
+        if sync:
+            self.sync()
         event_path = self.root / f"{event_name}-{time.monotonic_ns()}.json"
         event_path.write_text(json.dumps(event))
         argv = [

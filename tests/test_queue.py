@@ -12,6 +12,7 @@ import pytest
 
 from admin_requests.notify import FAILURE_LABEL, marker
 from admin_requests.queue import Disposition, render_summary
+from admin_requests.requests import REGISTRY
 from admin_requests.requests.base import Access, Outcome
 from tests.queue.support import (
     POLICY,
@@ -511,3 +512,22 @@ def test_an_issue_for_a_long_request_lists_the_first_items_only(
     assert "thing49 is gone" in body
     assert "thing50 is gone" not in body
     assert "and 70 more" in body
+
+
+def test_kinds_sharing_a_follow_up_run_it_once(
+    repo: Repo,
+    clock: FakeClock,
+    tracker: MemoryTracker,
+    kind: ScriptedKind,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As broken and not_broken share one repodata rebuild per run.
+    undo = ScriptedKind("unfake")
+    monkeypatch.setitem(REGISTRY, undo.action, undo)
+    monkeypatch.setattr(ScriptedKind, "follow_up_key", lambda self: "shared")
+    repo.add_request("a.yml", things("one"))
+    repo.add_request("b.yml", things("two", action="unfake"))
+    report = make_runner(repo, clock, tracker).run()
+    assert report.count(Disposition.COMPLETED) == 2
+    assert kind.after_runs == [["one", "two"]]
+    assert undo.after_runs == []

@@ -123,7 +123,7 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     # The ledger, in the log and in the job summary.
     assert "credentials: 6 credentials minted, 4 revoked, none outstanding" in out
     assert (
-        "  - github-installation-token for follow-up of 'broken': repositories=["
+        "  - github-installation-token for follow-up of 'broken/not_broken': repositories=["
         f"{PATCHES}]; actions:write (at most 3600 s; revoked after" in out
     )
     assert "  - vault-token for job: role admin-requests-process" in out
@@ -219,7 +219,7 @@ def test_a_failed_follow_up_still_revokes_its_token_and_fails_the_job(
     assert run(repo, world) == 1
 
     out = capsys.readouterr().out
-    assert "the follow-up step of 'broken' failed" in out
+    assert "the follow-up step of 'broken/not_broken' failed" in out
     assert installation_tokens(fake_github) == [([PATCHES], {"actions": "write"}, True)]
     assert "none outstanding" in out
 

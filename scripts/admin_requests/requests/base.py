@@ -146,6 +146,10 @@ class RequestKind(ABC):
             "handle this one by hand."
         )
 
+    def follow_up_key(self) -> str:
+        """Kinds with the same key share one follow-up per run (``after_run`` of the first)."""
+        return self.action
+
     def follow_up_access(self, done: list[Item], services: Any) -> Access:
         """What ``after_run`` needs, granted once per run with its own credentials.
 

@@ -75,6 +75,10 @@ class PackageLabelKind(RequestKind):
         # Labels on anaconda.org only; the rebuild is the run's follow-up, not this request's.
         return Access(anaconda_scopes=("api:read", "api:write"))
 
+    def follow_up_key(self) -> str:
+        # broken and not_broken in one run: one rebuild covers both.
+        return "broken/not_broken"
+
     def follow_up_access(self, done: list[Item], services: Services) -> Access:
         # One workflow start in the repodata-patches repository, which the job's own
         # GITHUB_TOKEN (scoped to this repository) could never do.
