@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sandbox.core import Sandbox
 from sandbox.workflow import ACT, ActResult, Workspace
 

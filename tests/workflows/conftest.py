@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from sandbox.core import Sandbox
 from sandbox.workflow import Workspace
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from sandbox.workflow import Workspace, repository_payload
 
 from .act import require_act
