@@ -107,9 +107,17 @@ def merge_sample_queue(
 
 
 def run_process_workflow(
-    sandbox: Sandbox, workspace: Workspace, event_name: str, event: dict[str, object]
+    sandbox: Sandbox,
+    workspace: Workspace,
+    event_name: str,
+    event: dict[str, object],
+    *,
+    env: dict[str, str] | None = None,
 ) -> ActResult:
-    """One run of process.yml as GitHub would start it, with a fresh job token."""
+    """One run of process.yml as GitHub would start it, with a fresh job token.
+
+    ``env`` adds to what the sandbox passes (e.g. a retry policy in seconds).
+    """
     token = sandbox.begin_job(event_name)
     workspace.allow_push_with(token)
     try:
@@ -117,7 +125,7 @@ def run_process_workflow(
             event_name,
             event,
             "process.yml",
-            env=sandbox.workflow_env(),
+            env={**sandbox.workflow_env(), **(env or {})},
             variables=sandbox.workflow_vars(),
             github_token=token,
         )
