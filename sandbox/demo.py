@@ -20,7 +20,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,7 +260,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             before = Snapshot.take(sandbox)
             print("[demo] running .github/workflows/process.yml under act...", flush=True)
             started = datetime.now(UTC)
-            time.sleep(0.01)  # the fakes' clocks and ours agree to the millisecond
             result = run_process_workflow(
                 sandbox, workspace, "push", push_event(base, workspace.head())
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -76,3 +77,23 @@ def test_the_sandbox_serves_the_organisation_and_stops_cleanly_on_ctrl_c() -> No
     for url in (github, vault, env["ANACONDA_API_URL"]):
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)
+
+
+def test_the_product_never_imports_the_fakes_or_the_sandbox() -> None:
+    offenders = []
+    for path in sorted((ROOT / "scripts" / "admin_requests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.split(".")[0] in ("tests", "sandbox")
+            ]
+    assert offenders == []

@@ -9,6 +9,11 @@ production it cannot do here either.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -231,3 +236,45 @@ def test_without_a_job_token_the_run_says_what_to_pass(
     repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
     with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):
         run(repo, world)
+
+
+def live_job_tokens(vault: BaoServer) -> list[str]:
+    """Vault tokens issued by the JWT login (the job's), still valid."""
+    admin = vault.admin()
+    live = []
+    for accessor in admin.call("LIST", "auth/token/accessors")["data"]["keys"]:
+        data = admin.call("POST", "auth/token/lookup-accessor", {"accessor": accessor})["data"]
+        if str(data.get("path", "")).startswith("auth/jwt/login"):
+            live.append(accessor)
+    return live
+
+
+def test_a_cancelled_run_revokes_what_it_holds(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    trusted_vault: BaoServer,
+) -> None:
+    # Actions cancels a job with SIGTERM: the run must still revoke its credentials.
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    assert live_job_tokens(trusted_vault) == []
+    fake_github.faults.latency = 1.0  # every GitHub call takes a second
+    process = subprocess.Popen(
+        [sys.executable, "-m", "admin_requests", "run", "--root", str(repo.root)],
+        env={**os.environ, **world},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while fake_github.effects["mint_token"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the request holds its installation token
+    assert live_job_tokens(trusted_vault) != []  # the job is logged in
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGTERM, out + err
+    assert installation_tokens(fake_github) == [
+        (["old-one-feedstock"], {"administration": "write"}, True)
+    ]
+    assert live_job_tokens(trusted_vault) == []
