@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import org
 from .core import Sandbox
+from .report import wrap
 
 
 def _environment(sandbox: Sandbox, job_token: str) -> dict[str, str]:
@@ -36,7 +37,8 @@ def _environment(sandbox: Sandbox, job_token: str) -> dict[str, str]:
 def _describe(sandbox: Sandbox, environment: dict[str, str]) -> str:
     gh, ac = sandbox.github, sandbox.anaconda
     notes = {
-        "fake GitHub API": f"organisation {org.ORG}: {', '.join(sorted(gh.repos))}",
+        "fake GitHub API": f"organisation {org.ORG}, {len(gh.repos)} repositories: "
+        + ", ".join(sorted(gh.repos)),
         "fake anaconda.org API and channels": ", ".join(
             f"{owner} ({len(files)} files)" for owner, files in sorted(ac.files.items())
         ),
@@ -47,7 +49,7 @@ def _describe(sandbox: Sandbox, environment: dict[str, str]) -> str:
     lines = ["admin-requests sandbox is running on 127.0.0.1 (Ctrl-C stops everything).", ""]
     for name, url in sandbox.urls().items():
         lines.append(f"  {name:<36} {url}")
-        lines.append(f"  {'':<36} {notes[name]}")
+        lines.append(wrap(notes[name], " " * 6, ""))
     lines += [
         "",
         "To carry out requests against it by hand, in a git clone of this repository:",

@@ -247,7 +247,7 @@ def credential_lines(credentials: CredentialAccount, job_end: datetime) -> list[
     lines = []
     for c in credentials.credentials:
         lived = f"lived {c.lived_seconds:.2f} s" if c.lived_seconds is not None else "still live"
-        limit = f"limit {c.limit_seconds:.0f} s" if c.limit_seconds else "no limit"
+        limit = f"limit {c.limit_seconds:.0f} s" if c.limit_seconds else "no fixed limit"
         lines.append(f"{c.kind}: {c.scope}")
         lines.append(f"    {lived} ({limit}); {c.how_ended}")
     lines.append(
