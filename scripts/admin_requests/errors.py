@@ -95,6 +95,10 @@ class AnacondaTokenError(CredentialError):
     """anaconda.org refused to mint or delete a scoped token."""
 
 
+class AzureTokenError(CredentialError):
+    """Entra ID refused to exchange the job's OIDC token for an Azure access token."""
+
+
 class CredentialScopeError(CredentialError):
     """A request asked for access that would be broader than allowed."""
 

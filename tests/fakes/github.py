@@ -33,6 +33,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
 
 from .server import FakeServer, HttpError, Request, Response
 
@@ -89,6 +91,27 @@ class FakeIssue:
 
 
 @dataclass
+class FakePull:
+    number: int
+    title: str
+    body: str
+    head: str  # a branch of the same repository
+    base: str
+    user: str
+    state: str = "open"
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FakeInstallation:
+    """Another GitHub App (a CI provider's) installed on selected repositories."""
+
+    installation_id: int
+    app_slug: str
+    repository_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
 class FakeRepo:
     name: str
     id: int
@@ -102,6 +125,12 @@ class FakeRepo:
     repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+    # -- token_reset / CI resources (see FakeGitHub's "secrets, installations, pulls") --
+    # Actions secrets as GitHub keeps them: sealed to the repository's key.
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pulls: dict[int, FakePull] = field(default_factory=dict)
+    # Files of branches other than the default one, copied from it on first use.
+    branch_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     def file_text(self, path: str) -> str:
         return self.files[path].decode()
@@ -158,7 +187,11 @@ class FakeGitHub(FakeServer):
         self.tokens: dict[str, FakeToken] = {}
         self.app: FakeApp | None = None
         self._ids = itertools.count(1000)
+        self.installations: dict[int, FakeInstallation] = {}
+        self.user_tokens: dict[str, tuple[str, ...]] = {}  # classic PATs and their scopes
+        self._actions_keys: dict[str, PrivateKey] = {}
         self._register_routes()
+        self._register_secrets_installations_pulls()
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -509,11 +542,12 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "contents", "read", request.params["repo"])
         assert repo is not None
         path = request.params["path"].strip("/")
-        if path in repo.files:
-            return Response(200, self._content_json(repo.name, path, repo.files[path]))
+        files = self._files_of(repo, request.query.get("ref"))
+        if path in files:
+            return Response(200, self._content_json(repo.name, path, files[path]))
         listing = [
             self._content_json(repo.name, name, content)
-            for name, content in sorted(repo.files.items())
+            for name, content in sorted(files.items())
             if name.startswith(path + "/") and "/" not in name[len(path) + 1 :]
         ]
         if listing:
@@ -532,7 +566,8 @@ class FakeGitHub(FakeServer):
             content = base64.b64decode(str(body.get("content", "")), validate=True)
         except ValueError as error:
             raise HttpError(422, "content is not valid Base64") from error
-        current = repo.files.get(path)
+        files = self._files_of(repo, body.get("branch"))
+        current = files.get(path)
         given = body.get("sha")
         if current is not None and given is None:
             raise HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
@@ -540,8 +575,8 @@ class FakeGitHub(FakeServer):
             raise HttpError(409, f"{path} does not match {given}")
         if current is None and given is not None:
             raise HttpError(409, f"{path} does not match {given}")
-        repo.files[path] = content
-        branch = f"refs/heads/{repo.default_branch}"
+        files[path] = content
+        branch = f"refs/heads/{body.get('branch') or repo.default_branch}"
         commit = sha(f"{repo.name}:{path}:{blob_sha(content)}:{time.monotonic_ns()}")
         repo.refs[branch] = commit
         repo.commits.add(commit)
@@ -570,9 +605,13 @@ class FakeGitHub(FakeServer):
         return issue
 
     def _issue(self, request: Request, level: str) -> tuple[FakeRepo, FakeIssue]:
+        number = int(request.params["number"])
+        known = self.repos.get(request.params["repo"])
+        if known is not None and number in known.pulls:
+            return self._pull_conversation(request, level, number)
         repo = self._authorise(request, "issues", level, request.params["repo"])
         assert repo is not None
-        issue = repo.issues.get(int(request.params["number"]))
+        issue = repo.issues.get(number)
         if issue is None:
             raise HttpError(404, "Not Found")
         return repo, issue
@@ -828,6 +867,233 @@ class FakeGitHub(FakeServer):
         info.revoked_at = self.now()
         self.effects["revoke_token"] += 1
         return Response(204)
+
+    # -- secrets, installations, pulls (token_reset and the CI-resource kinds) ----------
+    # Kept in one block so other additions to this fake merge cleanly.
+
+    def actions_secret(self, repo: str, name: str) -> str:
+        """A test's view of an Actions secret: decrypted with the repository's key."""
+        with self.lock:
+            sealed = base64.b64decode(self.repos[repo].secrets[name]["encrypted_value"])
+            return SealedBox(self._actions_key(repo)).decrypt(sealed).decode()
+
+    def add_installation(
+        self, installation_id: int, app_slug: str, repositories: tuple[str, ...] = ()
+    ) -> FakeInstallation:
+        """Another App (a CI provider's) installed on ``repositories`` of the organisation."""
+        with self.lock:
+            found = FakeInstallation(
+                installation_id, app_slug, {self.repos[n].id for n in repositories}
+            )
+            self.installations[installation_id] = found
+            return found
+
+    def installation_repositories(self, installation_id: int) -> set[str]:
+        with self.lock:
+            ids = self.installations[installation_id].repository_ids
+            return {r.name for r in self.repos.values() if r.id in ids}
+
+    def add_user_token(self, token: str, *, scopes: tuple[str, ...] = ("repo",)) -> str:
+        """A classic personal access token of an organisation admin (only these reach
+        ``/user/installations/...``: GitHub refuses App and fine-grained tokens there)."""
+        with self.lock:
+            self.user_tokens[token] = scopes
+        return token
+
+    def pulls(self, repo: str) -> list[FakePull]:
+        with self.lock:
+            return list(self.repos[repo].pulls.values())
+
+    def _register_secrets_installations_pulls(self) -> None:
+        r = self.route
+        repo = "/repos/{owner}/{repo}"
+        r("GET", repo + "/actions/secrets/public-key", self._actions_public_key)
+        r("GET", repo + "/actions/secrets/{name}", self._get_actions_secret)
+        r("PUT", repo + "/actions/secrets/{name}", self._put_actions_secret)
+        r("GET", "/user/installations/{id}/repositories", self._list_installation_repos)
+        r("PUT", "/user/installations/{id}/repositories/{repo_id}", self._add_installation_repo)
+        r(
+            "DELETE",
+            "/user/installations/{id}/repositories/{repo_id}",
+            self._remove_installation_repo,
+        )
+        r("GET", repo + "/pulls", self._list_pulls)
+        r("POST", repo + "/pulls", self._create_pull)
+
+    def _files_of(self, repo: FakeRepo, ref: str | None) -> dict[str, bytes]:
+        """The files of branch ``ref`` (the default branch when None)."""
+        if not ref or ref == repo.default_branch:
+            return repo.files
+        if f"refs/heads/{ref}" not in repo.refs:
+            raise HttpError(404, f"No commit found for the ref {ref}")
+        return repo.branch_files.setdefault(ref, dict(repo.files))
+
+    def _actions_key(self, repo: str) -> PrivateKey:
+        if repo not in self._actions_keys:
+            self._actions_keys[repo] = PrivateKey.generate()
+        return self._actions_keys[repo]
+
+    def _key_id(self, repo: str) -> str:
+        public = bytes(self._actions_key(repo).public_key)
+        return hashlib.sha256(public).hexdigest()[:20]
+
+    def _actions_public_key(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "read", request.params["repo"])
+        assert repo is not None
+        public = bytes(self._actions_key(repo.name).public_key)
+        return Response(
+            200, {"key_id": self._key_id(repo.name), "key": base64.b64encode(public).decode()}
+        )
+
+    def _get_actions_secret(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "read", request.params["repo"])
+        assert repo is not None
+        found = repo.secrets.get(request.params["name"])
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return Response(
+            200,
+            {
+                "name": request.params["name"],
+                "created_at": found["created_at"],
+                "updated_at": found["updated_at"],
+            },
+        )
+
+    def _put_actions_secret(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        if body.get("key_id") != self._key_id(repo.name):
+            raise HttpError(422, "Bad request: key_id does not match the repository's key")
+        try:
+            sealed = base64.b64decode(str(body.get("encrypted_value", "")), validate=True)
+            SealedBox(self._actions_key(repo.name)).decrypt(sealed)
+        except (ValueError, CryptoError) as error:
+            raise HttpError(422, "encrypted_value is not sealed to this key") from error
+        name = request.params["name"]
+        existing = repo.secrets.get(name)
+        stamp = _iso(self.now())
+        repo.secrets[name] = {
+            "encrypted_value": body["encrypted_value"],
+            "created_at": existing["created_at"] if existing else stamp,
+            "updated_at": stamp,
+        }
+        self.effects["put_secret"] += 1
+        return Response(204 if existing else 201)
+
+    def _user_token(self, request: Request) -> None:
+        header = request.header("Authorization") or ""
+        _, _, value = header.partition(" ")
+        value = value.strip()
+        if value in self.user_tokens:
+            if "repo" not in self.user_tokens[value]:
+                raise HttpError(403, "Must have admin rights to Repository.")
+            return
+        self._token(request)  # 401 for unknown or dead tokens
+        raise HttpError(403, NOT_ACCESSIBLE)  # App and fine-grained tokens: refused here
+
+    def _installation(self, request: Request) -> FakeInstallation:
+        self._user_token(request)
+        found = self.installations.get(int(request.params["id"]))
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return found
+
+    def _installation_repo(self, request: Request) -> tuple[FakeInstallation, FakeRepo]:
+        installation = self._installation(request)
+        wanted = int(request.params["repo_id"])
+        repo = next((r for r in self.repos.values() if r.id == wanted), None)
+        if repo is None:
+            raise HttpError(404, "Not Found")
+        return installation, repo
+
+    def _list_installation_repos(self, request: Request) -> Response:
+        installation = self._installation(request)
+        found = [
+            self._repo_json(r)
+            for r in sorted(self.repos.values(), key=lambda r: r.id)
+            if r.id in installation.repository_ids
+        ]
+        per_page = int(request.query.get("per_page", "30"))
+        page = int(request.query.get("page", "1"))
+        chunk = found[(page - 1) * per_page : page * per_page]
+        return Response(200, {"total_count": len(found), "repositories": chunk})
+
+    def _add_installation_repo(self, request: Request) -> Response:
+        installation, repo = self._installation_repo(request)
+        if repo.id not in installation.repository_ids:
+            installation.repository_ids.add(repo.id)
+            self.effects["installation_add"] += 1
+        return Response(204)
+
+    def _remove_installation_repo(self, request: Request) -> Response:
+        installation, repo = self._installation_repo(request)
+        if repo.id in installation.repository_ids:
+            installation.repository_ids.discard(repo.id)
+            self.effects["installation_remove"] += 1
+        return Response(204)
+
+    def _pull_json(self, repo: str, pull: FakePull) -> dict[str, Any]:
+        return {
+            "number": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "state": pull.state,
+            "user": {"login": pull.user, "type": "Bot"},
+            "head": {"ref": pull.head, "label": f"{self.org}:{pull.head}"},
+            "base": {"ref": pull.base},
+            "html_url": f"https://github.com/{self.org}/{repo}/pull/{pull.number}",
+            "url": f"{self._repo_url(repo)}/pulls/{pull.number}",
+        }
+
+    def _list_pulls(self, request: Request) -> Response:
+        repo = self._authorise(request, "pull_requests", "read", request.params["repo"])
+        assert repo is not None
+        state = request.query.get("state", "open")
+        head = request.query.get("head", "")
+        found = [
+            self._pull_json(repo.name, pull)
+            for pull in sorted(repo.pulls.values(), key=lambda p: -p.number)
+            if (state == "all" or pull.state == state)
+            and (not head or head == f"{self.org}:{pull.head}")
+        ]
+        return self._page(request, found)
+
+    def _create_pull(self, request: Request) -> Response:
+        repo = self._authorise(request, "pull_requests", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        head, base = str(body.get("head", "")), str(body.get("base", ""))
+        head = head.split(":", 1)[-1]
+        if not body.get("title"):
+            raise HttpError(422, "Validation Failed: title is missing")
+        if f"refs/heads/{head}" not in repo.refs or f"refs/heads/{base}" not in repo.refs:
+            raise HttpError(422, "Validation Failed: head or base is not a branch")
+        if any(p.head == head and p.state == "open" for p in repo.pulls.values()):
+            raise HttpError(422, f"A pull request already exists for {self.org}:{head}.")
+        number = max([*repo.issues, *repo.pulls], default=0) + 1
+        pull = FakePull(
+            number, body["title"], body.get("body") or "", head, base, "admin-requests[bot]"
+        )
+        repo.pulls[number] = pull
+        self.effects["create_pull"] += 1
+        return Response(201, self._pull_json(repo.name, pull))
+
+    def _pull_conversation(
+        self, request: Request, level: str, number: int
+    ) -> tuple[FakeRepo, FakeIssue]:
+        """A pull request's comments, reached through the issues API as on GitHub."""
+        repo = self._authorise(request, "pull_requests", level, request.params["repo"])
+        assert repo is not None
+        pull = repo.pulls[number]
+        stamp = _iso(self.now())
+        issue = FakeIssue(number, pull.title, pull.body, [], pull.user, pull.state)
+        issue.comments = pull.comments  # shared: comments land on the pull request
+        issue.created_at = issue.updated_at = stamp
+        return repo, issue
 
 
 def _iso(epoch: float) -> str:

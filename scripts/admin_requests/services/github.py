@@ -16,16 +16,20 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import github
 import requests
 from github.GithubException import GithubException
+from nacl.public import PublicKey, SealedBox
 
 from ..config import Settings
 from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
 from .http import Retrier, RetryableFailure, permanent_error, retry_hint
+
+if TYPE_CHECKING:  # credentials/ imports the request kinds, which import this module
+    from ..credentials.redact import Secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +40,7 @@ class RepoState:
     full_name: str
     archived: bool
     default_branch: str
+    id: int = 0  # GitHub's numeric id (App installations take repositories by id)
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,9 @@ class GitHubClient:
         data = self._call(
             f"read repository {self.full_name(repo)!r}", lambda: self._raw("GET", self._url(repo))
         )
-        return RepoState(data["full_name"], bool(data["archived"]), data["default_branch"])
+        return RepoState(
+            data["full_name"], bool(data["archived"]), data["default_branch"], int(data["id"])
+        )
 
     def set_archived(self, repo: str, archived: bool) -> None:
         verb = "archive" if archived else "unarchive"
@@ -212,12 +219,15 @@ class GitHubClient:
 
     # -- files ------------------------------------------------------------------------
 
-    def get_file(self, repo: str, path: str) -> FileContent | None:
-        """A file on the default branch with its blob sha, or None when it is missing."""
+    def get_file(self, repo: str, path: str, *, ref: str | None = None) -> FileContent | None:
+        """A file (on ``ref``, else the default branch) with its blob sha, or None."""
+        params = {"ref": ref} if ref else None
         try:
             data = self._call(
                 f"read {path!r} in {self.full_name(repo)!r}",
-                lambda: self._raw("GET", self._url(repo, f"/contents/{quote(path)}")),
+                lambda: self._raw(
+                    "GET", self._url(repo, f"/contents/{quote(path)}"), parameters=params
+                ),
             )
         except NotFoundError:
             return None
@@ -228,11 +238,22 @@ class GitHubClient:
             )
         return FileContent(path, base64.b64decode(data["content"]), str(data["sha"]))
 
-    def put_file(self, repo: str, path: str, content: bytes, message: str, sha: str | None) -> str:
+    def put_file(
+        self,
+        repo: str,
+        path: str,
+        content: bytes,
+        message: str,
+        sha: str | None,
+        *,
+        branch: str | None = None,
+    ) -> str:
         """Create (``sha`` None) or update a file; ConflictError when ``sha`` is stale."""
         body: dict[str, Any] = {"message": message, "content": base64.b64encode(content).decode()}
         if sha is not None:
             body["sha"] = sha
+        if branch is not None:
+            body["branch"] = branch
         what = f"write {path!r} in {self.full_name(repo)!r}"
         try:
             data = self._call(
@@ -254,19 +275,23 @@ class GitHubClient:
         message: str,
         *,
         attempts: int = 5,
+        branch: str | None = None,
     ) -> bool:
         """Read, ``change`` and write a file, re-reading when someone else wrote it first.
 
         ``change`` gets the current bytes (None when missing) and returns the new bytes,
-        or None for "nothing to change". Returns whether a write happened.
+        or None for "nothing to change". Returns whether a write happened. The sha the
+        write is based on is GitHub's optimistic lock: nobody's change is overwritten.
         """
         for _ in range(attempts):
-            current = self.get_file(repo, path)
+            current = self.get_file(repo, path, ref=branch)
             new = change(current.content if current else None)
             if new is None or (current is not None and new == current.content):
                 return False
             try:
-                self.put_file(repo, path, new, message, current.sha if current else None)
+                self.put_file(
+                    repo, path, new, message, current.sha if current else None, branch=branch
+                )
                 return True
             except ConflictError:
                 log.info("%s in %s changed while we wrote it; reading it again", path, repo)
@@ -301,6 +326,62 @@ class GitHubClient:
                 input={"event_type": event_type, "client_payload": client_payload or {}},
             ),
         )
+
+    # -- Actions secrets (token_reset) ------------------------------------------------
+
+    def set_actions_secret(self, repo: str, name: str, value: Secret) -> None:
+        """Store ``value`` as the repository's Actions secret ``name`` (new or replaced).
+
+        GitHub takes secrets only encrypted to the repository's public key with a
+        libsodium sealed box: the value is sealed here and never sent or logged in clear.
+        """
+        key = self._call(
+            f"read the Actions public key of {self.full_name(repo)!r}",
+            lambda: self._raw("GET", self._url(repo, "/actions/secrets/public-key")),
+        )
+        body = {"encrypted_value": seal_for_github(str(key["key"]), value), "key_id": key["key_id"]}
+        self._call(
+            f"store the Actions secret {name!r} of {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "PUT", self._url(repo, f"/actions/secrets/{quote(name)}"), input=body
+            ),
+        )
+
+    # -- pull requests to feedstocks (cirun) -------------------------------------------
+
+    def open_pull_from(self, repo: str, branch: str) -> PullInfo | None:
+        """The open pull request whose head is ``branch`` of ``repo`` itself, if any."""
+        owner = self.full_name(repo).split("/")[0]
+        data = self._call(
+            f"list pull requests of {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET",
+                self._url(repo, "/pulls"),
+                parameters={"head": f"{owner}:{branch}", "state": "open", "per_page": 100},
+            ),
+        )
+        found = [_pull(p) for p in data if p.get("head", {}).get("ref") == branch]
+        return found[0] if found else None
+
+    def create_pull(self, repo: str, *, title: str, body: str, head: str, base: str) -> PullInfo:
+        data = self._call(
+            f"open a pull request in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "POST",
+                self._url(repo, "/pulls"),
+                input={"title": title, "body": body, "head": head, "base": base},
+            ),
+        )
+        return _pull(data)
+
+    def comment_bodies(self, repo: str, number: int) -> list[str]:
+        """The text of every comment on an issue or pull request."""
+        pages = self._pages(
+            f"read the comments of {self.full_name(repo)}#{number}",
+            self._url(repo, f"/issues/{number}/comments"),
+            {"per_page": "100"},
+        )
+        return [str(c.get("body") or "") for page in pages for c in page]
 
     # -- issues and pull requests (the queue) -----------------------------------------
 
@@ -361,10 +442,19 @@ class GitHubClient:
                 "GET", self._url(repo, f"/commits/{sha}/pulls"), parameters={"per_page": 100}
             ),
         )
-        return [
-            PullInfo(int(p["number"]), str(p["title"]), str(p["user"]["login"]), str(p["html_url"]))
-            for p in data
-        ]
+        return [_pull(p) for p in data]
+
+
+def _pull(data: dict[str, Any]) -> PullInfo:
+    return PullInfo(
+        int(data["number"]), str(data["title"]), str(data["user"]["login"]), str(data["html_url"])
+    )
+
+
+def seal_for_github(public_key_b64: str, value: Secret) -> str:
+    """``value`` in a libsodium sealed box for ``public_key_b64``, base64 (GitHub's format)."""
+    box = SealedBox(PublicKey(base64.b64decode(public_key_b64)))
+    return base64.b64encode(box.encrypt(value.reveal().encode())).decode()
 
 
 def _issue(data: dict[str, Any]) -> IssueInfo:
