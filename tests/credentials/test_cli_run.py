@@ -146,8 +146,9 @@ def test_a_typo_in_one_feedstock_does_not_hold_the_others_hostage(
     fake_github: FakeGitHub,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # GitHub refuses a token naming a repository that does not exist (422); the typo is
-    # left out of the token, the other feedstock is archived, the typo is reported.
+    # GitHub refuses a token naming a repository that does not exist (422): each one is
+    # probed (metadata only, revoked at once), the typo is left out of the token, the
+    # other feedstock is archived and the typo is reported.
     added = repo.add_request(
         "archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n  - old-tow\n"
     )
@@ -160,11 +161,46 @@ def test_a_typo_in_one_feedstock_does_not_hold_the_others_hostage(
     assert "requests/archive-old.yml: parked (issue #1)" in out
     assert "there is no repository 'old-tow-feedstock'" in out
     assert installation_tokens(fake_github) == [
-        (["old-one-feedstock"], {"administration": "write"}, True)
+        (["old-one-feedstock"], {"metadata": "read"}, True),  # the probe
+        (["old-one-feedstock"], {"administration": "write"}, True),
     ]
     [issue] = fake_github.issues(HOME)
     assert "@maintainer-gh" in issue.body
     assert repo.read("requests/archive-old.yml") == "action: archive\nfeedstocks:\n  - old-tow\n"
+
+
+def test_a_request_naming_only_missing_repositories_fails_without_a_token(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.add_request("archive-typo.yml", "action: archive\nfeedstocks:\n  - old-tow\n")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert "requests/archive-typo.yml: parked (issue #1)" in out
+    assert "there is no repository 'old-tow-feedstock'" in out
+    assert installation_tokens(fake_github) == []  # nothing reachable: nothing minted
+
+
+def test_a_refused_permission_is_not_mistaken_for_a_missing_repository(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert fake_github.app is not None
+    fake_github.app.permissions.pop("administration")  # the App may not archive
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert "requests/archive-old.yml: retry later" in out  # core must fix the App, then it runs
+    assert "could not get the access this request needs (RepositoriesRefusedError)" in out
+    assert not fake_github.repo("old-one-feedstock").archived
 
 
 def test_a_dry_run_mints_nothing(

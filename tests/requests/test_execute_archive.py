@@ -74,20 +74,3 @@ def test_a_token_without_administration_is_refused(gh: FakeGitHub) -> None:
     assert outcome.status.value == "failed"
     assert "credentials" in outcome.detail
     assert gh.effects["archive"] == 0
-
-
-def test_access_leaves_out_repositories_that_do_not_exist(gh: FakeGitHub) -> None:
-    # GitHub would refuse a token naming 'nope-feedstock' (422) and hold 'foo' hostage.
-    request = load("action: archive\nfeedstocks: [foo, nope, foo]\n")
-    access = request.kind.access(request.model, services_for(gh, None))
-    assert access.github_repositories == ("foo-feedstock",)
-    assert dict(access.github_permissions) == {"administration": "write"}
-    nothing = load("action: archive\nfeedstocks: [nope]\n")
-    assert nothing.kind.access(nothing.model, services_for(gh, None)).grants_nothing
-
-
-def test_access_keeps_a_repository_it_could_not_check(gh: FakeGitHub) -> None:
-    gh.faults.at_rate(1.0, Fault.server_error(503), method="GET", path="bar-feedstock")
-    request = load(ARCHIVE)
-    access = request.kind.access(request.model, services_for(gh, None))
-    assert access.github_repositories == ("foo-feedstock", "bar-feedstock")

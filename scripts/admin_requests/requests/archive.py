@@ -14,7 +14,7 @@ from ..names import check_feedstock_name
 from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each, feedstock_list
-from .execution import check_online, existing_repositories, guarded
+from .execution import check_online, guarded
 from .layout import EntryLayout, ListEntries
 
 
@@ -58,11 +58,9 @@ class ArchiveKind(RequestKind):
 
     def access(self, model: FeedstocksRequest, services: Services) -> Access:
         # Archiving is a repository setting: administration, on exactly these repositories.
-        repositories = existing_repositories(services, (f"{n}-feedstock" for n in model.feedstocks))
-        if not repositories:
-            return Access()  # nothing to grant: every item fails as "no such repository"
         return Access(
-            github_repositories=repositories, github_permissions={"administration": "write"}
+            github_repositories=tuple(dict.fromkeys(f"{n}-feedstock" for n in model.feedstocks)),
+            github_permissions={"administration": "write"},
         )
 
     def preflight(self, model: FeedstocksRequest, services: Services) -> list[Problem]:

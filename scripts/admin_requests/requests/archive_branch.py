@@ -14,7 +14,7 @@ from ..names import check_branch_name, check_feedstock_name
 from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
-from .execution import check_online, existing_repositories, guarded
+from .execution import check_online, guarded
 from .layout import EntryLayout, MappingOfLists
 
 ARCHIVED_TAG_SUFFIX = "_archived"
@@ -100,12 +100,12 @@ class ArchiveBranchKind(RequestKind):
         return (branch, tag) if self.archive else (tag, branch)
 
     def access(self, model: BranchesRequest, services: Services) -> Access:
-        repositories = existing_repositories(
-            services, (f"{name}-feedstock" for name, _ in model.feedstocks)
+        return Access(
+            github_repositories=tuple(
+                dict.fromkeys(f"{name}-feedstock" for name, _ in model.feedstocks)
+            ),
+            github_permissions={"contents": "write"},
         )
-        if not repositories:
-            return Access()  # nothing to grant: every item fails as "no such repository"
-        return Access(github_repositories=repositories, github_permissions={"contents": "write"})
 
     def preflight(self, model: BranchesRequest, services: Services) -> list[Problem]:
         problems: list[Problem] = []

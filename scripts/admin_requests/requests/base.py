@@ -103,7 +103,15 @@ class Access:
 
     @property
     def grants_nothing(self) -> bool:
-        return not (self.github_repositories or self.github_permissions or self.anaconda_scopes)
+        """Whether nothing beyond the job's own GITHUB_TOKEN is needed."""
+        return not (
+            self.github_repositories
+            or self.github_permissions
+            or self.anaconda_scopes
+            or self.github_extra
+            or self.azure_devops
+            or self.github_app_installations
+        )
 
 
 class RequestKind(ABC):

@@ -8,16 +8,12 @@ the same call cannot help.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from ..errors import AccessDeniedError, NotFoundError, PermanentError, ServiceError, TransientError
 from ..fields import Text
 from ..problems import Problem
 from .base import Outcome
-
-if TYPE_CHECKING:
-    from ..services import Services
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +65,3 @@ def check_online(
     if message is None:
         return []
     return [Problem(path, where.line, where.column, code, message)]
-
-
-def existing_repositories(services: Services | None, names: Iterable[str]) -> tuple[str, ...]:
-    """``names`` without the repositories GitHub says do not exist (read with the job token).
-
-    GitHub refuses an installation token for a list that names a missing repository
-    (422), which would hold every other item of the request hostage to one typo. The
-    missing ones are left out of the token; their items then fail on their own with a
-    "no such repository" outcome that tells the requester what to fix. Anything other
-    than a clear 404 keeps the name: minting decides. Without services (a run with no
-    job token) nothing can be checked and every name is kept.
-    """
-    unique = tuple(dict.fromkeys(names))
-    if services is None:
-        return unique
-    kept = []
-    for name in unique:
-        try:
-            services.github.repository(name)
-        except NotFoundError:
-            log.warning("leaving %r out of the request's token: it does not exist", name)
-            continue
-        except ServiceError:
-            pass
-        kept.append(name)
-    return tuple(kept)
