@@ -208,12 +208,14 @@ def account(sandbox: Sandbox, since: datetime) -> CredentialAccount:
                 )
             )
     result.credentials.sort(key=lambda c: c.created)
-    with gh.lock:
-        live_installation = sum(
-            1 for t in gh.tokens.values() if t.installation_id is not None and gh._live(t)
-        )
-    with ac.lock:
-        live_minted = sum(1 for t in ac.tokens.values() if t.note and ac._live(t))
+    live_installation = sum(
+        1
+        for value, t in list(gh.tokens.items())
+        if t.installation_id is not None and gh.is_token_valid(value)
+    )
+    live_minted = sum(
+        1 for value, t in list(ac.tokens.items()) if t.note and ac.is_token_valid(value)
+    )
     result.live_after = {
         "vault tokens of the workflow's role": len(sandbox.vault.live_tokens("auth/jwt/login")),
         "GitHub installation tokens": live_installation,
