@@ -10,8 +10,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,14 +208,24 @@ def scoped_services(
     return services_for
 
 
-def _stop_on_sigterm() -> None:
-    """Turn SIGTERM (a cancelled workflow run) into SystemExit, so ``with`` blocks revoke."""
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (a cancelled workflow run) into SystemExit, so ``with`` blocks revoke.
+
+    The previous handler is restored afterwards (the CLI may run inside another program).
+    """
 
     def stop(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
@@ -232,10 +242,9 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         log.warning("no GitHub token: parked requests get no issue")
     services = build_services(settings, environ)
     broker: CredentialBroker | None = None
-    _stop_on_sigterm()
     try:
         broker = open_job_broker(settings, environ, dry_run=args.dry_run)
-        with broker or nullcontext():
+        with _stop_on_sigterm(), broker or nullcontext():
             runner = QueueRunner(
                 root,
                 services=services,
