@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The project's two entry points, usable on a fresh machine with only Python 3.11+ and git.
 
-    python3 dev.py demo    # the main job: process a sample queue and show what happened
-    python3 dev.py test    # the whole test suite: ruff, mypy, zizmor, pytest
-    python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
+    python3 dev.py demo     # the main job: process.yml under act against a local sandbox
+    python3 dev.py sandbox  # only the sandbox (fake GitHub/anaconda.org/OIDC, OpenBao)
+    python3 dev.py test     # the whole test suite: ruff, mypy, zizmor, pytest
+    python3 dev.py setup    # only create/refresh .venv (used by actions/setup in CI)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). `test` also
@@ -27,7 +28,7 @@ VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements" / "lock.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-LINTED = ("scripts", "tests", "benchmarks", "docs/hooks", "dev.py")
+LINTED = ("scripts", "tests", "sandbox", "benchmarks", "docs/hooks", "dev.py")
 # The status page's browser tests open it in Debian's chromium (tests/status/browser.py).
 CHROMIUM_PACKAGE = "chromium"
 
@@ -141,14 +142,29 @@ def run_tests(extra: list[str]) -> int:
 
 
 def run_demo(extra: list[str]) -> int:
-    cli = str(BIN / "admin-requests")
-    ok = _run("check the sample requests", [cli, "check", "docs/examples", *extra])
-    ok = _run("plan the sample requests", [cli, "plan", "docs/examples"]) and ok
+    """The real process.yml under act against the local sandbox, then a report."""
+    ok = _run("process a sample queue", [str(BIN / "python"), "-m", "sandbox.demo", *extra])
     return 0 if ok else 1
 
 
+def run_sandbox(extra: list[str]) -> int:
+    """Fake GitHub, anaconda.org and OIDC issuer plus OpenBao on 127.0.0.1, until Ctrl-C."""
+    argv = [str(BIN / "python"), "-m", "sandbox", *extra]
+    print(f"\n[dev] sandbox: {' '.join(argv)}", flush=True)
+    try:
+        # Ctrl-C reaches both processes; the sandbox stops itself cleanly.
+        return subprocess.run(argv, cwd=ROOT, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def main() -> int:
-    commands = {"demo": run_demo, "test": run_tests, "setup": lambda _args: 0}
+    commands = {
+        "demo": run_demo,
+        "sandbox": run_sandbox,
+        "test": run_tests,
+        "setup": lambda _args: 0,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -235,3 +235,70 @@ jobs:
     assert stored_secret_references(good) == []
     assert jobs_with_id_token_outside_production(document) == []
     assert expressions_in_run(document) == []
+
+
+# -- the processing job gets its credentials through the action ---------------------------
+
+PROCESS = ROOT / ".github" / "workflows" / "process.yml"
+
+
+def credential_wiring_problems(document: Any) -> list[str]:
+    """What is wrong with how a processing job wires actions/vault-credentials."""
+    problems = []
+    for name, job in (document.get("jobs") or {}).items():
+        steps = job.get("steps") or []
+        runs = [i for i, s in enumerate(steps) if "admin-requests run" in str(s.get("run", ""))]
+        if not runs:
+            continue
+        uses = [
+            i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(CREDENTIALS_ACTION)
+        ]
+        if not uses or uses[0] > runs[0]:
+            problems.append(f"{name}: no {CREDENTIALS_ACTION} step before 'admin-requests run'")
+            continue
+        step = steps[uses[0]]
+        if "dry_run" not in str(step.get("if", "")):
+            problems.append(f"{name}: the credentials step also runs for dry runs")
+        for key, value in (step.get("with") or {}).items():
+            for expression in EXPRESSION.findall(str(value)):
+                if not re.fullmatch(r"\s*vars\.[A-Z_]+(\s*\|\|\s*'[^']*')?\s*", expression):
+                    problems.append(f"{name}: input {key} comes from {expression.strip()!r}")
+    return problems
+
+
+def test_the_processing_job_gets_its_credentials_through_the_action() -> None:
+    document = load(PROCESS.read_text(encoding="utf-8"))
+    runs = [
+        step
+        for job in document["jobs"].values()
+        for step in job["steps"]
+        if "admin-requests run" in str(step.get("run", ""))
+    ]
+    assert len(runs) == 1  # so the check below has something to check
+    assert credential_wiring_problems(document) == []
+
+
+def test_the_wiring_check_catches_bad_jobs() -> None:
+    bad = """
+jobs:
+  missing:
+    steps:
+      - run: .venv/bin/admin-requests run --push
+  late:
+    steps:
+      - run: .venv/bin/admin-requests run --push
+      - uses: ./actions/vault-credentials
+  leaky:
+    steps:
+      - uses: ./actions/vault-credentials
+        with:
+          vault-addr: ${{ github.event.inputs.addr }}
+          audience: ${{ vars.AUDIENCE || 'x' }}
+      - run: .venv/bin/admin-requests run --push
+"""
+    assert credential_wiring_problems(load(bad)) == [
+        "missing: no ./actions/vault-credentials step before 'admin-requests run'",
+        "late: no ./actions/vault-credentials step before 'admin-requests run'",
+        "leaky: the credentials step also runs for dry runs",
+        "leaky: input vault-addr comes from 'github.event.inputs.addr'",
+    ]

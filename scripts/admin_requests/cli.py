@@ -6,24 +6,30 @@ import argparse
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .actions_output import append_step_summary, error_annotation, render, running_in_actions
 from .checker import FileReport, check_paths
 from .config import Settings
-from .errors import AdminRequestsError, UsageError
+from .credentials import CredentialBroker, CredentialSettings, open_broker
+from .errors import AdminRequestsError, CredentialError, UsageError
 from .gitops import Git
 from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
+from .requests.base import Access
 from .services import GitHubClient, Services
-from .state import StateStore, format_time
+from .state import RetryPolicy, StateStore, format_time
 from .status import StatusCollector, StatusOptions, write_site
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
@@ -147,12 +153,12 @@ def build_tracker(settings: Settings, environ: Mapping[str, str]) -> IssueTracke
     return GitHubIssueTracker(GitHubClient.build(settings, token), settings.repository)
 
 
-def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
-    """The run's shared services, for reads and ``after_run``.
+def build_services(settings: Settings, environ: Mapping[str, str]) -> Services | None:
+    """The run's shared services, with the job's GITHUB_TOKEN: reads and dry runs.
 
-    Requests get their own credentials through ``QueueRunner(services_for=...)``,
-    which the credentials work supplies (scoped installation tokens from the vault);
-    until then every request shares these, built with the job's GITHUB_TOKEN.
+    With a credentials backend, requests and follow-up steps get their own scoped
+    credentials instead (``scoped_services``); these serve only what the job token may
+    do anyway (read public repositories, decide each request's access).
     """
     token = environ.get("GITHUB_TOKEN")
     if not token:
@@ -160,40 +166,118 @@ def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
     return Services.build(settings, github_token=token, anaconda_token=None)
 
 
-def build_services_for(settings: Settings, environ: Mapping[str, str]) -> ServicesFactory | None:
-    """Per-request services with credentials scoped to the request's Access, or None.
+def credentials_configured(environ: Mapping[str, str]) -> bool:
+    """Whether the job fetches credentials (actions/vault-credentials exports this)."""
+    return bool(environ.get("ADMIN_REQUESTS_CREDENTIALS"))
 
-    The seam for the credentials work: with the vault broker open for the job,
-    return ``lambda access, label: <context manager>`` that enters
-    ``broker.request_credentials(access, label=label)`` and yields ``Services.build``
-    with those tokens (revoked when the request is done). None: every request shares
-    the run's services.
+
+def open_job_broker(
+    settings: Settings, environ: Mapping[str, str], *, dry_run: bool
+) -> CredentialBroker | None:
+    """The job's credential broker (not started yet), or None when there is none to open.
+
+    A dry run never opens one: it only reads, with the job token, so it cannot mint a
+    credential that writes. Without a backend every request shares the job token,
+    which is enough for a local run against the sandbox or a test, not for production.
     """
-    return None
+    if dry_run:
+        return None
+    if not credentials_configured(environ):
+        log.warning(
+            "no credentials backend configured (ADMIN_REQUESTS_CREDENTIALS): every request "
+            "uses the job's GITHUB_TOKEN; run ./actions/vault-credentials before this step"
+        )
+        return None
+    if not environ.get("GITHUB_TOKEN"):
+        raise UsageError(
+            "GITHUB_TOKEN is not set; the run needs the job's token for issues, reads and "
+            "requests that need no other GitHub access (pass GITHUB_TOKEN: ${{ github.token }})"
+        )
+    return open_broker(settings, CredentialSettings.from_environ(environ))
+
+
+def scoped_services(
+    broker: CredentialBroker, settings: Settings, github_token: str
+) -> ServicesFactory:
+    """Per request (and follow-up step): credentials for exactly its Access, then revoked."""
+
+    def services_for(access: Access, label: str) -> AbstractContextManager[Services]:
+        return broker.request_services(
+            access, settings, label=label, default_github_token=github_token
+        )
+
+    return services_for
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (a cancelled workflow run) into SystemExit, so ``with`` blocks revoke.
+
+    The previous handler is restored afterwards (the CLI may run inside another program).
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     config = QueueConfig(
-        dry_run=args.dry_run, retry=_retry_paths(args.retry, root, QueueConfig.queue_dir)
+        dry_run=args.dry_run,
+        retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
+        policy=RetryPolicy.from_environ(environ),
     )
     git = Git(root)
     tracker = build_tracker(settings, environ)
     if tracker is None:
-        logging.getLogger(__name__).warning("no GitHub token: parked requests get no issue")
-    runner = QueueRunner(
-        root,
-        services=build_services(settings, environ),
-        git=git,
-        clock=lambda: datetime.now(UTC),
-        tracker=tracker,
-        config=config,
-        services_for=build_services_for(settings, environ),
-    )
-    report = runner.run()
+        log.warning("no GitHub token: parked requests get no issue")
+    services = build_services(settings, environ)
+    broker: CredentialBroker | None = None
+    try:
+        broker = open_job_broker(settings, environ, dry_run=args.dry_run)
+        with _stop_on_sigterm(), broker or nullcontext():
+            runner = QueueRunner(
+                root,
+                services=services,
+                git=git,
+                clock=lambda: datetime.now(UTC),
+                tracker=tracker,
+                config=config,
+                services_for=(
+                    scoped_services(broker, settings, environ.get("GITHUB_TOKEN", ""))
+                    if broker is not None
+                    else None
+                ),
+            )
+            report = runner.run()
+    except CredentialError as exc:
+        # The broker could not be built or started (configuration, the vault or OIDC
+        # refused): no request was touched, so none is charged an attempt. Whatever it
+        # had obtained is already revoked.
+        print(f"admin-requests: error: cannot get the job's credentials: {exc}", file=sys.stderr)
+        if broker is not None:
+            _report_credentials(broker, environ)
+        return EXIT_INVALID
     print(format_text(report))
     append_step_summary(render_summary(report), environ)
+    if broker is not None:
+        _report_credentials(broker, environ)
+    else:
+        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
+        print(f"credentials: {reason}")
+        append_step_summary(
+            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
+        )
     if args.push and not args.dry_run and report.commits:
         try:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
@@ -203,6 +287,29 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     # Parked requests have their issues; a runner error or a failed follow-up step is
     # for core, so it fails the workflow run where core sees it.
     return EXIT_INVALID if report.needs_attention else EXIT_OK
+
+
+DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."
+NO_BACKEND_CREDENTIALS = (
+    "none minted: no credentials backend is configured, so every request used the job's "
+    "GITHUB_TOKEN."
+)
+
+
+def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) -> None:
+    """What was minted, for what, how long it could live, and whether it was revoked."""
+    ended = datetime.now(UTC)
+    ledger = broker.ledger
+    print("\n".join(ledger.text_lines(ended)))
+    append_step_summary(
+        render(
+            "run_credentials.md.j2",
+            ledger=ledger,
+            outliving=ledger.still_valid_after(ended),
+            none_reason="none minted",
+        ),
+        environ,
+    )
 
 
 def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:

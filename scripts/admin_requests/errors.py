@@ -91,6 +91,10 @@ class GitHubAppTokenError(CredentialError):
     """GitHub refused to mint or revoke an App installation token."""
 
 
+class RepositoriesRefusedError(GitHubAppTokenError):
+    """GitHub refused a token for a repository list (422): one may not exist or be reachable."""
+
+
 class AnacondaTokenError(CredentialError):
     """anaconda.org refused to mint or delete a scoped token."""
 

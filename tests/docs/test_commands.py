@@ -46,7 +46,8 @@ from .blocks import COMMAND_START, ROOT, Block, all_blocks, documentation_files,
 # Commands too slow to run here, each mapped to what runs it: a pytest node id, or
 # "ci:<file>" for the command the CI entry point itself runs.
 COVERED: dict[str, str] = {
-    "python3 dev.py demo": "tests/docs/test_commands.py::test_the_quick_start_demo_runs",
+    "python3 dev.py demo": "tests/workflows/test_demo_act.py::"
+    "test_the_demo_reports_requests_state_credentials_and_the_issue",
     "python3 dev.py test": "ci:.ci/run",
 }
 KINDS = frozenset({"run", "covered", "synopsis"})  # for shell blocks; "output" for text
@@ -147,20 +148,6 @@ def test_synopses_name_real_commands() -> None:
                 [program, *words[1:], "--help"], capture_output=True, text=True, check=False
             )
             assert completed.returncode == 0, (block.where, line, completed.stderr)
-
-
-@pytest.mark.act
-def test_the_quick_start_demo_runs() -> None:
-    """``python3 dev.py demo``, as the README and getting-started show it."""
-    completed = subprocess.run(
-        [sys.executable, "dev.py", "demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
 
 
 # -- running the pages ---------------------------------------------------------------------

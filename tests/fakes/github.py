@@ -70,6 +70,9 @@ class FakeToken:
     expires_at: float | None = None
     revoked: bool = False
     installation_id: int | None = None
+    # The fake's clock when the token was registered or minted, and when it was revoked.
+    created_at: float = 0.0
+    revoked_at: float | None = None
 
 
 @dataclass
@@ -173,9 +176,15 @@ def _shared_app_key() -> tuple[bytes, bytes]:
 class FakeGitHub(FakeServer):
     """See the module docstring; effects are counted under the names used below."""
 
-    def __init__(self, org: str = "conda-forge", *, seed: int = 0) -> None:
+    def __init__(
+        self, org: str = "conda-forge", *, seed: int = 0, public_reads: bool = False
+    ) -> None:
         super().__init__(seed=seed)
         self.org = org
+        # As on github.com for public repositories: any valid token may read a repository
+        # it is not scoped to (metadata, contents, refs, issues), never write to it. Off
+        # by default, so tests of scoping see the strict 404.
+        self.public_reads = public_reads
         self.repos: dict[str, FakeRepo] = {}
         self.tokens: dict[str, FakeToken] = {}
         self.app: FakeApp | None = None
@@ -231,12 +240,14 @@ class FakeGitHub(FakeServer):
                 frozenset(repositories) if repositories is not None else None,
                 dict(permissions) if permissions is not None else None,
                 self.now() + expires_in if expires_in is not None else None,
+                created_at=self.now(),
             )
         return token
 
     def revoke_token(self, token: str) -> None:
         with self.lock:
             self.tokens[token].revoked = True
+            self.tokens[token].revoked_at = self.now()
 
     def is_token_valid(self, token: str) -> bool:
         with self.lock:
@@ -410,9 +421,11 @@ class FakeGitHub(FakeServer):
         if repo is not None:
             if request.params.get("owner", self.org) != self.org or repo not in self.repos:
                 raise HttpError(404, "Not Found")
-            if info.repositories is not None and repo not in info.repositories:
-                raise HttpError(404, "Not Found")
             found = self.repos[repo]
+            if info.repositories is not None and repo not in info.repositories:
+                if self.public_reads and level == "read":
+                    return found
+                raise HttpError(404, "Not Found")
         if info.permissions is not None and permission != "metadata":
             granted = info.permissions.get(permission)
             if granted is None or LEVELS[granted] < LEVELS[level]:
@@ -840,6 +853,7 @@ class FakeGitHub(FakeServer):
             permissions,
             expires,
             installation_id=app.installation_id,
+            created_at=self.now(),
         )
         self.effects["mint_token"] += 1
         repos = [self._repo_json(self.repos[n]) for n in names] if names is not None else None
@@ -858,6 +872,7 @@ class FakeGitHub(FakeServer):
         if info.installation_id is None:
             raise HttpError(403, NOT_ACCESSIBLE)
         info.revoked = True
+        info.revoked_at = self.now()
         self.effects["revoke_token"] += 1
         return Response(204)
 

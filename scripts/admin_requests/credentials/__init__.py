@@ -16,6 +16,7 @@ broker's exit the vault token is revoked. Nothing is kept for the next job.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..config import Settings
-from ..errors import CredentialConfigError, CredentialError
+from ..errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
 from ..requests.base import Access
 from ..services.http import Retrier
 from .anaconda_token import AnacondaTokens
@@ -240,7 +241,9 @@ class CredentialBroker:
                 narrow = Access(
                     github_repositories=grant.repositories, github_permissions=grant.permissions
                 )
-                extra.append((grant.repositories, self._mint_github(narrow, label)))
+                grant_token = self._mint_github(narrow, label)
+                if grant_token is not None:
+                    extra.append((grant.repositories, grant_token))
             if access.anaconda_scopes:
                 anaconda_token = self._mint_anaconda(access, label)
             if access.azure_devops:
@@ -314,16 +317,53 @@ class CredentialBroker:
                 )
             yield services
 
-    def _mint_github(self, access: Access, label: str) -> Secret:
+    def _mint_github(self, access: Access, label: str) -> Secret | None:
+        """A token for ``access``; None when none of its repositories can be reached.
+
+        GitHub refuses a whole token when one listed repository does not exist (a typo in
+        a request), which would hold every other item hostage. Then each repository is
+        probed with a token of its own (metadata only, revoked at once) and the token is
+        minted for the reachable ones; the others' items fail on their own with "no such
+        repository", which tells the requester what to fix.
+        """
         if self._github is None:
             raise CredentialConfigError(
                 f"request {label!r} needs GitHub access but no App is configured; set "
                 f"{GITHUB_APP_ID_KEY!r} and {GITHUB_INSTALLATION_ID_KEY!r} in the job's "
                 "secret (or GITHUB_APP_ID / GITHUB_APP_INSTALLATION_ID)"
             )
-        token, record = self._github.mint(access, label)
+        try:
+            token, record = self._github.mint(access, label)
+        except RepositoriesRefusedError:
+            reachable = self._reachable_repositories(access.github_repositories, label)
+            if set(reachable) == set(access.github_repositories):
+                raise  # every repository is reachable: a permission was refused
+            log.warning(
+                "leaving %s out of the token for %s: the App cannot reach them (do they exist?)",
+                ", ".join(r for r in access.github_repositories if r not in reachable),
+                label,
+            )
+            if not reachable:
+                return None
+            narrowed = dataclasses.replace(access, github_repositories=tuple(reachable))
+            token, record = self._github.mint(narrowed, label)
         self._live[id(record)] = ("github", token, record)
         return token
+
+    def _reachable_repositories(self, repositories: tuple[str, ...], label: str) -> list[str]:
+        assert self._github is not None
+        reachable = []
+        for repository in repositories:
+            probe = Access(
+                github_repositories=(repository,), github_permissions={"metadata": "read"}
+            )
+            try:
+                token, record = self._github.mint(probe, f"{label} (is {repository} reachable?)")
+            except RepositoriesRefusedError:
+                continue
+            self._revoke("github", token, record)
+            reachable.append(repository)
+        return reachable
 
     def _mint_anaconda(self, access: Access, label: str) -> Secret:
         # Read just in time and cleared by mint() right after its one use: the

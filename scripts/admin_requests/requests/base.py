@@ -101,6 +101,18 @@ class Access:
     azure_devops: bool = False
     github_app_installations: bool = False
 
+    @property
+    def grants_nothing(self) -> bool:
+        """Whether nothing beyond the job's own GITHUB_TOKEN is needed."""
+        return not (
+            self.github_repositories
+            or self.github_permissions
+            or self.anaconda_scopes
+            or self.github_extra
+            or self.azure_devops
+            or self.github_app_installations
+        )
+
 
 class RequestKind(ABC):
     """One request kind (or one family of kinds sharing a model)."""
@@ -162,8 +174,23 @@ class RequestKind(ABC):
             "handle this one by hand."
         )
 
+    def follow_up_key(self) -> str:
+        """Kinds with the same key share one follow-up per run (``after_run`` of the first)."""
+        return self.action
+
+    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+        """What ``after_run`` needs, granted once per run with its own credentials.
+
+        Kept apart from ``access``: a follow-up acts for the whole run (one rebuild for
+        every label changed), so no single request's token should carry its permission.
+        """
+        return Access()
+
     def after_run(self, done: list[Item], services: Any) -> None:
-        """Once per run, after this kind's items (e.g. one repodata rebuild for all)."""
+        """Once per run, after this kind's items (e.g. one repodata rebuild for all).
+
+        ``services`` hold credentials for exactly ``follow_up_access(done, ...)``.
+        """
         return None
 
 

@@ -72,11 +72,19 @@ class PackageLabelKind(RequestKind):
         ]
 
     def access(self, model: PackageLabelRequest, services: Services) -> Access:
-        # Labels on anaconda.org; then one workflow start in the repodata-patches repo.
+        # Labels on anaconda.org only; the rebuild is the run's follow-up, not this request's.
+        return Access(anaconda_scopes=("api:read", "api:write"))
+
+    def follow_up_key(self) -> str:
+        # broken and not_broken in one run: one rebuild covers both.
+        return "broken/not_broken"
+
+    def follow_up_access(self, done: list[Item], services: Services) -> Access:
+        # One workflow start in the repodata-patches repository, which the job's own
+        # GITHUB_TOKEN (scoped to this repository) could never do.
         return Access(
             github_repositories=(services.settings.repodata_patches_repository,),
             github_permissions=_rebuild_permission(services),
-            anaconda_scopes=("api:read", "api:write"),
         )
 
     def preflight(self, model: PackageLabelRequest, services: Services) -> list[Problem]:
