@@ -25,21 +25,21 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sandbox.workflow import working_tree_files
 
 from admin_requests.state import RequestState, content_digest
 from admin_requests.vault_setup import TrustParameters, VaultAdmin, apply, import_app_key
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub, FakeToken, generate_app_key
 from tests.fakes.oidc import FakeOidcIssuer
-from tests.workflows.act import git, make_repository
 
 from .blocks import COMMAND_START, ROOT, Block, all_blocks, documentation_files, strip_comment
 
@@ -148,6 +148,27 @@ def test_synopses_name_real_commands() -> None:
                 [program, *words[1:], "--help"], capture_output=True, text=True, check=False
             )
             assert completed.returncode == 0, (block.where, line, completed.stderr)
+
+
+GIT_IDENTITY = ("-c", "user.name=doc-test", "-c", "user.email=doc-test@example.invalid")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_repository(destination: Path) -> Path:
+    """A git repository holding this checkout's working tree, committed on 'main'."""
+    for name in working_tree_files():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-qm", "base")
+    return destination
 
 
 # -- running the pages ---------------------------------------------------------------------
