@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """The project's two entry points, usable on a fresh machine with only Python 3.11+ and git.
 
-    python3 dev.py demo    # the main job: process a sample queue and show what happened
-    python3 dev.py test    # the whole test suite: ruff, mypy, zizmor, pytest
-    python3 dev.py setup   # only create/refresh .venv (used by actions/setup in CI)
-    python3 dev.py bench   # the benchmarks, as JSON on stdout (docs/performance.md)
+    python3 dev.py demo     # the main job: process.yml under act against a local sandbox
+    python3 dev.py sandbox  # only the sandbox (fake GitHub/anaconda.org/OIDC, OpenBao)
+    python3 dev.py test     # the whole test suite: ruff, mypy, zizmor, pytest
+    python3 dev.py setup    # only create/refresh .venv (used by actions/setup in CI)
+    python3 dev.py bench    # the benchmarks, as JSON on stdout (docs/performance.md)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
-first use (and again whenever the lock file or pyproject.toml changes). Standard
-library only: this file runs before anything is installed.
+first use (and again whenever the lock file or pyproject.toml changes). `test` also
+installs Debian's chromium for the status page's browser tests when it is missing and
+this machine allows it (apt-get, as root or with passwordless sudo). Standard library
+only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,7 +29,9 @@ VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements" / "lock.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-LINTED = ("scripts", "tests", "benchmarks", "dev.py")
+LINTED = ("scripts", "tests", "sandbox", "benchmarks", "docs/hooks", "dev.py")
+# The status page's browser tests open it in Debian's chromium (tests/status/browser.py).
+CHROMIUM_PACKAGE = "chromium"
 
 
 def _environment_fingerprint() -> str:
@@ -33,6 +39,7 @@ def _environment_fingerprint() -> str:
     for path in (LOCK, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
     digest.update(sys.version.encode())
+    digest.update(str(ROOT).encode())  # the editable install points here
     return digest.hexdigest()
 
 
@@ -40,6 +47,11 @@ def ensure_environment() -> None:
     """Create or refresh .venv so it holds exactly the pinned dependencies."""
     if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on any python3)
         sys.exit(f"admin-requests needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if VENV.is_symlink():
+        # A borrowed environment (another checkout's, as tests/docs runs the pages'
+        # commands in a copy): installing here would repoint that checkout's editable
+        # package at this copy.
+        return
     fingerprint = _environment_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
@@ -55,19 +67,72 @@ def ensure_environment() -> None:
     STAMP.write_text(fingerprint)
 
 
+def _chromium_installed() -> bool:
+    return shutil.which("chromium") is not None or Path("/usr/bin/chromium").exists()
+
+
+def _as_root_prefix() -> list[str] | None:
+    """How to run apt-get as root: directly, through passwordless sudo, or not at all."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") is None:
+        return None
+    probe = subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False)
+    return ["sudo", "-n"] if probe.returncode == 0 else None
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests when it is missing and we can.
+
+    Needs apt-get and root (or passwordless sudo). When it cannot be installed the
+    browser tests skip with the reason, except under CI (CI set), where they fail.
+    """
+    if _chromium_installed():
+        return
+    prefix = _as_root_prefix() if shutil.which("apt-get") else None
+    if prefix is None:
+        why = "not root, no passwordless sudo" if shutil.which("apt-get") else "no apt-get"
+        print(
+            f"[dev] chromium is missing and cannot be installed here ({why}): the browser "
+            "tests will be skipped (and fail under CI)",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"] if prefix else ["apt-get"]
+    # Wait for another apt (a parallel job) instead of failing on its lock.
+    lock_wait = ["-o", "DPkg::Lock::Timeout=600"]
+    for argv in (
+        [*apt, *lock_wait, "update"],
+        [*apt, *lock_wait, "install", "-y", "--no-install-recommends", CHROMIUM_PACKAGE],
+    ):
+        print(f"[dev] installing chromium for the browser tests: {' '.join(argv)}", flush=True)
+        if subprocess.run(argv, env=env, check=False).returncode != 0:
+            print("[dev] installing chromium failed; the browser tests will say so", flush=True)
+            return
+
+
 def _run(step: str, argv: list[str]) -> bool:
     print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NO_MKDOCS_2_WARNING": "1",  # Material's end-of-life banner, not a build problem
+    }
     return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode == 0
 
 
 def run_tests(extra: list[str]) -> int:
+    ensure_chromium()
     steps = [
         ("ruff lint", [str(BIN / "ruff"), "check", *LINTED]),
         ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED]),
         ("mypy", [str(BIN / "mypy")]),
         ("zizmor", [str(BIN / "zizmor"), "--offline", "--persona=pedantic", ".github", "actions"]),
         ("pytest", [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term", *extra]),
+        # The documentation site, offline; any warning (a broken link, a request key
+        # without a description in the generated reference...) fails it.
+        ("docs", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"]),
     ]
     failed = [name for name, argv in steps if not _run(name, argv)]
     if failed:
@@ -78,10 +143,20 @@ def run_tests(extra: list[str]) -> int:
 
 
 def run_demo(extra: list[str]) -> int:
-    cli = str(BIN / "admin-requests")
-    ok = _run("check the sample requests", [cli, "check", "docs/examples", *extra])
-    ok = _run("plan the sample requests", [cli, "plan", "docs/examples"]) and ok
+    """The real process.yml under act against the local sandbox, then a report."""
+    ok = _run("process a sample queue", [str(BIN / "python"), "-m", "sandbox.demo", *extra])
     return 0 if ok else 1
+
+
+def run_sandbox(extra: list[str]) -> int:
+    """Fake GitHub, anaconda.org and OIDC issuer plus OpenBao on 127.0.0.1, until Ctrl-C."""
+    argv = [str(BIN / "python"), "-m", "sandbox", *extra]
+    print(f"\n[dev] sandbox: {' '.join(argv)}", flush=True)
+    try:
+        # Ctrl-C reaches both processes; the sandbox stops itself cleanly.
+        return subprocess.run(argv, cwd=ROOT, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
 
 
 def run_bench(extra: list[str]) -> int:
@@ -91,7 +166,13 @@ def run_bench(extra: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"demo": run_demo, "test": run_tests, "setup": lambda _args: 0, "bench": run_bench}
+    commands = {
+        "demo": run_demo,
+        "sandbox": run_sandbox,
+        "test": run_tests,
+        "setup": lambda _args: 0,
+        "bench": run_bench,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -47,14 +47,14 @@ def _script_json(script: Path, args: list[str]) -> dict[str, Any]:
     return data
 
 
-def act_workflow() -> dict[str, Any]:
+def act_workflow(latency: float) -> dict[str, Any]:
     if not ACT_WORKFLOW.exists():
         return {
             "status": "not available",
             "reason": "benchmarks/act_workflow.py is not in this checkout (the sandbox "
             "branch adds it)",
         }
-    return _script_json(ACT_WORKFLOW, [])
+    return _script_json(ACT_WORKFLOW, ["--latency", str(latency)])
 
 
 def _find(results: list[dict[str, Any]], *words: str) -> dict[str, Any] | None:
@@ -109,13 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     packages, outputs = (50, 10) if args.quick else (1000, 200)
 
     _progress("check over the real request corpus")
-    corpus = _script_json(HERE / "check_corpus.py", ["--repeat", "1" if args.quick else "5"])
+    # Where tests/conftest.py finds the corpus too (CI sets ADMIN_REQUESTS_SHARED).
+    shared = Path(os.environ.get("ADMIN_REQUESTS_SHARED", ROOT.parent / "shared"))
+    corpus = _script_json(
+        HERE / "check_corpus.py",
+        [str(shared / "corpus" / "real-requests"), "--repeat", "1" if args.quick else "5"],
+    )
     _progress(f"engine: broken x{packages}, add_feedstock_output x{outputs}")
     engine = engine_results(args.latency, packages, outputs, pool=8)
     _progress("the conda-forge/admin-requests way, same fakes and latency")
     baseline = baseline_results(args.latency, packages, outputs)
     _progress("the processing workflow under act")
-    act = {"status": "skipped (--no-act)"} if args.no_act else act_workflow()
+    act = {"status": "skipped (--no-act)"} if args.no_act else act_workflow(args.latency)
 
     report = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -1,7 +1,8 @@
-"""The benchmark scripts still run and print their JSON (tiny sizes, no latency).
+"""``python3 dev.py bench`` still runs and prints its JSON (small sizes, no latency).
 
-Not a benchmark: the figures are `python3 dev.py bench`'s (docs/performance.md); this
-only keeps the harness from rotting unnoticed.
+Not a benchmark: the figures are the full command's (docs/performance.md); this only
+keeps the harness from rotting unnoticed, with every part run: the corpus check, the
+engine, the conda-forge way, and the ratios (the act workflow has its own tests).
 """
 
 from __future__ import annotations
@@ -11,34 +12,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench(script: str, *args: str) -> dict[str, object]:
+def test_dev_py_bench_prints_its_json() -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args],
+        [sys.executable, "dev.py", "bench", "--quick", "--no-act", "--latency", "0"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    data: dict[str, object] = json.loads(result.stdout)
-    return data
-
-
-def test_engine_and_baseline_benchmarks_run() -> None:
-    sizes = ("--packages", "3", "--outputs", "2", "--latency", "0")
-    engine = bench("engine_calls.py", *sizes)
-    baseline = bench("baseline.py", *sizes)
-    for data, count in ((engine, 5), (baseline, 3)):
-        results = data["results"]
-        assert isinstance(results, list)
-        assert len(results) == count
-        for result in results:
-            assert result["done"] == result["items"]
-            assert result["http_calls"] > 0
-            assert result["peak_rss_mib"] > 0
-    # broken x3: a read and a write per package, one rebuild; the conda-forge way
-    # probes, searches and writes per package.
-    assert [r["http_calls"] for r in engine["results"]][:3] == [7, 7, 4]  # type: ignore[index]
-    assert baseline["results"][0]["http_calls"] == 9  # type: ignore[index]
+    report = json.loads(result.stdout)
+    assert report["check_corpus"]["files"] > 0, report["check_corpus"]
+    engine, baseline = report["engine"], report["conda_forge_way"]
+    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 8
+    # broken x50: a read and a write per package and one rebuild, a read per package on
+    # the re-run; the conda-forge way probes, searches and writes each package.
+    assert [r["http_calls"] for r in engine[:3]] == [101, 101, 51]
+    assert baseline[0]["http_calls"] == 150
+    assert all(value is not None for value in report["ratios"].values())
+    assert report["act_workflow"] == {"status": "skipped (--no-act)"}

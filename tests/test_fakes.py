@@ -40,6 +40,28 @@ def test_github_token_scope_and_permissions(fake_github: FakeGitHub) -> None:
     assert fake_github.effects["archive"] == 0
 
 
+def test_public_reads_let_any_token_read_but_never_write_elsewhere() -> None:
+    with FakeGitHub(public_reads=True) as gh:
+        gh.add_repo("foo-feedstock")
+        gh.add_repo("admin-requests")
+        gh.add_token("job", repositories=["admin-requests"], permissions={"issues": "write"})
+        assert _get(gh, REPO, "job").status_code == 200
+        assert _get(gh, REPO + "/git/ref/heads/main", "job").status_code == 200
+        assert _get(gh, REPO, "unknown").status_code == 401
+        patch = requests.patch(
+            gh.url + REPO,
+            json={"archived": True},
+            headers={"Authorization": "token job"},
+            timeout=5,
+        )
+        assert patch.status_code == 404
+        assert not gh.repo("foo-feedstock").archived
+        gh.revoke_token("job")
+        token = gh.tokens["job"]
+        assert token.revoked_at is not None
+        assert token.revoked_at >= token.created_at
+
+
 def test_github_app_tokens_are_scoped_and_revocable(fake_github: FakeGitHub) -> None:
     fake_github.add_repo("foo-feedstock")
     fake_github.add_repo("bar-feedstock")

@@ -12,6 +12,7 @@ import pytest
 
 from admin_requests.notify import FAILURE_LABEL, marker
 from admin_requests.queue import Disposition, render_summary
+from admin_requests.requests import REGISTRY
 from admin_requests.requests.base import Access, Outcome
 from tests.queue.support import (
     POLICY,
@@ -413,7 +414,29 @@ def test_each_request_gets_services_scoped_to_its_access(
         "exit",
         "enter requests/b.yml two-feedstock",
         "exit",
+        # The kind's follow-up: once for the run, with its own access, not a request's.
+        "enter follow-up of 'fake' follow-up-repo",
+        "exit",
     ]
+    assert kind.after_run_services == ["scoped"]
+
+
+def test_a_follow_up_without_its_credentials_fails_the_job_not_the_requests(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    repo.add_request("a.yml", things("one"))
+
+    @contextmanager
+    def scoped(access: Access, label: str) -> Iterator[str]:
+        if label.startswith("follow-up"):
+            raise RuntimeError("the vault refused")
+        yield "scoped"
+
+    report = make_runner(repo, clock, tracker, services_for=scoped).run()
+    assert report.results[0].disposition is Disposition.COMPLETED
+    assert kind.after_runs == []
+    assert report.failed_follow_ups == ["fake"]
+    assert report.needs_attention
 
 
 def test_failing_to_get_credentials_is_a_transient_failure(
@@ -489,3 +512,22 @@ def test_an_issue_for_a_long_request_lists_the_first_items_only(
     assert "thing49 is gone" in body
     assert "thing50 is gone" not in body
     assert "and 70 more" in body
+
+
+def test_kinds_sharing_a_follow_up_run_it_once(
+    repo: Repo,
+    clock: FakeClock,
+    tracker: MemoryTracker,
+    kind: ScriptedKind,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As broken and not_broken share one repodata rebuild per run.
+    undo = ScriptedKind("unfake")
+    monkeypatch.setitem(REGISTRY, undo.action, undo)
+    monkeypatch.setattr(ScriptedKind, "follow_up_key", lambda self: "shared")
+    repo.add_request("a.yml", things("one"))
+    repo.add_request("b.yml", things("two", action="unfake"))
+    report = make_runner(repo, clock, tracker).run()
+    assert report.count(Disposition.COMPLETED) == 2
+    assert kind.after_runs == [["one", "two"]]
+    assert undo.after_runs == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.errors import StateFileError
+from admin_requests.errors import StateFileError, UsageError
 from admin_requests.state import RequestState, RetryPolicy, StateStore
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -18,6 +18,33 @@ def test_backoff_doubles_from_15_minutes_up_to_6_hours() -> None:
     delays = [policy.delay_after(n) / timedelta(minutes=1) for n in range(1, 10)]
     assert delays == [15, 30, 60, 120, 240, 360, 360, 360, 360]
     assert policy.delay_after(10_000) == timedelta(hours=6)
+
+
+def test_the_policy_can_be_set_from_the_environment() -> None:
+    assert RetryPolicy.from_environ({}) == RetryPolicy()
+    assert RetryPolicy.from_environ({"ADMIN_REQUESTS_RETRY_FIRST_DELAY": ""}) == RetryPolicy()
+    policy = RetryPolicy.from_environ(
+        {
+            "ADMIN_REQUESTS_RETRY_FIRST_DELAY": "5",
+            "ADMIN_REQUESTS_RETRY_MAX_DELAY": "60",
+            "ADMIN_REQUESTS_RETRY_MAX_ATTEMPTS": "3",
+        }
+    )
+    assert policy == RetryPolicy(timedelta(seconds=5), timedelta(seconds=60), 3)
+    assert [policy.delay_after(n) for n in (1, 2, 3)] == [timedelta(seconds=s) for s in (5, 10, 20)]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ADMIN_REQUESTS_RETRY_MAX_ATTEMPTS", "0", "not a whole number of 1 or more"),
+        ("ADMIN_REQUESTS_RETRY_FIRST_DELAY", "1.5", "set it like ADMIN_REQUESTS_RETRY_FIRST"),
+        ("ADMIN_REQUESTS_RETRY_FIRST_DELAY", "99999", "is shorter than"),
+    ],
+)
+def test_a_bad_policy_setting_says_how_to_fix_it(name: str, value: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        RetryPolicy.from_environ({name: value})
 
 
 def test_parks_at_the_attempt_limit_or_at_once_when_permanent() -> None:

@@ -25,6 +25,10 @@ PR_TRIGGERS = {
     "pull_request_review_comment",
 }
 CREDENTIALS_ACTION = "./actions/vault-credentials"
+# GitHub Pages deployments need the job's OIDC token too. The vault only trusts the
+# production environment, so a github-pages token cannot get credentials; the job may
+# still run nothing but the deploy action.
+PAGES_ENVIRONMENT, PAGES_DEPLOY_ACTION = "github-pages", "actions/deploy-pages@"
 
 
 def yaml_files() -> list[Path]:
@@ -103,6 +107,15 @@ def expressions_in_run(document: Any) -> list[str]:
     return [str(value) for key, value in walk(document) if key == "run" and "${{" in str(value)]
 
 
+def only_deploys_pages(job: Any) -> bool:
+    steps = job.get("steps") or []
+    return bool(steps) and all(
+        set(step) <= {"name", "id", "uses", "with"}
+        and str(step.get("uses", "")).startswith(PAGES_DEPLOY_ACTION)
+        for step in steps
+    )
+
+
 def jobs_with_id_token_outside_production(document: Any) -> list[str]:
     bad = []
     for name, job in (document.get("jobs") or {}).items():
@@ -111,6 +124,8 @@ def jobs_with_id_token_outside_production(document: Any) -> list[str]:
             environment = job.get("environment")
             if isinstance(environment, dict):
                 environment = environment.get("name")
+            if environment == PAGES_ENVIRONMENT and only_deploys_pages(job):
+                continue
             if environment != "production":
                 bad.append(name)
     return bad
@@ -178,6 +193,14 @@ jobs:
   reuse:
     uses: ./.github/workflows/other.yml
     secrets: inherit
+  pages:
+    runs-on: ubuntu-latest
+    environment: github-pages
+    permissions:
+      id-token: write
+    steps:
+      - run: ./build.sh
+      - uses: actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e
 """
 
 
@@ -189,10 +212,10 @@ def test_checks_flag_a_bad_workflow() -> None:
         "secrets: inherit",
     ]
     assert {"pull_request_target", "pull_request"} <= triggers(document)
-    assert id_token_grants(document) == ["workflow", "job leak"]
+    assert id_token_grants(document) == ["workflow", "job leak", "job pages"]
     assert uses_credentials_action(document)
     assert expressions_in_run(document) == ["echo ${{ github.event.pull_request.title }}"]
-    assert jobs_with_id_token_outside_production(document) == ["leak"]
+    assert jobs_with_id_token_outside_production(document) == ["leak", "pages"]
 
 
 def test_checks_pass_a_good_processing_job() -> None:
@@ -212,3 +235,70 @@ jobs:
     assert stored_secret_references(good) == []
     assert jobs_with_id_token_outside_production(document) == []
     assert expressions_in_run(document) == []
+
+
+# -- the processing job gets its credentials through the action ---------------------------
+
+PROCESS = ROOT / ".github" / "workflows" / "process.yml"
+
+
+def credential_wiring_problems(document: Any) -> list[str]:
+    """What is wrong with how a processing job wires actions/vault-credentials."""
+    problems = []
+    for name, job in (document.get("jobs") or {}).items():
+        steps = job.get("steps") or []
+        runs = [i for i, s in enumerate(steps) if "admin-requests run" in str(s.get("run", ""))]
+        if not runs:
+            continue
+        uses = [
+            i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(CREDENTIALS_ACTION)
+        ]
+        if not uses or uses[0] > runs[0]:
+            problems.append(f"{name}: no {CREDENTIALS_ACTION} step before 'admin-requests run'")
+            continue
+        step = steps[uses[0]]
+        if "dry_run" not in str(step.get("if", "")):
+            problems.append(f"{name}: the credentials step also runs for dry runs")
+        for key, value in (step.get("with") or {}).items():
+            for expression in EXPRESSION.findall(str(value)):
+                if not re.fullmatch(r"\s*vars\.[A-Z_]+(\s*\|\|\s*'[^']*')?\s*", expression):
+                    problems.append(f"{name}: input {key} comes from {expression.strip()!r}")
+    return problems
+
+
+def test_the_processing_job_gets_its_credentials_through_the_action() -> None:
+    document = load(PROCESS.read_text(encoding="utf-8"))
+    runs = [
+        step
+        for job in document["jobs"].values()
+        for step in job["steps"]
+        if "admin-requests run" in str(step.get("run", ""))
+    ]
+    assert len(runs) == 1  # so the check below has something to check
+    assert credential_wiring_problems(document) == []
+
+
+def test_the_wiring_check_catches_bad_jobs() -> None:
+    bad = """
+jobs:
+  missing:
+    steps:
+      - run: .venv/bin/admin-requests run --push
+  late:
+    steps:
+      - run: .venv/bin/admin-requests run --push
+      - uses: ./actions/vault-credentials
+  leaky:
+    steps:
+      - uses: ./actions/vault-credentials
+        with:
+          vault-addr: ${{ github.event.inputs.addr }}
+          audience: ${{ vars.AUDIENCE || 'x' }}
+      - run: .venv/bin/admin-requests run --push
+"""
+    assert credential_wiring_problems(load(bad)) == [
+        "missing: no ./actions/vault-credentials step before 'admin-requests run'",
+        "late: no ./actions/vault-credentials step before 'admin-requests run'",
+        "leaky: the credentials step also runs for dry runs",
+        "leaky: input vault-addr comes from 'github.event.inputs.addr'",
+    ]

@@ -1,4 +1,4 @@
-"""Command line: ``admin-requests check | plan | run`` (``status`` comes later)."""
+"""Command line: ``admin-requests check | plan | run | status``."""
 
 from __future__ import annotations
 
@@ -6,27 +6,34 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .actions_output import append_step_summary, error_annotation, render, running_in_actions
 from .checker import FileReport, check_paths
 from .checkpoints import checkpoint_from_environ
 from .config import Settings
-from .errors import AdminRequestsError, UsageError
+from .credentials import CredentialBroker, CredentialSettings, open_broker
+from .errors import AdminRequestsError, CredentialError, UsageError
 from .gitops import Git
 from .lease import DEFAULT_TTL, LeaseBusyError, RunLease
 from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
+from .requests.base import Access
 from .services import GitHubClient, Services
-from .state import DEFAULT_STATE_DIR, StateStore, format_time
+from .state import DEFAULT_STATE_DIR, RetryPolicy, StateStore, format_time
+from .status import StatusCollector, StatusOptions, write_site
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
@@ -150,12 +157,12 @@ def build_tracker(settings: Settings, environ: Mapping[str, str]) -> IssueTracke
     return GitHubIssueTracker(GitHubClient.build(settings, token), settings.repository)
 
 
-def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
-    """The run's shared services, for reads and ``after_run``.
+def build_services(settings: Settings, environ: Mapping[str, str]) -> Services | None:
+    """The run's shared services, with the job's GITHUB_TOKEN: reads and dry runs.
 
-    Requests get their own credentials through ``QueueRunner(services_for=...)``,
-    which the credentials work supplies (scoped installation tokens from the vault);
-    until then every request shares these, built with the job's GITHUB_TOKEN.
+    With a credentials backend, requests and follow-up steps get their own scoped
+    credentials instead (``scoped_services``); these serve only what the job token may
+    do anyway (read public repositories, decide each request's access).
     """
     token = environ.get("GITHUB_TOKEN")
     if not token:
@@ -163,58 +170,81 @@ def build_services(settings: Settings, environ: Mapping[str, str]) -> Any:
     return Services.build(settings, github_token=token, anaconda_token=None)
 
 
-def build_services_for(settings: Settings, environ: Mapping[str, str]) -> ServicesFactory | None:
-    """Per-request services with credentials scoped to the request's Access, or None.
+def credentials_configured(environ: Mapping[str, str]) -> bool:
+    """Whether the job fetches credentials (actions/vault-credentials exports this)."""
+    return bool(environ.get("ADMIN_REQUESTS_CREDENTIALS"))
 
-    The seam for the credentials work: with the vault broker open for the job,
-    return ``lambda access, label: <context manager>`` that enters
-    ``broker.request_credentials(access, label=label)`` and yields ``Services.build``
-    with those tokens (revoked when the request is done). None: every request shares
-    the run's services.
+
+def open_job_broker(
+    settings: Settings, environ: Mapping[str, str], *, dry_run: bool
+) -> CredentialBroker | None:
+    """The job's credential broker (not started yet), or None when there is none to open.
+
+    A dry run never opens one: it only reads, with the job token, so it cannot mint a
+    credential that writes. Without a backend every request shares the job token,
+    which is enough for a local run against the sandbox or a test, not for production.
     """
-    return None
+    if dry_run:
+        return None
+    if not credentials_configured(environ):
+        log.warning(
+            "no credentials backend configured (ADMIN_REQUESTS_CREDENTIALS): every request "
+            "uses the job's GITHUB_TOKEN; run ./actions/vault-credentials before this step"
+        )
+        return None
+    if not environ.get("GITHUB_TOKEN"):
+        raise UsageError(
+            "GITHUB_TOKEN is not set; the run needs the job's token for issues, reads and "
+            "requests that need no other GitHub access (pass GITHUB_TOKEN: ${{ github.token }})"
+        )
+    return open_broker(settings, CredentialSettings.from_environ(environ))
+
+
+def scoped_services(
+    broker: CredentialBroker, settings: Settings, github_token: str
+) -> ServicesFactory:
+    """Per request (and follow-up step): credentials for exactly its Access, then revoked."""
+
+    def services_for(access: Access, label: str) -> AbstractContextManager[Services]:
+        return broker.request_services(
+            access, settings, label=label, default_github_token=github_token
+        )
+
+    return services_for
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (a cancelled workflow run) into SystemExit, so ``with`` blocks revoke.
+
+    The previous handler is restored afterwards (the CLI may run inside another program).
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     config = QueueConfig(
-        dry_run=args.dry_run, retry=_retry_paths(args.retry, root, QueueConfig.queue_dir)
+        dry_run=args.dry_run,
+        retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
+        policy=RetryPolicy.from_environ(environ),
     )
     git = Git(root, checkpoint=checkpoint_from_environ(environ))
-    tracker = build_tracker(settings, environ)
-    if tracker is None:
-        logging.getLogger(__name__).warning("no GitHub token: parked requests get no issue")
-    runner = QueueRunner(
-        root,
-        services=build_services(settings, environ),
-        git=git,
-        clock=lambda: datetime.now(UTC),
-        tracker=tracker,
-        config=config,
-        services_for=build_services_for(settings, environ),
-    )
-    return process_queue(args, runner, git, environ)
-
-
-def _lease_holder(environ: Mapping[str, str]) -> str:
-    """Who holds the lease, for people reading it: the Actions run, or this machine."""
-    run = environ.get("GITHUB_RUN_ID")
-    where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"
-    return f"{where} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
-
-
-def process_queue(
-    args: argparse.Namespace, runner: QueueRunner, git: Git, environ: Mapping[str, str]
-) -> int:
-    """Run the queue, and with ``--push`` under the run lease, then push the results.
-
-    With ``--push`` the run first takes the lease (another run holding it: this run
-    does nothing), drops what an interrupted run left uncommitted in this checkout,
-    and brings the checkout up to the remote branch; it pushes before releasing it.
-    """
-    lease, remote_tip = None, None
+    lease = None
     if args.push and not args.dry_run:
+        # Before any credential is minted: a run that finds the lease taken does nothing.
         lease = RunLease(
             git,
             args.remote,
@@ -231,31 +261,156 @@ def process_queue(
             print(f"admin-requests: error: {exc}", file=sys.stderr)
             return EXIT_INVALID
     try:
-        if lease is not None:
-            git.checkpoint("lease taken")
-            left = git.discard_interrupted([QueueConfig.queue_dir, DEFAULT_STATE_DIR])
-            if left:
-                logging.getLogger(__name__).warning(
-                    "an interrupted run left %s changed; discarded (its work is redone)",
-                    ", ".join(left),
-                )
-            remote_tip = git.sync(args.remote, args.branch)
-        report = runner.run(guard=lease.keep if lease is not None else None)
-        print(format_text(report))
-        append_step_summary(render_summary(report), environ)
-        # Push this run's commits, and those an interrupted run left in this checkout.
-        unpushed = git.commits_since(remote_tip) if remote_tip else 0
-        if lease is not None and unpushed and report.stopped is None:
-            git.push_with_rebase(args.remote, args.branch, args.push_attempts)
-    except AdminRequestsError as exc:
-        print(f"admin-requests: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return _run(args, environ, root, settings, config, git, lease)
     finally:
         if lease is not None:
             lease.release()
+
+
+def _lease_holder(environ: Mapping[str, str]) -> str:
+    """Who holds the lease, for people reading it: the Actions run, or this machine."""
+    run = environ.get("GITHUB_RUN_ID")
+    where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"
+    return f"{where} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
+def _prepare_checkout(args: argparse.Namespace, git: Git) -> str:
+    """Under the lease: drop what an interrupted run left uncommitted, then bring the
+    checkout up to the remote branch; returns the remote's commit (what is pushed)."""
+    git.checkpoint("lease taken")
+    left = git.discard_interrupted([QueueConfig.queue_dir, DEFAULT_STATE_DIR])
+    if left:
+        log.warning(
+            "an interrupted run left %s changed; discarded (its work is redone)", ", ".join(left)
+        )
+    return git.sync(args.remote, args.branch)
+
+
+def _run(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    root: Path,
+    settings: Settings,
+    config: QueueConfig,
+    git: Git,
+    lease: RunLease | None,
+) -> int:
+    """Process the queue (under ``lease`` when pushing), report, and push the results."""
+    remote_tip = None
+    if lease is not None:
+        try:
+            remote_tip = _prepare_checkout(args, git)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    tracker = build_tracker(settings, environ)
+    if tracker is None:
+        log.warning("no GitHub token: parked requests get no issue")
+    services = build_services(settings, environ)
+    broker: CredentialBroker | None = None
+    try:
+        broker = open_job_broker(settings, environ, dry_run=args.dry_run)
+        with _stop_on_sigterm(), broker or nullcontext():
+            runner = QueueRunner(
+                root,
+                services=services,
+                git=git,
+                clock=lambda: datetime.now(UTC),
+                tracker=tracker,
+                config=config,
+                services_for=(
+                    scoped_services(broker, settings, environ.get("GITHUB_TOKEN", ""))
+                    if broker is not None
+                    else None
+                ),
+            )
+            report = runner.run(guard=lease.keep if lease is not None else None)
+    except CredentialError as exc:
+        # The broker could not be built or started (configuration, the vault or OIDC
+        # refused): no request was touched, so none is charged an attempt. Whatever it
+        # had obtained is already revoked.
+        print(f"admin-requests: error: cannot get the job's credentials: {exc}", file=sys.stderr)
+        if broker is not None:
+            _report_credentials(broker, environ)
+        return EXIT_INVALID
+    print(format_text(report))
+    append_step_summary(render_summary(report), environ)
+    if broker is not None:
+        _report_credentials(broker, environ)
+    else:
+        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
+        print(f"credentials: {reason}")
+        append_step_summary(
+            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
+        )
+    # Push this run's commits, and those an interrupted run left in this checkout; not
+    # after losing the lease (another run has taken over the queue).
+    if remote_tip is not None and git.commits_since(remote_tip) and report.stopped is None:
+        try:
+            git.push_with_rebase(args.remote, args.branch, args.push_attempts)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     # Parked requests have their issues; a runner error, a failed follow-up step or a
     # lost lease is for core, so it fails the workflow run where core sees it.
     return EXIT_INVALID if report.needs_attention else EXIT_OK
+
+
+DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."
+NO_BACKEND_CREDENTIALS = (
+    "none minted: no credentials backend is configured, so every request used the job's "
+    "GITHUB_TOKEN."
+)
+
+
+def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) -> None:
+    """What was minted, for what, how long it could live, and whether it was revoked."""
+    ended = datetime.now(UTC)
+    ledger = broker.ledger
+    print("\n".join(ledger.text_lines(ended)))
+    append_step_summary(
+        render(
+            "run_credentials.md.j2",
+            ledger=ledger,
+            outliving=ledger.still_valid_after(ended),
+            none_reason="none minted",
+        ),
+        environ,
+    )
+
+
+def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    """Render the status page; a source that cannot be read is shown on the page, not fatal."""
+    root = Path(args.root).resolve()
+    settings = Settings.from_environ(environ)
+    token = environ.get("GITHUB_TOKEN")
+    options = StatusOptions(
+        repository=settings.repository,
+        web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        recent_completed=args.recent,
+    )
+    collector = StatusCollector(
+        root,
+        git=Git(root),
+        github=GitHubClient.build(settings, token) if token else None,
+        clock=lambda: datetime.now(UTC),
+        options=options,
+    )
+    report = collector.collect()
+    sizes = write_site(report, Path(args.output))
+    print(
+        f"wrote {', '.join(f'{name} ({size:,} bytes)' for name, size in sizes.items())} "
+        f"to {args.output}: {len(report.queue)} queued, {report.completed_total} completed, "
+        f"{len(report.workflows)} workflow(s)"
+    )
+    for problem in report.problems:
+        if running_in_actions(environ):
+            # Workflow-command data: %, CR and LF must be escaped to stay one annotation.
+            data = problem.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::warning title=status page::{data}")
+        else:
+            print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +471,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
     )
     run.set_defaults(handler=command_run)
+
+    status = sub.add_parser(
+        "status",
+        help="render the maintainers' status page (static HTML + status.json)",
+        description="Read the queue, the git history and (with GITHUB_TOKEN) the issues and "
+        "workflow runs, and write index.html, style.css and status.json into --output.",
+    )
+    status.add_argument("--output", required=True, metavar="DIR", help="folder to write into")
+    status.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    status.add_argument(
+        "--recent",
+        type=int,
+        default=50,
+        metavar="N",
+        help="how many recently completed requests to list (default: 50)",
+    )
+    status.set_defaults(handler=command_status)
     return parser
 
 

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .errors import UsageError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -30,6 +32,29 @@ class Settings:
     repodata_patches_workflow: str = "rebuild.yml"
     repodata_patches_ref: str = "main"
     http_timeout_seconds: float = 30.0
+    # CI resources: the organisation's record of which feedstock may use which resource.
+    # Not this repository: a request's token would then be able to push to the code
+    # that runs with the processing credentials.
+    access_control_repository: str = "ci-access-control"
+    access_control_path: str = ".access_control.yml"
+    # Cirun's own access control (its documented '.cirun' repository and '.access.yml').
+    cirun_repository: str = ".cirun"
+    cirun_access_path: str = ".access.yml"
+    # The installation id of each CI provider's GitHub App on the organisation, by
+    # request kind ('blacksmith', 'cirun'...): ADMIN_REQUESTS_CI_APPS="cirun=1,depot=2".
+    ci_app_installations: tuple[tuple[str, int], ...] = ()
+    # Azure Pipelines, where feedstocks that build on Azure keep their FEEDSTOCK_TOKEN.
+    azure_devops_url: str = "https://dev.azure.com"
+    azure_devops_organisation: str = "conda-forge"
+    azure_devops_project: str = "feedstock-builds"
+    # conda-smithy (installed from conda-forge in the job) for rerenders; "" = none, and
+    # the cirun pull request asks conda-forge's bot to rerender instead.
+    conda_smithy: str = ""
+    git_base_url: str = "https://github.com"
+
+    def ci_app_installation(self, action: str) -> int | None:
+        """The installation id of ``action``'s provider App, or None when not configured."""
+        return dict(self.ci_app_installations).get(action)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -57,4 +82,32 @@ class Settings:
             http_timeout_seconds=float(
                 environ.get("ADMIN_REQUESTS_HTTP_TIMEOUT", defaults.http_timeout_seconds)
             ),
+            access_control_repository=environ.get(
+                "ACCESS_CONTROL_REPOSITORY", defaults.access_control_repository
+            ),
+            cirun_repository=environ.get("CIRUN_REPOSITORY", defaults.cirun_repository),
+            ci_app_installations=parse_installations(environ.get("ADMIN_REQUESTS_CI_APPS", "")),
+            azure_devops_url=environ.get("AZURE_DEVOPS_URL", defaults.azure_devops_url).rstrip("/"),
+            azure_devops_organisation=environ.get(
+                "AZURE_DEVOPS_ORGANISATION", defaults.azure_devops_organisation
+            ),
+            azure_devops_project=environ.get("AZURE_DEVOPS_PROJECT", defaults.azure_devops_project),
+            conda_smithy=environ.get("CONDA_SMITHY", defaults.conda_smithy),
+            git_base_url=environ.get("GITHUB_SERVER_URL", defaults.git_base_url).rstrip("/"),
         )
+
+
+def parse_installations(text: str) -> tuple[tuple[str, int], ...]:
+    """``"cirun=18453316, depot=42"`` -> ``(("cirun", 18453316), ("depot", 42))``."""
+    pairs = []
+    for part in text.replace(";", ",").split(","):
+        name, sep, value = part.strip().partition("=")
+        if not part.strip():
+            continue
+        if not sep or not value.strip().isdigit() or not name.strip():
+            raise UsageError(
+                f"ADMIN_REQUESTS_CI_APPS has {part.strip()!r}; write each provider as "
+                "'kind=installation-id', e.g. 'cirun=18453316,depot=42'"
+            )
+        pairs.append((name.strip(), int(value)))
+    return tuple(pairs)

@@ -96,8 +96,16 @@ class GitHubAppTokenError(CredentialError):
     """GitHub refused to mint or revoke an App installation token."""
 
 
+class RepositoriesRefusedError(GitHubAppTokenError):
+    """GitHub refused a token for a repository list (422): one may not exist or be reachable."""
+
+
 class AnacondaTokenError(CredentialError):
     """anaconda.org refused to mint or delete a scoped token."""
+
+
+class AzureTokenError(CredentialError):
+    """Entra ID refused to exchange the job's OIDC token for an Azure access token."""
 
 
 class CredentialScopeError(CredentialError):
@@ -106,3 +114,24 @@ class CredentialScopeError(CredentialError):
 
 class EnvBackendRefused(CredentialError):
     """The local-development 'env' backend was selected inside GitHub Actions."""
+
+
+# -- documentation -----------------------------------------------------------------------
+
+
+class DocsReferenceError(AdminRequestsError):
+    """The generated request reference cannot be built: the code and its notes disagree."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "the request reference is out of step with the code:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+        self.problems = problems
+
+
+# -- deployment --------------------------------------------------------------------------
+
+
+class DeployConfigError(AdminRequestsError):
+    """The deployment files (deploy/github/) or the command line are wrong."""

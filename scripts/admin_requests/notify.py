@@ -187,7 +187,7 @@ class GitHubIssueTracker:
     def comment_on_issue(self, number: int, body: str) -> None:
         """Comment, unless the issue's last comment already says exactly this."""
         for _ in range(self.ATTEMPTS):
-            comments = self.client.comments(self.repository, number)
+            comments = self.client.comment_bodies(self.repository, number)
             if comments and comments[-1].strip() == body.strip():
                 return
             try:

@@ -39,9 +39,10 @@ from .writeback import remaining_text
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# Gives the services one request may use, e.g. with credentials scoped to its Access
-# and revoked on exit; the label (the request file) names them in the credentials
-# ledger. The default shares the run's services with every request.
+# Gives the services one request (or one kind's follow-up step) may use, e.g. with
+# credentials scoped to its Access and revoked on exit; the label (the request file, or
+# ``follow_up_label(key)``) names them in the credentials ledger. The default shares
+# the run's services with every request.
 ServicesFactory = Callable[[Access, str], AbstractContextManager[Any]]
 # Called before each request and each item; raises LeaseLostError when the run must
 # stop (RunLease.keep: another run took the queue over).
@@ -575,22 +576,29 @@ class QueueRunner:
                 report.notes.append(f"cannot forget the state of {request} ({exc})")
 
     def _after_run(self, done_by_kind: dict[str, list[Item]], report: RunReport) -> None:
-        """One follow-up per group of kinds (one repodata rebuild for broken and not_broken)."""
+        # Kinds that share a follow-up (broken and not_broken: one repodata rebuild) run
+        # it once, with every done item, through the first of them.
         groups: dict[str, tuple[RequestKind, list[Item]]] = {}
         for action, done in done_by_kind.items():
-            if not done:
-                continue
-            kind = self.kinds[action]
-            _, items = groups.setdefault(kind.follow_up_group, (kind, []))
-            items.extend(done)
-        for group, (kind, done) in groups.items():
+            if done:
+                kind = self.kinds[action]
+                groups.setdefault(kind.follow_up_key(), (kind, []))[1].extend(done)
+        for key, (kind, done) in groups.items():
             try:
-                kind.after_run(done, self.services)
+                # A follow-up that needs access gets its own credentials, like a request.
+                access = kind.follow_up_access(done, self.services)
+                scope = (
+                    nullcontext(self.services)
+                    if access.grants_nothing
+                    else self.services_for(access, follow_up_label(key))
+                )
+                with scope as services:
+                    kind.after_run(done, services)
             except Exception as exc:
-                log.exception("after_run of %s failed", group)
-                report.failed_follow_ups.append(group)
+                log.exception("the follow-up step of %s failed", key)
+                report.failed_follow_ups.append(key)
                 report.notes.append(
-                    f"the follow-up step of {group!r} failed ({type(exc).__name__}); its "
+                    f"the follow-up step of {key!r} failed ({type(exc).__name__}); its "
                     "items are done, but check the job log"
                 )
 
@@ -606,6 +614,11 @@ class QueueRunner:
 
 def _no_guard() -> None:
     return None
+
+
+def follow_up_label(key: str) -> str:
+    """How a follow-up step (``RequestKind.follow_up_key``) is named in the ledger."""
+    return f"follow-up of {key!r}"
 
 
 def _item_lines(results: Sequence[ItemResult]) -> str:

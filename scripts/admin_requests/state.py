@@ -33,12 +33,13 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import StateFileError
+from .errors import StateFileError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,46 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=6)
     max_attempts: int = 8
 
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RetryPolicy:
+        """The default policy, or the one these variables ask for (seconds; all optional).
+
+        ``ADMIN_REQUESTS_RETRY_FIRST_DELAY``, ``ADMIN_REQUESTS_RETRY_MAX_DELAY`` and
+        ``ADMIN_REQUESTS_RETRY_MAX_ATTEMPTS``. An organisation may tune them; the
+        workflow tests use seconds instead of minutes, so that retries, backoff and
+        parking happen across real runs while real time passes.
+        """
+        defaults = cls()
+        first = _whole_number(environ, "ADMIN_REQUESTS_RETRY_FIRST_DELAY", defaults.first_delay)
+        maximum = _whole_number(environ, "ADMIN_REQUESTS_RETRY_MAX_DELAY", defaults.max_delay)
+        attempts = _whole_number(
+            environ, "ADMIN_REQUESTS_RETRY_MAX_ATTEMPTS", defaults.max_attempts
+        )
+        if maximum < first:
+            raise UsageError(
+                f"ADMIN_REQUESTS_RETRY_MAX_DELAY ({maximum}) is shorter than "
+                f"ADMIN_REQUESTS_RETRY_FIRST_DELAY ({first}); make it at least as long"
+            )
+        return cls(timedelta(seconds=first), timedelta(seconds=maximum), attempts)
+
     def delay_after(self, attempts: int) -> timedelta:
         # Cap the exponent before multiplying: 2**attempts would overflow timedelta.
         factor = 2 ** min(max(attempts - 1, 0), 20)
         delay: timedelta = min(self.first_delay * factor, self.max_delay)
         return delay
+
+
+def _whole_number(environ: Mapping[str, str], name: str, default: timedelta | int) -> int:
+    fallback = int(default.total_seconds()) if isinstance(default, timedelta) else default
+    value = environ.get(name, "").strip()
+    if not value:
+        return fallback
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(
+            f"{name}={value!r} is not a whole number of 1 or more; set it like {name}="
+            f"{fallback}, or unset it for the default ({fallback})"
+        )
+    return int(value)
 
 
 def content_digest(data: bytes | str) -> str:

@@ -5,6 +5,7 @@
         --repository ORG/admin-requests --repository-id 123 --repository-owner-id 456 \\
         --audience https://vault.example --oidc-discovery-url \\
         https://token.actions.githubusercontent.com
+    python -m admin_requests.vault_setup check --repository ORG/admin-requests ...
     python -m admin_requests.vault_setup import-app-key --addr ... --pem app.pem
 
 The admin token comes from ``VAULT_TOKEN`` (an operator's, never a workflow's). Applying
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRUST_DIR = Path(__file__).resolve().parents[2] / "vault"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 @dataclass(frozen=True)
@@ -213,12 +215,98 @@ def apply(
     return roles
 
 
-def import_app_key(admin: VaultAdmin, mount: str, name: str, private_key_pem: bytes) -> None:
+def _seconds(value: Any) -> Any:
+    """Vault durations as the server reports them: '10m' -> 600; anything else unchanged."""
+    if isinstance(value, str) and value[:-1].isdigit() and value[-1:] in DURATION_UNITS:
+        return int(value[:-1]) * DURATION_UNITS[value[-1]]
+    return value
+
+
+def check(
+    admin: VaultAdmin,
+    params: TrustParameters,
+    *,
+    trust_dir: Path = DEFAULT_TRUST_DIR,
+    oidc_discovery_url: str = GITHUB_ISSUER,
+    jwks_url: str = "",
+    bound_issuer: str = "",
+) -> list[str]:
+    """What differs between the vault and the files in ``trust_dir``; [] when in step.
+
+    The issuer arguments are the ones ``apply`` was given: an auth method that trusts
+    another issuer would admit tokens nobody in GitHub minted. Reads only (an admin
+    token, or one allowed to read sys/auth, sys/mounts, the JWT config, the policies, the
+    roles and the transit key's metadata).
+    """
+    differences = []
+    if f"{params.auth_mount}/" not in admin._mounts("auth"):
+        differences.append(f"no JWT auth method at auth/{params.auth_mount}/")
+    else:
+        config = admin.call("GET", f"auth/{params.auth_mount}/config")["data"]
+        expected = {
+            "oidc_discovery_url": "" if jwks_url else oidc_discovery_url,
+            "jwks_url": jwks_url,
+            "bound_issuer": bound_issuer or oidc_discovery_url,
+        }
+        for key, wanted in expected.items():
+            if (config.get(key) or "") != wanted:
+                differences.append(
+                    f"auth/{params.auth_mount}/config: {key} is {config.get(key)!r}, "
+                    f"expected {wanted!r}"
+                )
+    engines = admin._mounts("engine")
+    kv = engines.get(f"{params.kv_mount}/")
+    if kv is None or (kv.get("options") or {}).get("version") != "2":
+        differences.append(f"no KV version 2 engine at {params.kv_mount}/")
+    if f"{params.transit_mount}/" not in engines:
+        differences.append(f"no transit engine at {params.transit_mount}/")
+    for role in render_roles(trust_dir, params):
+        try:
+            live_policy = admin.call("GET", f"sys/policies/acl/{role.policy_name}")["data"][
+                "policy"
+            ]
+        except VaultError:
+            live_policy = None
+        if live_policy is None:
+            differences.append(f"policy {role.policy_name!r} does not exist")
+        elif live_policy != role.policy_hcl:
+            differences.append(f"policy {role.policy_name!r} differs from the file")
+        try:
+            live = admin.call("GET", f"auth/{params.auth_mount}/role/{role.name}")["data"]
+        except VaultError:
+            differences.append(f"role {role.name!r} does not exist")
+            continue
+        for key, wanted in role.role.items():
+            if _seconds(wanted) != live.get(key):
+                differences.append(
+                    f"role {role.name!r}: {key} is {live.get(key)!r}, the file says {wanted!r}"
+                )
+    try:
+        key = admin.call("GET", f"{params.transit_mount}/keys/{params.transit_key}")["data"]
+    except VaultError:
+        differences.append(
+            f"no transit key {params.transit_key!r} (import the App key with import-app-key)"
+        )
+    else:
+        if key.get("exportable") or key.get("allow_plaintext_backup"):
+            differences.append(
+                f"transit key {params.transit_key!r} can be exported or backed up in plain "
+                "text; import the App key again as a new, unexportable key"
+            )
+    return differences
+
+
+def import_app_key(
+    admin: VaultAdmin, mount: str, name: str, private_key_pem: bytes, *, new_version: bool = False
+) -> None:
     """Import the App's PEM key into transit (BYOK), unexportable.
 
     Transit's import wraps the key for transport: an ephemeral AES-256 key wrapped with
     the mount's RSA-OAEP wrapping key, followed by the PKCS#8 key wrapped with AES-KWP.
     After this, delete the PEM file: the vault holds the only copy GitHub does not.
+
+    ``new_version`` adds the key as the next version of an imported key (rotation):
+    signing uses the latest version, so jobs switch to it with no other change.
     """
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != 2048:
@@ -238,11 +326,19 @@ def import_app_key(admin: VaultAdmin, mount: str, name: str, private_key_pem: by
         serialization.NoEncryption(),
     )
     wrapped_key = aes_key_wrap_with_padding(ephemeral, pkcs8)
+    ciphertext = base64.b64encode(wrapped_ephemeral + wrapped_key).decode("ascii")
+    if new_version:
+        admin.call(
+            "POST",
+            f"{mount}/keys/{name}/import_version",
+            {"ciphertext": ciphertext, "hash_function": "SHA256"},
+        )
+        return
     admin.call(
         "POST",
         f"{mount}/keys/{name}/import",
         {
-            "ciphertext": base64.b64encode(wrapped_ephemeral + wrapped_key).decode("ascii"),
+            "ciphertext": ciphertext,
             "type": "rsa-2048",
             "hash_function": "SHA256",
             "exportable": False,
@@ -279,9 +375,22 @@ def _parser() -> argparse.ArgumentParser:
     apply_cmd.add_argument(
         "--generate-app-key", action="store_true", help="sandbox only: create the key"
     )
+    check_cmd = sub.add_parser(
+        "check", help="compare the vault with the files; exit 1 when they differ"
+    )
+    trust_args(check_cmd)
+    addr_arg(check_cmd)
+    check_cmd.add_argument("--oidc-discovery-url", default=GITHUB_ISSUER)
+    check_cmd.add_argument("--jwks-url", default="")
+    check_cmd.add_argument("--bound-issuer", default="")
     key_cmd = sub.add_parser("import-app-key", help="import the App's PEM key into transit")
     addr_arg(key_cmd)
     key_cmd.add_argument("--pem", type=Path, required=True)
+    key_cmd.add_argument(
+        "--new-version",
+        action="store_true",
+        help="rotation: add the key as the next version of the imported key",
+    )
     key_cmd.add_argument("--transit-mount", default="transit")
     key_cmd.add_argument("--transit-key", default="admin-requests-github-app")
     return parser
@@ -292,8 +401,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     args = _parser().parse_args(argv)
     if args.command == "import-app-key":
         admin = VaultAdmin(args.addr, environ.get("VAULT_TOKEN", ""))
-        import_app_key(admin, args.transit_mount, args.transit_key, args.pem.read_bytes())
-        print(f"imported the App key as {args.transit_mount}/keys/{args.transit_key}")
+        import_app_key(
+            admin,
+            args.transit_mount,
+            args.transit_key,
+            args.pem.read_bytes(),
+            new_version=args.new_version,
+        )
+        what = "a new version of " if args.new_version else ""
+        print(f"imported the App key as {what}{args.transit_mount}/keys/{args.transit_key}")
         return 0
     params = TrustParameters(
         repository=args.repository,
@@ -311,6 +427,24 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         return 0
     if not args.addr or not environ.get("VAULT_TOKEN"):
         raise CredentialConfigError("set --addr (or VAULT_ADDR) and VAULT_TOKEN (an admin token)")
+    if args.command == "check":
+        differences = check(
+            VaultAdmin(args.addr, environ["VAULT_TOKEN"]),
+            params,
+            trust_dir=args.trust_dir,
+            oidc_discovery_url=args.oidc_discovery_url,
+            jwks_url=args.jwks_url,
+            bound_issuer=args.bound_issuer,
+        )
+        for difference in differences:
+            print(f"  {difference}")
+        where = args.trust_dir.name
+        print(
+            f"the vault differs from {where}/ in {len(differences)} place(s); run apply"
+            if differences
+            else f"the vault matches {where}/"
+        )
+        return 1 if differences else 0
     apply(
         VaultAdmin(args.addr, environ["VAULT_TOKEN"]),
         params,

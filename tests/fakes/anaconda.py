@@ -64,6 +64,9 @@ class FakeAnacondaToken:
     expires_at: float | None = None
     removed: bool = False
     note: str = ""
+    # The fake's clock when the token was added or minted, and when it was removed.
+    created_at: float = 0.0
+    removed_at: float | None = None
 
 
 def split_filename(filename: str) -> tuple[str, str, str]:
@@ -128,6 +131,7 @@ class FakeAnaconda(FakeServer):
                 frozenset(scopes),
                 frozenset(owners) if owners is not None else None,
                 self.now() + expires_in if expires_in is not None else None,
+                created_at=self.now(),
             )
         return token
 
@@ -256,7 +260,12 @@ class FakeAnaconda(FakeServer):
         token = "ac-" + secrets.token_hex(16)
         expires = self.now() + float(max_age) if max_age is not None else None
         self.tokens[token] = FakeAnacondaToken(
-            token, frozenset(scopes), info.owners, expires, note=str(body.get("note", ""))
+            token,
+            frozenset(scopes),
+            info.owners,
+            expires,
+            note=str(body.get("note", "")),
+            created_at=self.now(),
         )
         self.effects["mint"] += 1
         return Response(
@@ -273,6 +282,7 @@ class FakeAnaconda(FakeServer):
         info = self._token(request)
         assert info is not None
         info.removed = True
+        info.removed_at = self.now()
         self.effects["remove_token"] += 1
         return Response(201)
 

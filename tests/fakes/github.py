@@ -33,6 +33,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
 
 from .server import FakeServer, HttpError, Request, Response
 
@@ -68,6 +70,9 @@ class FakeToken:
     expires_at: float | None = None
     revoked: bool = False
     installation_id: int | None = None
+    # The fake's clock when the token was registered or minted, and when it was revoked.
+    created_at: float = 0.0
+    revoked_at: float | None = None
 
 
 @dataclass
@@ -86,6 +91,27 @@ class FakeIssue:
 
 
 @dataclass
+class FakePull:
+    number: int
+    title: str
+    body: str
+    head: str  # a branch of the same repository
+    base: str
+    user: str
+    state: str = "open"
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FakeInstallation:
+    """Another GitHub App (a CI provider's) installed on selected repositories."""
+
+    installation_id: int
+    app_slug: str
+    repository_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
 class FakeRepo:
     name: str
     id: int
@@ -99,6 +125,14 @@ class FakeRepo:
     repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+    # Settings, rulesets, environments... (see "repository administration" below).
+    admin: FakeRepoAdmin = field(default_factory=lambda: FakeRepoAdmin())
+    # -- token_reset / CI resources (see FakeGitHub's "secrets, installations, pulls") --
+    # Actions secrets as GitHub keeps them: sealed to the repository's key.
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pulls: dict[int, FakePull] = field(default_factory=dict)
+    # Files of branches other than the default one, copied from it on first use.
+    branch_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     def file_text(self, path: str) -> str:
         return self.files[path].decode()
@@ -142,14 +176,27 @@ def _shared_app_key() -> tuple[bytes, bytes]:
 class FakeGitHub(FakeServer):
     """See the module docstring; effects are counted under the names used below."""
 
-    def __init__(self, org: str = "conda-forge", *, seed: int = 0) -> None:
+    def __init__(
+        self, org: str = "conda-forge", *, seed: int = 0, public_reads: bool = False
+    ) -> None:
         super().__init__(seed=seed)
         self.org = org
+        # As on github.com for public repositories: any valid token may read a repository
+        # it is not scoped to (metadata, contents, refs, issues), never write to it. Off
+        # by default, so tests of scoping see the strict 404.
+        self.public_reads = public_reads
         self.repos: dict[str, FakeRepo] = {}
         self.tokens: dict[str, FakeToken] = {}
         self.app: FakeApp | None = None
         self._ids = itertools.count(1000)
+        self.installations: dict[int, FakeInstallation] = {}
+        self.user_tokens: dict[str, tuple[str, ...]] = {}  # classic PATs and their scopes
+        self._actions_keys: dict[str, PrivateKey] = {}
+        # Actions workflows and their runs, by repository (see the status-page block).
+        self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
         self._register_routes()
+        self._register_secrets_installations_pulls()
+        self._register_workflow_run_routes()
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -193,12 +240,14 @@ class FakeGitHub(FakeServer):
                 frozenset(repositories) if repositories is not None else None,
                 dict(permissions) if permissions is not None else None,
                 self.now() + expires_in if expires_in is not None else None,
+                created_at=self.now(),
             )
         return token
 
     def revoke_token(self, token: str) -> None:
         with self.lock:
             self.tokens[token].revoked = True
+            self.tokens[token].revoked_at = self.now()
 
     def is_token_valid(self, token: str) -> bool:
         with self.lock:
@@ -287,12 +336,13 @@ class FakeGitHub(FakeServer):
             "node_id": f"R_{repo.id}",
             "name": repo.name,
             "full_name": f"{self.org}/{repo.name}",
-            "owner": {"login": self.org, "type": "Organization"},
+            "owner": {"login": self.org, "type": "Organization", "id": ORG_ID},
             "private": False,
             "archived": repo.archived,
             "default_branch": repo.default_branch,
             "url": self._repo_url(repo.name),
             "html_url": f"https://github.com/{self.org}/{repo.name}",
+            **repo.admin.settings,
         }
 
     def _ref_json(self, repo: str, ref: str, commit: str) -> dict[str, Any]:
@@ -371,9 +421,11 @@ class FakeGitHub(FakeServer):
         if repo is not None:
             if request.params.get("owner", self.org) != self.org or repo not in self.repos:
                 raise HttpError(404, "Not Found")
-            if info.repositories is not None and repo not in info.repositories:
-                raise HttpError(404, "Not Found")
             found = self.repos[repo]
+            if info.repositories is not None and repo not in info.repositories:
+                if self.public_reads and level == "read":
+                    return found
+                raise HttpError(404, "Not Found")
         if info.permissions is not None and permission != "metadata":
             granted = info.permissions.get(permission)
             if granted is None or LEVELS[granted] < LEVELS[level]:
@@ -413,6 +465,7 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/installation", self._org_installation)
         r("POST", "/app/installations/{id}/access_tokens", self._mint_installation_token)
         r("DELETE", "/installation/token", self._revoke_installation_token)
+        self._register_admin_routes()
 
     def _get_repo(self, request: Request) -> Response:
         repo = self._authorise(request, "metadata", "read", request.params["repo"])
@@ -423,6 +476,7 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "administration", "write", request.params["repo"])
         assert repo is not None
         body = request.json()
+        self._patch_settings(repo, body)
         if "archived" in body:
             wanted = bool(body["archived"])
             if wanted != repo.archived:
@@ -496,11 +550,12 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "contents", "read", request.params["repo"])
         assert repo is not None
         path = request.params["path"].strip("/")
-        if path in repo.files:
-            return Response(200, self._content_json(repo.name, path, repo.files[path]))
+        files = self._files_of(repo, request.query.get("ref"))
+        if path in files:
+            return Response(200, self._content_json(repo.name, path, files[path]))
         listing = [
             self._content_json(repo.name, name, content)
-            for name, content in sorted(repo.files.items())
+            for name, content in sorted(files.items())
             if name.startswith(path + "/") and "/" not in name[len(path) + 1 :]
         ]
         if listing:
@@ -519,7 +574,8 @@ class FakeGitHub(FakeServer):
             content = base64.b64decode(str(body.get("content", "")), validate=True)
         except ValueError as error:
             raise HttpError(422, "content is not valid Base64") from error
-        current = repo.files.get(path)
+        files = self._files_of(repo, body.get("branch"))
+        current = files.get(path)
         given = body.get("sha")
         if current is not None and given is None:
             raise HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
@@ -527,8 +583,8 @@ class FakeGitHub(FakeServer):
             raise HttpError(409, f"{path} does not match {given}")
         if current is None and given is not None:
             raise HttpError(409, f"{path} does not match {given}")
-        repo.files[path] = content
-        branch = f"refs/heads/{repo.default_branch}"
+        files[path] = content
+        branch = f"refs/heads/{body.get('branch') or repo.default_branch}"
         commit = sha(f"{repo.name}:{path}:{blob_sha(content)}:{time.monotonic_ns()}")
         repo.refs[branch] = commit
         repo.commits.add(commit)
@@ -557,9 +613,13 @@ class FakeGitHub(FakeServer):
         return issue
 
     def _issue(self, request: Request, level: str) -> tuple[FakeRepo, FakeIssue]:
+        number = int(request.params["number"])
+        known = self.repos.get(request.params["repo"])
+        if known is not None and number in known.pulls:
+            return self._pull_conversation(request, level, number)
         repo = self._authorise(request, "issues", level, request.params["repo"])
         assert repo is not None
-        issue = repo.issues.get(int(request.params["number"]))
+        issue = repo.issues.get(number)
         if issue is None:
             raise HttpError(404, "Not Found")
         return repo, issue
@@ -793,6 +853,7 @@ class FakeGitHub(FakeServer):
             permissions,
             expires,
             installation_id=app.installation_id,
+            created_at=self.now(),
         )
         self.effects["mint_token"] += 1
         repos = [self._repo_json(self.repos[n]) for n in names] if names is not None else None
@@ -811,9 +872,830 @@ class FakeGitHub(FakeServer):
         if info.installation_id is None:
             raise HttpError(403, NOT_ACCESSIBLE)
         info.revoked = True
+        info.revoked_at = self.now()
         self.effects["revoke_token"] += 1
         return Response(204)
+
+    # == repository administration ====================================================
+    # Settings, Actions policy, OIDC subject template, rulesets, environments (branch
+    # policies, variables, secrets), repository secrets and labels: what
+    # ``python -m admin_requests.deploy`` reads and writes. Permissions as GitHub
+    # documents them for fine-grained tokens and Apps; an admin PAT (permissions=None)
+    # may do everything. State lives in ``FakeRepo.admin`` (a ``FakeRepoAdmin``).
+
+    def add_actions_secret(self, repo: str, name: str, environment: str | None = None) -> None:
+        """Seed a repository (or environment) Actions secret; only its name is kept."""
+        with self.lock:
+            admin = self.repos[repo].admin
+            if environment is None:
+                admin.secrets.add(name)
+            else:
+                admin.environments[environment]["secrets"].add(name)
+
+    def _register_admin_routes(self) -> None:
+        r = self.route
+        repo = "/repos/{owner}/{repo}"
+        actions = repo + "/actions/permissions"
+        env = repo + "/environments/{env}"
+        r("GET", actions, self._admin_get("actions_permissions", "administration"))
+        r("PUT", actions, self._put_actions_permissions)
+        r(
+            "GET",
+            actions + "/selected-actions",
+            self._admin_get("selected_actions", "administration"),
+        )
+        r("PUT", actions + "/selected-actions", self._put_selected_actions)
+        r("GET", actions + "/workflow", self._admin_get("workflow_permissions", "administration"))
+        r("PUT", actions + "/workflow", self._put_workflow_permissions)
+        r("GET", repo + "/actions/secrets", self._list_repo_secrets)
+        r(
+            "GET",
+            repo + "/actions/oidc/customization/sub",
+            self._admin_get("oidc_subject", "actions"),
+        )
+        r("PUT", repo + "/actions/oidc/customization/sub", self._put_oidc_subject)
+        r("GET", repo + "/rulesets", self._list_rulesets)
+        r("POST", repo + "/rulesets", self._create_ruleset)
+        r("GET", repo + "/rulesets/{id}", self._get_ruleset)
+        r("PUT", repo + "/rulesets/{id}", self._update_ruleset)
+        r("GET", env, self._get_environment)
+        r("PUT", env, self._put_environment)
+        r("GET", env + "/deployment-branch-policies", self._list_branch_policies)
+        r("POST", env + "/deployment-branch-policies", self._create_branch_policy)
+        r("DELETE", env + "/deployment-branch-policies/{id}", self._delete_branch_policy)
+        r("GET", env + "/variables", self._list_env_variables)
+        r("POST", env + "/variables", self._create_env_variable)
+        r("PATCH", env + "/variables/{name}", self._update_env_variable)
+        r("DELETE", env + "/variables/{name}", self._delete_env_variable)
+        r("GET", env + "/secrets", self._list_env_secrets)
+        r("GET", repo + "/labels/{name}", self._get_label)
+        r("POST", repo + "/labels", self._create_label)
+        r("PATCH", repo + "/labels/{name}", self._update_label)
+
+    def _admin_repo(self, request: Request, permission: str, level: str) -> FakeRepo:
+        repo = self._authorise(request, permission, level, request.params["repo"])
+        assert repo is not None
+        return repo
+
+    def _admin_get(self, attribute: str, permission: str) -> Any:
+        def handler(request: Request) -> Response:
+            repo = self._admin_repo(request, permission, "read")
+            return Response(200, dict(getattr(repo.admin, attribute)))
+
+        return handler
+
+    def _patch_settings(self, repo: FakeRepo, body: dict[str, Any]) -> None:
+        for key, value in body.items():
+            if key in REPO_SETTINGS:
+                if not isinstance(value, bool):
+                    raise HttpError(422, f"Invalid request: {key!r} must be a boolean")
+                if repo.admin.settings.get(key) != value:
+                    self.effects["update_settings"] += 1
+                repo.admin.settings[key] = value
+
+    def _put_actions_permissions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        if not isinstance(body.get("enabled"), bool):
+            raise HttpError(422, "Invalid request: 'enabled' is required")
+        allowed = body.get("allowed_actions", repo.admin.actions_permissions["allowed_actions"])
+        if allowed not in ("all", "local_only", "selected"):
+            raise HttpError(422, f"Invalid request: allowed_actions {allowed!r}")
+        repo.admin.actions_permissions = {"enabled": body["enabled"], "allowed_actions": allowed}
+        self.effects["update_actions_permissions"] += 1
+        return Response(204)
+
+    def _put_selected_actions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        if repo.admin.actions_permissions["allowed_actions"] != "selected":
+            raise HttpError(409, "allowed_actions must be 'selected' to set selected actions")
+        body = request.json()
+        repo.admin.selected_actions.update(
+            {
+                k: body[k]
+                for k in ("github_owned_allowed", "verified_allowed", "patterns_allowed")
+                if k in body
+            }
+        )
+        self.effects["update_selected_actions"] += 1
+        return Response(204)
+
+    def _put_workflow_permissions(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        level = body.get("default_workflow_permissions", "read")
+        if level not in ("read", "write"):
+            raise HttpError(422, f"Invalid request: default_workflow_permissions {level!r}")
+        repo.admin.workflow_permissions = {
+            "default_workflow_permissions": level,
+            "can_approve_pull_request_reviews": bool(
+                body.get("can_approve_pull_request_reviews", False)
+            ),
+        }
+        self.effects["update_workflow_permissions"] += 1
+        return Response(204)
+
+    def _list_repo_secrets(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "secrets", "read")
+        return Response(200, _secrets_json(repo.admin.secrets))
+
+    def _put_oidc_subject(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "actions", "write")
+        body = request.json()
+        if not isinstance(body.get("use_default"), bool):
+            raise HttpError(422, "Invalid request: 'use_default' is required")
+        subject: dict[str, Any] = {"use_default": body["use_default"]}
+        if not body["use_default"]:
+            keys = body.get("include_claim_keys")
+            if not keys or not all(isinstance(k, str) and k.isidentifier() for k in keys):
+                raise HttpError(422, "Invalid request: include_claim_keys")
+            subject["include_claim_keys"] = list(keys)
+        repo.admin.oidc_subject = subject
+        self.effects["update_oidc_subject"] += 1
+        return Response(201, {})
+
+    # rulesets
+
+    def _ruleset_json(self, repo: FakeRepo, ruleset: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **ruleset,
+            "source_type": "Repository",
+            "source": f"{self.org}/{repo.name}",
+            "_links": {"self": {"href": f"{self._repo_url(repo.name)}/rulesets/{ruleset['id']}"}},
+        }
+
+    def _list_rulesets(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        summary = ("id", "name", "target", "enforcement")
+        found = [{k: r[k] for k in summary} for r in repo.admin.rulesets.values()]
+        return self._page(request, found)
+
+    def _get_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        ruleset = repo.admin.rulesets.get(int(request.params["id"]))
+        if ruleset is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._ruleset_json(repo, ruleset))
+
+    def _valid_ruleset(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("name"):
+            raise HttpError(422, "Invalid request: 'name' is required")
+        if body.get("target", "branch") not in ("branch", "tag", "push"):
+            raise HttpError(422, "Invalid request: target")
+        if body.get("enforcement") not in ("active", "evaluate", "disabled"):
+            raise HttpError(422, "Invalid request: 'enforcement' is required")
+        rules = []
+        for rule in body.get("rules", []):
+            if rule.get("type") not in RULE_DEFAULTS:
+                raise HttpError(422, f"Invalid rule type {rule.get('type')!r}")
+            parameters = {**RULE_DEFAULTS[rule["type"]], **rule.get("parameters", {})}
+            rules.append(
+                {"type": rule["type"], **({"parameters": parameters} if parameters else {})}
+            )
+        for actor in body.get("bypass_actors", []):
+            if actor.get("actor_type") not in BYPASS_ACTOR_TYPES:
+                raise HttpError(422, f"Invalid bypass actor type {actor.get('actor_type')!r}")
+        return {
+            "name": body["name"],
+            "target": body.get("target", "branch"),
+            "enforcement": body["enforcement"],
+            "conditions": body.get("conditions", {}),
+            "rules": rules,
+            "bypass_actors": list(body.get("bypass_actors", [])),
+        }
+
+    def _create_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        ruleset = self._valid_ruleset(request.json())
+        if any(r["name"] == ruleset["name"] for r in repo.admin.rulesets.values()):
+            raise HttpError(422, "Validation Failed: Name must be unique")
+        ruleset["id"] = next(self._ids)
+        repo.admin.rulesets[ruleset["id"]] = ruleset
+        self.effects["create_ruleset"] += 1
+        return Response(201, self._ruleset_json(repo, ruleset))
+
+    def _update_ruleset(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        number = int(request.params["id"])
+        if number not in repo.admin.rulesets:
+            raise HttpError(404, "Not Found")
+        ruleset = {**self._valid_ruleset(request.json()), "id": number}
+        repo.admin.rulesets[number] = ruleset
+        self.effects["update_ruleset"] += 1
+        return Response(200, self._ruleset_json(repo, ruleset))
+
+    # environments
+
+    def _environment(self, request: Request, permission: str, level: str) -> dict[str, Any]:
+        repo = self._admin_repo(request, permission, level)
+        found = repo.admin.environments.get(request.params["env"])
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return found
+
+    def _environment_json(self, repo: FakeRepo, env: dict[str, Any]) -> dict[str, Any]:
+        rules: list[dict[str, Any]] = []
+        if env["wait_timer"]:
+            rules.append({"id": 1, "type": "wait_timer", "wait_timer": env["wait_timer"]})
+        if env["reviewers"]:
+            rules.append(
+                {
+                    "id": 2,
+                    "type": "required_reviewers",
+                    "prevent_self_review": env["prevent_self_review"],
+                    "reviewers": [
+                        {"type": r["type"], "reviewer": {"id": r["id"]}} for r in env["reviewers"]
+                    ],
+                }
+            )
+        if env["deployment_branch_policy"] is not None:
+            rules.append({"id": 3, "type": "branch_policy"})
+        return {
+            "id": env["id"],
+            "name": env["name"],
+            "url": f"{self._repo_url(repo.name)}/environments/{env['name']}",
+            "protection_rules": rules,
+            "deployment_branch_policy": env["deployment_branch_policy"],
+        }
+
+    def _get_environment(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "actions", "read")
+        env = self._environment(request, "actions", "read")
+        return Response(200, self._environment_json(repo, env))
+
+    def _put_environment(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "administration", "write")
+        body = request.json()
+        policy = body.get("deployment_branch_policy")
+        if policy is not None and (
+            not isinstance(policy, dict)
+            or policy.get("protected_branches") == policy.get("custom_branch_policies")
+        ):
+            raise HttpError(
+                422,
+                "Invalid request: exactly one of protected_branches and "
+                "custom_branch_policies must be true",
+            )
+        name = request.params["env"]
+        env = repo.admin.environments.setdefault(name, _new_environment(next(self._ids), name))
+        env["wait_timer"] = int(body.get("wait_timer", 0))
+        env["prevent_self_review"] = bool(body.get("prevent_self_review", False))
+        env["reviewers"] = [{"type": r["type"], "id": r["id"]} for r in body.get("reviewers") or []]
+        env["deployment_branch_policy"] = dict(policy) if policy is not None else None
+        if not (policy or {}).get("custom_branch_policies"):
+            env["branch_policies"].clear()
+        self.effects["put_environment"] += 1
+        return Response(200, self._environment_json(repo, env))
+
+    def _list_branch_policies(self, request: Request) -> Response:
+        env = self._environment(request, "actions", "read")
+        policies = [{"id": i, **p} for i, p in sorted(env["branch_policies"].items())]
+        return Response(200, {"total_count": len(policies), "branch_policies": policies})
+
+    def _create_branch_policy(self, request: Request) -> Response:
+        env = self._environment(request, "administration", "write")
+        if not (env["deployment_branch_policy"] or {}).get("custom_branch_policies"):
+            raise HttpError(404, "Not Found")  # GitHub: custom policies are not enabled
+        body = request.json()
+        if not body.get("name") or body.get("type", "branch") not in ("branch", "tag"):
+            raise HttpError(422, "Invalid request: name and type")
+        policy = {"name": body["name"], "type": body.get("type", "branch")}
+        if policy in env["branch_policies"].values():
+            raise HttpError(422, "Validation Failed: the policy already exists")
+        number = next(self._ids)
+        env["branch_policies"][number] = policy
+        self.effects["create_branch_policy"] += 1
+        return Response(200, {"id": number, **policy})
+
+    def _delete_branch_policy(self, request: Request) -> Response:
+        env = self._environment(request, "administration", "write")
+        if env["branch_policies"].pop(int(request.params["id"]), None) is None:
+            raise HttpError(404, "Not Found")
+        self.effects["delete_branch_policy"] += 1
+        return Response(204)
+
+    def _list_env_variables(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "read")
+        variables = [
+            {"name": name, "value": value, "created_at": "", "updated_at": ""}
+            for name, value in sorted(env["variables"].items())
+        ]
+        return Response(200, {"total_count": len(variables), "variables": variables})
+
+    def _create_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        body = request.json()
+        name, value = str(body.get("name", "")).upper(), body.get("value")
+        if not name or not isinstance(value, str):
+            raise HttpError(422, "Invalid request: name and value")
+        if name in env["variables"]:
+            raise HttpError(409, "Already exists")
+        env["variables"][name] = value
+        self.effects["set_variable"] += 1
+        return Response(201, {})
+
+    def _update_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        name = request.params["name"].upper()
+        if name not in env["variables"]:
+            raise HttpError(404, "Not Found")
+        value = request.json().get("value")
+        if not isinstance(value, str):
+            raise HttpError(422, "Invalid request: value")
+        env["variables"][name] = value
+        self.effects["set_variable"] += 1
+        return Response(204)
+
+    def _delete_env_variable(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "write")
+        if env["variables"].pop(request.params["name"].upper(), None) is None:
+            raise HttpError(404, "Not Found")
+        self.effects["delete_variable"] += 1
+        return Response(204)
+
+    def _list_env_secrets(self, request: Request) -> Response:
+        env = self._environment(request, "environments", "read")
+        return Response(200, _secrets_json(env["secrets"]))
+
+    # labels
+
+    def _get_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "metadata", "read")
+        label = repo.admin.labels.get(request.params["name"].lower())
+        if label is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, dict(label))
+
+    def _create_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "issues", "write")
+        body = request.json()
+        name = str(body.get("name", ""))
+        if not name or name.lower() in repo.admin.labels:
+            raise HttpError(422, "Validation Failed: name is missing or already exists")
+        label = {
+            "name": name,
+            "color": str(body.get("color", "ededed")).lstrip("#"),
+            "description": body.get("description") or "",
+        }
+        repo.admin.labels[name.lower()] = label
+        self.effects["create_label"] += 1
+        return Response(201, dict(label))
+
+    def _update_label(self, request: Request) -> Response:
+        repo = self._admin_repo(request, "issues", "write")
+        label = repo.admin.labels.get(request.params["name"].lower())
+        if label is None:
+            raise HttpError(404, "Not Found")
+        body = request.json()
+        for key in ("color", "description"):
+            if key in body:
+                label[key] = str(body[key]).lstrip("#") if key == "color" else body[key]
+        self.effects["update_label"] += 1
+        return Response(200, dict(label))
+
+    # -- secrets, installations, pulls (token_reset and the CI-resource kinds) ----------
+    # Kept in one block so other additions to this fake merge cleanly.
+
+    def actions_secret(self, repo: str, name: str) -> str:
+        """A test's view of an Actions secret: decrypted with the repository's key."""
+        with self.lock:
+            sealed = base64.b64decode(self.repos[repo].secrets[name]["encrypted_value"])
+            return SealedBox(self._actions_key(repo)).decrypt(sealed).decode()
+
+    def add_installation(
+        self, installation_id: int, app_slug: str, repositories: tuple[str, ...] = ()
+    ) -> FakeInstallation:
+        """Another App (a CI provider's) installed on ``repositories`` of the organisation."""
+        with self.lock:
+            found = FakeInstallation(
+                installation_id, app_slug, {self.repos[n].id for n in repositories}
+            )
+            self.installations[installation_id] = found
+            return found
+
+    def installation_repositories(self, installation_id: int) -> set[str]:
+        with self.lock:
+            ids = self.installations[installation_id].repository_ids
+            return {r.name for r in self.repos.values() if r.id in ids}
+
+    def add_user_token(self, token: str, *, scopes: tuple[str, ...] = ("repo",)) -> str:
+        """A classic personal access token of an organisation admin (only these reach
+        ``/user/installations/...``: GitHub refuses App and fine-grained tokens there)."""
+        with self.lock:
+            self.user_tokens[token] = scopes
+        return token
+
+    def pulls(self, repo: str) -> list[FakePull]:
+        with self.lock:
+            return list(self.repos[repo].pulls.values())
+
+    def _register_secrets_installations_pulls(self) -> None:
+        r = self.route
+        repo = "/repos/{owner}/{repo}"
+        r("GET", repo + "/actions/secrets/public-key", self._actions_public_key)
+        r("GET", repo + "/actions/secrets/{name}", self._get_actions_secret)
+        r("PUT", repo + "/actions/secrets/{name}", self._put_actions_secret)
+        r("GET", "/user/installations/{id}/repositories", self._list_installation_repos)
+        r("PUT", "/user/installations/{id}/repositories/{repo_id}", self._add_installation_repo)
+        r(
+            "DELETE",
+            "/user/installations/{id}/repositories/{repo_id}",
+            self._remove_installation_repo,
+        )
+        r("GET", repo + "/pulls", self._list_pulls)
+        r("POST", repo + "/pulls", self._create_pull)
+
+    def _files_of(self, repo: FakeRepo, ref: str | None) -> dict[str, bytes]:
+        """The files of branch ``ref`` (the default branch when None)."""
+        if not ref or ref == repo.default_branch:
+            return repo.files
+        if f"refs/heads/{ref}" not in repo.refs:
+            raise HttpError(404, f"No commit found for the ref {ref}")
+        return repo.branch_files.setdefault(ref, dict(repo.files))
+
+    def _actions_key(self, repo: str) -> PrivateKey:
+        if repo not in self._actions_keys:
+            self._actions_keys[repo] = PrivateKey.generate()
+        return self._actions_keys[repo]
+
+    def _key_id(self, repo: str) -> str:
+        public = bytes(self._actions_key(repo).public_key)
+        return hashlib.sha256(public).hexdigest()[:20]
+
+    def _actions_public_key(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "read", request.params["repo"])
+        assert repo is not None
+        public = bytes(self._actions_key(repo.name).public_key)
+        return Response(
+            200, {"key_id": self._key_id(repo.name), "key": base64.b64encode(public).decode()}
+        )
+
+    def _get_actions_secret(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "read", request.params["repo"])
+        assert repo is not None
+        found = repo.secrets.get(request.params["name"])
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return Response(
+            200,
+            {
+                "name": request.params["name"],
+                "created_at": found["created_at"],
+                "updated_at": found["updated_at"],
+            },
+        )
+
+    def _put_actions_secret(self, request: Request) -> Response:
+        repo = self._authorise(request, "secrets", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        if body.get("key_id") != self._key_id(repo.name):
+            raise HttpError(422, "Bad request: key_id does not match the repository's key")
+        try:
+            sealed = base64.b64decode(str(body.get("encrypted_value", "")), validate=True)
+            SealedBox(self._actions_key(repo.name)).decrypt(sealed)
+        except (ValueError, CryptoError) as error:
+            raise HttpError(422, "encrypted_value is not sealed to this key") from error
+        name = request.params["name"]
+        existing = repo.secrets.get(name)
+        stamp = _iso(self.now())
+        repo.secrets[name] = {
+            "encrypted_value": body["encrypted_value"],
+            "created_at": existing["created_at"] if existing else stamp,
+            "updated_at": stamp,
+        }
+        self.effects["put_secret"] += 1
+        return Response(204 if existing else 201)
+
+    def _user_token(self, request: Request) -> None:
+        header = request.header("Authorization") or ""
+        _, _, value = header.partition(" ")
+        value = value.strip()
+        if value in self.user_tokens:
+            if "repo" not in self.user_tokens[value]:
+                raise HttpError(403, "Must have admin rights to Repository.")
+            return
+        self._token(request)  # 401 for unknown or dead tokens
+        raise HttpError(403, NOT_ACCESSIBLE)  # App and fine-grained tokens: refused here
+
+    def _installation(self, request: Request) -> FakeInstallation:
+        self._user_token(request)
+        found = self.installations.get(int(request.params["id"]))
+        if found is None:
+            raise HttpError(404, "Not Found")
+        return found
+
+    def _installation_repo(self, request: Request) -> tuple[FakeInstallation, FakeRepo]:
+        installation = self._installation(request)
+        wanted = int(request.params["repo_id"])
+        repo = next((r for r in self.repos.values() if r.id == wanted), None)
+        if repo is None:
+            raise HttpError(404, "Not Found")
+        return installation, repo
+
+    def _list_installation_repos(self, request: Request) -> Response:
+        installation = self._installation(request)
+        found = [
+            self._repo_json(r)
+            for r in sorted(self.repos.values(), key=lambda r: r.id)
+            if r.id in installation.repository_ids
+        ]
+        per_page = int(request.query.get("per_page", "30"))
+        page = int(request.query.get("page", "1"))
+        chunk = found[(page - 1) * per_page : page * per_page]
+        return Response(200, {"total_count": len(found), "repositories": chunk})
+
+    def _add_installation_repo(self, request: Request) -> Response:
+        installation, repo = self._installation_repo(request)
+        if repo.id not in installation.repository_ids:
+            installation.repository_ids.add(repo.id)
+            self.effects["installation_add"] += 1
+        return Response(204)
+
+    def _remove_installation_repo(self, request: Request) -> Response:
+        installation, repo = self._installation_repo(request)
+        if repo.id in installation.repository_ids:
+            installation.repository_ids.discard(repo.id)
+            self.effects["installation_remove"] += 1
+        return Response(204)
+
+    def _pull_json(self, repo: str, pull: FakePull) -> dict[str, Any]:
+        return {
+            "number": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "state": pull.state,
+            "user": {"login": pull.user, "type": "Bot"},
+            "head": {"ref": pull.head, "label": f"{self.org}:{pull.head}"},
+            "base": {"ref": pull.base},
+            "html_url": f"https://github.com/{self.org}/{repo}/pull/{pull.number}",
+            "url": f"{self._repo_url(repo)}/pulls/{pull.number}",
+        }
+
+    def _list_pulls(self, request: Request) -> Response:
+        repo = self._authorise(request, "pull_requests", "read", request.params["repo"])
+        assert repo is not None
+        state = request.query.get("state", "open")
+        head = request.query.get("head", "")
+        found = [
+            self._pull_json(repo.name, pull)
+            for pull in sorted(repo.pulls.values(), key=lambda p: -p.number)
+            if (state == "all" or pull.state == state)
+            and (not head or head == f"{self.org}:{pull.head}")
+        ]
+        return self._page(request, found)
+
+    def _create_pull(self, request: Request) -> Response:
+        repo = self._authorise(request, "pull_requests", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        head, base = str(body.get("head", "")), str(body.get("base", ""))
+        head = head.split(":", 1)[-1]
+        if not body.get("title"):
+            raise HttpError(422, "Validation Failed: title is missing")
+        if f"refs/heads/{head}" not in repo.refs or f"refs/heads/{base}" not in repo.refs:
+            raise HttpError(422, "Validation Failed: head or base is not a branch")
+        if any(p.head == head and p.state == "open" for p in repo.pulls.values()):
+            raise HttpError(422, f"A pull request already exists for {self.org}:{head}.")
+        number = max([*repo.issues, *repo.pulls], default=0) + 1
+        pull = FakePull(
+            number, body["title"], body.get("body") or "", head, base, "admin-requests[bot]"
+        )
+        repo.pulls[number] = pull
+        self.effects["create_pull"] += 1
+        return Response(201, self._pull_json(repo.name, pull))
+
+    def _pull_conversation(
+        self, request: Request, level: str, number: int
+    ) -> tuple[FakeRepo, FakeIssue]:
+        """A pull request's comments, reached through the issues API as on GitHub."""
+        repo = self._authorise(request, "pull_requests", level, request.params["repo"])
+        assert repo is not None
+        pull = repo.pulls[number]
+        stamp = _iso(self.now())
+        issue = FakeIssue(number, pull.title, pull.body, [], pull.user, pull.state)
+        issue.comments = pull.comments  # shared: comments land on the pull request
+        issue.created_at = issue.updated_at = stamp
+        return repo, issue
+
+    # -- Actions workflows and runs (read-only; the status page) ----------------------
+    # Kept together here: seeding, JSON shapes and routes for GET .../actions/workflows
+    # and GET .../actions/workflows/{id or file}/runs, which need ``actions: read``.
+
+    def add_workflow(
+        self, repo: str, path: str, name: str, *, state: str = "active"
+    ) -> FakeWorkflow:
+        """A workflow file (``.github/workflows/x.yml``) of ``repo``; dispatchable too."""
+        with self.lock:
+            workflow = FakeWorkflow(next(self._ids), name, path, state)
+            self.actions_workflows.setdefault(repo, []).append(workflow)
+            self.repos[repo].workflows.add(path.rsplit("/", 1)[-1])
+            return workflow
+
+    def add_workflow_run(
+        self,
+        repo: str,
+        workflow: FakeWorkflow,
+        *,
+        conclusion: str | None,
+        created_at: datetime,
+        event: str = "schedule",
+        status: str = "completed",
+        branch: str = "main",
+    ) -> FakeRun:
+        """A run of ``workflow``; ``conclusion`` None with ``status`` queued/in_progress."""
+        with self.lock:
+            run = FakeRun(
+                next(self._ids),
+                len(workflow.runs) + 1,
+                event,
+                status,
+                conclusion,
+                branch,
+                created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            workflow.runs.append(run)
+            return run
+
+    def _register_workflow_run_routes(self) -> None:
+        repo = "/repos/{owner}/{repo}"
+        self.route("GET", repo + "/actions/workflows", self._list_workflows)
+        self.route("GET", repo + "/actions/workflows/{workflow}/runs", self._list_workflow_runs)
+
+    def _workflow_json(self, repo: str, workflow: FakeWorkflow) -> dict[str, Any]:
+        file = workflow.path.rsplit("/", 1)[-1]
+        return {
+            "id": workflow.id,
+            "node_id": f"W_{workflow.id}",
+            "name": workflow.name,
+            "path": workflow.path,
+            "state": workflow.state,
+            "url": f"{self._repo_url(repo)}/actions/workflows/{workflow.id}",
+            "html_url": f"https://github.com/{self.org}/{repo}/actions/workflows/{file}",
+            "badge_url": f"https://github.com/{self.org}/{repo}/workflows/{file}/badge.svg",
+        }
+
+    def _run_json(self, repo: str, workflow: FakeWorkflow, run: FakeRun) -> dict[str, Any]:
+        return {
+            "id": run.id,
+            "name": workflow.name,
+            "run_number": run.number,
+            "run_attempt": 1,
+            "event": run.event,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "head_branch": run.branch,
+            "head_sha": sha(f"{repo}:{workflow.path}:{run.number}"),
+            "workflow_id": workflow.id,
+            "path": workflow.path,
+            "created_at": run.created_at,
+            "updated_at": run.created_at,
+            "run_started_at": run.created_at,
+            "url": f"{self._repo_url(repo)}/actions/runs/{run.id}",
+            "html_url": f"https://github.com/{self.org}/{repo}/actions/runs/{run.id}",
+            "pull_requests": [],
+        }
+
+    def _list_workflows(self, request: Request) -> Response:
+        repo = self._authorise(request, "actions", "read", request.params["repo"])
+        assert repo is not None
+        found = [
+            self._workflow_json(repo.name, w) for w in self.actions_workflows.get(repo.name, [])
+        ]
+        response = self._page(request, found)
+        response.body = {"total_count": len(found), "workflows": response.body}
+        return response
+
+    def _list_workflow_runs(self, request: Request) -> Response:
+        repo = self._authorise(request, "actions", "read", request.params["repo"])
+        assert repo is not None
+        key = request.params["workflow"]
+        workflow = next(
+            (
+                w
+                for w in self.actions_workflows.get(repo.name, [])
+                if key in (str(w.id), w.path.rsplit("/", 1)[-1])
+            ),
+            None,
+        )
+        if workflow is None:
+            raise HttpError(404, "Not Found")
+        runs = [
+            self._run_json(repo.name, workflow, run)
+            for run in sorted(workflow.runs, key=lambda r: (r.created_at, r.number), reverse=True)
+        ]
+        response = self._page(request, runs)
+        response.body = {"total_count": len(runs), "workflow_runs": response.body}
+        return response
+
+
+@dataclass
+class FakeRun:
+    id: int
+    number: int
+    event: str
+    status: str
+    conclusion: str | None
+    branch: str
+    created_at: str
+
+
+@dataclass
+class FakeWorkflow:
+    id: int
+    name: str
+    path: str
+    state: str
+    runs: list[FakeRun] = field(default_factory=list)
 
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# == repository administration: state and GitHub's defaults =============================
+
+ORG_ID = 3000  # the organisation's numeric id (repositories' owner.id)
+
+# Repository settings PATCH /repos/{owner}/{repo} accepts (booleans), with new-repo values.
+REPO_SETTINGS = {
+    "has_issues": True,
+    "has_wiki": True,
+    "has_projects": True,
+    "allow_merge_commit": True,
+    "allow_squash_merge": True,
+    "allow_rebase_merge": True,
+    "allow_auto_merge": False,
+    "delete_branch_on_merge": False,
+}
+# Parameters GitHub fills in for a rule when the request leaves them out, so a reader of
+# the ruleset sees more than was sent (as with the real API).
+RULE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "deletion": {},
+    "non_fast_forward": {},
+    "required_linear_history": {},
+    "required_signatures": {},
+    "creation": {},
+    "update": {"update_allows_fetch_and_merge": False},
+    "pull_request": {
+        "allowed_merge_methods": ["merge", "squash", "rebase"],
+        "dismiss_stale_reviews_on_push": False,
+        "require_code_owner_review": False,
+        "require_last_push_approval": False,
+        "required_approving_review_count": 0,
+        "required_review_thread_resolution": False,
+    },
+    "required_status_checks": {
+        "strict_required_status_checks_policy": False,
+        "do_not_enforce_on_create": False,
+        "required_status_checks": [],
+    },
+}
+BYPASS_ACTOR_TYPES = ("Integration", "OrganizationAdmin", "RepositoryRole", "Team", "DeployKey")
+
+
+@dataclass
+class FakeRepoAdmin:
+    settings: dict[str, Any] = field(default_factory=lambda: dict(REPO_SETTINGS))
+    actions_permissions: dict[str, Any] = field(
+        default_factory=lambda: {"enabled": True, "allowed_actions": "all"}
+    )
+    selected_actions: dict[str, Any] = field(
+        default_factory=lambda: {
+            "github_owned_allowed": True,
+            "verified_allowed": True,
+            "patterns_allowed": [],
+        }
+    )
+    workflow_permissions: dict[str, Any] = field(
+        default_factory=lambda: {
+            "default_workflow_permissions": "write",
+            "can_approve_pull_request_reviews": True,
+        }
+    )
+    oidc_subject: dict[str, Any] = field(default_factory=lambda: {"use_default": True})
+    rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
+
+
+def _new_environment(number: int, name: str) -> dict[str, Any]:
+    return {
+        "id": number,
+        "name": name,
+        "wait_timer": 0,
+        "prevent_self_review": False,
+        "reviewers": [],
+        "deployment_branch_policy": None,
+        "branch_policies": {},  # id -> {"name", "type"}
+        "variables": {},
+        "secrets": set(),
+    }
+
+
+def _secrets_json(names: set[str]) -> dict[str, Any]:
+    secrets = [{"name": n, "created_at": "", "updated_at": ""} for n in sorted(names)]
+    return {"total_count": len(secrets), "secrets": secrets}

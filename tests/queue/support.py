@@ -67,6 +67,7 @@ class ScriptedKind(RequestKind):
         self.script: dict[str, list[Scripted]] = {}
         self.calls: list[str] = []
         self.after_runs: list[list[str]] = []
+        self.after_run_services: list[Any] = []
         self.access_asked: list[Any] = []
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> ThingsRequest | None:
@@ -93,8 +94,12 @@ class ScriptedKind(RequestKind):
             return step
         return Outcome.done(f"did {item.target}")
 
+    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+        return Access(github_repositories=("follow-up-repo",), github_permissions={"x": "write"})
+
     def after_run(self, done: list[Item], services: Any) -> None:
         self.after_runs.append([item.target for item in done])
+        self.after_run_services.append(services)
 
     def always(self, thing: str, outcome: Scripted, times: int = 100) -> None:
         self.script[thing] = [outcome] * times

@@ -65,7 +65,8 @@ def test_repository_dispatch_when_no_workflow_is_configured(
     services = services_for(gh, ac, repodata_patches_workflow="")
     run(request, services)
     assert gh.effects == {"repository_dispatch": 1}
-    assert request.kind.access(request.model, services).github_permissions == {"contents": "write"}
+    follow_up = request.kind.follow_up_access([], services)
+    assert follow_up.github_permissions == {"contents": "write"}
 
 
 def test_missing_package_fails_and_preflight_says_so(gh: FakeGitHub, ac: FakeAnaconda) -> None:
@@ -100,6 +101,13 @@ def test_a_rebuild_token_for_other_repositories_is_refused(
     with pytest.raises(NotFoundError):  # GitHub hides what a token may not see
         run(request, services_for(gh, ac, github_token="other"))
     assert gh.effects == {}
+    # Each request gets only its anaconda.org scopes; the rebuild is the run's follow-up,
+    # with its own token for the one repository and the one permission it needs.
     access = request.kind.access(request.model, services_for(gh, ac))
-    assert access.github_repositories == (PATCHES,)
+    assert access.github_repositories == ()
+    assert dict(access.github_permissions) == {}
     assert access.anaconda_scopes == ("api:read", "api:write")
+    follow_up = request.kind.follow_up_access([], services_for(gh, ac))
+    assert follow_up.github_repositories == (PATCHES,)
+    assert dict(follow_up.github_permissions) == {"actions": "write"}
+    assert follow_up.anaconda_scopes == ()

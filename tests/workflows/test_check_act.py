@@ -5,40 +5,48 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sandbox.workflow import Workspace, repository_payload
 
-from .act import git, make_repository, run_act
+from .act import require_act
 
 pytestmark = pytest.mark.act
 
 
-def _pull_request(repo: Path, files: dict[str, str]) -> dict[str, object]:
-    base = git(repo, "rev-parse", "HEAD")
-    git(repo, "checkout", "-q", "-b", "pr")
+def _pull_request(workspace: Workspace, files: dict[str, str]) -> dict[str, object]:
+    base = workspace.git("rev-parse", "HEAD")
+    workspace.git("checkout", "-q", "-b", "pr")
     for name, text in files.items():
-        (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "request")
+        (workspace.repo / name).write_text(text)
+    workspace.git("add", "-A")
+    workspace.git("commit", "-qm", "request")
     return {
         "pull_request": {
             "number": 7,
             "base": {"sha": base, "ref": "main"},
-            "head": {"sha": git(repo, "rev-parse", "HEAD"), "ref": "pr"},
+            "head": {"sha": workspace.git("rev-parse", "HEAD"), "ref": "pr"},
         },
-        "repository": {"full_name": "example/admin-requests"},
+        "repository": repository_payload(),
     }
 
 
 @pytest.fixture(scope="module")
 def check_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool, str]]:
-    """Run the workflow once for a valid and once for an invalid PR (each ~1 min)."""
+    """One valid and one invalid PR. The valid one's job installs its own environment
+    from scratch (pip, about a minute), so actions/setup stays covered end to end; the
+    other shares this checkout's .venv (see sandbox/workflow.py)."""
+    require_act()
     results = {}
     cases = {
-        "valid": {"requests/archive-old.yml": "action: archive\nfeedstocks:\n  - old-thing\n"},
-        "invalid": {"requests/bad.yml": "action: archive\nfeedstocks: numpy\n"},
+        "valid": (
+            {"requests/archive-old.yml": "action: archive\nfeedstocks:\n  - old-thing\n"},
+            False,
+        ),
+        "invalid": ({"requests/bad.yml": "action: archive\nfeedstocks: numpy\n"}, True),
     }
-    for name, files in cases.items():
-        repo = make_repository(tmp_path_factory.mktemp(name) / "repo")
-        result = run_act(repo, "pull_request", _pull_request(repo, files), "check.yml")
+    for name, (files, share_venv) in cases.items():
+        workspace = Workspace.create(Path(tmp_path_factory.mktemp(name)), share_venv=share_venv)
+        event = _pull_request(workspace, files)
+        result = workspace.run_act("pull_request", event, "check.yml", sync=False)
         results[name] = (result.ok, result.output)
     return results
 
@@ -46,6 +54,7 @@ def check_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool
 def test_valid_request_passes(check_runs: dict[str, tuple[bool, str]]) -> None:
     ok, output = check_runs["valid"]
     assert ok, output[-3000:]
+    assert "[dev] installing pinned dependencies" in output  # a real install, not the shared one
     assert "1 file(s) checked: 1 valid, 0 with problems." in output
     assert "archive the repository old-thing-feedstock" in output  # the job summary
 

@@ -16,6 +16,7 @@ broker's exit the vault token is revoked. Nothing is kept for the next job.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..config import Settings
-from ..errors import CredentialConfigError, CredentialError
+from ..errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
 from ..requests.base import Access
 from ..services.http import Retrier
 from .anaconda_token import AnacondaTokens
+from .azure import AzureFederatedTokens
 from .backend import CredentialBackend
 from .github_app import GitHubAppTokens
 from .ledger import CredentialLedger, CredentialRecord
@@ -39,6 +41,7 @@ from .settings import (
     ANACONDA_CREDENTIAL_KEY,
     GITHUB_APP_ID_KEY,
     GITHUB_INSTALLATION_ID_KEY,
+    GITHUB_INSTALLATIONS_TOKEN_KEY,
     CredentialSettings,
 )
 
@@ -68,6 +71,12 @@ class RequestCredentials:
     access: Access
     github_token: Secret | None
     anaconda_token: Secret | None
+    # One installation token per Access.github_extra grant, with its repositories.
+    github_extra: tuple[tuple[tuple[str, ...], Secret], ...] = ()
+    # Not revocable (Entra ID) or not ours to revoke (the installations credential):
+    # both are cleared when the block exits.
+    azure_token: Secret | None = None
+    installations_token: Secret | None = None
 
 
 def build_backend(
@@ -124,8 +133,10 @@ class CredentialBroker:
         session: requests.Session,
         ledger: CredentialLedger | None = None,
         retrier: Retrier | None = None,
+        azure: AzureFederatedTokens | None = None,
     ) -> None:
         self.backend = backend
+        self._azure = azure
         self._retrier = retrier
         self.settings = settings
         self.masker = masker
@@ -220,18 +231,41 @@ class CredentialBroker:
                 "the credential broker was not started; use it as 'with open_broker(...) "
                 "as broker:'"
             )
-        github_token = anaconda_token = None
+        github_token = anaconda_token = azure_token = installations_token = None
+        extra: list[tuple[tuple[str, ...], Secret]] = []
         minted_before = set(self._live)
         try:
             if access.github_permissions or access.github_repositories:
                 github_token = self._mint_github(access, label)
+            for grant in access.github_extra:
+                narrow = Access(
+                    github_repositories=grant.repositories, github_permissions=grant.permissions
+                )
+                grant_token = self._mint_github(narrow, label)
+                if grant_token is not None:
+                    extra.append((grant.repositories, grant_token))
             if access.anaconda_scopes:
                 anaconda_token = self._mint_anaconda(access, label)
-            yield RequestCredentials(label, access, github_token, anaconda_token)
+            if access.azure_devops:
+                azure_token = self._mint_azure(label)
+            if access.github_app_installations:
+                installations_token = self._read_installations_token(label)
+            yield RequestCredentials(
+                label,
+                access,
+                github_token,
+                anaconda_token,
+                tuple(extra),
+                azure_token=azure_token,
+                installations_token=installations_token,
+            )
         finally:
             # Everything minted inside this block, newest first, whatever happened.
             for key in reversed([k for k in self._live if k not in minted_before]):
                 self._revoke(*self._live[key])
+            for secret in (azure_token, installations_token):
+                if secret is not None:
+                    secret.clear()
 
     @contextmanager
     def request_services(
@@ -248,7 +282,8 @@ class CredentialBroker:
         ``default_github_token`` (the job's GITHUB_TOKEN) is used only when ``access``
         asks for nothing on GitHub, so the bundle always has a GitHub client.
         """
-        from ..services import Services
+        from ..services import AppInstallationsClient, AzureDevOpsClient, Services
+        from ..services.smithy import CondaSmithyRerenderer
 
         with self.request_credentials(access, label=label) as creds:
             github_token = creds.github_token.reveal() if creds.github_token else ""
@@ -257,23 +292,78 @@ class CredentialBroker:
                     f"request {label!r} needs no GitHub access and no default_github_token "
                     "was given; pass the job's GITHUB_TOKEN for read-only calls"
                 )
-            yield Services.build(
+            retrier = retrier or self._retrier
+            services = Services.build(
                 settings,
                 github_token=github_token or default_github_token,
                 anaconda_token=creds.anaconda_token.reveal() if creds.anaconda_token else None,
-                retrier=retrier or self._retrier,
+                retrier=retrier,
             )
+            for repositories, token in creds.github_extra:
+                services.add_github_grant(repositories, token.reveal())
+            if creds.azure_token is not None:
+                services.azure_devops = AzureDevOpsClient(
+                    settings, creds.azure_token.reveal(), retrier=retrier
+                )
+            if creds.installations_token is not None:
+                services.app_installations = AppInstallationsClient(
+                    settings, creds.installations_token.reveal(), retrier=retrier
+                )
+            if settings.conda_smithy and creds.github_token is not None:
+                services.rerenderer = CondaSmithyRerenderer(
+                    settings.conda_smithy,
+                    f"{settings.git_base_url}/{settings.organisation}",
+                    creds.github_token,
+                )
+            yield services
 
-    def _mint_github(self, access: Access, label: str) -> Secret:
+    def _mint_github(self, access: Access, label: str) -> Secret | None:
+        """A token for ``access``; None when none of its repositories can be reached.
+
+        GitHub refuses a whole token when one listed repository does not exist (a typo in
+        a request), which would hold every other item hostage. Then each repository is
+        probed with a token of its own (metadata only, revoked at once) and the token is
+        minted for the reachable ones; the others' items fail on their own with "no such
+        repository", which tells the requester what to fix.
+        """
         if self._github is None:
             raise CredentialConfigError(
                 f"request {label!r} needs GitHub access but no App is configured; set "
                 f"{GITHUB_APP_ID_KEY!r} and {GITHUB_INSTALLATION_ID_KEY!r} in the job's "
                 "secret (or GITHUB_APP_ID / GITHUB_APP_INSTALLATION_ID)"
             )
-        token, record = self._github.mint(access, label)
+        try:
+            token, record = self._github.mint(access, label)
+        except RepositoriesRefusedError:
+            reachable = self._reachable_repositories(access.github_repositories, label)
+            if set(reachable) == set(access.github_repositories):
+                raise  # every repository is reachable: a permission was refused
+            log.warning(
+                "leaving %s out of the token for %s: the App cannot reach them (do they exist?)",
+                ", ".join(r for r in access.github_repositories if r not in reachable),
+                label,
+            )
+            if not reachable:
+                return None
+            narrowed = dataclasses.replace(access, github_repositories=tuple(reachable))
+            token, record = self._github.mint(narrowed, label)
         self._live[id(record)] = ("github", token, record)
         return token
+
+    def _reachable_repositories(self, repositories: tuple[str, ...], label: str) -> list[str]:
+        assert self._github is not None
+        reachable = []
+        for repository in repositories:
+            probe = Access(
+                github_repositories=(repository,), github_permissions={"metadata": "read"}
+            )
+            try:
+                token, record = self._github.mint(probe, f"{label} (is {repository} reachable?)")
+            except RepositoriesRefusedError:
+                continue
+            self._revoke("github", token, record)
+            reachable.append(repository)
+        return reachable
 
     def _mint_anaconda(self, access: Access, label: str) -> Secret:
         # Read just in time and cleared by mint() right after its one use: the
@@ -289,6 +379,33 @@ class CredentialBroker:
         token, record = self._anaconda.mint(credential, access.anaconda_scopes, label)
         self._live[id(record)] = ("anaconda", token, record)
         return token
+
+    def _mint_azure(self, label: str) -> Secret | None:
+        if self._azure is None:
+            # Not an error here: the kind says plainly, per item, that Azure was skipped.
+            log.warning(
+                "request %s may need Azure DevOps, but no Azure federation is configured "
+                "(AZURE_TENANT_ID, AZURE_CLIENT_ID)",
+                label,
+            )
+            return None
+        token, _ = self._azure.mint(label)
+        return token
+
+    def _read_installations_token(self, label: str) -> Secret:
+        # Read just in time, like the anaconda.org credential, and cleared when the
+        # request ends: no other request of the job can reach it.
+        entries = self.backend.read_job_secret()
+        credential = entries.pop(GITHUB_INSTALLATIONS_TOKEN_KEY, None)
+        _clear_all(entries)
+        if credential is None:
+            raise CredentialConfigError(
+                f"request {label!r} changes CI providers' App installations, but the job's "
+                f"secret has no {GITHUB_INSTALLATIONS_TOKEN_KEY!r}; store the org admin "
+                "token for installations there (see docs/security.md)"
+            )
+        log.info("read the installations credential for %s", label)
+        return credential
 
     def _revoke(self, kind: str, token: Secret, record: CredentialRecord) -> None:
         self._live.pop(id(record), None)
@@ -330,12 +447,54 @@ def open_broker(
     masker = masker or Masker(in_actions=credentials.running_in_actions)
     install_redaction(masker)
     session = session or requests.Session()
+    backend = build_backend(credentials, masker, session, retrier)
+    ledger = CredentialLedger()
     return CredentialBroker(
-        backend=build_backend(credentials, masker, session, retrier),
+        backend=backend,
+        ledger=ledger,
         settings=credentials,
         github_api_url=settings.github_api_url,
         anaconda_api_url=settings.anaconda_api_url,
         masker=masker,
         session=session,
+        retrier=retrier,
+        azure=build_azure(credentials, masker, session, ledger, retrier),
+    )
+
+
+def build_azure(
+    settings: CredentialSettings,
+    masker: Masker,
+    session: requests.Session,
+    ledger: CredentialLedger,
+    retrier: Retrier | None = None,
+) -> AzureFederatedTokens | None:
+    """Azure federation when its identifiers are configured (and the job has OIDC)."""
+    if not (settings.azure_tenant_id and settings.azure_client_id):
+        return None
+    if not settings.oidc_request_url or not settings.oidc_request_token:
+        raise CredentialConfigError(
+            "AZURE_TENANT_ID/AZURE_CLIENT_ID are set but the job has no OIDC token "
+            "(ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN): Azure is reached only through "
+            "federation; give the processing job 'permissions: id-token: write'"
+        )
+    oidc = OidcRequester(
+        settings.oidc_request_url,
+        masker.register(settings.oidc_request_token),
+        session,
+        masker,
+        settings.http_timeout_seconds,
+        retrier,
+    )
+    return AzureFederatedTokens(
+        oidc=oidc,
+        authority_url=settings.azure_authority_url,
+        tenant_id=settings.azure_tenant_id,
+        client_id=settings.azure_client_id,
+        session=session,
+        masker=masker,
+        ledger=ledger,
+        timeout=settings.http_timeout_seconds,
+        clock=ledger.clock,
         retrier=retrier,
     )

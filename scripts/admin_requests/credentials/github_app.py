@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from ..errors import CredentialScopeError, GitHubAppTokenError
+from ..errors import CredentialScopeError, GitHubAppTokenError, RepositoriesRefusedError
 from ..requests.base import Access
 from ..services.http import Retrier
 from .http import json_object, send
@@ -176,6 +176,14 @@ class GitHubAppTokens:
             creates_credential=True,
         )
         jwt.clear()
+        if response.status_code == 422 and access.github_repositories:
+            # GitHub's answer when a listed repository does not exist, is not reachable
+            # by the installation, or a permission was not granted to it.
+            raise RepositoriesRefusedError(
+                f"GitHub refused an installation token for {describe_access(access)!r} "
+                f"(POST {url} -> 422): a repository does not exist or the App cannot reach "
+                "it, or the App was not granted these permissions"
+            )
         if response.status_code != 201:
             raise GitHubAppTokenError(
                 f"GitHub refused an installation token for {describe_access(access)!r} "

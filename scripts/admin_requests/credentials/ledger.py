@@ -92,6 +92,31 @@ class CredentialLedger:
             )
         return lines
 
+    def text_lines(self, end: datetime) -> list[str]:
+        """The ledger for a terminal or job log; ``end`` is when the job stopped using it."""
+        lines = [f"credentials: {self.summary()}"]
+        for r in self.records:
+            if r.revoked_at is not None:
+                fate = f"revoked after {r.lived_seconds:.1f} s"
+            elif not r.revocable:
+                fate = "cannot be revoked, expires by itself"
+            else:
+                fate = "NOT REVOKED"
+            lines.append(
+                f"  - {r.kind} for {r.label}: {r.scope} "
+                f"(at most {r.max_lifetime_seconds:.0f} s; {fate})"
+            )
+        outliving = self.still_valid_after(end)
+        if outliving:
+            longest = max(seconds for _, seconds in outliving)
+            lines.append(
+                f"  {len(outliving)} credential(s) outlive the run by at most {longest:.0f} s "
+                f"({', '.join(sorted({r.kind for r, _ in outliving}))}; they expire by themselves)"
+            )
+        elif self.records:
+            lines.append("  none is still valid after the run")
+        return lines
+
     def summary(self) -> str:
         revoked = sum(1 for r in self.records if r.revoked_at is not None)
         return f"{len(self.records)} credentials minted, {revoked} revoked, " + (

@@ -25,6 +25,9 @@ MAX_TOKEN_SECONDS = 900
 ANACONDA_CREDENTIAL_KEY = "anaconda_org_token"
 GITHUB_APP_ID_KEY = "github_app_id"
 GITHUB_INSTALLATION_ID_KEY = "github_installation_id"
+# The credential that may add repositories to CI providers' App installations (a classic
+# token: GitHub offers these calls to no App token); read only for CI-resource requests.
+GITHUB_INSTALLATIONS_TOKEN_KEY = "github_installations_token"  # noqa: S105 (a key name)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class CredentialSettings:
     github_installation_id: str = ""
     anaconda_token_max_age: int = MAX_TOKEN_SECONDS
     http_timeout_seconds: float = 30.0
+    # Azure (OIDC federation to Entra ID; identifiers, not secrets). Empty: no Azure.
+    azure_tenant_id: str = ""
+    azure_client_id: str = ""
+    azure_authority_url: str = "https://login.microsoftonline.com"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -123,5 +130,10 @@ class CredentialSettings:
             ),
             http_timeout_seconds=float(
                 get("ADMIN_REQUESTS_HTTP_TIMEOUT", str(defaults.http_timeout_seconds))
+            ),
+            azure_tenant_id=get("AZURE_TENANT_ID", ""),
+            azure_client_id=get("AZURE_CLIENT_ID", ""),
+            azure_authority_url=get("AZURE_AUTHORITY_HOST", defaults.azure_authority_url).rstrip(
+                "/"
             ),
         )

@@ -69,17 +69,49 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class GitHubGrant:
+    """Permissions on some repositories, given as one installation token of their own."""
+
+    repositories: tuple[str, ...]
+    permissions: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Access:
     """The least a request needs: decided from the model, enforced by the credentials.
 
     ``github_repositories`` are repository names inside the organisation;
     ``github_permissions`` use GitHub App permission names (``administration``,
     ``contents``, ``actions``...) with ``read`` or ``write``.
+
+    An installation token has one set of permissions for all its repositories, so a
+    request that needs *different* permissions on different repositories lists the
+    others in ``github_extra``: each grant is minted as a token of its own and reached
+    with ``services.github_for(repository)`` (token_reset: ``secrets: write`` on the
+    feedstocks, ``contents: write`` on feedstock-tokens only).
+    ``azure_devops``: a federated Azure DevOps token (pipeline variables).
+    ``github_app_installations``: the credential that may add repositories to other
+    GitHub Apps' installations (CI-resource kinds); see docs/security.md.
     """
 
     github_repositories: tuple[str, ...] = ()
     github_permissions: Mapping[str, str] = field(default_factory=dict)
     anaconda_scopes: tuple[str, ...] = ()
+    github_extra: tuple[GitHubGrant, ...] = ()
+    azure_devops: bool = False
+    github_app_installations: bool = False
+
+    @property
+    def grants_nothing(self) -> bool:
+        """Whether nothing beyond the job's own GITHUB_TOKEN is needed."""
+        return not (
+            self.github_repositories
+            or self.github_permissions
+            or self.anaconda_scopes
+            or self.github_extra
+            or self.azure_devops
+            or self.github_app_installations
+        )
 
 
 class RequestKind(ABC):
@@ -95,10 +127,6 @@ class RequestKind(ABC):
     # Which YAML entry produces which item, so the queue can write back what is left.
     # None: the queue cannot shrink the file and keeps it whole until every item is done.
     item_entries: ClassVar[EntryLayout | None] = None
-    # Kinds with the same follow-up share one ``after_run`` call per run, made on the
-    # first of them with all their done items (broken and not_broken: one rebuild).
-    # None: the kind's own action.
-    follow_up: ClassVar[str | None] = None
     # Items the queue may carry out at once. 1 (one after the other) unless the
     # service copes with concurrent writes and they never touch the same thing;
     # GitHub content writes stay serial (secondary rate limits, one file's sha).
@@ -107,10 +135,6 @@ class RequestKind(ABC):
     def __init__(self, action: str, summary: str) -> None:
         self.action = action
         self.summary = summary
-
-    @property
-    def follow_up_group(self) -> str:
-        return self.follow_up or self.action
 
     def parse(self, root: MappingNode, decoder: Decoder) -> RequestModel | None:
         """Decode the mapping; None (with problems recorded) when it has any problem."""
@@ -154,10 +178,23 @@ class RequestKind(ABC):
             "handle this one by hand."
         )
 
+    def follow_up_key(self) -> str:
+        """Kinds with the same key share one follow-up per run (``after_run`` of the first)."""
+        return self.action
+
+    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+        """What ``after_run`` needs, granted once per run with its own credentials.
+
+        Kept apart from ``access``: a follow-up acts for the whole run (one rebuild for
+        every label changed), so no single request's token should carry its permission.
+        """
+        return Access()
+
     def after_run(self, done: list[Item], services: Any) -> None:
         """Once per run, after this kind's items (e.g. one repodata rebuild for all).
 
-        With ``follow_up`` set, ``done`` holds the items of every kind in the group.
+        ``done`` holds the done items of every kind with the same ``follow_up_key``;
+        ``services`` hold credentials for exactly ``follow_up_access(done, ...)``.
         """
         return None
 

@@ -37,8 +37,6 @@ class PackageLabelKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
     item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
-    # One repodata rebuild per run for labels added and removed alike.
-    follow_up: ClassVar[str | None] = "repodata rebuild"
     # Each item is one file's label on anaconda.org: independent, and safe at once.
     parallel_items: ClassVar[int] = 8
 
@@ -76,11 +74,19 @@ class PackageLabelKind(RequestKind):
         ]
 
     def access(self, model: PackageLabelRequest, services: Services) -> Access:
-        # Labels on anaconda.org; then one workflow start in the repodata-patches repo.
+        # Labels on anaconda.org only; the rebuild is the run's follow-up, not this request's.
+        return Access(anaconda_scopes=("api:read", "api:write"))
+
+    def follow_up_key(self) -> str:
+        # broken and not_broken in one run: one rebuild covers both.
+        return "broken/not_broken"
+
+    def follow_up_access(self, done: list[Item], services: Services) -> Access:
+        # One workflow start in the repodata-patches repository, which the job's own
+        # GITHUB_TOKEN (scoped to this repository) could never do.
         return Access(
             github_repositories=(services.settings.repodata_patches_repository,),
             github_permissions=_rebuild_permission(services),
-            anaconda_scopes=("api:read", "api:write"),
         )
 
     def preflight(self, model: PackageLabelRequest, services: Services) -> list[Problem]:
@@ -129,8 +135,6 @@ class PackageLabelKind(RequestKind):
     def after_run(self, done: list[Item], services: Services) -> None:
         """Start one repodata-patches rebuild for the whole run, if any label was handled.
 
-        ``done`` holds the done items of both broken and not_broken (one follow-up group).
-
         Raises ServiceError when the rebuild cannot be started; the queue reports it
         (the labels themselves are set and stay set).
         """
@@ -144,12 +148,7 @@ class PackageLabelKind(RequestKind):
             )
         else:
             services.github.repository_dispatch(
-                repository,
-                REPODATA_EVENT,
-                {
-                    "actions": sorted({item.action for item in done}),
-                    "packages": len(done),
-                },
+                repository, REPODATA_EVENT, {"action": self.action, "packages": len(done)}
             )
         log.info("started the repodata-patches rebuild in %s for %d items", repository, len(done))
         return None

@@ -223,7 +223,7 @@ def outputs_config(services: Services) -> OutputsConfig:
 
 def _read_config(services: Services) -> OutputsConfig:
     repository = services.settings.feedstock_outputs_repository
-    found = services.github.get_file(repository, CONFIG_PATH)
+    found = services.github_for(repository).get_file(repository, CONFIG_PATH)
     if found is None:
         raise NotFoundError(f"{repository}/{CONFIG_PATH} does not exist")
     try:
@@ -304,7 +304,7 @@ def add_glob(current: bytes | None, *, feedstock: str, glob: str) -> bytes | Non
     return out.getvalue().encode()
 
 
-def _append_keeping_comments(seq: CommentedSeq, value: str) -> None:
+def _append_keeping_comments(seq: CommentedSeq, value: object) -> None:
     """Append ``value``; comment lines below the old last item stay below the new one.
 
     ruamel.yaml attaches full-line comments that follow a sequence to its last item,

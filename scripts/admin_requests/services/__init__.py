@@ -8,14 +8,18 @@ not repeat them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..config import Settings
 from .anaconda import AnacondaClient
+from .azure_devops import AzureDevOpsClient
 from .github import GitHubClient
 from .http import Retrier, RetryPolicy
+from .installations import AppInstallationsClient
+from .smithy import Rerenderer
 
 T = TypeVar("T")
 
@@ -25,6 +29,14 @@ class Services:
     settings: Settings
     github: GitHubClient
     anaconda: AnacondaClient
+    # Clients with a token of their own for some repositories (Access.github_extra).
+    github_by_repository: dict[str, GitHubClient] = field(default_factory=dict)
+    # Present only for requests whose Access asked for them (see requests/base.py).
+    azure_devops: AzureDevOpsClient | None = None
+    app_installations: AppInstallationsClient | None = None
+    rerenderer: Rerenderer | None = None
+    # Seconds since the epoch; tests move it (token expiry).
+    clock: Callable[[], float] = time.time
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -44,6 +56,16 @@ class Services:
             AnacondaClient(settings, anaconda_token, retrier=retrier),
         )
 
+    def github_for(self, repository: str) -> GitHubClient:
+        """The client whose token covers ``repository`` (its own grant, else the main one)."""
+        return self.github_by_repository.get(repository, self.github)
+
+    def add_github_grant(self, repositories: tuple[str, ...], token: str) -> None:
+        """Reach ``repositories`` with ``token`` (one client shared by them)."""
+        client = GitHubClient.build(self.settings, token, retrier=self.github.retrier)
+        for repository in repositories:
+            self.github_by_repository[repository] = client
+
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per run for ``key``; later calls reuse the value."""
         with self._memo_lock:  # items may run in threads; compute once all the same
@@ -53,4 +75,13 @@ class Services:
         return value
 
 
-__all__ = ["AnacondaClient", "GitHubClient", "Retrier", "RetryPolicy", "Services"]
+__all__ = [
+    "AnacondaClient",
+    "AppInstallationsClient",
+    "AzureDevOpsClient",
+    "GitHubClient",
+    "Rerenderer",
+    "Retrier",
+    "RetryPolicy",
+    "Services",
+]

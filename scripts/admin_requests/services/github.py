@@ -16,12 +16,13 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import github
 import requests
 from github.GithubException import GithubException
+from nacl.public import PublicKey, SealedBox
 
 from ..config import Settings
 from ..errors import (
@@ -33,6 +34,9 @@ from ..errors import (
 )
 from .http import Retrier, RetryableFailure, never_connected, permanent_error, retry_hint
 
+if TYPE_CHECKING:  # credentials/ imports the request kinds, which import this module
+    from ..credentials.redact import Secret
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -42,6 +46,7 @@ class RepoState:
     full_name: str
     archived: bool
     default_branch: str
+    id: int = 0  # GitHub's numeric id (App installations take repositories by id)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,28 @@ class PullInfo:
     title: str
     author: str
     url: str
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    id: int
+    name: str
+    path: str  # .github/workflows/x.yml
+    state: str  # active, disabled_manually, ...
+    url: str  # the workflow's page on GitHub
+
+
+@dataclass(frozen=True)
+class WorkflowRunInfo:
+    id: int
+    number: int
+    event: str  # push, schedule, workflow_dispatch, pull_request, ...
+    status: str  # queued, in_progress, completed, ...
+    conclusion: str | None  # success, failure, cancelled, skipped, timed_out, ... when completed
+    branch: str
+    created_at: str  # ISO 8601, as GitHub sends it
+    updated_at: str
+    url: str  # the run's page on GitHub
 
 
 @dataclass
@@ -184,7 +211,9 @@ class GitHubClient:
         data = self._call(
             f"read repository {self.full_name(repo)!r}", lambda: self._raw("GET", self._url(repo))
         )
-        return RepoState(data["full_name"], bool(data["archived"]), data["default_branch"])
+        return RepoState(
+            data["full_name"], bool(data["archived"]), data["default_branch"], int(data["id"])
+        )
 
     def set_archived(self, repo: str, archived: bool) -> None:
         verb = "archive" if archived else "unarchive"
@@ -244,12 +273,15 @@ class GitHubClient:
 
     # -- files ------------------------------------------------------------------------
 
-    def get_file(self, repo: str, path: str) -> FileContent | None:
-        """A file on the default branch with its blob sha, or None when it is missing."""
+    def get_file(self, repo: str, path: str, *, ref: str | None = None) -> FileContent | None:
+        """A file (on ``ref``, else the default branch) with its blob sha, or None."""
+        params = {"ref": ref} if ref else None
         try:
             data = self._call(
                 f"read {path!r} in {self.full_name(repo)!r}",
-                lambda: self._raw("GET", self._url(repo, f"/contents/{quote(path)}")),
+                lambda: self._raw(
+                    "GET", self._url(repo, f"/contents/{quote(path)}"), parameters=params
+                ),
             )
         except NotFoundError:
             return None
@@ -260,11 +292,22 @@ class GitHubClient:
             )
         return FileContent(path, base64.b64decode(data["content"]), str(data["sha"]))
 
-    def put_file(self, repo: str, path: str, content: bytes, message: str, sha: str | None) -> str:
+    def put_file(
+        self,
+        repo: str,
+        path: str,
+        content: bytes,
+        message: str,
+        sha: str | None,
+        *,
+        branch: str | None = None,
+    ) -> str:
         """Create (``sha`` None) or update a file; ConflictError when ``sha`` is stale."""
         body: dict[str, Any] = {"message": message, "content": base64.b64encode(content).decode()}
         if sha is not None:
             body["sha"] = sha
+        if branch is not None:
+            body["branch"] = branch
         what = f"write {path!r} in {self.full_name(repo)!r}"
         try:
             data = self._call(
@@ -286,19 +329,23 @@ class GitHubClient:
         message: str,
         *,
         attempts: int = 5,
+        branch: str | None = None,
     ) -> bool:
         """Read, ``change`` and write a file, re-reading when someone else wrote it first.
 
         ``change`` gets the current bytes (None when missing) and returns the new bytes,
-        or None for "nothing to change". Returns whether a write happened.
+        or None for "nothing to change". Returns whether a write happened. The sha the
+        write is based on is GitHub's optimistic lock: nobody's change is overwritten.
         """
         for _ in range(attempts):
-            current = self.get_file(repo, path)
+            current = self.get_file(repo, path, ref=branch)
             new = change(current.content if current else None)
             if new is None or (current is not None and new == current.content):
                 return False
             try:
-                self.put_file(repo, path, new, message, current.sha if current else None)
+                self.put_file(
+                    repo, path, new, message, current.sha if current else None, branch=branch
+                )
                 return True
             except ConflictError:
                 log.info("%s in %s changed while we wrote it; reading it again", path, repo)
@@ -333,6 +380,62 @@ class GitHubClient:
                 input={"event_type": event_type, "client_payload": client_payload or {}},
             ),
         )
+
+    # -- Actions secrets (token_reset) ------------------------------------------------
+
+    def set_actions_secret(self, repo: str, name: str, value: Secret) -> None:
+        """Store ``value`` as the repository's Actions secret ``name`` (new or replaced).
+
+        GitHub takes secrets only encrypted to the repository's public key with a
+        libsodium sealed box: the value is sealed here and never sent or logged in clear.
+        """
+        key = self._call(
+            f"read the Actions public key of {self.full_name(repo)!r}",
+            lambda: self._raw("GET", self._url(repo, "/actions/secrets/public-key")),
+        )
+        body = {"encrypted_value": seal_for_github(str(key["key"]), value), "key_id": key["key_id"]}
+        self._call(
+            f"store the Actions secret {name!r} of {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "PUT", self._url(repo, f"/actions/secrets/{quote(name)}"), input=body
+            ),
+        )
+
+    # -- pull requests to feedstocks (cirun) -------------------------------------------
+
+    def open_pull_from(self, repo: str, branch: str) -> PullInfo | None:
+        """The open pull request whose head is ``branch`` of ``repo`` itself, if any."""
+        owner = self.full_name(repo).split("/")[0]
+        data = self._call(
+            f"list pull requests of {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET",
+                self._url(repo, "/pulls"),
+                parameters={"head": f"{owner}:{branch}", "state": "open", "per_page": 100},
+            ),
+        )
+        found = [_pull(p) for p in data if p.get("head", {}).get("ref") == branch]
+        return found[0] if found else None
+
+    def create_pull(self, repo: str, *, title: str, body: str, head: str, base: str) -> PullInfo:
+        data = self._call(
+            f"open a pull request in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "POST",
+                self._url(repo, "/pulls"),
+                input={"title": title, "body": body, "head": head, "base": base},
+            ),
+        )
+        return _pull(data)
+
+    def comment_bodies(self, repo: str, number: int) -> list[str]:
+        """The text of every comment on an issue or pull request."""
+        pages = self._pages(
+            f"read the comments of {self.full_name(repo)}#{number}",
+            self._url(repo, f"/issues/{number}/comments"),
+            {"per_page": "100"},
+        )
+        return [str(c.get("body") or "") for page in pages for c in page]
 
     # -- issues and pull requests (the queue) -----------------------------------------
 
@@ -379,15 +482,6 @@ class GitHubClient:
             repeatable=False,
         )
 
-    def comments(self, repo: str, number: int) -> list[str]:
-        """The bodies of an issue's comments, oldest first."""
-        pages = self._pages(
-            f"read the comments of {self.full_name(repo)}#{number}",
-            self._url(repo, f"/issues/{number}/comments"),
-            {"per_page": "100"},
-        )
-        return [str(comment.get("body") or "") for page in pages for comment in page]
-
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
         self._call(
             f"close {self.full_name(repo)}#{number}",
@@ -406,10 +500,66 @@ class GitHubClient:
                 "GET", self._url(repo, f"/commits/{sha}/pulls"), parameters={"per_page": 100}
             ),
         )
+        return [_pull(p) for p in data]
+
+    # -- workflow runs (the status page; needs actions: read) -------------------------
+
+    def list_workflows(self, repo: str) -> list[WorkflowInfo]:
+        """Every workflow of the repository, as Actions lists them."""
+        pages = self._pages(
+            f"list the workflows of {self.full_name(repo)!r}",
+            self._url(repo, "/actions/workflows"),
+            {"per_page": "100"},
+        )
         return [
-            PullInfo(int(p["number"]), str(p["title"]), str(p["user"]["login"]), str(p["html_url"]))
-            for p in data
+            WorkflowInfo(
+                int(w["id"]), str(w["name"]), str(w["path"]), str(w["state"]), str(w["html_url"])
+            )
+            for page in pages
+            for w in page["workflows"]
         ]
+
+    def workflow_runs(
+        self, repo: str, workflow_id: int, *, limit: int = 30
+    ) -> list[WorkflowRunInfo]:
+        """The latest ``limit`` (at most 100) runs of one workflow, newest first."""
+        params = {"per_page": str(min(max(limit, 1), 100)), "exclude_pull_requests": "true"}
+        data = self._call(
+            f"list the runs of workflow {workflow_id} in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET",
+                self._url(repo, f"/actions/workflows/{workflow_id}/runs"),
+                parameters=params,
+            ),
+        )
+        return [_workflow_run(r) for r in data["workflow_runs"][:limit]]
+
+
+def _pull(data: dict[str, Any]) -> PullInfo:
+    return PullInfo(
+        int(data["number"]), str(data["title"]), str(data["user"]["login"]), str(data["html_url"])
+    )
+
+
+def seal_for_github(public_key_b64: str, value: Secret) -> str:
+    """``value`` in a libsodium sealed box for ``public_key_b64``, base64 (GitHub's format)."""
+    box = SealedBox(PublicKey(base64.b64decode(public_key_b64)))
+    return base64.b64encode(box.encrypt(value.reveal().encode())).decode()
+
+
+def _workflow_run(data: dict[str, Any]) -> WorkflowRunInfo:
+    conclusion = data.get("conclusion")
+    return WorkflowRunInfo(
+        int(data["id"]),
+        int(data["run_number"]),
+        str(data["event"]),
+        str(data["status"]),
+        str(conclusion) if conclusion is not None else None,
+        str(data.get("head_branch") or ""),
+        str(data["created_at"]),
+        str(data.get("updated_at") or data["created_at"]),
+        str(data["html_url"]),
+    )
 
 
 def _issue(data: dict[str, Any]) -> IssueInfo:

@@ -1,0 +1,20 @@
+"""Infrastructure as code for the GitHub side of a deployment: ``deploy/github/*.yml``.
+
+    python -m admin_requests.deploy plan  --repository OWNER/NAME --backend vault --set ...
+    python -m admin_requests.deploy apply --repository OWNER/NAME --backend vault --set ...
+    python -m admin_requests.deploy check --repository OWNER/NAME --backend vault --set ...
+    python -m admin_requests.deploy ids   --repository OWNER/NAME
+
+``plan`` lists what differs, ``apply`` changes it (then checks again), ``check`` exits 1
+when anything differs, for a scheduled drift check (read permissions suffice); ``ids``
+prints the numeric repository and owner ids the vault role and AWS trust policy pin.
+The token (``GITHUB_TOKEN``) is a repository administrator's, e.g. ``gh auth token``;
+never a workflow's.
+"""
+
+from __future__ import annotations
+
+from .plan import Change, RepositoryApi, plan_changes
+from .spec import RepositorySpec, load_spec
+
+__all__ = ["Change", "RepositoryApi", "RepositorySpec", "load_spec", "plan_changes"]

@@ -1,0 +1,175 @@
+"""The desired state of the repository, read from deploy/github/*.yml.
+
+``repository.yml`` holds what every deployment shares; ``backend-<name>.yml`` what
+depends on the credentials backend (the OIDC subject template, the environment's
+variables). The backend file is merged over the base (mappings merged key by key,
+lists replaced), then ``${name}`` placeholders are filled from ``--set name=value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from ..errors import DeployConfigError
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[3] / "deploy" / "github"
+BASE_FILE = "repository.yml"
+BACKENDS = ("vault", "aws")
+TOP_LEVEL = frozenset({"repository", "actions", "rulesets", "environments", "labels"})
+ACTIONS_KEYS = frozenset(
+    {"permissions", "selected_actions", "workflow_permissions", "oidc_subject"}
+)
+ENVIRONMENT_KEYS = frozenset(
+    {
+        "wait_timer",
+        "reviewers",
+        "prevent_self_review",
+        "deployment_branch_policy",
+        "branch_policies",
+        "variables",
+    }
+)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    name: str
+    settings: dict[str, Any]  # wait_timer, reviewers, prevent_self_review, branch policy
+    branch_policies: list[dict[str, str]]
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    """What the repository must look like; each part is checked, then applied if needed."""
+
+    repository: dict[str, Any] = field(default_factory=dict)
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rulesets: list[dict[str, Any]] = field(default_factory=list)
+    environments: list[EnvironmentSpec] = field(default_factory=list)
+    labels: list[dict[str, str]] = field(default_factory=list)
+
+
+def merge(base: Any, overlay: Any) -> Any:
+    """``overlay`` over ``base``: mappings merged key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        merged = dict(base)
+        for key, value in overlay.items():
+            merged[key] = merge(base[key], value) if key in base else value
+        return merged
+    return overlay
+
+
+def _fill(value: Any, values: Mapping[str, str], missing: set[str]) -> Any:
+    if isinstance(value, str):
+        template = Template(value)
+        missing.update(name for name in template.get_identifiers() if name not in values)
+        return template.safe_substitute(values)
+    if isinstance(value, list):
+        return [_fill(v, values, missing) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _fill(v, values, missing) for k, v in value.items()}
+    return value
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DeployConfigError(f"cannot read {str(path)!r}: {error.strerror}") from None
+    except YAMLError as error:
+        raise DeployConfigError(f"{str(path)!r} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DeployConfigError(f"{str(path)!r} must be a mapping of sections")
+    unknown = sorted(set(data) - TOP_LEVEL)
+    if unknown:
+        raise DeployConfigError(
+            f"{str(path)!r}: unknown sections {unknown}; allowed: {sorted(TOP_LEVEL)}"
+        )
+    return data
+
+
+def _mapping(data: Any, where: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DeployConfigError(f"{where} must be a mapping, not {type(data).__name__}")
+    return data
+
+
+def _list(data: Any, where: str) -> list[Any]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise DeployConfigError(f"{where} must be a list, not {type(data).__name__}")
+    return data
+
+
+def load_spec(config_dir: Path, backend: str, values: Mapping[str, str]) -> RepositorySpec:
+    """Read, merge and fill the files; DeployConfigError says what is wrong and where."""
+    if backend not in BACKENDS:
+        raise DeployConfigError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    data = merge(_read(config_dir / BASE_FILE), _read(config_dir / f"backend-{backend}.yml"))
+    missing: set[str] = set()
+    data = _fill(data, values, missing)
+    if missing:
+        flags = " ".join(f"--set {name}=..." for name in sorted(missing))
+        raise DeployConfigError(f"the configuration needs values for {sorted(missing)}: {flags}")
+    actions = _mapping(data.get("actions"), "actions")
+    unknown = sorted(set(actions) - ACTIONS_KEYS)
+    if unknown:
+        raise DeployConfigError(f"actions: unknown keys {unknown}; allowed {sorted(ACTIONS_KEYS)}")
+    rulesets = _list(data.get("rulesets"), "rulesets")
+    for number, ruleset in enumerate(rulesets, 1):
+        if not isinstance(ruleset, dict) or not ruleset.get("name"):
+            raise DeployConfigError(f"rulesets entry {number} needs a 'name'")
+    environments = []
+    for name, env in _mapping(data.get("environments"), "environments").items():
+        env = _mapping(env, f"environments.{name}")
+        unknown = sorted(set(env) - ENVIRONMENT_KEYS)
+        if unknown:
+            raise DeployConfigError(
+                f"environments.{name}: unknown keys {unknown}; allowed {sorted(ENVIRONMENT_KEYS)}"
+            )
+        variables = _mapping(env.get("variables"), f"environments.{name}.variables")
+        empty = sorted(k for k, v in variables.items() if not str(v or "").strip())
+        if empty:
+            raise DeployConfigError(f"environments.{name}.variables: {empty} must not be empty")
+        environments.append(
+            EnvironmentSpec(
+                name=name,
+                settings={
+                    "wait_timer": int(env.get("wait_timer", 0)),
+                    "prevent_self_review": bool(env.get("prevent_self_review", False)),
+                    "reviewers": _list(env.get("reviewers"), f"environments.{name}.reviewers"),
+                    "deployment_branch_policy": env.get("deployment_branch_policy"),
+                },
+                branch_policies=[
+                    {"name": str(p["name"]), "type": str(p.get("type", "branch"))}
+                    for p in _list(
+                        env.get("branch_policies"), f"environments.{name}.branch_policies"
+                    )
+                ],
+                variables={str(k).upper(): str(v) for k, v in variables.items()},
+            )
+        )
+    labels = _list(data.get("labels"), "labels")
+    for label in labels:
+        if not isinstance(label, dict) or not label.get("name"):
+            raise DeployConfigError("each entry of 'labels' needs a 'name'")
+    return RepositorySpec(
+        repository=_mapping(data.get("repository"), "repository"),
+        actions={k: _mapping(v, f"actions.{k}") for k, v in actions.items()},
+        rulesets=rulesets,
+        environments=environments,
+        labels=[{k: str(v) for k, v in label.items()} for label in labels],
+    )

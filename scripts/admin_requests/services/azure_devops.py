@@ -1,0 +1,88 @@
+"""Azure Pipelines build definitions: where feedstocks that build on Azure keep secrets.
+
+One call matters: set a secret variable (``FEEDSTOCK_TOKEN``) on a feedstock's pipeline.
+Azure DevOps has no "set one variable" call, so the definition is read, the variable
+set, and the definition written back with the revision it had: Azure refuses a stale
+revision, and the write is then redone on a fresh read, so nobody's change is lost.
+Secret values are never returned by Azure and never logged here.
+
+The bearer token is an Entra ID access token obtained through OIDC federation
+(``credentials/azure.py``), never a stored personal access token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..config import Settings
+from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
+from .http import HttpClient, Retrier
+
+if TYPE_CHECKING:
+    from ..credentials.redact import Secret
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "7.1"
+
+
+class AzureDevOpsClient:
+    def __init__(self, settings: Settings, token: str, *, retrier: Retrier | None = None) -> None:
+        self.organisation = settings.azure_devops_organisation
+        self.project = settings.azure_devops_project
+        self.http = HttpClient(
+            settings.azure_devops_url,
+            token=token,
+            auth_scheme="Bearer",
+            timeout=settings.http_timeout_seconds,
+            retrier=retrier,
+        )
+        self._base = f"/{quote(self.organisation)}/{quote(self.project)}/_apis/build/definitions"
+
+    def __repr__(self) -> str:
+        return f"AzureDevOpsClient({self.http.base_url!r}, {self.organisation}/{self.project})"
+
+    def definition_id(self, pipeline: str) -> int:
+        """The id of the pipeline named ``pipeline``; NotFoundError when there is none."""
+        found = self.http.json(
+            "GET", self._base, params={"name": pipeline, "api-version": API_VERSION}
+        )
+        matches = [d for d in (found or {}).get("value", []) if d.get("name") == pipeline]
+        if not matches:
+            raise NotFoundError(
+                f"Azure Pipelines has no pipeline {pipeline!r} in "
+                f"{self.organisation}/{self.project}",
+                status=404,
+            )
+        return int(matches[0]["id"])
+
+    def set_secret_variable(
+        self, pipeline: str, name: str, value: Secret, *, attempts: int = 5
+    ) -> None:
+        """Set ``name`` as a secret variable of ``pipeline`` (not overridable at queue time)."""
+        definition_id = self.definition_id(pipeline)
+        path = f"{self._base}/{definition_id}"
+        params = {"api-version": API_VERSION}
+        for _ in range(attempts):
+            definition: dict[str, Any] = self.http.json("GET", path, params=params)
+            variables = definition.get("variables") or {}
+            # Other secret variables come back without their values; Azure keeps a
+            # secret's stored value when it is written back without one.
+            variables[name] = {"value": value.reveal(), "isSecret": True, "allowOverride": False}
+            definition["variables"] = variables
+            try:
+                self.http.json("PUT", path, params=params, json=definition)
+                return
+            except ConflictError:
+                log.info("pipeline %s changed while we wrote it; reading it again", pipeline)
+            except PermanentError as error:
+                if error.status == 400 and "revision" in str(error).lower():
+                    log.info("pipeline %s has a newer revision; reading it again", pipeline)
+                    continue
+                raise
+        raise TransientError(
+            f"the Azure pipeline {pipeline!r} kept changing while we wrote it ({attempts} "
+            "tries); it is retried in a later run."
+        )

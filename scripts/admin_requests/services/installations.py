@@ -1,0 +1,61 @@
+"""Which repositories another GitHub App (a CI provider's) is installed on.
+
+The CI-resource kinds grant a feedstock a provider's runners by adding the feedstock to
+that provider's App installation on the organisation. GitHub offers this only as
+``PUT``/``DELETE /user/installations/{installation_id}/repositories/{repository_id}``,
+which takes a *user* credential with admin rights on the repository: a classic personal
+access token with the ``repo`` scope (no App installation token, no fine-grained token).
+That credential lives only in the vault and reaches this client for the one request that
+needs it (see docs/security.md); an organisation in a GitHub Enterprise can instead use
+the enterprise "organization installations" endpoints with an App token.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..config import Settings
+from .http import HttpClient, Retrier
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+
+
+class AppInstallationsClient:
+    def __init__(self, settings: Settings, token: str, *, retrier: Retrier | None = None) -> None:
+        self.http = HttpClient(
+            settings.github_api_url,
+            token=token,
+            timeout=settings.http_timeout_seconds,
+            retrier=retrier,
+        )
+
+    def __repr__(self) -> str:
+        return f"AppInstallationsClient({self.http.base_url!r})"
+
+    def repository_ids(self, installation_id: int) -> set[int]:
+        """The ids of the repositories the installation can reach (every page)."""
+        ids: set[int] = set()
+        page = 1
+        while True:
+            data = self.http.json(
+                "GET",
+                f"/user/installations/{installation_id}/repositories",
+                params={"per_page": str(PER_PAGE), "page": str(page)},
+            )
+            batch = data.get("repositories", []) if isinstance(data, dict) else []
+            ids.update(int(r["id"]) for r in batch)
+            if len(batch) < PER_PAGE:
+                return ids
+            page += 1
+
+    def add(self, installation_id: int, repository_id: int) -> None:
+        self.http.request(
+            "PUT", f"/user/installations/{installation_id}/repositories/{repository_id}"
+        )
+
+    def remove(self, installation_id: int, repository_id: int) -> None:
+        self.http.request(
+            "DELETE", f"/user/installations/{installation_id}/repositories/{repository_id}"
+        )

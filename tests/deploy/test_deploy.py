@@ -1,0 +1,237 @@
+"""``python -m admin_requests.deploy`` against FakeGitHub: plan, apply, check, drift, scopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from admin_requests.deploy import RepositoryApi, load_spec, plan_changes
+from admin_requests.deploy.cli import main
+from admin_requests.errors import DeployConfigError
+from admin_requests.services.http import HttpClient, Retrier
+from tests.fakes import Fault
+from tests.fakes.github import FakeGitHub
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "deploy" / "github"
+REPOSITORY = "acme/admin-requests"
+VAULT = ["--set", "vault_addr=https://vault.acme.org", "--set", "vault_audience=acme-vault"]
+# What `check` needs, and nothing that writes: a scheduled drift check can use this.
+READ_ONLY = {
+    "administration": "read",
+    "actions": "read",
+    "secrets": "read",
+    "environments": "read",
+    "metadata": "read",
+}
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(org="acme") as gh:
+        gh.add_repo("admin-requests")
+        gh.add_token("admin", permissions=None)
+        gh.add_token("reader", repositories=["admin-requests"], permissions=READ_ONLY)
+        yield gh
+
+
+def deploy(
+    gh: FakeGitHub,
+    command: str,
+    *extra: str,
+    token: str = "admin",
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str]:
+    environ = {"GITHUB_TOKEN": token, "GITHUB_API_URL": gh.url}
+    code = main([command, "--repository", REPOSITORY, *VAULT, *extra], environ)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_apply_makes_a_new_repository_match_and_check_then_passes(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = deploy(github, "plan", capsys=capsys)
+    assert code == 0
+    assert "allow_merge_commit: true -> false" in out
+    assert "ruleset 'protect main': create" in out
+    assert "environment 'production': create" in out
+    assert "variable VAULT_ADDR: create = 'https://vault.acme.org'" in out
+    assert github.effects.total() == 0, "plan must not change anything"
+
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+    admin = github.repo("admin-requests").admin
+    assert admin.settings["allow_merge_commit"] is False
+    assert admin.actions_permissions == {"enabled": True, "allowed_actions": "selected"}
+    assert admin.workflow_permissions["default_workflow_permissions"] == "read"
+    assert admin.oidc_subject == {"use_default": True}
+    (ruleset,) = admin.rulesets.values()
+    assert ruleset["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
+    assert {r["type"] for r in ruleset["rules"]} == {"deletion", "non_fast_forward"}
+    assert ruleset["bypass_actors"] == []
+    production = admin.environments["production"]
+    assert production["deployment_branch_policy"] == {
+        "protected_branches": False,
+        "custom_branch_policies": True,
+    }
+    assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]
+    assert production["variables"] == {
+        "VAULT_ADDR": "https://vault.acme.org",
+        "VAULT_AUDIENCE": "acme-vault",
+    }
+    assert "admin-request-failure" in admin.labels
+
+    github.reset_counters()
+    code, out = deploy(github, "check", token="reader", capsys=capsys)
+    assert (code, github.effects.total()) == (0, 0), out
+    assert "matches" in out
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+    assert github.effects.total() == 0, "a second apply changes nothing"
+
+
+def test_check_finds_drift_that_widens_access_and_apply_removes_it(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy(github, "apply", capsys=capsys)
+    admin = github.repo("admin-requests").admin
+    production = admin.environments["production"]
+    # Someone lets another branch into production, adds a variable, opens a bypass and
+    # gives workflows write tokens by default.
+    production["branch_policies"][999] = {"name": "release/*", "type": "branch"}
+    production["variables"]["VAULT_ROLE"] = "admin"
+    (ruleset,) = admin.rulesets.values()
+    ruleset["bypass_actors"].append(
+        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    )
+    admin.workflow_permissions["default_workflow_permissions"] = "write"
+
+    code, out = deploy(github, "check", token="reader", capsys=capsys)
+    assert code == 1
+    assert "deployment branch policy 'release/*' (branch) is not declared: delete" in out
+    assert "variable VAULT_ROLE is not declared: delete" in out
+    assert "bypass_actors" in out
+    assert 'default_workflow_permissions: "write" -> "read"' in out
+
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+    assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]
+    assert "VAULT_ROLE" not in production["variables"]
+    assert admin.rulesets[ruleset["id"]]["bypass_actors"] == []
+    assert deploy(github, "check", capsys=capsys)[0] == 0
+
+
+def test_stored_secrets_are_reported_for_a_person_and_never_deleted(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.add_actions_secret("admin-requests", "ADMIN_PAT")
+    deploy(github, "apply", capsys=capsys)
+    github.add_actions_secret("admin-requests", "ANACONDA_TOKEN", environment="production")
+    code, out = deploy(github, "apply", capsys=capsys)
+    assert code == 1
+    assert "gh secret delete ADMIN_PAT --repo acme/admin-requests" in out
+    assert "gh secret delete ANACONDA_TOKEN --env production --repo acme/admin-requests" in out
+    assert "[by hand]" in out
+    assert github.repo("admin-requests").admin.secrets == {"ADMIN_PAT"}
+
+
+def test_a_read_only_token_can_check_but_not_apply(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = deploy(github, "apply", token="reader", capsys=capsys)
+    assert code == 1
+    assert "access denied (403)" in out
+    assert github.effects.total() == 0
+
+
+def test_aws_backend_customises_the_oidc_subject_as_deploy_aws_says(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {"GITHUB_TOKEN": "admin", "GITHUB_API_URL": github.url}
+    values = [
+        "--set",
+        "aws_region=eu-west-1",
+        "--set",
+        "aws_role_arn=arn:aws:iam::123456789012:role/admin-requests-process",
+        "--set",
+        "aws_secret_id=admin-requests/process",
+        "--set",
+        "aws_kms_key_id=1234abcd-12ab-34cd-56ef-1234567890ab",
+    ]
+    args = ["--repository", REPOSITORY, "--backend", "aws", *values]
+    assert main(["apply", *args], environ) == 0
+    admin = github.repo("admin-requests").admin
+    expected = json.loads((ROOT / "deploy" / "aws" / "oidc-subject-claim.json").read_text())
+    assert admin.oidc_subject == expected
+    assert admin.environments["production"]["variables"]["AWS_REGION"] == "eu-west-1"
+    assert "VAULT_ADDR" not in admin.environments["production"]["variables"]
+    assert main(["check", *args], environ) == 0
+
+
+def test_missing_values_and_bad_arguments_are_usage_errors(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {"GITHUB_TOKEN": "admin", "GITHUB_API_URL": github.url}
+    assert main(["plan", "--repository", REPOSITORY], environ) == 2
+    err = capsys.readouterr().err
+    assert "--set vault_addr=... --set vault_audience=..." in err
+    assert main(["plan", "--repository", "no-owner", *VAULT], environ) == 2
+    assert "must be OWNER/NAME" in capsys.readouterr().err
+    assert main(["plan", "--repository", REPOSITORY, *VAULT], {"GITHUB_API_URL": github.url}) == 2
+    assert "GITHUB_TOKEN" in capsys.readouterr().err
+    assert main(["plan", "--repository", REPOSITORY, *VAULT, "--set", "novalue"], environ) == 2
+    assert "--set name=value" in capsys.readouterr().err
+
+
+def test_the_files_are_validated_with_the_place_of_the_mistake(tmp_path: Path) -> None:
+    (tmp_path / "repository.yml").write_text("repository: {}\nbranch_protection: {}\n")
+    (tmp_path / "backend-vault.yml").write_text("")
+    with pytest.raises(DeployConfigError, match="unknown sections \\['branch_protection'\\]"):
+        load_spec(tmp_path, "vault", {})
+    (tmp_path / "repository.yml").write_text("environments:\n  production:\n    wait: 5\n")
+    with pytest.raises(DeployConfigError, match=r"environments\.production: unknown keys"):
+        load_spec(tmp_path, "vault", {})
+    with pytest.raises(DeployConfigError, match="use one of vault, aws"):
+        load_spec(tmp_path, "azure", {})
+
+
+def test_backend_files_override_the_base_and_pull_request_rule_defaults_are_tolerated(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub returns rule parameters nobody sent; only declared ones are compared."""
+    (tmp_path / "repository.yml").write_text(
+        "rulesets:\n"
+        "  - name: reviews\n"
+        "    enforcement: active\n"
+        "    rules:\n"
+        "      - type: pull_request\n"
+        "        parameters: {required_approving_review_count: 1}\n"
+        "    bypass_actors:\n"
+        "      - {actor_id: 4242, actor_type: Integration, bypass_mode: always}\n"
+        "environments:\n  production:\n    variables: {A: base, B: base}\n"
+    )
+    (tmp_path / "backend-vault.yml").write_text(
+        "environments:\n  production:\n    variables: {B: vault}\n"
+    )
+    spec = load_spec(tmp_path, "vault", {})
+    assert spec.environments[0].variables == {"A": "base", "B": "vault"}
+    github.faults.on_call(1, fault=Fault.server_error(503), method="GET", path="/rulesets$")
+    http = HttpClient(github.url, token="admin", retrier=Retrier(sleep=lambda _: None))
+    api = RepositoryApi(http, REPOSITORY)
+    for change in plan_changes(api, spec):
+        assert change.apply is not None
+        change.apply()
+    (ruleset,) = github.repo("admin-requests").admin.rulesets.values()
+    assert ruleset["rules"][0]["parameters"]["allowed_merge_methods"]  # GitHub's default
+    assert plan_changes(api, spec) == []
+    assert github.faults.injected == 1
+
+
+def test_ids_prints_what_the_trust_policies_pin(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {"GITHUB_TOKEN": "reader", "GITHUB_API_URL": github.url}
+    assert main(["ids", "--repository", REPOSITORY], environ) == 0
+    repo_id = github.repo("admin-requests").id
+    assert capsys.readouterr().out == f"--repository-id {repo_id} --repository-owner-id 3000\n"

@@ -1,0 +1,59 @@
+"""AzureDevOpsClient and AppInstallationsClient against their fakes: the paths the
+kinds' tests do not reach (a concurrent edit, paging, a missing pipeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from admin_requests.config import Settings
+from admin_requests.credentials.redact import Secret
+from admin_requests.errors import NotFoundError, TransientError
+from admin_requests.services import AppInstallationsClient, AzureDevOpsClient
+from tests.fakes import FakeGitHub, Fault
+from tests.fakes.azure import FakeAzure
+from tests.fakes.wiring import FakeClock, retrier_for
+
+
+@pytest.fixture
+def azure() -> Iterator[FakeAzure]:
+    with FakeAzure() as fake:
+        fake.add_pipeline("foo-feedstock")
+        fake.add_token("az")
+        yield fake
+
+
+def client(azure: FakeAzure) -> AzureDevOpsClient:
+    settings = Settings(azure_devops_url=azure.url, http_timeout_seconds=2)
+    return AzureDevOpsClient(settings, "az", retrier=retrier_for(FakeClock()))
+
+
+def test_a_concurrent_edit_is_read_again_not_overwritten(azure: FakeAzure) -> None:
+    azure.faults.on_call(1, fault=Fault("status", status=409), method="PUT")
+    client(azure).set_secret_variable("foo-feedstock", "FEEDSTOCK_TOKEN", Secret("v" * 64))
+    assert azure.pipeline("foo-feedstock").variables["FEEDSTOCK_TOKEN"]["value"] == "v" * 64
+    assert azure.count("GET", r"/definitions/\d+$") == 2
+
+
+def test_a_pipeline_that_keeps_changing_is_retried_in_a_later_run(azure: FakeAzure) -> None:
+    azure.faults.at_rate(1.0, Fault("status", status=409), method="PUT")
+    with pytest.raises(TransientError, match="kept changing"):
+        client(azure).set_secret_variable("foo-feedstock", "X", Secret("v" * 64), attempts=3)
+
+
+def test_a_missing_pipeline_is_named(azure: FakeAzure) -> None:
+    with pytest.raises(NotFoundError, match="no pipeline 'bar-feedstock' in conda-forge/"):
+        client(azure).set_secret_variable("bar-feedstock", "X", Secret("v" * 64))
+
+
+def test_installation_repositories_are_read_across_pages(fake_github: FakeGitHub) -> None:
+    names = [f"r{n}-feedstock" for n in range(130)]
+    for name in names:
+        fake_github.add_repo(name)
+    fake_github.add_installation(7, "depot", tuple(names))
+    fake_github.add_user_token("ghp_admin")
+    settings = Settings(github_api_url=fake_github.url, http_timeout_seconds=2)
+    ids = AppInstallationsClient(settings, "ghp_admin").repository_ids(7)
+    assert ids == {fake_github.repo(n).id for n in names}
+    assert fake_github.count("GET", r"/user/installations/7/repositories") == 2

@@ -1,0 +1,190 @@
+"""The status page in a real browser: headless Chromium renders the page made from the
+scenario (a queue and history made by the real queue runner against FakeGitHub), and
+the tests read what it shows and measure what a browser can tell about accessibility:
+no horizontal scrolling at phone width, text contrast (WCAG AA) in the light and dark
+schemes, landmarks, headings, table headers, nothing loaded from elsewhere.
+
+Screenshots and the rendered DOM are kept in ``test-artifacts/status/`` (git-ignored).
+Chromium is Debian's package, which ``python3 dev.py test`` installs when it can; when
+it cannot, these tests are skipped with the reason, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from admin_requests.status import StatusReport, write_site
+from tests.status.browser import Browser, Page, find_chromium
+from tests.status.scenario import Scenario
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "status"
+PHONE = {"width": 375, "height": 812, "mobile": True}
+DESKTOP = {"width": 1280, "height": 900, "mobile": False}
+
+# What the browser measures, as one JSON value (see the comments in the file).
+MEASURE = (Path(__file__).parent / "measure.js").read_text()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    executable = find_chromium()
+    if executable is None:
+        reason = (
+            "chromium is not installed: 'python3 dev.py test' installs Debian's chromium "
+            "package when it runs as root or with passwordless sudo and apt-get is available"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; under CI the browser tests must run")
+        pytest.skip(reason)
+    browser = Browser(executable)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(
+    scenario_report: StatusReport, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, StatusReport]:
+    report = scenario_report
+    output = tmp_path_factory.mktemp("site")
+    write_site(report, output)
+    kept = ARTIFACTS / "site"
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(output, kept)
+    return output, report
+
+
+def _measure(page: Page, viewport: int) -> dict[str, Any]:
+    measured: dict[str, Any] = page.evaluate(f"({MEASURE})({viewport})")
+    return measured
+
+
+def test_phone_shows_the_queue_states_latency_and_health(
+    chromium: Browser, site: tuple[Path, StatusReport], scenario: Scenario
+) -> None:
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        page.screenshot(ARTIFACTS / "phone-375.png")
+        page.screenshot(ARTIFACTS / "phone-375-full.png", full_page=True)
+        (ARTIFACTS / "phone-375.html").write_text(page.dom())
+        m = _measure(page, 375)
+
+    assert m["innerWidth"] == 375, "the phone viewport was not emulated"
+    assert m["stylesheetsLoaded"] == 1
+    # The page as a core member reads it.
+    assert m["verdict"].startswith(
+        "⚠ Needs attention: 2 parked requests; 2 requests older than 24 h"
+    )
+    assert "failing: process requests" in m["verdict"]
+    assert m["counts"] == {
+        "count-queued": "4",
+        "count-parked": "2",
+        "count-retrying": "1",
+        "count-pending": "1",
+        "count-stale": "2",
+    }
+    rows = {key: row["text"] for key, row in m["rows"].items()}
+    cells = {key: row["cells"] for key, row in m["rows"].items()}
+    typo = rows["queue-table requests/typo.yml"]
+    assert "archve" in typo
+    assert "@typist" in typo
+    assert "Parked" in typo
+    assert "#1" in typo
+    assert "unknown action 'archve'" in typo
+    gone = rows["queue-table requests/gone.yml"]
+    assert "Parked" in gone
+    assert "#2" in gone
+    assert "no repository 'gone-feedstock'" in gone
+    flaky = rows["queue-table requests/flaky.yml"]
+    assert "Retrying" in flaky
+    assert "Attempt 6 failed" in flaky
+    assert "2026-03-02 15:45 UTC" in flaky  # the next attempt
+    new = rows["queue-table requests/new.yml"]
+    assert "Pending" in new
+    assert "@newbie" in new
+    assert "20 min" in new
+    assert cells["latency-table window 30"] == {
+        "name": "Last 30 days",
+        "Completed": "5",
+        "Median": "18 min",
+        "90th percentile": "1 h 48 min",
+        "99th percentile": "2 h 25 min",
+    }
+    assert cells["latency-table window 365"]["Completed"] == "9"
+    assert cells["latency-table window 365"]["Median"] == "25 min"
+    zeta = rows["completed-table requests/archive-zeta.yml"]
+    assert "Zed Branch" in zeta
+    assert "18 min" in zeta
+    process = rows["health-table .github/workflows/process.yml"]
+    assert "Running" in process
+    assert "3 failed runs in a row" in process
+    assert any("Request requests/gone.yml needs attention" in i for i in m["issues"])
+    # State is written in words, never only by colour or icon.
+    assert {"Parked", "Retrying", "Pending", "Success"} <= {
+        b.split(" ", 1)[-1] for b in m["badges"]
+    }
+    assert scenario.expected.withdrawn not in str(rows)
+
+
+def test_phone_layout_is_accessible(chromium: Browser, site: tuple[Path, StatusReport]) -> None:
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        m = _measure(page, 375)
+    assert m["wide"] == [], "wider than a 375 px phone"
+    assert m["scrollWidth"] == m["innerWidth"] == 375, "horizontal scrolling at 375 px"
+    assert m["viewport"] == "width=device-width, initial-scale=1"
+    assert m["lang"] == "en"
+    assert m["textElements"] > 50
+    assert m["lowContrast"] == [], "text below WCAG AA contrast"
+    assert m["landmarks"] == {"banner": 1, "main": 1, "nav": ["Sections"], "contentinfo": 1}
+    levels = [h["level"] for h in m["headings"]]
+    assert levels[0] == 1
+    assert levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), m["headings"]
+    for table in m["tables"]:
+        assert table["caption"], table
+        assert set(table["colHeaders"]) == {"col"}, table
+        assert set(table["rowHeaders"]) == {"row"}
+        assert len(table["rowHeaders"]) == table["rows"]
+    assert m["firstFocusable"] == "#main"
+    assert m["skipTarget"]
+    # Works offline: no script, and nothing loaded but the page's own stylesheet.
+    assert m["scripts"] == 0
+    assert all(url.startswith("file://") for url in m["resources"]), m["resources"]
+
+
+def test_dark_scheme_and_desktop_keep_contrast_and_fit(
+    chromium: Browser, site: tuple[Path, StatusReport]
+) -> None:
+    output, _ = site
+    url = (output / "index.html").as_uri()
+    with chromium.page(url, **PHONE, dark=True) as page:
+        page.screenshot(ARTIFACTS / "phone-375-dark.png")
+        dark = _measure(page, 375)
+    with chromium.page(url, **DESKTOP) as page:
+        page.screenshot(ARTIFACTS / "desktop-1280.png")
+        desktop = _measure(page, 1280)
+    assert dark["lowContrast"] == [], "dark scheme text below WCAG AA contrast"
+    assert dark["scrollWidth"] == dark["innerWidth"] == 375
+    assert desktop["innerWidth"] == 1280
+    assert desktop["lowContrast"] == []
+    assert desktop["wide"] == []
+    assert desktop["scrollWidth"] == desktop["innerWidth"]
+
+
+def test_screenshots_are_real_pngs(chromium: Browser, site: tuple[Path, StatusReport]) -> None:
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        data = page.screenshot(ARTIFACTS / "phone-375.png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (750, 1624)  # 375 x 812 CSS pixels at device scale 2
