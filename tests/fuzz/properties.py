@@ -37,6 +37,11 @@ EXECUTE_PARAMS = {
     "broken": {"name", "version", "basename"},
     "not_broken": {"name", "version", "basename"},
     "cfep3_copy": {"channel", "label", "name", "version", "basename", "sha256", "to_label"},
+    "token_reset": {"feedstock", "providers", "expiration"},
+    **{
+        action: {"feedstock", "revoke", "resources", "pull_request", "send_pr"}
+        for action in ("travis", "cirun", "blacksmith", "namespace", "depot", "cirrus_runners")
+    },
 }
 
 

@@ -11,10 +11,14 @@ from admin_requests.config import Settings
 from admin_requests.errors import TransientError, UncertainWriteError
 from admin_requests.gitops import Git
 from admin_requests.notify import FAILURE_LABEL, GitHubIssueTracker, IssueContext, Notifier
+from admin_requests.requests.base import OutcomeStatus
 from admin_requests.services import GitHubClient
-from tests.fakes import FakeGitHub, Fault
+from admin_requests.services.http import RetryPolicy
+from tests.fakes import FakeGitHub, Fault, sha
 from tests.fakes.wiring import FakeClock, retrier_for
 from tests.queue.support import BOT, Repo
+from tests.requests.helpers import load
+from tests.soak.world import World, build_cirun, seed_common, world_services
 
 REPO = "admin-requests"
 ISSUES = r"/issues$"
@@ -124,3 +128,65 @@ def test_the_notifier_adopts_an_issue_that_already_says_it(
     changed = IssueContext("requests/a.yml", "archive", "failed 8 times", "y", [], [], 8, "r")
     assert notifier.report_parked(changed) == first
     assert len(issue.comments) == 1
+
+
+# -- pull requests (the cirun kind's enabling pull request) -----------------------------
+
+
+def feature_branch(fake: FakeGitHub) -> None:
+    fake.add_repo("x-feedstock", branches={"main": sha("main"), "feature": sha("feature")})
+
+
+def test_a_lost_answer_to_opening_a_pull_request_finds_the_one_it_opened(
+    fake_github: FakeGitHub,
+) -> None:
+    client = client_for(fake_github)
+    feature_branch(fake_github)
+    fake_github.faults.on_call(1, fault=Fault.lost_response(), method="POST", path=r"/pulls$")
+    pull = client.create_pull("x-feedstock", title="t", body="b", head="feature", base="main")
+    [only] = fake_github.pulls("x-feedstock")
+    assert pull.number == only.number
+    assert fake_github.effects["create_pull"] == 1
+    # Asked again (a rerun): GitHub says it exists, and it is the one returned.
+    again = client.create_pull("x-feedstock", title="t", body="b", head="feature", base="main")
+    assert again.number == only.number
+    assert len(fake_github.pulls("x-feedstock")) == 1
+
+
+def test_an_uncertain_pull_request_that_did_not_happen_is_left_to_a_later_run(
+    fake_github: FakeGitHub,
+) -> None:
+    client = client_for(fake_github)
+    feature_branch(fake_github)
+    fake_github.faults.on_call(1, fault=Fault.server_error(502), method="POST", path=r"/pulls$")
+    with pytest.raises(UncertainWriteError):
+        client.create_pull("x-feedstock", title="t", body="b", head="feature", base="main")
+    assert fake_github.pulls("x-feedstock") == []
+
+
+class AlwaysSendPr:
+    """An rng for the soak world's cirun builder: one feedstock, with the pull request."""
+
+    def random(self) -> float:
+        return 0.0
+
+    def randint(self, low: int, high: int) -> int:
+        return low
+
+
+@pytest.mark.parametrize("path", [r"/pulls$", r"-feedstock/git/refs$"])
+def test_cirun_survives_a_lost_answer_on_its_branch_or_its_pull_request(
+    fake_github: FakeGitHub, path: str
+) -> None:
+    world = World(fake_github, None)
+    seed_common(fake_github, None)
+    request = build_cirun(world, AlwaysSendPr(), 1)  # type: ignore[arg-type]
+    fake_github.faults.on_call(1, fault=Fault.lost_response(), method="POST", path=path)
+    services = world_services(
+        fake_github, None, clock=FakeClock(), policy=RetryPolicy(), http_timeout_seconds=0.5
+    )
+    loaded = load(request.text)
+    [outcome] = [loaded.kind.execute(item, services) for item in loaded.items]
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert world.all_done() == []
+    assert fake_github.effects["create_pull"] == 1

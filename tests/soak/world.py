@@ -9,7 +9,10 @@ item's end state holds, and the side effects carrying the whole queue out must c
 Extension point: one builder per request kind in ``BUILDERS``. A kind that executes
 (overrides ``RequestKind.execute``) must have a builder here, so that it is soaked;
 ``test_soak.py::test_every_kind_that_executes_is_soaked`` fails until it has one.
-``token_reset`` and the CI-resource kinds do not execute on main yet.
+
+``token_reset`` issues a new token each time an item runs (by design: a token cannot be
+read back), so its side effects are counted as "at least once" (``World.at_least``);
+its end state is exact: the stored secret is accepted and is the only entry.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +28,14 @@ from dataclasses import dataclass, field
 from ruamel.yaml import YAML
 
 from admin_requests.checker import check_text
+from admin_requests.requests import ci_config
 from admin_requests.requests.feedstock_output import ALLOWLIST_PATH, OutputsConfig, sharded_path
+from admin_requests.requests.token_registry import registry_path
+from admin_requests.services import AppInstallationsClient, Services
+from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeAnaconda, FakeGitHub, sha
+from tests.fakes.wiring import FakeClock, services_for
+from tests.requests.test_execute_token_reset import accepts, old_entry
 
 HOME = "admin-requests"  # the repository the automation runs in (issues)
 PATCHES = "conda-forge-repodata-patches-feedstock"
@@ -35,6 +45,25 @@ STAGING = "cf-staging"  # where cfep3_copy requests copy from
 CHANNEL = "conda-forge"
 GITHUB_TOKEN = "gh-admin"
 ANACONDA_TOKEN = "ac-admin"
+INSTALLATIONS_TOKEN = "ghp-org-admin"  # a classic token: only these manage installations
+TOKENS = "feedstock-tokens"
+RECORDS = "ci-access-control"
+CIRUN = ".cirun"
+OLD_FEEDSTOCK_TOKEN = "0123456789abcdef" * 4
+SECRET = "FEEDSTOCK_TOKEN"
+# The CI providers' App installations on the organisation (ADMIN_REQUESTS_CI_APPS).
+CI_APPS = {
+    "travis": 501,
+    "blacksmith": 502,
+    "namespace": 503,
+    "depot": 504,
+    "cirrus_runners": 505,
+    "cirun": 506,
+}
+CIRUN_RESOURCE = "cirun-openstack-gpu-large"
+GHA_ONLY = (
+    "provider:\n  linux_64: github_actions\n  osx_64: github_actions\n  win_64: github_actions\n"
+)
 
 Check = Callable[[], bool]
 
@@ -54,7 +83,10 @@ class World:
     requests: list[WorldRequest] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)  # item id -> end state holds
     effects: Counter[str] = field(default_factory=Counter)  # expected, once each
-    issues: int = 0  # requests that park and get one issue each
+    # Side effects that may repeat by design (token_reset): at least this many.
+    at_least: Counter[str] = field(default_factory=Counter)
+    # Pull requests the queue must open (repository -> exactly one, with one comment).
+    pulls: list[str] = field(default_factory=list)
 
     def item_done(self, item_id: str) -> bool:
         check = self.checks.get(item_id)
@@ -185,10 +217,6 @@ def build_typo_archive(world: World, rng: random.Random, n: int) -> WorldRequest
         world.checks[f"archive:{name}"] = lambda r=f"{name}-feedstock": world.gh.repo(r).archived
     # No check for the misspelt item: it never completes, the maintainer replaces it.
     world.effects["archive"] += 2
-    world.effects["create_issue"] += 1
-    world.effects["close_issue"] += 1
-    world.effects["comment"] += 1  # "done now", when it completes
-    world.issues += 1
     return WorldRequest(
         f"requests/typo-{n}.yml",
         "action: archive\n" + _yaml_list("feedstocks", [good, typo]),
@@ -254,6 +282,110 @@ def build_cfep3_copy(world: World, rng: random.Random, n: int) -> WorldRequest:
     )
 
 
+# -- token_reset and the CI-resource kinds ------------------------------------------------
+
+
+def _token_registered(gh: FakeGitHub, repo: str) -> bool:
+    """The feedstock's CI holds a new token, accepted, the only entry, not provisional."""
+    if SECRET not in gh.repo(repo).secrets:
+        return False
+    token = gh.actions_secret(repo, SECRET)
+    data = gh.repo(TOKENS).files[registry_path(repo.removesuffix("-feedstock"))]
+    entries = json.loads(data)["tokens"]
+    now = time.time()
+    return (
+        token != OLD_FEEDSTOCK_TOKEN
+        and [e.get("provider") for e in entries] == ["github_actions"]
+        and all("expires_at" not in e for e in entries)
+        and accepts(data, token, "github_actions", now)
+        and not accepts(data, OLD_FEEDSTOCK_TOKEN, "github_actions", now)
+    )
+
+
+def build_token_reset(world: World, rng: random.Random, n: int) -> WorldRequest:
+    gh = world.gh
+    names = [f"soak-r{n}x{k}" for k in range(rng.randint(1, 2))]
+    for name in names:
+        repo = f"{name}-feedstock"
+        gh.add_repo(repo, files={"conda-forge.yml": GHA_ONLY})
+        gh.repo(TOKENS).files[registry_path(name)] = json.dumps(
+            {"tokens": [old_entry(None, OLD_FEEDSTOCK_TOKEN)]}
+        ).encode()
+        world.checks[f"token_reset:{name}"] = lambda r=repo: _token_registered(gh, r)
+    world.at_least["put_secret"] += len(names)
+    return WorldRequest(
+        f"requests/token-reset-{n}.yml", "action: token_reset\n" + _yaml_list("feedstocks", names)
+    )
+
+
+def _recorded(gh: FakeGitHub, resource: str, repo: str) -> bool:
+    data = YAML(typ="safe", pure=True).load(gh.repo(RECORDS).files[".access_control.yml"])
+    entries = (data.get("access_control") or {}).get(resource) or []
+    return any(entry.get("feedstock") == repo for entry in entries)
+
+
+def _granted(gh: FakeGitHub, action: str, resource: str, repo: str) -> bool:
+    return repo in gh.installation_repositories(CI_APPS[action]) and _recorded(gh, resource, repo)
+
+
+def _ci_builder(action: str) -> Builder:
+    def build(world: World, rng: random.Random, n: int) -> WorldRequest:
+        gh = world.gh
+        names = [f"soak-{action[:3]}{n}x{k}" for k in range(rng.randint(1, 3))]
+        for name in names:
+            repo = f"{name}-feedstock"
+            gh.add_repo(repo)
+            world.checks[f"{action}:{name}"] = lambda r=repo: _granted(gh, action, action, r)
+        world.effects["installation_add"] += len(names)
+        world.effects["put_file"] += len(names)  # one record each
+        return WorldRequest(
+            f"requests/{action}-{n}.yml", f"action: {action}\n" + _yaml_list("feedstocks", names)
+        )
+
+    return build
+
+
+def _cirun_done(gh: FakeGitHub, repo: str, send_pr: bool) -> bool:
+    policies = ci_config.cirun_policy_ids(gh.repo(CIRUN).files[".access.yml"])
+    if not (_granted(gh, "cirun", CIRUN_RESOURCE, repo) and repo in policies):
+        return False
+    if not send_pr:
+        return True
+    pulls = [p for p in gh.pulls(repo) if p.state == "open"]
+    return len(pulls) == 1
+
+
+def build_cirun(world: World, rng: random.Random, n: int) -> WorldRequest:
+    gh = world.gh
+    send_pr = rng.random() < 0.6
+    names = [f"soak-cir{n}x{k}" for k in range(rng.randint(1, 2))]
+    for name in names:
+        repo = f"{name}-feedstock"
+        gh.add_repo(
+            repo,
+            files={
+                "conda-forge.yml": "bot:\n  automerge: true\n",
+                "recipe/conda_build_config.yaml": "c_compiler_version:\n  - 13\n",
+            },
+        )
+        world.checks[f"cirun:{name}"] = lambda r=repo: _cirun_done(gh, r, send_pr)
+        if send_pr:
+            world.pulls.append(repo)
+    world.effects["installation_add"] += len(names)
+    # The record and the cirun policy; with the pull request, its branch and two files.
+    world.effects["put_file"] += len(names) * (4 if send_pr else 2)
+    if send_pr:
+        world.effects["create_ref"] += len(names)
+        world.effects["create_pull"] += len(names)
+    text = (
+        "action: cirun\n"
+        + _yaml_list("feedstocks", names)
+        + _yaml_list("resources", [CIRUN_RESOURCE])
+        + f"send_pr: {'true' if send_pr else 'false'}\n"
+    )
+    return WorldRequest(f"requests/cirun-{n}.yml", text)
+
+
 BUILDERS: dict[str, Builder] = {
     "archive": build_archive,
     "unarchive": build_unarchive,
@@ -263,6 +395,13 @@ BUILDERS: dict[str, Builder] = {
     "broken": build_broken,
     "not_broken": build_not_broken,
     "cfep3_copy": build_cfep3_copy,
+    "token_reset": build_token_reset,
+    "travis": _ci_builder("travis"),
+    "blacksmith": _ci_builder("blacksmith"),
+    "namespace": _ci_builder("namespace"),
+    "depot": _ci_builder("depot"),
+    "cirrus_runners": _ci_builder("cirrus_runners"),
+    "cirun": build_cirun,
 }
 GITHUB_KINDS = (
     "archive",
@@ -292,6 +431,37 @@ def seed_common(gh: FakeGitHub, ac: FakeAnaconda | None) -> None:
     )
     if ac is not None:
         ac.add_token(ANACONDA_TOKEN, scopes=["api:read", "api:write"])
+    gh.add_repo(TOKENS)
+    gh.add_repo(RECORDS, files={".access_control.yml": "version: 1\naccess_control: {}\n"})
+    gh.add_repo(CIRUN, files={".access.yml": "version: 1\npolicies: []\naccess_control: []\n"})
+    for action, installation in CI_APPS.items():
+        gh.add_installation(installation, action)
+    gh.add_user_token(INSTALLATIONS_TOKEN)
+
+
+def world_services(
+    gh: FakeGitHub,
+    ac: FakeAnaconda | None,
+    *,
+    clock: FakeClock,
+    policy: RetryPolicy,
+    http_timeout_seconds: float,
+) -> Services:
+    """One run's services: every client the kinds use, retries on ``clock``."""
+    services = services_for(
+        gh,
+        ac,
+        github_token=GITHUB_TOKEN,
+        anaconda_token=ANACONDA_TOKEN if ac is not None else None,
+        clock=clock,
+        policy=policy,
+        http_timeout_seconds=http_timeout_seconds,
+        ci_app_installations=tuple(CI_APPS.items()),
+    )
+    services.app_installations = AppInstallationsClient(
+        services.settings, INSTALLATIONS_TOKEN, retrier=services.github.retrier
+    )
+    return services
 
 
 def build_world(

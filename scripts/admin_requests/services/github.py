@@ -418,14 +418,34 @@ class GitHubClient:
         return found[0] if found else None
 
     def create_pull(self, repo: str, *, title: str, body: str, head: str, base: str) -> PullInfo:
-        data = self._call(
-            f"open a pull request in {self.full_name(repo)!r}",
-            lambda: self._raw(
-                "POST",
-                self._url(repo, "/pulls"),
-                input={"title": title, "body": body, "head": head, "base": base},
-            ),
-        )
+        """Open a pull request from ``head``; the open one from ``head`` if it exists.
+
+        Not repeated blindly: when the answer is lost (or GitHub says one already
+        exists for ``head``, our own earlier call), the open pull request is looked up.
+        """
+        what = f"open a pull request in {self.full_name(repo)!r}"
+        try:
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST",
+                    self._url(repo, "/pulls"),
+                    input={"title": title, "body": body, "head": head, "base": base},
+                ),
+                repeatable=False,
+            )
+        except UncertainWriteError:
+            existing = self.open_pull_from(repo, head)
+            if existing is None:
+                raise
+            return existing
+        except PermanentError as error:
+            existing = None
+            if error.status == 422 and "already exists" in str(error):
+                existing = self.open_pull_from(repo, head)
+            if existing is None:
+                raise
+            return existing
         return _pull(data)
 
     def comment_bodies(self, repo: str, number: int) -> list[str]:
