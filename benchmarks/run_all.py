@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every benchmark of issue 9, as one JSON document on stdout (not a pass/fail test).
 
-    python3 dev.py bench            # the figures docs/performance.md records (~6 min)
+    python3 dev.py bench            # the figures docs/performance.md records (~10 min)
     python3 dev.py bench --quick    # small sizes, a smoke run of the harness (~1 min)
 
 - ``check``: files per second over the real request corpus (check_corpus.py);
