@@ -116,15 +116,14 @@ class RunLease:
     def current(self) -> tuple[str, LeaseInfo | None] | None:
         """(commit, lease) of the remote reference, or None when nobody holds it."""
         try:
-            listed = self.git.run("ls-remote", "--quiet", self.remote, self.ref).stdout.split()
+            commit = self._remote_commit()
         except GitError as exc:
             raise GitError(
                 f"cannot read the run lease {self.ref!r} on {self.remote!r}; check that the "
                 f"remote exists and this job may push to it ({exc})"
             ) from None
-        if not listed:
+        if not commit:
             return None
-        commit = listed[0]
         self.git.run("fetch", "--quiet", "--no-tags", self.remote, f"+{self.ref}:{SEEN_REF}")
         message = self.git.run("log", "-1", "--format=%B", commit).stdout
         return commit, LeaseInfo.from_message(message)
@@ -147,12 +146,20 @@ class RunLease:
         )
         if pushed.returncode == 0:
             return True
-        if "[rejected]" in pushed.stdout or "stale info" in pushed.stdout:
+        # Rejected ('stale info' when our view was old; 'failed to update ref' when
+        # another run's push won the server's lock at the same moment): it is a lost
+        # race exactly when the reference is no longer what we expected.
+        if self._remote_commit() != expected:
             return False
         raise GitError(
             f"cannot update the run lease {self.ref!r} on {self.remote!r}: "
             f"{pushed.stderr.strip() or pushed.stdout.strip()}"
         )
+
+    def _remote_commit(self) -> str:
+        """The commit the remote reference points at ("" when it does not exist)."""
+        listed = self.git.run("ls-remote", "--quiet", self.remote, self.ref).stdout.split()
+        return listed[0] if listed else ""
 
     # -- taking, keeping, releasing ------------------------------------------------------
 

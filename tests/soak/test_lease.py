@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -193,3 +194,32 @@ def test_a_runner_that_loses_its_lease_stops_before_the_next_request(
     assert report.stopped is not None
     assert report.needs_attention
     assert repo.exists("requests/c.yml")
+
+
+def test_two_runs_taking_a_free_lease_at_the_same_moment(remote: Path, tmp_path: Path) -> None:
+    """The server's lock decides; the loser finds the lease busy, never an error.
+
+    (Pushing at the same moment, the loser's push is refused by the server with
+    'failed to update ref', not as stale: it must still read as a lost race.)
+    """
+    clock = FakeClock()
+    leases = [lease_for(checkout(remote, tmp_path / n), clock, n) for n in ("one", "two")]
+    for _ in range(10):
+        outcomes: list[str] = []
+
+        def take(lease: RunLease, outcomes: list[str]) -> None:
+            try:
+                lease.acquire()
+                outcomes.append("held")
+            except LeaseBusyError:
+                outcomes.append("busy")
+
+        threads = [threading.Thread(target=take, args=(lease, outcomes)) for lease in leases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["busy", "held"]
+        for lease in leases:
+            lease.release()
+        assert remote_lease(remote) is None
