@@ -60,8 +60,13 @@ def test_generated_facts_come_from_the_code() -> None:
     assert "[archive:python-wget] archive the repository python-wget-feedstock" in archive
     cirun = text.split("## `cirun`", 1)[1].split("\n## ", 1)[0]
     assert "| `send_pr` | optional | `true` or `false` | `true` |" in cirun
-    assert "Not carried out automatically yet" not in cirun  # execute() is implemented now
-    assert "Not carried out automatically yet" not in archive
+    # Every kind is carried out now; the extra grants and credentials come from access().
+    assert "Not carried out automatically yet" not in text
+    assert "**CI providers' GitHub Apps**" in cirun
+    token_reset = text.split("## `token_reset`", 1)[1].split("\n## ", 1)[0]
+    assert "3 installation tokens" in token_reset
+    assert "`feedstock-tokens` with `contents: write`" in token_reset
+    assert "**Azure DevOps**" in token_reset
 
 
 def test_a_key_without_a_description_fails(tmp_path: Path) -> None:

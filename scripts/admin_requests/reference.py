@@ -250,30 +250,60 @@ def _overrides(kind: RequestKind, name: str) -> bool:
     return getattr(type(kind), name) is not getattr(RequestKind, name)
 
 
-def describe_access(access: Access) -> list[str]:
+def _grant_words(repositories: tuple[str, ...], permissions: Mapping[str, str]) -> str:
+    names = ", ".join(f"`{r}`" for r in repositories) or "none"
+    levels = ", ".join(f"`{k}: {v}`" for k, v in sorted(permissions.items())) or "`metadata: read`"
+    noun = "repository" if len(repositories) == 1 else "repositories"
+    return f"the {noun} {names} with {levels}"
+
+
+def describe_access(access: Access, for_what: str = "this request") -> list[str]:
     lines = []
+    grants = []
     if access.github_repositories or access.github_permissions:
-        repositories = ", ".join(f"`{r}`" for r in access.github_repositories) or "none"
-        permissions = (
-            ", ".join(f"`{k}: {v}`" for k, v in sorted(access.github_permissions.items()))
-            or "`metadata: read`"
+        grants.append(_grant_words(access.github_repositories, access.github_permissions))
+    grants += [_grant_words(g.repositories, g.permissions) for g in access.github_extra]
+    if grants:
+        tokens = (
+            "an installation token" if len(grants) == 1 else f"{len(grants)} installation tokens"
         )
         lines.append(
-            "**GitHub**: an installation token of the organisation's App for the "
-            f"repositories {repositories} with {permissions}, minted for this request and "
-            "revoked when it ends."
+            f"**GitHub**: {tokens} of the organisation's App, for "
+            + "; and for ".join(grants)
+            + f", minted for {for_what} and revoked when it ends."
         )
     else:
         lines.append("**GitHub**: no installation token.")
+    if access.github_app_installations:
+        lines.append(
+            "**CI providers' GitHub Apps**: the organisation's `github_installations_token`, "
+            "read from the vault for this request only (GitHub offers adding a repository "
+            "to another App's installation to a user's classic token only; see the "
+            "security page, W10)."
+        )
+    if access.azure_devops:
+        lines.append(
+            "**Azure DevOps**: an Entra ID access token obtained with the job's OIDC token "
+            "(workload-identity federation, no stored token), for setting pipeline "
+            "variables; it expires by itself within about an hour."
+        )
     if access.anaconda_scopes:
         scopes = ", ".join(f"`{s}`" for s in access.anaconda_scopes)
         lines.append(
             f"**anaconda.org**: a token with the scopes {scopes}, valid at most 15 minutes, "
-            "minted for this request and removed when it ends."
+            f"minted for {for_what} and removed when it ends."
         )
     else:
         lines.append("**anaconda.org**: no token.")
     return lines
+
+
+def _follow_up_access(kind: RequestKind, report: FileReport, settings: Settings) -> Access:
+    """What ``after_run`` is granted after this kind's example items are done."""
+    try:
+        return kind.follow_up_access(report.items, _SettingsOnly(settings))
+    except AttributeError:  # needs live services: not shown
+        return Access()
 
 
 def describe_layout(kind: RequestKind) -> str:
@@ -392,6 +422,19 @@ def render_kind(
             out += [f"- {line}" for line in describe_access(access)]
         else:
             out.append("None, while it is not carried out automatically.")
+        follow_up = _follow_up_access(kind, report, settings)
+        if not follow_up.grants_nothing:
+            out += [
+                "",
+                "Its once-per-run follow-up step gets credentials of its own (no single "
+                "request's token carries them):",
+                "",
+                *(
+                    f"- {line}"
+                    for line in describe_access(follow_up, "that step")
+                    if "no token" not in line
+                ),
+            ]
     if notes.access_note:
         out += ["", notes.access_note]
     out += [
@@ -446,13 +489,22 @@ def render_app_permissions(
         except AttributeError:
             silent.append(action)
             continue
-        if not access.github_permissions:
+        follow_up = _follow_up_access(kind, report, settings)
+        asked = [
+            access.github_permissions,
+            *(g.permissions for g in access.github_extra),
+            follow_up.github_permissions,
+            *(g.permissions for g in follow_up.github_extra),
+        ]
+        if not any(asked):
             silent.append(action)
-        for permission, level in access.github_permissions.items():
+        for permission, level in (item for grant in asked for item in grant.items()):
+            if permission == "metadata":
+                continue  # every App has it: its own row below
             current, users = needed.get(permission, (level, []))
             if LEVELS.get(level, 0) > LEVELS.get(current, 0):
                 current = level
-            needed[permission] = (current, [*users, action])
+            needed[permission] = (current, users if action in users else [*users, action])
     out = ["| permission | access | asked for by |", "|---|---|---|"]
     for permission, (level, users) in sorted(needed.items()):
         kinds = ", ".join(f"[`{a}`](reference.md#{a})" for a in users)
@@ -463,7 +515,7 @@ def render_app_permissions(
             "",
             "No GitHub permission (with the default settings): "
             + ", ".join(f"`{a}`" for a in silent)
-            + ". A kind that is not carried out automatically yet asks for nothing.",
+            + " (they act on anaconda.org only, or through a follow-up step listed above).",
         ]
     return "\n".join(out)
 
