@@ -5,6 +5,7 @@
     python3 dev.py sandbox  # only the sandbox (fake GitHub/anaconda.org/OIDC, OpenBao)
     python3 dev.py test     # the whole test suite: ruff, mypy, zizmor, pytest
     python3 dev.py setup    # only create/refresh .venv (used by actions/setup in CI)
+    python3 dev.py bench    # the benchmarks, as JSON on stdout (docs/performance.md)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). `test` also
@@ -158,12 +159,19 @@ def run_sandbox(extra: list[str]) -> int:
         return 0
 
 
+def run_bench(extra: list[str]) -> int:
+    """Not a test: prints figures (``--quick`` for a short smoke run)."""
+    script = str(ROOT / "benchmarks" / "run_all.py")
+    return subprocess.run([str(BIN / "python"), script, *extra], cwd=ROOT, check=False).returncode
+
+
 def main() -> int:
     commands = {
         "demo": run_demo,
         "sandbox": run_sandbox,
         "test": run_tests,
         "setup": lambda _args: 0,
+        "bench": run_bench,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)

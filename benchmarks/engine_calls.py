@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""How many HTTP calls, and how long, the request kinds need per item (not a test).
+"""The engine's wall time, HTTP calls, calls per item and peak memory (not a test).
 
-Starts the fake services with a fixed latency per call (50 ms by default, roughly a
-round trip to api.github.com or api.anaconda.org from a hosted runner), then carries out
-one ``broken`` request of 1,000 packages and one ``add_feedstock_output`` request of 200
-outputs through the kinds, and prints JSON: wall time, HTTP calls, calls per item.
+Carries out one ``broken`` request of 1,000 packages and one ``add_feedstock_output``
+request of 200 outputs the way production does: through the QueueRunner, in a git
+repository (execute, write back, commit), against the fake services with a fixed
+latency per call (50 ms by default: roughly a round trip to api.github.com or
+api.anaconda.org from a hosted runner). Each measurement runs in its own process, so
+its peak RSS is the engine's. ``broken`` is measured with items one by one and with the
+default pool (``QueueConfig.max_parallel_items``), then re-run when everything is in
+place; ``add_feedstock_output`` items are GitHub content writes and stay serial.
 
     python benchmarks/engine_calls.py [--latency 0.05] [--packages 1000] [--outputs 200]
 """
@@ -13,91 +17,153 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and tests.fakes
+from common import (
+    ANACONDA_TOKEN,
+    GITHUB_TOKEN,
+    broken_request,
+    fakes,
+    figures,
+    measured,
+    outputs_request,
+    run_child,
+)
 
-from tests.fakes import FakeAnaconda, FakeGitHub  # noqa: E402
-from tests.requests.helpers import Loaded, load  # noqa: E402
+from admin_requests.config import Settings
+from admin_requests.gitops import Git
+from admin_requests.queue import QueueConfig, QueueRunner
+from admin_requests.services import Services
 
-from admin_requests.config import Settings  # noqa: E402
-from admin_requests.requests.base import OutcomeStatus  # noqa: E402
-from admin_requests.services import Services  # noqa: E402
-
-PATCHES = "conda-forge-repodata-patches-feedstock"
-GITHUB_TOKEN = "gh-admin"  # noqa: S105 (a fake's token)
-ANACONDA_TOKEN = "ac-admin"  # noqa: S105 (a fake's token)
+SCRIPT = Path(__file__).resolve()
 
 
-def _services(gh: FakeGitHub, ac: FakeAnaconda) -> Services:
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def queue_with(root: Path, text: str) -> Path:
+    root.mkdir(parents=True)
+    _git(root, "init", "--quiet", "--initial-branch=main")
+    (root / "requests").mkdir()
+    (root / "requests" / "bench.yml").write_text(text)
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "-m", "Add requests/bench.yml")
+    return root
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    """In the child process: one QueueRunner run over the queue at ``--root``."""
     settings = Settings(
-        github_api_url=gh.url,
-        anaconda_api_url=ac.url,
-        channel_url=ac.url,
-        http_timeout_seconds=10.0,
+        github_api_url=args.github,
+        anaconda_api_url=args.anaconda,
+        channel_url=args.anaconda,
+        http_timeout_seconds=30.0,
     )
-    return Services.build(settings, github_token=GITHUB_TOKEN, anaconda_token=ANACONDA_TOKEN)
+    services = Services.build(settings, github_token=GITHUB_TOKEN, anaconda_token=ANACONDA_TOKEN)
+    root = Path(args.root)
+    runner = QueueRunner(
+        root,
+        services=services,
+        git=Git(root),
+        clock=lambda: datetime.now(UTC),
+        config=QueueConfig(max_parallel_items=args.parallel),
+    )
+
+    def work() -> dict[str, Any]:
+        report = runner.run()
+        [result] = report.results
+        return {
+            "disposition": result.disposition.value,
+            "done": sum(r.done for r in result.items),
+            "changed": sum(r.outcome.changed for r in result.items),
+            "commits": report.commits,
+            "parallel_items": args.parallel,
+        }
+
+    return measured(work)
 
 
-def _measure(
+def measure(
     name: str,
-    request: Loaded,
-    services: Services,
-    fakes: list[FakeGitHub | FakeAnaconda],
-    workers: int,
-) -> dict[str, Any]:
-    for fake in fakes:
-        fake.reset_counters()
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda item: request.kind.execute(item, services), request.items))
-    done = [
-        i for i, o in zip(request.items, outcomes, strict=True) if o.status is OutcomeStatus.DONE
+    text: str,
+    items: int,
+    *,
+    parallel: int,
+    latency: float,
+    rerun: bool,
+    packages: int,
+    outputs: int,
+) -> list[dict[str, Any]]:
+    results = []
+    with fakes(packages, outputs) as world, tempfile.TemporaryDirectory() as folder:
+        runs = [("", Path(folder) / "first")]
+        if rerun:
+            runs.append((" (re-run: all in place)", Path(folder) / "again"))
+        for suffix, root in runs:
+            queue_with(root, text)
+            world.set_latency(latency)
+            world.reset()
+            result = run_child(
+                SCRIPT,
+                [
+                    "--github",
+                    world.gh.url,
+                    "--anaconda",
+                    world.ac.url,
+                    "--root",
+                    str(root),
+                    "--parallel",
+                    str(parallel),
+                ],
+            )
+            results.append(figures(name + suffix, items, result, world.calls()))
+            world.set_latency(0)
+    return results
+
+
+def engine_results(latency: float, packages: int, outputs: int, pool: int) -> list[dict[str, Any]]:
+    sizes = {"packages": packages, "outputs": outputs}
+    broken, outs = broken_request(packages), outputs_request(outputs)
+    return [
+        *measure(
+            f"broken x{packages}, one by one",
+            broken,
+            packages,
+            parallel=1,
+            latency=latency,
+            rerun=False,
+            **sizes,
+        ),
+        *measure(
+            f"broken x{packages}, pool of {pool}",
+            broken,
+            packages,
+            parallel=pool,
+            latency=latency,
+            rerun=True,
+            **sizes,
+        ),
+        *measure(
+            f"add_feedstock_output x{outputs}",
+            outs,
+            outputs,
+            parallel=pool,
+            latency=latency,
+            rerun=True,
+            **sizes,
+        ),
     ]
-    request.kind.after_run(done, services)
-    wall = time.perf_counter() - start
-    calls = sum(fake.call_count for fake in fakes)
-    return {
-        "request": name,
-        "workers": workers,
-        "items": len(request.items),
-        "done": len(done),
-        "changed": sum(o.changed for o in outcomes),
-        "wall_seconds": round(wall, 2),
-        "http_calls": calls,
-        "calls_per_item": round(calls / len(request.items), 3),
-        "seconds_per_item": round(wall / len(request.items), 4),
-    }
-
-
-def bench_broken(gh: FakeGitHub, ac: FakeAnaconda, packages: int) -> Loaded:
-    lines = []
-    for n in range(packages):
-        basename = f"linux-64/pkg{n}-1.0-h0_0.conda"
-        ac.add_file("conda-forge", basename)
-        lines.append(f"  - {basename}\n")
-    return load("action: broken\npackages:\n" + "".join(lines))
-
-
-def bench_outputs(gh: FakeGitHub, outputs: int) -> Loaded:
-    gh.add_repo("foo-feedstock")
-    gh.add_repo(
-        "feedstock-outputs",
-        files={
-            "config.json": json.dumps(
-                {"outputs_path": "outputs", "shard_level": 3, "shard_fill": "z"}
-            ),
-            "feedstock_outputs_autoreg_allowlist.yml": "# globs\nfoo:\n  - foo-*\n",
-        },
-    )
-    names = "".join(f"    - foo-output{n}\n" for n in range(outputs))
-    return load(f"action: add_feedstock_output\nfeedstock_to_output_mapping:\n  foo:\n{names}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,28 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call")
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--outputs", type=int, default=200)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="items carried out at once (1: one by one)"
-    )
+    parser.add_argument("--pool", type=int, default=QueueConfig.max_parallel_items)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--github", help=argparse.SUPPRESS)
+    parser.add_argument("--anaconda", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--parallel", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    results: list[dict[str, Any]] = []
-    with FakeGitHub() as gh, FakeAnaconda() as ac:
-        gh.add_token(GITHUB_TOKEN)
-        ac.add_token(ANACONDA_TOKEN, scopes=["api:read", "api:write"])
-        gh.add_repo(PATCHES, workflows=("rebuild.yml",))
-        broken = bench_broken(gh, ac, args.packages)
-        outputs = bench_outputs(gh, args.outputs)
-        gh.faults.latency = ac.faults.latency = args.latency
-        runs: list[tuple[str, Loaded, Callable[[], Services]]] = [
-            (f"broken x{args.packages}", broken, lambda: _services(gh, ac)),
-            (f"add_feedstock_output x{args.outputs}", outputs, lambda: _services(gh, ac)),
-        ]
-        for name, request, services in runs:
-            results.append(_measure(name, request, services(), [gh, ac], args.workers))
-            # The same request again: everything is in place, so nothing is written.
-            results.append(
-                _measure(f"{name} (re-run)", request, services(), [gh, ac], args.workers)
-            )
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+    results = engine_results(args.latency, args.packages, args.outputs, args.pool)
     print(json.dumps({"latency_seconds": args.latency, "results": results}, indent=2))
     return 0
 

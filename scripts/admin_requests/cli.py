@@ -7,26 +7,30 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import __version__
 from .actions_output import append_step_summary, error_annotation, render, running_in_actions
 from .checker import FileReport, check_paths
+from .checkpoints import checkpoint_from_environ
 from .config import Settings
 from .credentials import CredentialBroker, CredentialSettings, open_broker
 from .errors import AdminRequestsError, CredentialError, UsageError
 from .gitops import Git
+from .lease import DEFAULT_TTL, LeaseBusyError, RunLease
 from .notify import GitHubIssueTracker, IssueTracker
 from .queue import QueueConfig, QueueRunner, ServicesFactory, format_text, render_summary
 from .requests.base import Access
 from .services import GitHubClient, Services
-from .state import RetryPolicy, StateStore, format_time
+from .state import DEFAULT_STATE_DIR, RetryPolicy, StateStore, format_time
 from .status import StatusCollector, StatusOptions, write_site
 
 log = logging.getLogger(__name__)
@@ -237,7 +241,68 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
         policy=RetryPolicy.from_environ(environ),
     )
-    git = Git(root)
+    git = Git(root, checkpoint=checkpoint_from_environ(environ))
+    lease = None
+    if args.push and not args.dry_run:
+        # Before any credential is minted: a run that finds the lease taken does nothing.
+        lease = RunLease(
+            git,
+            args.remote,
+            holder=_lease_holder(environ),
+            clock=lambda: datetime.now(UTC),
+            ttl=timedelta(seconds=args.lease_ttl),
+        )
+        try:
+            lease.acquire()
+        except LeaseBusyError as exc:
+            print(f"admin-requests: {exc}")
+            return EXIT_OK
+        except AdminRequestsError as exc:  # the remote cannot be reached
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    try:
+        return _run(args, environ, root, settings, config, git, lease)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def _lease_holder(environ: Mapping[str, str]) -> str:
+    """Who holds the lease, for people reading it: the Actions run, or this machine."""
+    run = environ.get("GITHUB_RUN_ID")
+    where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"
+    return f"{where} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
+def _prepare_checkout(args: argparse.Namespace, git: Git) -> str:
+    """Under the lease: drop what an interrupted run left uncommitted, then bring the
+    checkout up to the remote branch; returns the remote's commit (what is pushed)."""
+    git.checkpoint("lease taken")
+    left = git.discard_interrupted([QueueConfig.queue_dir, DEFAULT_STATE_DIR])
+    if left:
+        log.warning(
+            "an interrupted run left %s changed; discarded (its work is redone)", ", ".join(left)
+        )
+    return git.sync(args.remote, args.branch)
+
+
+def _run(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    root: Path,
+    settings: Settings,
+    config: QueueConfig,
+    git: Git,
+    lease: RunLease | None,
+) -> int:
+    """Process the queue (under ``lease`` when pushing), report, and push the results."""
+    remote_tip = None
+    if lease is not None:
+        try:
+            remote_tip = _prepare_checkout(args, git)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     tracker = build_tracker(settings, environ)
     if tracker is None:
         log.warning("no GitHub token: parked requests get no issue")
@@ -259,7 +324,7 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
                     else None
                 ),
             )
-            report = runner.run()
+            report = runner.run(guard=lease.keep if lease is not None else None)
     except CredentialError as exc:
         # The broker could not be built or started (configuration, the vault or OIDC
         # refused): no request was touched, so none is charged an attempt. Whatever it
@@ -278,14 +343,16 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         append_step_summary(
             render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
         )
-    if args.push and not args.dry_run and report.commits:
+    # Push this run's commits, and those an interrupted run left in this checkout; not
+    # after losing the lease (another run has taken over the queue).
+    if remote_tip is not None and git.commits_since(remote_tip) and report.stopped is None:
         try:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
         except AdminRequestsError as exc:
             print(f"admin-requests: error: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    # Parked requests have their issues; a runner error or a failed follow-up step is
-    # for core, so it fails the workflow run where core sees it.
+    # Parked requests have their issues; a runner error, a failed follow-up step or a
+    # lost lease is for core, so it fails the workflow run where core sees it.
     return EXIT_INVALID if report.needs_attention else EXIT_OK
 
 
@@ -399,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
     run.add_argument("--branch", default="main", help="branch to push to (default: main)")
     run.add_argument("--push-attempts", type=int, default=5, help=argparse.SUPPRESS)
+    # How long the run lease lasts without renewal (a killed run blocks others this long).
+    run.add_argument(
+        "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
+    )
     run.set_defaults(handler=command_run)
 
     status = sub.add_parser(

@@ -46,6 +46,11 @@ class TransientError(ServiceError):
     """The service is down, slow or rate-limiting: the same call may work later."""
 
 
+class UncertainWriteError(TransientError):
+    """A write that is not safe to repeat failed in a way that may have carried it out
+    (the answer was lost, timed out or was a 5xx): look before writing again."""
+
+
 class PermanentError(ServiceError):
     """The service refused the call as it is (4xx): retrying the same call cannot help."""
 

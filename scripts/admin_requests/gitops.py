@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoints import Checkpoint, no_checkpoint
 from .errors import GitError, PushRejectedError
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,16 @@ class Git:
         root: Path,
         identity: Identity | None = None,
         environ: Mapping[str, str] | None = None,
+        checkpoint: Checkpoint = no_checkpoint,
     ) -> None:
         self.root = root
         self.identity = identity or Identity()
         self.environ = dict(environ) if environ is not None else None
+        self.checkpoint = checkpoint  # see checkpoints.py (crash-safety tests)
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         argv = [
             "git",
             "-c",
@@ -64,7 +69,13 @@ class Git:
             *args,
         ]
         result = subprocess.run(
-            argv, cwd=self.root, capture_output=True, text=True, check=False, env=self.environ
+            argv,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=self.environ,
+            input=stdin,
         )
         if check and result.returncode != 0:
             detail = redact(result.stderr.strip() or result.stdout.strip())
@@ -94,6 +105,54 @@ class Git:
     def head(self) -> str:
         return self.run("rev-parse", "HEAD").stdout.strip()
 
+    def discard_interrupted(self, paths: Sequence[str]) -> list[str]:
+        """Put ``paths`` back as HEAD has them; return what an interrupted run left changed.
+
+        A run killed between changing a request's files and committing them leaves them
+        changed in a checkout that is used again (a self-hosted runner): without this,
+        a request file deleted on disk but never committed would never be processed nor
+        removed. Its work is redone idempotently.
+        """
+        status = self.run(
+            "status", "--porcelain", "--no-renames", "--untracked-files=all", "--", *paths
+        )
+        entries = [(line[:2], line[3:]) for line in status.stdout.splitlines() if line.strip()]
+        changed = [path for _, path in entries]
+        if not changed:
+            return []
+        self.run("reset", "--quiet", "HEAD", "--", *changed)  # unstage
+        in_head = set(self.run("ls-tree", "--name-only", "HEAD", "--", *changed).stdout.split())
+        if in_head:
+            self.run("checkout", "--quiet", "HEAD", "--", *sorted(in_head))
+        for path in changed:
+            if path not in in_head:
+                (self.root / path).unlink(missing_ok=True)
+        return changed
+
+    def sync(self, remote: str, branch: str) -> str:
+        """Bring HEAD up to ``remote``/``branch``, keeping local commits on top of it.
+
+        Taken after the run lease, so the run starts from what the previous run pushed
+        and never redoes a request that run already recorded. Returns the remote's
+        commit: the commits after it are this checkout's own, still to push (an
+        interrupted run's included).
+        """
+        self.run("fetch", "--quiet", remote, branch)
+        tip = self.run("rev-parse", "FETCH_HEAD").stdout.strip()
+        rebased = self.run("rebase", "--quiet", "FETCH_HEAD", check=False)
+        if rebased.returncode != 0:
+            self.run("rebase", "--abort", check=False)
+            raise GitError(
+                f"cannot bring this checkout up to {remote}/{branch}: its own commits "
+                f"conflict with it ({redact(rebased.stderr.strip())}). Start from a fresh "
+                "checkout of the branch."
+            )
+        return tip
+
+    def commits_since(self, base: str) -> int:
+        """How many commits HEAD has that ``base`` does not."""
+        return int(self.run("rev-list", "--count", f"{base}..HEAD").stdout.strip())
+
     def commit_that_added(self, path: str) -> str | None:
         """The latest commit that added ``path`` (a reused name counts from its re-adding).
 
@@ -119,9 +178,12 @@ class Git:
         the same request meanwhile) aborts: the next run redoes the work idempotently.
         """
         for attempt in range(1, attempts + 1):
+            self.checkpoint("push")
             pushed = self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
             if pushed.returncode == 0:
+                self.checkpoint("pushed")
                 return
+            self.checkpoint("push rejected")
             log.warning(
                 "push attempt %d of %d was rejected: %s",
                 attempt,

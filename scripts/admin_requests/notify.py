@@ -2,8 +2,10 @@
 
 A request gets at most one open issue: found again by its label plus a hidden marker
 naming the request file, so a run that crashed after opening it (before its state was
-committed) reuses it instead of opening a second one. The issue @-mentions the author
-of the pull request that added the file.
+committed) reuses it instead of opening a second one, and says nothing twice: an issue
+that already says what we would say is adopted as it is, and a comment identical to
+the issue's last one is not posted again. The issue @-mentions the author of the pull
+request that added the file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .actions_output import render
+from .errors import TransientError, UncertainWriteError
 from .gitops import Git
 from .services.github import GitHubClient
 
@@ -91,10 +94,14 @@ class Notifier:
         self.label = label
 
     def find_issue(self, request: str) -> int | None:
+        found = self._find(request)
+        return found.number if found else None
+
+    def _find(self, request: str) -> TrackedIssue | None:
         needle = marker(request)
         for issue in self.tracker.open_issues_with_label(self.label):
             if needle in issue.body:
-                return issue.number
+                return issue
         return None
 
     def requester(self, request: str) -> Requester:
@@ -112,7 +119,7 @@ class Notifier:
 
     def report_parked(self, context: IssueContext) -> int:
         """Open the request's issue, or comment on the open one; return its number."""
-        existing = self.find_issue(context.request)
+        existing = self._find(context.request)
         requester = self.requester(context.request)
         values = {
             "c": context,
@@ -120,13 +127,17 @@ class Notifier:
             "marker": marker(context.request),
             "max_items": ISSUE_MAX_ITEMS,
         }
+        body = render("issue_parked.md.j2", **values)
         if existing is not None:
-            self.tracker.comment_on_issue(existing, render("issue_parked_again.md.j2", **values))
-            return existing
+            if existing.body.strip() == body.strip():
+                # Opened by a run whose record of it was lost (it crashed, or the
+                # answer never came back): it already says this.
+                return existing.number
+            comment = render("issue_parked_again.md.j2", **values)
+            self.tracker.comment_on_issue(existing.number, comment)
+            return existing.number
         title = f"Request {context.request} needs attention"
-        return self.tracker.create_issue(
-            title, render("issue_parked.md.j2", **values), [self.label]
-        )
+        return self.tracker.create_issue(title, body, [self.label])
 
     def report_resolved(
         self, request: str, known_issue: int | None, *, withdrawn: bool
@@ -142,7 +153,14 @@ class Notifier:
 
 
 class GitHubIssueTracker:
-    """The IssueTracker of one repository (``owner/name``), on the GitHub client."""
+    """The IssueTracker of one repository (``owner/name``), on the GitHub client.
+
+    Opening an issue and commenting are not safe to repeat: when the client cannot
+    tell whether one happened (UncertainWriteError), the tracker looks for it before
+    trying again, so a lost answer never opens a second issue or posts a comment twice.
+    """
+
+    ATTEMPTS = 3
 
     def __init__(self, client: GitHubClient, repository: str) -> None:
         self.client = client
@@ -153,10 +171,34 @@ class GitHubIssueTracker:
         return [TrackedIssue(i.number, i.title, i.body) for i in issues]
 
     def create_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
-        return self.client.create_issue(self.repository, title, body, tuple(labels)).number
+        for _ in range(self.ATTEMPTS):
+            try:
+                return self.client.create_issue(self.repository, title, body, tuple(labels)).number
+            except UncertainWriteError:
+                log.info("opening the issue %r may have failed; looking for it", title)
+            for issue in self.client.list_issues(self.repository, labels=tuple(labels)):
+                if issue.title == title and issue.body.strip() == body.strip():
+                    return issue.number
+        raise TransientError(
+            f"could not open the issue {title!r} in {self.repository!r} after "
+            f"{self.ATTEMPTS} tries; it is opened by a later run."
+        )
 
     def comment_on_issue(self, number: int, body: str) -> None:
-        self.client.comment(self.repository, number, body)
+        """Comment, unless the issue's last comment already says exactly this."""
+        for _ in range(self.ATTEMPTS):
+            comments = self.client.comment_bodies(self.repository, number)
+            if comments and comments[-1].strip() == body.strip():
+                return
+            try:
+                self.client.comment(self.repository, number, body)
+                return
+            except UncertainWriteError:
+                log.info("commenting on #%d may have failed; looking for the comment", number)
+        raise TransientError(
+            f"could not comment on #{number} in {self.repository!r} after {self.ATTEMPTS} "
+            "tries; a later run tries again."
+        )
 
     def close_issue(self, number: int) -> None:
         self.client.close_issue(self.repository, number)

@@ -16,6 +16,7 @@ import dataclasses
 import enum
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,9 @@ from typing import Any
 
 from .actions_output import render
 from .checker import REQUEST_SUFFIXES, FileReport, check_text
+from .checkpoints import Checkpoint
 from .gitops import Git
+from .lease import LeaseLostError
 from .notify import IssueContext, IssueTracker, Notifier
 from .requests import REGISTRY, Item, RequestKind
 from .requests.base import Access, Outcome, OutcomeStatus
@@ -41,6 +44,9 @@ Clock = Callable[[], datetime]
 # ``follow_up_label(key)``) names them in the credentials ledger. The default shares
 # the run's services with every request.
 ServicesFactory = Callable[[Access, str], AbstractContextManager[Any]]
+# Called before each request and each item; raises LeaseLostError when the run must
+# stop (RunLease.keep: another run took the queue over).
+Guard = Callable[[], None]
 
 DEFAULT_RETRY_HINT = (
     "in Actions, run the 'process requests' workflow by hand (Run workflow) with this "
@@ -67,6 +73,9 @@ class QueueConfig:
     # Request files (``requests/foo.yml``) a maintainer asked to un-park and retry now.
     retry: frozenset[str] = frozenset()
     retry_hint: str = DEFAULT_RETRY_HINT
+    # Items of one request carried out at once, at most (and at most the kind's own
+    # ``parallel_items``); 1 carries every item out one after the other.
+    max_parallel_items: int = 8
 
 
 @dataclass(frozen=True)
@@ -103,11 +112,17 @@ class RunReport:
     commits: int = 0
     # Kinds whose after_run failed: their items are done, but the follow-up is not.
     failed_follow_ups: list[str] = field(default_factory=list)
+    # Why the run stopped before the end of the queue (it lost the run lease), if it did.
+    stopped: str | None = None
 
     @property
     def needs_attention(self) -> bool:
         """Whether core should look at the job (the workflow run is marked failed)."""
-        return bool(self.failed_follow_ups) or self.count(Disposition.ERROR) > 0
+        return (
+            bool(self.failed_follow_ups)
+            or self.count(Disposition.ERROR) > 0
+            or self.stopped is not None
+        )
 
     def count(self, disposition: Disposition) -> int:
         return sum(result.disposition is disposition for result in self.results)
@@ -124,12 +139,18 @@ class QueueRunner:
         tracker: IssueTracker | None = None,
         config: QueueConfig | None = None,
         services_for: ServicesFactory | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.root = root
         self.services = services
         self.git = git
         self.clock = clock
         self.config = config or QueueConfig()
+        # Crash-safety tests kill the run at these points (checkpoints.py); the run's
+        # git carries the hook the CLI built, so both share one count.
+        self.checkpoint: Checkpoint = checkpoint or git.checkpoint
+        self.guard: Guard = _no_guard
+        self.stopped: str | None = None
         self.store = StateStore(root, self.config.state_dir)
         self.notifier = Notifier(tracker, git) if tracker is not None else None
         self.services_for: ServicesFactory = services_for or (
@@ -154,12 +175,16 @@ class QueueRunner:
             if path.is_file() and path.suffix in REQUEST_SUFFIXES
         ]
 
-    def run(self) -> RunReport:
+    def run(self, guard: Guard | None = None) -> RunReport:
+        """Process the queue; ``guard`` runs before each request and item (the lease)."""
         now = self.clock()
         report = RunReport(now, self.dry_run)
+        self.guard, self.stopped = guard or _no_guard, None
         done_by_kind: dict[str, list[Item]] = {}
         requests = self.request_files()
         for request in requests:
+            if not self._guarded():
+                break
             try:
                 result = self._process(request, now, done_by_kind)
             except Exception as exc:  # one file must never stop the others
@@ -171,9 +196,26 @@ class QueueRunner:
                 )
             report.commits += result.committed
             report.results.append(result)
-        self._forget_removed_requests(set(requests), report)
+        if self.stopped is None:
+            self._forget_removed_requests(set(requests), report)
+        else:
+            report.stopped = self.stopped
+            report.notes.append(f"the run stopped early: {self.stopped}")
+        self.checkpoint("follow-ups")
         self._after_run(done_by_kind, report)
         return report
+
+    def _guarded(self) -> bool:
+        """Whether the run may go on (it still holds its lease)."""
+        if self.stopped is not None:
+            return False
+        try:
+            self.guard()
+        except LeaseLostError as exc:
+            log.error("stopping: %s", exc)
+            self.stopped = str(exc)
+            return False
+        return True
 
     def _process(
         self, request: str, now: datetime, done_by_kind: dict[str, list[Item]]
@@ -229,10 +271,22 @@ class QueueRunner:
                 "is retried automatically."
             )
             return [ItemResult(item, Outcome.retry(detail)) for item in report.items]
+        workers = min(kind.parallel_items, self.config.max_parallel_items, len(report.items))
+
+        def attempt(item: Item) -> ItemResult:
+            if not self._guarded():
+                return ItemResult(item, Outcome.retry(f"not attempted: {self.stopped}"))
+            outcome = self._execute_item(kind, item, services)
+            self.checkpoint("item done")
+            return ItemResult(item, outcome)
+
         try:
-            return [
-                ItemResult(item, self._execute_item(kind, item, services)) for item in report.items
-            ]
+            if workers <= 1:
+                return [attempt(item) for item in report.items]
+            # Independent items (labels on anaconda.org) in a small pool; results keep
+            # the file's order, so the write-back is the same as one by one.
+            with ThreadPoolExecutor(workers, thread_name_prefix=kind.action) as pool:
+                return list(pool.map(attempt, report.items))
         finally:
             try:
                 scope.__exit__(None, None, None)
@@ -266,10 +320,19 @@ class QueueRunner:
         stored: RequestState | None,
     ) -> RequestResult:
         result = RequestResult(request, Disposition.COMPLETED, kind.action, results)
+        resolved = True
         if stored is not None:
-            result.issue = self._resolve_issue(request, stored.issue, result.notes, withdrawn=False)
+            result.issue, resolved = self._resolve_issue(
+                request, stored.issue, result.notes, withdrawn=False
+            )
         (self.root / request).unlink()
-        self.store.delete(request)
+        if stored is not None and not resolved:
+            # The state outlives the file until a later run closes the issue.
+            self.store.save(
+                dataclasses.replace(stored, issue=result.issue).completed_with_open_issue()
+            )
+        else:
+            self.store.delete(request)
         changed = sum(r.outcome.changed for r in results)
         message = (
             f"Complete {request}: {kind.action}, {len(results)} item(s) done "
@@ -466,18 +529,25 @@ class QueueRunner:
 
     def _resolve_issue(
         self, request: str, known: int | None, notes: list[str], *, withdrawn: bool
-    ) -> int | None:
+    ) -> tuple[int | None, bool]:
+        """Close the request's issue with a comment: (its number, whether that worked)."""
         if self.notifier is None or self.dry_run:
-            return known
+            return known, True
         try:
-            return self.notifier.report_resolved(request, known, withdrawn=withdrawn)
+            return self.notifier.report_resolved(request, known, withdrawn=withdrawn), True
         except Exception as exc:
             log.exception("cannot close the issue of %s", request)
-            notes.append(f"could not close its issue ({type(exc).__name__}); close it by hand")
-            return known
+            notes.append(
+                f"could not close its issue ({type(exc).__name__}); the next run tries again"
+            )
+            return known, False
 
     def _forget_removed_requests(self, present: set[str], report: RunReport) -> None:
-        """Drop the state of request files people removed, closing their issues."""
+        """Drop the state of request files that are gone, closing their issues.
+
+        A file people removed is withdrawn; a ``completed`` state is a request whose
+        issue could not be closed when it completed. The state stays until that works.
+        """
         for request in self.store.requests_with_state():
             if request in present:
                 continue
@@ -486,13 +556,21 @@ class QueueRunner:
                 continue
             try:
                 state = self.store.load(request)
-                self._resolve_issue(
-                    request, state.issue if state else None, report.notes, withdrawn=True
+                _, resolved = self._resolve_issue(
+                    request,
+                    state.issue if state else None,
+                    report.notes,
+                    withdrawn=not (state and state.completed),
                 )
+                if not resolved:
+                    continue
                 self.store.delete(request)
-                if self._commit(request, f"Forget the queue state of removed request {request}"):
+                why = (
+                    "completed, its issue is closed now" if state and state.completed else "removed"
+                )
+                if self._commit(request, f"Forget the queue state of {request} ({why})"):
                     report.commits += 1
-                report.notes.append(f"forgot the state of removed request {request}")
+                report.notes.append(f"forgot the state of {request} ({why})")
             except Exception as exc:
                 log.exception("cannot forget the state of %s", request)
                 report.notes.append(f"cannot forget the state of {request} ({exc})")
@@ -527,7 +605,15 @@ class QueueRunner:
     def _commit(self, request: str, message: str) -> bool:
         if self.dry_run:
             return False
-        return self.git.commit([request, self.store.relative_path(request)], message)
+        self.checkpoint("files written")
+        committed = self.git.commit([request, self.store.relative_path(request)], message)
+        if committed:
+            self.checkpoint("committed")
+        return committed
+
+
+def _no_guard() -> None:
+    return None
 
 
 def follow_up_label(key: str) -> str:

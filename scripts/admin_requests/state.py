@@ -19,8 +19,12 @@ Format (version 1)::
       "parked": false,
       "parked_reason": null,
       "issue": null,                        # the GitHub issue number once one is open
-      "pending": {"archive:foo": "why it is not done yet"}
+      "pending": {"archive:foo": "why it is not done yet"},
+      "completed": false                    # done and removed, but its issue is not closed yet
     }
+
+A ``completed`` state outlives its request file only until a run manages to close the
+request's issue (closing it failed when the request completed).
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ class RequestState:
     parked_reason: str | None = None
     issue: int | None = None
     pending: dict[str, str] = field(default_factory=dict)
+    completed: bool = False
 
     # -- transitions ------------------------------------------------------------------
 
@@ -170,6 +175,18 @@ class RequestState:
             pending=dict(pending),
         )
 
+    def completed_with_open_issue(self) -> RequestState:
+        """Every item is done and the file removed, but closing the issue failed."""
+        return dataclasses.replace(
+            self,
+            completed=True,
+            pending={},
+            parked=False,
+            parked_reason=None,
+            next_attempt=None,
+            last_error="done; closing its issue failed and is tried again",
+        )
+
     def is_due(self, now: datetime) -> bool:
         return not self.parked and (self.next_attempt is None or self.next_attempt <= now)
 
@@ -188,6 +205,7 @@ class RequestState:
             "parked_reason": self.parked_reason,
             "issue": self.issue,
             "pending": dict(sorted(self.pending.items())),
+            "completed": self.completed,
         }
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -214,6 +232,7 @@ class RequestState:
                 parked_reason=data.get("parked_reason"),
                 issue=int(issue) if issue is not None else None,
                 pending={str(k): str(v) for k, v in dict(pending).items()},
+                completed=bool(data.get("completed", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StateFileError(f"missing or malformed field ({exc})") from exc

@@ -49,6 +49,12 @@ COVERED: dict[str, str] = {
     "python3 dev.py demo": "tests/workflows/test_demo_act.py::"
     "test_the_demo_reports_requests_state_credentials_and_the_issue",
     "python3 dev.py test": "ci:.ci/run",
+    "python3 dev.py bench": "tests/test_benchmarks_smoke.py::test_dev_py_bench_prints_its_json",
+    ".venv/bin/python -m pytest -m soak": "tests/soak/test_soak.py::"
+    "test_soak_mixed_queue_under_faults",
+    ".venv/bin/python tests/fuzz/fuzz_loader.py -dict=tests/fuzz/yaml.dict -runs=1000000 "
+    "/tmp/fuzz-corpus docs/examples": "tests/test_fuzz_loader.py::"
+    "test_the_loader_survives_a_seeded_fuzzing_campaign",
 }
 KINDS = frozenset({"run", "covered", "synopsis"})  # for shell blocks; "output" for text
 SERVICES = frozenset({"github", "anaconda", "vault"})

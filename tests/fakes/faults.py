@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -112,6 +113,7 @@ class Faults:
         self._rules: list[_Rule] = []
         self.latency = 0.0  # seconds added to every call (faulty or not)
         self.injected = 0  # how many faults were injected so far
+        self.injected_by_kind: Counter[str] = Counter()  # e.g. "status 503", "timeout"
 
     def seed(self, seed: int) -> None:
         with self._lock:
@@ -151,6 +153,8 @@ class Faults:
                     chosen = rule.fault
             if chosen is not None:
                 self.injected += 1
+                name = f"status {chosen.status}" if chosen.kind == "status" else chosen.kind
+                self.injected_by_kind[name] += 1
         return chosen
 
 

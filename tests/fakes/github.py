@@ -26,6 +26,7 @@ import itertools
 import re
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -186,6 +187,7 @@ class FakeGitHub(FakeServer):
         # by default, so tests of scoping see the strict 404.
         self.public_reads = public_reads
         self.repos: dict[str, FakeRepo] = {}
+        self.file_writes: Counter[str] = Counter()  # put_file effects by repository
         self.tokens: dict[str, FakeToken] = {}
         self.app: FakeApp | None = None
         self._ids = itertools.count(1000)
@@ -589,6 +591,7 @@ class FakeGitHub(FakeServer):
         repo.refs[branch] = commit
         repo.commits.add(commit)
         self.effects["put_file"] += 1
+        self.file_writes[repo.name] += 1
         return Response(
             201 if current is None else 200,
             {

@@ -94,13 +94,6 @@ def two_runs(run: Run) -> tuple[Run, list[ActResult], str]:
     return run, results, head
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the queue runner's run lease (branch 'soak'): without it the second run "
-    "finds the labels already set, counts them done and starts the repodata rebuild again "
-    "(and, depending on timing, opens the parked request's issue twice). Strict: once the "
-    "lease is merged this XPASSes and fails, so remove this marker then.",
-)
 def test_nothing_is_done_twice(two_runs: tuple[Run, list[ActResult], str]) -> None:
     run, results, head = two_runs
     assert any(result.ok for result in results), results[0].output[-4000:]

@@ -127,6 +127,10 @@ class RequestKind(ABC):
     # Which YAML entry produces which item, so the queue can write back what is left.
     # None: the queue cannot shrink the file and keeps it whole until every item is done.
     item_entries: ClassVar[EntryLayout | None] = None
+    # Items the queue may carry out at once. 1 (one after the other) unless the
+    # service copes with concurrent writes and they never touch the same thing;
+    # GitHub content writes stay serial (secondary rate limits, one file's sha).
+    parallel_items: ClassVar[int] = 1
 
     def __init__(self, action: str, summary: str) -> None:
         self.action = action
@@ -189,6 +193,7 @@ class RequestKind(ABC):
     def after_run(self, done: list[Item], services: Any) -> None:
         """Once per run, after this kind's items (e.g. one repodata rebuild for all).
 
+        ``done`` holds the done items of every kind with the same ``follow_up_key``;
         ``services`` hold credentials for exactly ``follow_up_access(done, ...)``.
         """
         return None

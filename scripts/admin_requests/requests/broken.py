@@ -37,6 +37,8 @@ class PackageLabelKind(RequestKind):
     model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
     item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
+    # Each item is one file's label on anaconda.org: independent, and safe at once.
+    parallel_items: ClassVar[int] = 8
 
     def __init__(self, action: str, summary: str, *, add_label: bool) -> None:
         super().__init__(action, summary)

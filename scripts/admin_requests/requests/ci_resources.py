@@ -21,6 +21,7 @@ yet so, so a rerun after any failure finishes the job without doing anything twi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -30,7 +31,7 @@ from typing import ClassVar
 from ruamel.yaml.nodes import Node
 
 from ..config import Settings
-from ..errors import NotFoundError, PermanentError
+from ..errors import ConflictError, NotFoundError, PermanentError
 from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
@@ -422,7 +423,9 @@ def _send_pr(
         head = github.get_ref(repo, f"heads/{base}")
         if head is None:
             raise PermanentError(f"{repo!r} has no branch {base!r} to start the pull request from")
-        github.create_ref(repo, f"heads/{branch}", head)
+        # Already there: our own earlier call, whose answer was lost. The branch is ours.
+        with contextlib.suppress(ConflictError):
+            github.create_ref(repo, f"heads/{branch}", head)
     message = f"Build on the cirun runners {', '.join(resources)}"
     github.update_file(
         repo,

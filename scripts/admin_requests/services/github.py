@@ -25,8 +25,14 @@ from github.GithubException import GithubException
 from nacl.public import PublicKey, SealedBox
 
 from ..config import Settings
-from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
-from .http import Retrier, RetryableFailure, permanent_error, retry_hint
+from ..errors import (
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+    UncertainWriteError,
+)
+from .http import Retrier, RetryableFailure, never_connected, permanent_error, retry_hint
 
 if TYPE_CHECKING:  # credentials/ imports the request kinds, which import this module
     from ..credentials.redact import Secret
@@ -129,24 +135,50 @@ class GitHubClient:
     def _url(self, repo: str, suffix: str = "") -> str:
         return f"{self.settings.github_api_url}/repos/{self.full_name(repo)}{suffix}"
 
-    def _call(self, what: str, operation: Callable[[], T]) -> T:
-        """Run one GitHub call with retries, turning failures into our named errors."""
+    def _call(self, what: str, operation: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run one GitHub call with retries, turning failures into our named errors.
+
+        A call that is not ``repeatable`` (it creates something: an issue, a comment)
+        is retried only when it cannot have happened: no connection was made, or a
+        rate limit refused it. Any other failure may have carried it out (the answer
+        was lost, timed out or was a 5xx), so it raises UncertainWriteError at once and
+        the caller looks before writing again; a blind retry would write twice.
+        """
+
+        def uncertain(reason: str) -> UncertainWriteError:
+            return UncertainWriteError(
+                f"{what}: {reason}; it may or may not have happened, so it is not repeated blindly."
+            )
 
         def attempt() -> T:
             try:
                 return operation()
+            except requests.ConnectTimeout:
+                raise RetryableFailure("no connection in time") from None
             except requests.Timeout:
+                if not repeatable:
+                    raise uncertain("no answer in time") from None
                 raise RetryableFailure("no answer in time") from None
             except requests.ConnectionError as error:
+                if not repeatable and not never_connected(error):
+                    raise uncertain(f"the connection failed ({type(error).__name__})") from None
                 raise RetryableFailure(f"connection failed ({type(error).__name__})") from None
             except ValueError:  # a body that starts like JSON but is not
+                if not repeatable:
+                    raise uncertain("the answer was not JSON") from None
                 raise RetryableFailure("the answer was not JSON") from None
             except GithubException as error:
                 headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
                 retry, wait = retry_hint(error.status, headers, self.retrier.clock())
+                if retry and not repeatable and error.status >= 500:
+                    raise uncertain(f"HTTP {error.status}") from None
                 if retry:
                     raise RetryableFailure(f"HTTP {error.status}", wait) from None
                 raise permanent_error(error.status, what, _message(error)) from None
+            except RetryableFailure as failure:  # _checked_json: a proxy page, not JSON
+                if not repeatable:
+                    raise uncertain(failure.reason) from None
+                raise
 
         return self.retrier.run(attempt, what)
 
@@ -386,14 +418,34 @@ class GitHubClient:
         return found[0] if found else None
 
     def create_pull(self, repo: str, *, title: str, body: str, head: str, base: str) -> PullInfo:
-        data = self._call(
-            f"open a pull request in {self.full_name(repo)!r}",
-            lambda: self._raw(
-                "POST",
-                self._url(repo, "/pulls"),
-                input={"title": title, "body": body, "head": head, "base": base},
-            ),
-        )
+        """Open a pull request from ``head``; the open one from ``head`` if it exists.
+
+        Not repeated blindly: when the answer is lost (or GitHub says one already
+        exists for ``head``, our own earlier call), the open pull request is looked up.
+        """
+        what = f"open a pull request in {self.full_name(repo)!r}"
+        try:
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST",
+                    self._url(repo, "/pulls"),
+                    input={"title": title, "body": body, "head": head, "base": base},
+                ),
+                repeatable=False,
+            )
+        except UncertainWriteError:
+            existing = self.open_pull_from(repo, head)
+            if existing is None:
+                raise
+            return existing
+        except PermanentError as error:
+            existing = None
+            if error.status == 422 and "already exists" in str(error):
+                existing = self.open_pull_from(repo, head)
+            if existing is None:
+                raise
+            return existing
         return _pull(data)
 
     def comment_bodies(self, repo: str, number: int) -> list[str]:
@@ -428,6 +480,7 @@ class GitHubClient:
     def create_issue(
         self, repo: str, title: str, body: str, labels: tuple[str, ...] = ()
     ) -> IssueInfo:
+        """Open an issue; UncertainWriteError when it may have been opened anyway."""
         data = self._call(
             f"open an issue in {self.full_name(repo)!r}",
             lambda: self._raw(
@@ -435,15 +488,18 @@ class GitHubClient:
                 self._url(repo, "/issues"),
                 input={"title": title, "body": body, "labels": list(labels)},
             ),
+            repeatable=False,
         )
         return _issue(data)
 
     def comment(self, repo: str, number: int, body: str) -> None:
+        """Comment on an issue; UncertainWriteError when it may have been posted anyway."""
         self._call(
             f"comment on {self.full_name(repo)}#{number}",
             lambda: self._raw(
                 "POST", self._url(repo, f"/issues/{number}/comments"), input={"body": body}
             ),
+            repeatable=False,
         )
 
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:

@@ -153,6 +153,16 @@ def retry_hint(status: int, headers: Mapping[str, str], now: float) -> tuple[boo
     return False, None
 
 
+def never_connected(error: requests.ConnectionError) -> bool:
+    """True when the request cannot have reached the server (no connection was made)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    text = repr(error.args)
+    return any(
+        sign in text for sign in ("NewConnectionError", "Connection refused", "NameResolutionError")
+    )
+
+
 def permanent_error(status: int, what: str, message: str) -> PermanentError:
     """The named error for a 4xx that retrying cannot fix."""
     if status == 404:

@@ -1,0 +1,36 @@
+"""``python3 dev.py bench`` still runs and prints its JSON (small sizes, no latency).
+
+Not a benchmark: the figures are the full command's (docs/performance.md); this only
+keeps the harness from rotting unnoticed, with every part run: the corpus check, the
+engine, the conda-forge way, and the ratios (the act workflow has its own tests).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_dev_py_bench_prints_its_json() -> None:
+    result = subprocess.run(
+        [sys.executable, "dev.py", "bench", "--quick", "--no-act", "--latency", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["check_corpus"]["files"] > 0, report["check_corpus"]
+    engine, baseline = report["engine"], report["conda_forge_way"]
+    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 8
+    # broken x50: a read and a write per package and one rebuild, a read per package on
+    # the re-run; the conda-forge way probes, searches and writes each package.
+    assert [r["http_calls"] for r in engine[:3]] == [101, 101, 51]
+    assert baseline[0]["http_calls"] == 150
+    assert all(value is not None for value in report["ratios"].values())
+    assert report["act_workflow"] == {"status": "skipped (--no-act)"}
