@@ -56,10 +56,14 @@ def ensure_environment() -> None:
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     if not (BIN / "python").exists():
-        print("[dev] creating .venv", flush=True)
+        print("[dev] creating .venv", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    print("[dev] installing pinned dependencies from requirements/lock.txt", flush=True)
+    print(
+        "[dev] installing pinned dependencies from requirements/lock.txt",
+        file=sys.stderr,
+        flush=True,
+    )
     subprocess.run([*pip, "install", "-r", str(LOCK)], check=True)
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True

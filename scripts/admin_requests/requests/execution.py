@@ -26,22 +26,24 @@ ACCESS_FIX = (
 def guarded(what: str, action: Callable[[], Outcome], *, not_found: str) -> Outcome:
     """Run ``action``; map service errors to RETRY or FAILED with a plain-words detail.
 
-    ``not_found`` says what a 404 means for this item and what to do about it.
+    ``not_found`` says what a 404 means for this item and what to do about it. ``what``
+    (the item's description) names it in the log only: wherever an outcome is shown
+    (job summary, commit message, the requester's issue) the item is named beside it.
     """
     try:
         return action()
     except TransientError as error:
         log.warning("%s: transient failure: %s", what, error)
-        return Outcome.retry(f"{what}: {error}")
+        return Outcome.retry(str(error))
     except NotFoundError as error:
         log.warning("%s: not found: %s", what, error)
-        return Outcome.failed(f"{what}: {not_found}")
+        return Outcome.failed(not_found)
     except AccessDeniedError as error:
         log.error("%s: access denied: %s", what, error)
-        return Outcome.failed(f"{what}: {ACCESS_FIX} ({error}).")
+        return Outcome.failed(f"{ACCESS_FIX} ({error}).")
     except PermanentError as error:
         log.error("%s: refused: %s", what, error)
-        return Outcome.failed(f"{what}: {error}. Ask core to look at this request.")
+        return Outcome.failed(f"{error}. Ask core to look at this request.")
 
 
 def check_online(
