@@ -203,8 +203,8 @@ class AddFeedstockOutputKind(RequestKind):
             repository, path, change, f"[admin-requests] {message}"
         )
         if not changed:
-            return Outcome.done(f"{item.description}: already in place", changed=False)
-        return Outcome.done(f"{item.description}: done in {repository}/{path}")
+            return Outcome.done(f"already in {repository}/{path}", changed=False)
+        return Outcome.done(f"recorded in {repository}/{path}")
 
 
 @dataclass(frozen=True)
