@@ -186,7 +186,7 @@ class CiResourceKind(RequestKind):
         installation = services.settings.ci_app_installation(self.action)
         if installation is None:
             return Outcome.failed(
-                f"{item.description}: the {self.resource} GitHub App's installation id is not "
+                f"the {self.resource} GitHub App's installation id is not "
                 f"configured for admin-requests (ADMIN_REQUESTS_CI_APPS, key {self.action!r}); "
                 "ask core to configure it."
             )
@@ -212,8 +212,8 @@ class CiResourceKind(RequestKind):
             if pr:
                 done.append(pr)
         if not done:
-            return Outcome.done(f"{item.description}: already in place", changed=False)
-        return Outcome.done(f"{item.description}: " + "; ".join(done))
+            return Outcome.done(f"{repo}: already in place", changed=False)
+        return Outcome.done(f"{repo}: " + "; ".join(done))
 
     def _provider_extras(
         self, item: Item, services: Services, resources: list[str], *, grant: bool
