@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
 from ruamel.yaml.nodes import Node
 
-from ..errors import NotFoundError
 from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each, feedstock_list
-from .execution import check_online, guarded
+from .execution import feedstocks_exist, guarded
 from .layout import EntryLayout, ListEntries
 
 
@@ -64,15 +62,7 @@ class ArchiveKind(RequestKind):
         )
 
     def preflight(self, model: FeedstocksRequest, services: Services) -> list[Problem]:
-        problems: list[Problem] = []
-        for name in model.feedstocks:
-            problems += check_online(
-                model.path,
-                name,
-                functools.partial(_missing_repository, services, f"{name}-feedstock"),
-                "no-such-feedstock",
-            )
-        return problems
+        return feedstocks_exist(model.path, model.feedstocks, services)
 
     def execute(self, item: Item, services: Services) -> Outcome:
         repository = item.params["repository"]
@@ -91,15 +81,6 @@ class ArchiveKind(RequestKind):
             return Outcome.done(f"{repository} was already {word}", changed=False)
         services.github.set_archived(repository, self.archived)
         return Outcome.done(f"{repository} is now {word}")
-
-
-def _missing_repository(services: Services, repository: str) -> str | None:
-    try:
-        services.github.repository(repository)
-    except NotFoundError:
-        org = services.settings.organisation
-        return f"there is no repository {repository!r} in {org!r}; check the feedstock name."
-    return None
 
 
 ARCHIVE = ArchiveKind(

@@ -31,7 +31,7 @@ from typing import ClassVar
 from ruamel.yaml.nodes import Node
 
 from ..config import Settings
-from ..errors import ConflictError, NotFoundError, PermanentError
+from ..errors import ConflictError, PermanentError
 from ..fields import Decoder, Text
 from ..names import check_feedstock_name
 from ..problems import Problem
@@ -47,7 +47,7 @@ from .base import (
     check_each,
     feedstock_list,
 )
-from .execution import check_online, guarded
+from .execution import feedstocks_exist, guarded
 from .layout import EntryLayout, ListEntries
 
 log = logging.getLogger(__name__)
@@ -159,15 +159,7 @@ class CiResourceKind(RequestKind):
         return (settings.access_control_repository,)
 
     def preflight(self, model: CiResourceRequest, services: Services) -> list[Problem]:
-        problems: list[Problem] = []
-        for name in model.feedstocks:
-            problems += check_online(
-                model.path,
-                name,
-                functools.partial(_missing_feedstock, services, f"{name}-feedstock"),
-                "no-such-feedstock",
-            )
-        return problems
+        return feedstocks_exist(model.path, model.feedstocks, services)
 
     def execute(self, item: Item, services: Services) -> Outcome:
         repo = item.target
@@ -328,15 +320,6 @@ class CirunKind(CiResourceKind):
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _missing_feedstock(services: Services, repo: str) -> str | None:
-    try:
-        services.github.repository(repo)
-    except NotFoundError:
-        org = services.settings.organisation
-        return f"there is no repository {repo!r} in {org!r}; check the feedstock name."
-    return None
 
 
 def _set_installation(services: Services, installation: int, repo_id: int, *, grant: bool) -> bool:

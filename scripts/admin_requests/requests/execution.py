@@ -7,13 +7,18 @@ the same call cannot help.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ..errors import AccessDeniedError, NotFoundError, PermanentError, ServiceError, TransientError
 from ..fields import Text
 from ..problems import Problem
 from .base import Outcome
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +72,29 @@ def check_online(
     if message is None:
         return []
     return [Problem(path, where.line, where.column, code, message)]
+
+
+def feedstocks_exist(
+    path: str, names: Iterable[Text], services: Services, *, bare: Callable[[Text], str] = str
+) -> list[Problem]:
+    """Preflight: each ``<name>-feedstock`` repository exists in the organisation."""
+    problems: list[Problem] = []
+    for name in names:
+        problems += check_online(
+            path,
+            name,
+            functools.partial(missing_feedstock, services, bare(name)),
+            "no-such-feedstock",
+        )
+    return problems
+
+
+def missing_feedstock(services: Services, name: str) -> str | None:
+    """Why ``<name>-feedstock`` cannot be acted on, or None when it exists."""
+    repository = f"{name}-feedstock"
+    try:
+        services.github.repository(repository)
+    except NotFoundError:
+        org = services.settings.organisation
+        return f"there is no repository {repository!r} in {org!r}; check the feedstock name."
+    return None

@@ -21,7 +21,7 @@ from ..names import check_feedstock_name, check_output_name_or_glob, is_glob
 from ..problems import Problem
 from ..services import Services
 from .base import Access, Item, Outcome, RequestKind, RequestModel, check_each
-from .execution import check_online, guarded
+from .execution import feedstocks_exist, guarded
 from .layout import EntryLayout, MappingOfLists
 
 CONFIG_PATH = "config.json"
@@ -169,15 +169,8 @@ class AddFeedstockOutputKind(RequestKind):
         )
 
     def preflight(self, model: FeedstockOutputsRequest, services: Services) -> list[Problem]:
-        problems: list[Problem] = []
-        for key, _ in model.feedstock_to_output_mapping:
-            problems += check_online(
-                model.path,
-                key,
-                functools.partial(_missing_feedstock, services, str(_bare(key))),
-                "no-such-feedstock",
-            )
-        return problems
+        keys = [key for key, _ in model.feedstock_to_output_mapping]
+        return feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
 
     def execute(self, item: Item, services: Services) -> Outcome:
         repository = services.settings.feedstock_outputs_repository
@@ -335,15 +328,6 @@ def _round_trip_yaml(text: str) -> YAML:
     elif match is None:
         yaml.indent(mapping=2, sequence=4, offset=2)  # a new file: the common style
     return yaml
-
-
-def _missing_feedstock(services: Services, feedstock: str) -> str | None:
-    try:
-        services.github.repository(f"{feedstock}-feedstock")
-    except NotFoundError:
-        org = services.settings.organisation
-        return f"there is no repository '{feedstock}-feedstock' in {org!r}; check the name."
-    return None
 
 
 ADD_FEEDSTOCK_OUTPUT = AddFeedstockOutputKind(
