@@ -79,6 +79,23 @@ class RequestCredentials:
     installations_token: Secret | None = None
 
 
+def _oidc_requester(
+    settings: CredentialSettings,
+    masker: Masker,
+    session: requests.Session,
+    retrier: Retrier | None,
+) -> OidcRequester:
+    """The job's ID-token requester; its request token is masked from the start."""
+    return OidcRequester(
+        settings.oidc_request_url,
+        masker.register(settings.oidc_request_token),
+        session,
+        masker,
+        settings.http_timeout_seconds,
+        retrier,
+    )
+
+
 def build_backend(
     settings: CredentialSettings,
     masker: Masker,
@@ -95,14 +112,7 @@ def build_backend(
             "ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set; give the job "
             "'permissions: id-token: write' (processing jobs only, never pull requests)"
         )
-    oidc = OidcRequester(
-        settings.oidc_request_url,
-        masker.register(settings.oidc_request_token),
-        session,
-        masker,
-        settings.http_timeout_seconds,
-        retrier,
-    )
+    oidc = _oidc_requester(settings, masker, session, retrier)
     if settings.backend == "aws":
         from .aws import AwsBackend
 
@@ -478,14 +488,7 @@ def build_azure(
             "(ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN): Azure is reached only through "
             "federation; give the processing job 'permissions: id-token: write'"
         )
-    oidc = OidcRequester(
-        settings.oidc_request_url,
-        masker.register(settings.oidc_request_token),
-        session,
-        masker,
-        settings.http_timeout_seconds,
-        retrier,
-    )
+    oidc = _oidc_requester(settings, masker, session, retrier)
     return AzureFederatedTokens(
         oidc=oidc,
         authority_url=settings.azure_authority_url,
