@@ -302,3 +302,46 @@ jobs:
         "leaky: the credentials step also runs for dry runs",
         "leaky: input vault-addr comes from 'github.event.inputs.addr'",
     ]
+
+
+def test_conda_smithy_comes_from_conda_forge_at_a_pinned_version_for_the_run() -> None:
+    """The cirun rerender's conda-smithy: installed only when pinned, only from conda-forge.
+
+    Not run under act (the sandbox has no conda-forge channel); this checks the wiring.
+    """
+    (job,) = load(PROCESS.read_text(encoding="utf-8"))["jobs"].values()
+    steps = {step.get("id"): step for step in job["steps"]}
+    smithy = steps["smithy"]
+    assert "vars.CONDA_SMITHY_VERSION != ''" in smithy["if"]
+    assert "!inputs.dry_run" in smithy["if"]
+    assert smithy["env"] == {"CONDA_SMITHY_VERSION": "${{ vars.CONDA_SMITHY_VERSION }}"}
+    command = " ".join(smithy["run"].split())
+    assert "--override-channels --channel conda-forge" in command
+    assert '"conda-smithy==${CONDA_SMITHY_VERSION}"' in command
+    (run,) = [s for s in job["steps"] if "admin-requests run" in str(s.get("run", ""))]
+    assert run["env"]["CONDA_SMITHY"] == "${{ steps.smithy.outputs.path }}"
+
+
+BACKEND_VARIABLES = {
+    "vault": {"ADMIN_REQUESTS_CREDENTIALS", "ADMIN_REQUESTS_OIDC_AUDIENCE", "VAULT_ADDR"},
+    "aws": {
+        "ADMIN_REQUESTS_CREDENTIALS",
+        "ADMIN_REQUESTS_OIDC_AUDIENCE",
+        "ADMIN_REQUESTS_AWS_ROLE_ARN",
+        "ADMIN_REQUESTS_AWS_SECRET_ID",
+        "ADMIN_REQUESTS_AWS_KMS_KEY_ID",
+    },
+}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKEND_VARIABLES))
+def test_the_deployed_environment_variables_are_the_ones_process_yml_reads(backend: str) -> None:
+    """deploy/github/ sets what process.yml reads as vars.*: no name drifts apart."""
+    read = set(re.findall(r"vars\.([A-Z0-9_]+)", PROCESS.read_text(encoding="utf-8")))
+    overlay = load((ROOT / "deploy" / "github" / f"backend-{backend}.yml").read_text())
+    declared = set(overlay["environments"]["production"]["variables"])
+    assert declared - read == set()  # nothing set that the workflow ignores
+    assert BACKEND_VARIABLES[backend] - declared == set()  # nothing it needs left unset
+    assert overlay["environments"]["production"]["variables"]["ADMIN_REQUESTS_CREDENTIALS"] == (
+        backend
+    )

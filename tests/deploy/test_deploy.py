@@ -79,8 +79,9 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
     }
     assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]
     assert production["variables"] == {
+        "ADMIN_REQUESTS_CREDENTIALS": "vault",
+        "ADMIN_REQUESTS_OIDC_AUDIENCE": "acme-vault",
         "VAULT_ADDR": "https://vault.acme.org",
-        "VAULT_AUDIENCE": "acme-vault",
     }
     assert "admin-request-failure" in admin.labels
 

@@ -7,12 +7,12 @@ placeholder), so it is not a dependency of this package: the processing job inst
 from conda-forge and names the executable in ``CONDA_SMITHY``; without it the cirun pull
 request asks conda-forge's webservices bot to rerender instead (see requests/ci_resources).
 
-What the processing workflow needs for it (not done here: process.yml is not this
-module's): a step that installs conda-smithy from conda-forge at a pinned version
-(e.g. micromamba, itself pinned by checksum, ``micromamba create -p "$RUNNER_TEMP/smithy"
--c conda-forge conda-smithy==<version>``), ``CONDA_SMITHY`` set to
-``$RUNNER_TEMP/smithy/bin/conda-smithy`` in the processing step's ``env:``, and the
-GitHub App granted ``workflows: write`` (a rerender rewrites ``.github/workflows/``).
+How the processing workflow provides it: when the ``CONDA_SMITHY_VERSION`` variable
+is set, process.yml installs ``conda-smithy==<version>`` from conda-forge (only that
+channel) with the conda GitHub's ubuntu images ship, and passes the executable's path
+as ``CONDA_SMITHY`` to the processing step; the GitHub App needs ``workflows: write``
+for it (a rerender rewrites ``.github/workflows/``), which the cirun kind asks for only
+when conda-smithy is configured.
 
 The tests here cannot run the real conda-smithy. They run ``CondaSmithyRerenderer``
 against a local bare git repository with a stand-in ``conda-smithy`` script (so the git
