@@ -105,6 +105,24 @@ def test_push_gives_up_on_a_conflict_without_pushing(
     assert ours.status() == ""  # the rebase was aborted cleanly
 
 
+def test_sync_refuses_a_conflict_and_leaves_the_checkout_as_it_was(
+    repo: Repo, remote: Path, tmp_path: Path
+) -> None:
+    ours = clone(remote, tmp_path / "ours")
+    theirs = clone(remote, tmp_path / "theirs")
+    theirs.add_request("README.md", "theirs\n")
+    theirs.git("push", "--quiet", "origin", "main")
+    (ours.root / "requests" / "README.md").write_text("ours\n")
+    git = Git(ours.root, BOT)
+    git.commit(["requests/README.md"], "ours")
+    our_head = ours.head()
+
+    with pytest.raises(GitError, match="cannot bring this checkout up to origin/main"):
+        git.sync("origin", "main")
+    assert ours.head() == our_head  # the rebase was aborted: our commit is still HEAD
+    assert ours.status() == ""
+
+
 def test_credentials_in_remote_urls_never_reach_error_messages(repo: Repo) -> None:
     git = Git(repo.root, BOT)
     url = "https://x-access-token:ghs_SECRET@127.0.0.1:9/example/admin-requests.git"

@@ -137,17 +137,27 @@ class Git:
         commit: the commits after it are this checkout's own, still to push (an
         interrupted run's included).
         """
+        tip, conflict = self._rebase_onto(remote, branch)
+        if conflict is not None:
+            raise GitError(
+                f"cannot bring this checkout up to {remote}/{branch}: its own commits "
+                f"conflict with it ({conflict}). Start from a fresh checkout of the branch."
+            )
+        return tip
+
+    def _rebase_onto(self, remote: str, branch: str) -> tuple[str, str | None]:
+        """Fetch ``remote``/``branch`` and rebase HEAD's own commits onto it.
+
+        Returns the fetched commit and, when the rebase conflicted (it is then aborted,
+        leaving HEAD as it was), git's redacted explanation.
+        """
         self.run("fetch", "--quiet", remote, branch)
         tip = self.run("rev-parse", "FETCH_HEAD").stdout.strip()
         rebased = self.run("rebase", "--quiet", "FETCH_HEAD", check=False)
-        if rebased.returncode != 0:
-            self.run("rebase", "--abort", check=False)
-            raise GitError(
-                f"cannot bring this checkout up to {remote}/{branch}: its own commits "
-                f"conflict with it ({redact(rebased.stderr.strip())}). Start from a fresh "
-                "checkout of the branch."
-            )
-        return tip
+        if rebased.returncode == 0:
+            return tip, None
+        self.run("rebase", "--abort", check=False)
+        return tip, redact(rebased.stderr.strip())
 
     def commits_since(self, base: str) -> int:
         """How many commits HEAD has that ``base`` does not."""
@@ -192,13 +202,11 @@ class Git:
             )
             if attempt == attempts:
                 break
-            self.run("fetch", "--quiet", remote, branch)
-            rebased = self.run("rebase", "--quiet", "FETCH_HEAD", check=False)
-            if rebased.returncode != 0:
-                self.run("rebase", "--abort", check=False)
+            _, conflict = self._rebase_onto(remote, branch)
+            if conflict is not None:
                 raise PushRejectedError(
                     f"our commits conflict with changes pushed to {branch!r} meanwhile "
-                    f"({redact(rebased.stderr.strip())}); nothing was pushed. The next run starts "
+                    f"({conflict}); nothing was pushed. The next run starts "
                     "from the new state and redoes this work."
                 )
         raise PushRejectedError(
