@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,6 +44,7 @@ from common import (
     OUTPUTS_FEEDSTOCK,
     fakes,
     figures,
+    git,
     measured,
     output_name,
     package_name,
@@ -62,15 +62,6 @@ def split_pkg(pkg: str) -> tuple[str, str, str, str]:
     name_ver, build = file_name.rsplit("-", 1)
     name, ver = name_ver.rsplit("-", 1)
     return plat, name, ver, build
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bot", "-c", "user.email=bot@example.invalid", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
 
 
 def sharded(name: str, config: dict[str, Any]) -> str:
@@ -103,9 +94,9 @@ def mark_broken(anaconda: str, packages: list[str], patches_remote: Path) -> dic
     if marked:  # clone the repodata-patches feedstock, an empty commit, push
         with tempfile.TemporaryDirectory() as folder:
             clone = Path(folder) / "patches"
-            _git(Path(folder), "clone", "--quiet", str(patches_remote), str(clone))
-            _git(clone, "commit", "--quiet", "--allow-empty", "-m", "resync repo data")
-            _git(clone, "push", "--quiet")
+            git(Path(folder), "clone", "--quiet", str(patches_remote), str(clone))
+            git(clone, "commit", "--quiet", "--allow-empty", "-m", "resync repo data")
+            git(clone, "push", "--quiet")
     return {"done": len(marked)}
 
 
@@ -160,12 +151,12 @@ def patches_remote(folder: Path) -> Path:
     """A bare stand-in for the repodata-patches feedstock, with a little history."""
     work, bare = folder / "patches-work", folder / "patches.git"
     work.mkdir()
-    _git(work, "init", "--quiet", "--initial-branch=main")
+    git(work, "init", "--quiet", "--initial-branch=main")
     for n in range(20):
         (work / "patch.py").write_text(f"# patch {n}\n" * 50)
-        _git(work, "add", "--all")
-        _git(work, "commit", "--quiet", "-m", f"patch {n}")
-    _git(folder, "clone", "--quiet", "--bare", str(work), str(bare))
+        git(work, "add", "--all")
+        git(work, "commit", "--quiet", "-m", f"patch {n}")
+    git(folder, "clone", "--quiet", "--bare", str(work), str(bare))
     return bare
 
 

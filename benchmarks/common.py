@@ -92,6 +92,16 @@ def outputs_request(outputs: int) -> str:
     )
 
 
+def git(cwd: Path, *args: str) -> None:
+    """Run git in ``cwd`` as the benchmarks' own identity (no global git config needed)."""
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
 def run_child(script: Path, args: list[str]) -> dict[str, Any]:
     """Run ``script --child ARGS``; its last stdout line is its JSON result."""
     result = subprocess.run(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from common import (
     broken_request,
     fakes,
     figures,
+    git,
     measured,
     outputs_request,
     run_child,
@@ -43,22 +43,13 @@ from admin_requests.services import Services
 SCRIPT = Path(__file__).resolve()
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def queue_with(root: Path, text: str) -> Path:
     root.mkdir(parents=True)
-    _git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "init", "--quiet", "--initial-branch=main")
     (root / "requests").mkdir()
     (root / "requests" / "bench.yml").write_text(text)
-    _git(root, "add", "--all")
-    _git(root, "commit", "--quiet", "-m", "Add requests/bench.yml")
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "Add requests/bench.yml")
     return root
 
 

@@ -9,29 +9,26 @@ import pytest
 
 from admin_requests.errors import GitError, PushRejectedError
 from admin_requests.gitops import Git
-from tests.queue.support import BOT, Repo, repo
+from tests.queue.support import BOT, Repo, bare_of, clone_of, repo
 
 __all__ = ["repo"]
 
 
-def clone(remote: Path, target: Path) -> Repo:
-    subprocess.run(
-        ["git", "clone", "--quiet", str(remote), str(target)], check=True, capture_output=True
-    )
-    cloned = Repo.__new__(Repo)
-    cloned.root = target
-    return cloned
-
-
 @pytest.fixture
 def remote(repo: Repo, tmp_path: Path) -> Path:
-    bare = tmp_path / "remote.git"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--bare", str(repo.root), str(bare)],
-        check=True,
-        capture_output=True,
-    )
-    return bare
+    return bare_of(repo, tmp_path)
+
+
+def conflicting_checkouts(remote: Path, tmp_path: Path) -> tuple[Repo, Git, Repo]:
+    """Ours has an unpushed commit to the same file that theirs has already pushed."""
+    ours = clone_of(remote, tmp_path / "ours")
+    theirs = clone_of(remote, tmp_path / "theirs")
+    theirs.add_request("README.md", "theirs\n")
+    theirs.git("push", "--quiet", "origin", "main")
+    (ours.root / "requests" / "README.md").write_text("ours\n")
+    git = Git(ours.root, BOT)
+    git.commit(["requests/README.md"], "ours")
+    return ours, git, theirs
 
 
 def test_commit_stages_only_the_given_paths_and_skips_no_change(repo: Repo) -> None:
@@ -61,8 +58,8 @@ def test_commit_that_added_a_file_and_its_author(repo: Repo) -> None:
 def test_push_rebases_onto_commits_that_landed_meanwhile(
     repo: Repo, remote: Path, tmp_path: Path
 ) -> None:
-    ours = clone(remote, tmp_path / "ours")
-    theirs = clone(remote, tmp_path / "theirs")
+    ours = clone_of(remote, tmp_path / "ours")
+    theirs = clone_of(remote, tmp_path / "theirs")
     theirs.add_request("merged-meanwhile.yml", "x\n")
     theirs.git("push", "--quiet", "origin", "main")
     (ours.root / "queue-state").mkdir()
@@ -84,13 +81,7 @@ def test_push_rebases_onto_commits_that_landed_meanwhile(
 def test_push_gives_up_on_a_conflict_without_pushing(
     repo: Repo, remote: Path, tmp_path: Path
 ) -> None:
-    ours = clone(remote, tmp_path / "ours")
-    theirs = clone(remote, tmp_path / "theirs")
-    theirs.add_request("README.md", "theirs\n")
-    theirs.git("push", "--quiet", "origin", "main")
-    (ours.root / "requests" / "README.md").write_text("ours\n")
-    git = Git(ours.root, BOT)
-    git.commit(["requests/README.md"], "ours")
+    ours, git, theirs = conflicting_checkouts(remote, tmp_path)
     remote_head = theirs.head()
 
     with pytest.raises(PushRejectedError, match="conflict"):
@@ -108,13 +99,7 @@ def test_push_gives_up_on_a_conflict_without_pushing(
 def test_sync_refuses_a_conflict_and_leaves_the_checkout_as_it_was(
     repo: Repo, remote: Path, tmp_path: Path
 ) -> None:
-    ours = clone(remote, tmp_path / "ours")
-    theirs = clone(remote, tmp_path / "theirs")
-    theirs.add_request("README.md", "theirs\n")
-    theirs.git("push", "--quiet", "origin", "main")
-    (ours.root / "requests" / "README.md").write_text("ours\n")
-    git = Git(ours.root, BOT)
-    git.commit(["requests/README.md"], "ours")
+    ours, git, _ = conflicting_checkouts(remote, tmp_path)
     our_head = ours.head()
 
     with pytest.raises(GitError, match="cannot bring this checkout up to origin/main"):

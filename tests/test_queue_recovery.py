@@ -30,7 +30,9 @@ from tests.queue.support import (
     MemoryTracker,
     Repo,
     ScriptedKind,
+    bare_of,
     clock,
+    clone_of,
     kind,
     make_runner,
     repo,
@@ -239,23 +241,6 @@ def test_what_an_interrupted_run_left_uncommitted_is_discarded(repo: Repo) -> No
     assert not repo.exists("queue-state/b.yml.json")
     assert repo.status() == "?? notes.txt\n"  # outside the queue: left alone
     assert Git(repo.root, BOT).discard_interrupted(["requests", "queue-state"]) == []
-
-
-def clone_of(remote: Path, target: Path) -> Repo:
-    subprocess.run(["git", "clone", "--quiet", str(remote), str(target)], check=True)
-    cloned = Repo.__new__(Repo)
-    cloned.root = target
-    return cloned
-
-
-def bare_of(repo: Repo, tmp_path: Path) -> Path:
-    remote = tmp_path / "remote.git"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--bare", str(repo.root), str(remote)],
-        check=True,
-        capture_output=True,
-    )
-    return remote
 
 
 def test_sync_rebases_local_commits_onto_the_remote(repo: Repo, tmp_path: Path) -> None:

@@ -214,6 +214,27 @@ class Repo:
         return (self.root / path).exists()
 
 
+def bare_of(repo: Repo, tmp_path: Path) -> Path:
+    """A bare clone of ``repo``: the remote a processing run fetches from and pushes to."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--bare", str(repo.root), str(remote)],
+        check=True,
+        capture_output=True,
+    )
+    return remote
+
+
+def clone_of(remote: Path, target: Path) -> Repo:
+    """A working clone of ``remote`` (another run's checkout, or somebody else's)."""
+    subprocess.run(
+        ["git", "clone", "--quiet", str(remote), str(target)], check=True, capture_output=True
+    )
+    cloned = Repo.__new__(Repo)
+    cloned.root = target
+    return cloned
+
+
 def things(*names: str, action: str = "fake") -> str:
     return f"action: {action}\nthings:\n" + "".join(f"  - {n}\n" for n in names)
 

@@ -35,6 +35,7 @@ from admin_requests.services import AppInstallationsClient, Services
 from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeAnaconda, FakeGitHub, sha
 from tests.fakes.wiring import FakeClock, services_for
+from tests.requests.test_execute_ci_resources import INSTALLATIONS as CI_APPS  # CI Apps
 from tests.requests.test_execute_token_reset import accepts, old_entry
 
 HOME = "admin-requests"  # the repository the automation runs in (issues)
@@ -51,15 +52,6 @@ RECORDS = "ci-access-control"
 CIRUN = ".cirun"
 OLD_FEEDSTOCK_TOKEN = "0123456789abcdef" * 4
 SECRET = "FEEDSTOCK_TOKEN"
-# The CI providers' App installations on the organisation (ADMIN_REQUESTS_CI_APPS).
-CI_APPS = {
-    "travis": 501,
-    "blacksmith": 502,
-    "namespace": 503,
-    "depot": 504,
-    "cirrus_runners": 505,
-    "cirun": 506,
-}
 CIRUN_RESOURCE = "cirun-openstack-gpu-large"
 GHA_ONLY = (
     "provider:\n  linux_64: github_actions\n  osx_64: github_actions\n  win_64: github_actions\n"
