@@ -13,7 +13,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from admin_requests.checker import check_paths
+from admin_requests.validation.checker import check_paths
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-requests"
 

@@ -42,10 +42,10 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and t
 from tests.fakes import FakeGitHub  # noqa: E402
 
 from admin_requests.config import Settings  # noqa: E402
-from admin_requests.gitops import Git  # noqa: E402
-from admin_requests.notify import FAILURE_LABEL, marker  # noqa: E402
+from admin_requests.queue.gitops import Git  # noqa: E402
+from admin_requests.queue.notify import FAILURE_LABEL, marker  # noqa: E402
+from admin_requests.queue.state import RequestState, content_digest  # noqa: E402
 from admin_requests.services import GitHubClient  # noqa: E402
-from admin_requests.state import RequestState, content_digest  # noqa: E402
 from admin_requests.status import StatusCollector, StatusOptions, write_site  # noqa: E402
 from admin_requests.status.history import read_history  # noqa: E402
 

@@ -29,11 +29,11 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and t
 from tests.fakes import FakeGitHub  # noqa: E402
 from tests.fakes.azure import FakeAzure  # noqa: E402
 from tests.fakes.oidc import FakeOidcIssuer, process_claims  # noqa: E402
-from tests.requests.helpers import load  # noqa: E402
+from tests.kinds.helpers import load  # noqa: E402
 
 from admin_requests.config import Settings  # noqa: E402
 from admin_requests.credentials import CredentialSettings, open_broker  # noqa: E402
-from admin_requests.requests.base import OutcomeStatus  # noqa: E402
+from admin_requests.kinds.contract import OutcomeStatus  # noqa: E402
 
 APP_PERMISSIONS = {"contents": "write", "secrets": "write", "metadata": "read"}
 META = '{% set name = "NAME" %}\npackage:\n  name: {{ name }}\n'

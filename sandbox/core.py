@@ -8,7 +8,7 @@ Everything listens on 127.0.0.1 and lives as long as the ``Sandbox`` object::
         sandbox.end_job(token)
 
 Credentials are set up the way production sets them up: the vault gets ``vault/`` (the
-trust policy) through ``vault_setup.apply``, the GitHub App's private key is imported
+trust policy) through ``deploy.vault.apply``, the GitHub App's private key is imported
 into its transit engine and then forgotten (the fake GitHub keeps only the public half),
 and the organisation's anaconda.org credential is stored in the vault's KV secret and
 nowhere else. A job holds only its GITHUB_TOKEN, scoped like production's: this
@@ -28,7 +28,7 @@ from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
-from admin_requests.vault_setup import TrustParameters
+from admin_requests.deploy.vault import TrustParameters
 
 from . import org
 from .vault import VaultDevServer

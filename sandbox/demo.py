@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from admin_requests.checker import check_text
+from admin_requests.validation.checker import check_text
 
 from . import org
 from .core import Sandbox

@@ -23,8 +23,8 @@ from typing import Any
 
 import requests
 
+from admin_requests.deploy.vault import TrustParameters, VaultAdmin, apply, import_app_key
 from admin_requests.errors import VaultError
-from admin_requests.vault_setup import TrustParameters, VaultAdmin, apply, import_app_key
 
 
 class VaultStartError(RuntimeError):

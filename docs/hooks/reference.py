@@ -1,7 +1,7 @@
 """mkdocs hook: put what is generated from the code into the pages that show it.
 
 docs/reference.md gets the request reference, docs/deployment.md the GitHub App
-permissions the kinds ask for. The generator (``admin_requests.reference``) raises when
+permissions the kinds ask for. The generator (``admin_requests.kinds.reference``) raises when
 the code and the hand-written notes in docs/reference/kinds.yml disagree, e.g. a request
 key without a description; this hook turns that into a build error, so the pages cannot
 drift from the code.
@@ -16,7 +16,7 @@ from typing import Any
 from mkdocs.exceptions import PluginError
 
 from admin_requests.errors import DocsReferenceError
-from admin_requests.reference import render_app_permissions, render_reference
+from admin_requests.kinds.reference import render_app_permissions, render_reference
 
 GENERATED: dict[str, tuple[str, Callable[[Path], str]]] = {
     "reference.md": ("<!-- generated: request kinds -->", render_reference),

@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .problems import Problem
+from admin_requests.validation.problems import Problem
 
 
 def running_in_actions(environ: Mapping[str, str] = os.environ) -> bool:

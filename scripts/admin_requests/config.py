@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import UsageError
+from admin_requests.errors import UsageError
 
 
 @dataclass(frozen=True)

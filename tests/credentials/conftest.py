@@ -1,6 +1,6 @@
 """Real servers for the credential tests: OpenBao's dev server and a fake OIDC issuer.
 
-The trust policy is applied with the project's own ``vault_setup.apply``, so the tests
+The trust policy is applied with the project's own ``deploy.vault.apply``, so the tests
 prove the files in ``vault/`` do what docs/security.md says, not a copy of them.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sandbox.vault import VaultDevServer, bao_binary
 
-from admin_requests.vault_setup import TrustParameters, apply
+from admin_requests.deploy.vault import TrustParameters, apply
 from tests.fakes.oidc import REPOSITORY, REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
 AUDIENCE = "https://vault.admin-requests.test"

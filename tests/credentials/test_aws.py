@@ -18,11 +18,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from moto.server import ThreadedMotoServer
 
+from admin_requests.access import Access
 from admin_requests.config import Settings
 from admin_requests.credentials import CredentialSettings, open_broker
-from admin_requests.credentials.aws_trust import github_subject, render_policy, trust_allows
+from admin_requests.deploy.aws_trust import github_subject, render_policy, trust_allows
 from admin_requests.errors import AwsCredentialError
-from admin_requests.requests.base import Access
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import REPOSITORY, REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer

@@ -26,13 +26,13 @@ from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.oidc import OidcRequester
 from admin_requests.credentials.redact import Secret
 from admin_requests.errors import AzureTokenError
-from admin_requests.requests.base import OutcomeStatus
+from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services import AzureDevOpsClient
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.fakes import FakeGitHub
 from tests.fakes.azure import FakeAzure
 from tests.fakes.oidc import FakeOidcIssuer, process_claims
-from tests.requests.helpers import load
+from tests.kinds.helpers import load
 
 SUBJECT = process_claims()["sub"]
 NO_WAIT = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)

@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from admin_requests.access import Access
 from admin_requests.config import Settings
 from admin_requests.credentials import (
     CredentialBroker,
@@ -27,7 +28,6 @@ from admin_requests.credentials import (
 from admin_requests.credentials.anaconda_token import AnacondaTokens
 from admin_requests.credentials.redact import Secret
 from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
-from admin_requests.requests.base import Access
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.faults import Fault
@@ -383,11 +383,11 @@ def test_a_long_job_logs_in_again_before_the_vault_token_expires(run: Run) -> No
 def test_a_real_kind_runs_with_request_services(run: Run) -> None:
     """The archive kind's own access() and execute(), through the broker's services."""
     from admin_requests.errors import NotFoundError
-    from admin_requests.fields import Text
-    from admin_requests.requests import REGISTRY
-    from admin_requests.requests.archive import FeedstocksRequest
-    from admin_requests.requests.base import OutcomeStatus
+    from admin_requests.kinds import REGISTRY
+    from admin_requests.kinds.archive import FeedstocksRequest
+    from admin_requests.kinds.contract import OutcomeStatus
     from admin_requests.services import Services
+    from admin_requests.validation.fields import Text
 
     kind = REGISTRY["archive"]
     model = FeedstocksRequest("requests/archive-foo.yml", "archive", (Text("foo"),))

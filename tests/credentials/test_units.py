@@ -14,14 +14,10 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from admin_requests.access import Access
 from admin_requests.credentials import CredentialSettings, build_backend
 from admin_requests.credentials.env import EnvBackend
-from admin_requests.credentials.github_app import (
-    app_jwt,
-    b64url,
-    check_granted,
-    check_requestable,
-)
+from admin_requests.credentials.github_app import app_jwt, b64url, check_granted, check_requestable
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.oidc import OidcRequester
 from admin_requests.credentials.redact import Masker, Secret, install_redaction
@@ -33,7 +29,6 @@ from admin_requests.errors import (
     OidcTokenError,
     VaultError,
 )
-from admin_requests.requests.base import Access
 from tests.fakes.oidc import FakeOidcIssuer
 
 TOKEN = "ghs_" + "A1b2" * 9

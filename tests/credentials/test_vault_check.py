@@ -1,4 +1,4 @@
-"""``vault_setup check`` and App key rotation, on OpenBao's dev server.
+"""``deploy.vault check`` and App key rotation, on OpenBao's dev server.
 
 It runs on a copy of vault/ whose role and policy have their own names, so changing
 them here never touches the trust policy the other tests log in with.
@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from admin_requests import vault_setup
 from admin_requests.credentials.vault import decode_transit_signature
-from admin_requests.vault_setup import (
+from admin_requests.deploy import vault as vault_setup
+from admin_requests.deploy.vault import (
     DEFAULT_TRUST_DIR,
     TrustParameters,
     apply,

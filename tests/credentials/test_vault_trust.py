@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.vault import VaultClient, decode_transit_signature
-from admin_requests.errors import VaultError
-from admin_requests.vault_setup import (
+from admin_requests.deploy.vault import (
     DEFAULT_TRUST_DIR,
     TrustParameters,
     VaultAdmin,
@@ -28,6 +27,7 @@ from admin_requests.vault_setup import (
     import_app_key,
     render_roles,
 )
+from admin_requests.errors import VaultError
 from tests.fakes.oidc import PROCESS_WORKFLOW_REF, REPOSITORY, FakeOidcIssuer
 
 from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
@@ -282,7 +282,7 @@ def test_org_credential_is_what_was_stored(
 def test_command_line_apply_and_render(
     trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from admin_requests import vault_setup
+    from admin_requests.deploy import vault as vault_setup
 
     params = trust_parameters()
     common = [

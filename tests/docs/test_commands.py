@@ -35,8 +35,8 @@ from pathlib import Path
 import pytest
 from sandbox.workflow import working_tree_files
 
-from admin_requests.state import RequestState, content_digest
-from admin_requests.vault_setup import TrustParameters, VaultAdmin, apply, import_app_key
+from admin_requests.deploy.vault import TrustParameters, VaultAdmin, apply, import_app_key
+from admin_requests.queue.state import RequestState, content_digest
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub, FakeToken, generate_app_key
 from tests.fakes.oidc import FakeOidcIssuer
@@ -53,7 +53,7 @@ COVERED: dict[str, str] = {
     ".venv/bin/python -m pytest -m soak": "tests/soak/test_soak.py::"
     "test_soak_mixed_queue_under_faults",
     ".venv/bin/python tests/fuzz/fuzz_loader.py -dict=tests/fuzz/yaml.dict -runs=1000000 "
-    "/tmp/fuzz-corpus docs/examples": "tests/test_fuzz_loader.py::"
+    "/tmp/fuzz-corpus docs/examples": "tests/fuzz/test_fuzz_loader.py::"
     "test_the_loader_survives_a_seeded_fuzzing_campaign",
 }
 KINDS = frozenset({"run", "covered", "synopsis"})  # for shell blocks; "output" for text

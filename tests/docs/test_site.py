@@ -15,8 +15,8 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
-from admin_requests.requests import REGISTRY
-from tests.test_reference import WiderArchiveKind
+from admin_requests.kinds import REGISTRY
+from tests.kinds.test_reference import WiderArchiveKind
 
 from .blocks import ROOT
 

@@ -7,7 +7,7 @@ what ``check`` accepts, the runner accepts too. A failed property is a crash: li
 prints the input and writes it to ``crash-<sha1>``.
 
 The test suite runs it for a fixed number of inputs from a fixed seed
-(tests/test_fuzz_loader.py); a longer campaign, from the repository root:
+(tests/fuzz/test_fuzz_loader.py); a longer campaign, from the repository root:
 
     .venv/bin/python tests/fuzz/fuzz_loader.py -dict=tests/fuzz/yaml.dict \\
         -max_len=4096 -len_control=0 -runs=1000000 /tmp/fuzz-corpus docs/examples

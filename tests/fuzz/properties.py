@@ -5,7 +5,7 @@
   disk, plans the same items, finds in each item what its kind's execute() needs, and
   can write back any subset of items (or keeps the file whole, which is safe).
 
-Used by tests/test_check_properties.py (hypothesis) and tests/fuzz/fuzz_loader.py
+Used by tests/validation/test_properties.py (hypothesis) and tests/fuzz/fuzz_loader.py
 (atheris).
 """
 
@@ -14,17 +14,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from admin_requests.checker import FileReport, check_text
-from admin_requests.names import (
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.add_feedstock_output import OutputsConfig, sharded_path
+from admin_requests.kinds.contract import RequestKind
+from admin_requests.queue.writeback import remaining_text
+from admin_requests.validation.checker import FileReport, check_text
+from admin_requests.validation.names import (
     check_feedstock_name,
     check_output_name_or_glob,
     parse_package_file,
 )
-from admin_requests.requests import REGISTRY
-from admin_requests.requests.base import RequestKind
-from admin_requests.requests.feedstock_output import OutputsConfig, sharded_path
-from admin_requests.source import read_text
-from admin_requests.writeback import remaining_text
+from admin_requests.validation.source import read_text
 
 # What each kind's execute() reads from an item's params: an accepted file must give
 # every item all of them (execute would otherwise fail the item as "not valid").

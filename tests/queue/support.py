@@ -13,22 +13,16 @@ from typing import Any, ClassVar
 import pytest
 from ruamel.yaml.nodes import Node
 
-from admin_requests.fields import Decoder, Text
-from admin_requests.gitops import Git, Identity
-from admin_requests.notify import TrackedIssue
-from admin_requests.problems import Problem
-from admin_requests.queue import QueueConfig, QueueRunner, ServicesFactory
-from admin_requests.requests import REGISTRY
-from admin_requests.requests.base import (
-    Access,
-    Item,
-    Outcome,
-    RequestKind,
-    RequestModel,
-    feedstock_list,
-)
-from admin_requests.requests.layout import EntryLayout, ListEntries
-from admin_requests.state import RetryPolicy
+from admin_requests.access import Access
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, feedstock_list
+from admin_requests.kinds.layout import EntryLayout, ListEntries
+from admin_requests.queue.gitops import Git, Identity
+from admin_requests.queue.notify import TrackedIssue
+from admin_requests.queue.runner import QueueConfig, QueueRunner, ServicesFactory
+from admin_requests.queue.state import RetryPolicy
+from admin_requests.validation.fields import Decoder, Text
+from admin_requests.validation.problems import Problem
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 BOT = Identity("test-bot", "bot@example.invalid")

@@ -9,15 +9,15 @@ import pytest
 
 from admin_requests.config import Settings
 from admin_requests.errors import TransientError, UncertainWriteError
-from admin_requests.gitops import Git
-from admin_requests.notify import FAILURE_LABEL, GitHubIssueTracker, IssueContext, Notifier
-from admin_requests.requests.base import OutcomeStatus
+from admin_requests.kinds.contract import OutcomeStatus
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.notify import FAILURE_LABEL, GitHubIssueTracker, IssueContext, Notifier
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeGitHub, Fault, sha
 from tests.fakes.wiring import FakeClock, retrier_for
+from tests.kinds.helpers import load
 from tests.queue.support import BOT, Repo
-from tests.requests.helpers import load
 from tests.soak.world import World, build_cirun, seed_common, world_services
 
 REPO = "admin-requests"

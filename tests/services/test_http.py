@@ -8,12 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from admin_requests.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    TransientError,
-)
+from admin_requests.errors import AccessDeniedError, NotFoundError, PermanentError, TransientError
 from admin_requests.services.http import (
     HttpClient,
     RetryPolicy,

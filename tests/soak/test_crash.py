@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.checkpoints import KILL_AT_VARIABLE, PAUSE_VARIABLE, TRACE_VARIABLE
-from admin_requests.lease import LEASE_REF
-from admin_requests.state import DEFAULT_STATE_DIR, RequestState
+from admin_requests.queue.checkpoints import KILL_AT_VARIABLE, PAUSE_VARIABLE, TRACE_VARIABLE
+from admin_requests.queue.lease import LEASE_REF
+from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState
 from tests.fakes import FakeGitHub
 from tests.queue.support import Repo
 from tests.soak.world import GITHUB_TOKEN, HOME, World, build_world, fingerprint

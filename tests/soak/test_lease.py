@@ -10,9 +10,15 @@ from pathlib import Path
 import pytest
 
 from admin_requests.errors import GitError
-from admin_requests.gitops import Git
-from admin_requests.lease import LEASE_REF, LeaseBusyError, LeaseInfo, LeaseLostError, RunLease
-from admin_requests.queue import Disposition, QueueRunner
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.lease import (
+    LEASE_REF,
+    LeaseBusyError,
+    LeaseInfo,
+    LeaseLostError,
+    RunLease,
+)
+from admin_requests.queue.runner import Disposition, QueueRunner
 from tests.queue.support import (
     BOT,
     FakeClock,

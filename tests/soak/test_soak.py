@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.gitops import Git
-from admin_requests.notify import GitHubIssueTracker
-from admin_requests.queue import Disposition, QueueConfig, QueueRunner, RunReport
-from admin_requests.requests import REGISTRY
-from admin_requests.requests.base import RequestKind
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.contract import RequestKind
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.notify import GitHubIssueTracker
+from admin_requests.queue.runner import Disposition, QueueConfig, QueueRunner, RunReport
+from admin_requests.queue.state import RetryPolicy as QueuePolicy
+from admin_requests.queue.state import StateStore
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
-from admin_requests.state import RetryPolicy as QueuePolicy
-from admin_requests.state import StateStore
 from tests.fakes import FakeAnaconda, FakeGitHub, Fault
 from tests.fakes.wiring import FakeClock as SleepClock
 from tests.fakes.wiring import retrier_for, settings_for

@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 
 from ruamel.yaml import YAML
 
-from admin_requests.checker import check_text
-from admin_requests.requests import ci_config
-from admin_requests.requests.feedstock_output import ALLOWLIST_PATH, OutputsConfig, sharded_path
-from admin_requests.requests.token_registry import registry_path
+from admin_requests.kinds import ci_config
+from admin_requests.kinds.add_feedstock_output import ALLOWLIST_PATH, OutputsConfig, sharded_path
+from admin_requests.kinds.token_reset.registry import registry_path
 from admin_requests.services import AppInstallationsClient, Services
 from admin_requests.services.http import RetryPolicy
+from admin_requests.validation.checker import check_text
 from tests.fakes import FakeAnaconda, FakeGitHub, sha
 from tests.fakes.wiring import FakeClock, services_for
-from tests.requests.test_execute_ci_resources import INSTALLATIONS as CI_APPS  # CI Apps
-from tests.requests.test_execute_token_reset import accepts, old_entry
+from tests.kinds.test_ci_resources import INSTALLATIONS as CI_APPS  # CI Apps
+from tests.kinds.token_reset.test_token_reset import accepts, old_entry
 
 HOME = "admin-requests"  # the repository the automation runs in (issues)
 PATCHES = "conda-forge-repodata-patches-feedstock"

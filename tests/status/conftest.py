@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from admin_requests.gitops import Git
+from admin_requests.queue.gitops import Git
 from admin_requests.status import StatusCollector, StatusOptions, StatusReport
 from tests.fakes import FakeGitHub
 from tests.status.scenario import REPOSITORY, Scenario, build_scenario

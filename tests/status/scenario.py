@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin_requests.config import Settings
-from admin_requests.gitops import Git
-from admin_requests.notify import GitHubIssueTracker
-from admin_requests.queue import QueueConfig, QueueRunner, RunReport
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.notify import GitHubIssueTracker
+from admin_requests.queue.runner import QueueConfig, QueueRunner, RunReport
 from admin_requests.services import GitHubClient, Services
 from tests.fakes import FakeGitHub, Fault, sha
 from tests.fakes.wiring import FakeClock, retrier_for

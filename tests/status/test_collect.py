@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from admin_requests.config import Settings
-from admin_requests.gitops import Git
-from admin_requests.notify import marker
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.notify import marker
+from admin_requests.queue.state import RequestState, StateStore, content_digest
 from admin_requests.services import GitHubClient
 from admin_requests.services.github import WorkflowInfo, WorkflowRunInfo
-from admin_requests.state import RequestState, StateStore, content_digest
 from admin_requests.status import QueueState, StatusCollector, StatusOptions, StatusReport
 from admin_requests.status.collect import (
     describe_request,

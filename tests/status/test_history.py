@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.gitops import Git
+from admin_requests.queue.gitops import Git
 from admin_requests.status.history import is_request_path, read_history
 from tests.status.scenario import DatedRepo
 

@@ -1,5 +1,5 @@
 # Policy for the processing workflow's vault token (role admin-requests-process).
-# Everything not listed is denied. Rendered by admin_requests.vault_setup, which fills
+# Everything not listed is denied. Rendered by admin_requests.deploy.vault, which fills
 # ${kv_mount}, ${secret_path}, ${transit_mount} and ${transit_key}.
 
 # Read the job's one secret (the anaconda.org organisation credential, App ids, and

@@ -26,27 +26,27 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ..config import Settings
-from ..errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
-from ..requests.base import Access
-from ..services.http import Retrier
-from .anaconda_token import AnacondaTokens
-from .azure import AzureFederatedTokens
-from .backend import CredentialBackend
-from .github_app import GitHubAppTokens
-from .ledger import CredentialLedger, CredentialRecord
-from .oidc import OidcRequester
-from .redact import Masker, Secret, install_redaction
-from .settings import (
+from admin_requests.access import Access
+from admin_requests.config import Settings
+from admin_requests.credentials.anaconda_token import AnacondaTokens
+from admin_requests.credentials.azure import AzureFederatedTokens
+from admin_requests.credentials.backend import CredentialBackend
+from admin_requests.credentials.github_app import GitHubAppTokens
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord
+from admin_requests.credentials.oidc import OidcRequester
+from admin_requests.credentials.redact import Masker, Secret, install_redaction
+from admin_requests.credentials.settings import (
     ANACONDA_CREDENTIAL_KEY,
     GITHUB_APP_ID_KEY,
     GITHUB_INSTALLATION_ID_KEY,
     GITHUB_INSTALLATIONS_TOKEN_KEY,
     CredentialSettings,
 )
+from admin_requests.errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
+from admin_requests.services.http import Retrier
 
 if TYPE_CHECKING:
-    from ..services import Services
+    from admin_requests.services import Services
 
 __all__ = [
     "CredentialBroker",
@@ -103,7 +103,7 @@ def build_backend(
     retrier: Retrier | None = None,
 ) -> CredentialBackend:
     if settings.backend == "env":
-        from .env import EnvBackend
+        from admin_requests.credentials.env import EnvBackend
 
         return EnvBackend(settings, masker)
     if not settings.oidc_request_url or not settings.oidc_request_token:
@@ -114,11 +114,11 @@ def build_backend(
         )
     oidc = _oidc_requester(settings, masker, session, retrier)
     if settings.backend == "aws":
-        from .aws import AwsBackend
+        from admin_requests.credentials.aws import AwsBackend
 
         return AwsBackend(settings, oidc, masker)
-    from .vault import VaultClient
-    from .vault_backend import VaultBackend
+    from admin_requests.credentials.vault import VaultClient
+    from admin_requests.credentials.vault_backend import VaultBackend
 
     client = VaultClient(
         settings.vault_addr,
@@ -292,8 +292,8 @@ class CredentialBroker:
         ``default_github_token`` (the job's GITHUB_TOKEN) is used only when ``access``
         asks for nothing on GitHub, so the bundle always has a GitHub client.
         """
-        from ..services import AppInstallationsClient, AzureDevOpsClient, Services
-        from ..services.smithy import CondaSmithyRerenderer
+        from admin_requests.services import AppInstallationsClient, AzureDevOpsClient, Services
+        from admin_requests.services.smithy import CondaSmithyRerenderer
 
         with self.request_credentials(access, label=label) as creds:
             github_token = creds.github_token.reveal() if creds.github_token else ""

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 import requests
 
-from ..errors import AnacondaTokenError, CredentialScopeError
-from ..services.http import Retrier
-from .http import json_object, send
-from .ledger import CredentialLedger, CredentialRecord, utc_now
-from .redact import Masker, Secret
+from admin_requests.credentials.http import json_object, send
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.errors import AnacondaTokenError, CredentialScopeError
+from admin_requests.services.http import Retrier
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import AwsCredentialError, CredentialConfigError
-from .ledger import CredentialLedger, CredentialRecord, utc_now
-from .oidc import OidcRequester
-from .redact import Masker, Secret
-from .settings import MAX_TOKEN_SECONDS, CredentialSettings
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
+from admin_requests.credentials.oidc import OidcRequester
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.settings import MAX_TOKEN_SECONDS, CredentialSettings
+from admin_requests.errors import AwsCredentialError, CredentialConfigError
 
 log = logging.getLogger(__name__)
 

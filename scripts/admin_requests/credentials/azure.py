@@ -20,12 +20,12 @@ from typing import Any
 
 import requests
 
-from ..errors import AzureTokenError
-from ..services.http import Retrier
-from .http import json_object, send, url_without_query
-from .ledger import CredentialLedger, CredentialRecord, utc_now
-from .oidc import OidcRequester
-from .redact import Masker, Secret
+from admin_requests.credentials.http import json_object, send, url_without_query
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
+from admin_requests.credentials.oidc import OidcRequester
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.errors import AzureTokenError
+from admin_requests.services.http import Retrier
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .ledger import CredentialLedger
-from .redact import Secret
+from admin_requests.credentials.ledger import CredentialLedger
+from admin_requests.credentials.redact import Secret
 
 
 class CredentialBackend(Protocol):

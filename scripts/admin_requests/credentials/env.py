@@ -14,10 +14,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..errors import CredentialConfigError, EnvBackendRefused
-from .ledger import CredentialLedger
-from .redact import Masker, Secret
-from .settings import CredentialSettings
+from admin_requests.credentials.ledger import CredentialLedger
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.settings import CredentialSettings
+from admin_requests.errors import CredentialConfigError, EnvBackendRefused
 
 log = logging.getLogger(__name__)
 

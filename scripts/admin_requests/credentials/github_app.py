@@ -19,12 +19,16 @@ from typing import Any
 
 import requests
 
-from ..errors import CredentialScopeError, GitHubAppTokenError, RepositoriesRefusedError
-from ..requests.base import Access
-from ..services.http import Retrier
-from .http import json_object, send
-from .ledger import CredentialLedger, CredentialRecord, utc_now
-from .redact import Masker, Secret
+from admin_requests.access import Access
+from admin_requests.credentials.http import json_object, send
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.errors import (
+    CredentialScopeError,
+    GitHubAppTokenError,
+    RepositoriesRefusedError,
+)
+from admin_requests.services.http import Retrier
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from ..errors import CredentialError, TransientError
-from ..services.http import Retrier, RetryableFailure, retry_hint
-from .redact import Masker
+from admin_requests.credentials.redact import Masker
+from admin_requests.errors import CredentialError, TransientError
+from admin_requests.services.http import Retrier, RetryableFailure, retry_hint
 
 log = logging.getLogger(__name__)
 

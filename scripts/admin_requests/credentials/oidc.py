@@ -14,10 +14,10 @@ from urllib.parse import quote
 
 import requests
 
-from ..errors import OidcTokenError
-from ..services.http import Retrier
-from .http import json_object, send, url_without_query
-from .redact import Masker, Secret
+from admin_requests.credentials.http import json_object, send, url_without_query
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.errors import OidcTokenError
+from admin_requests.services.http import Retrier
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..config import Settings
-from ..errors import CredentialConfigError, CredentialError
-from . import open_broker
-from .settings import ANACONDA_CREDENTIAL_KEY, CredentialSettings
+from admin_requests.config import Settings
+from admin_requests.credentials import open_broker
+from admin_requests.credentials.settings import ANACONDA_CREDENTIAL_KEY, CredentialSettings
+from admin_requests.errors import CredentialConfigError, CredentialError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from ..errors import CredentialConfigError
+from admin_requests.errors import CredentialConfigError
 
 Backend = Literal["vault", "aws", "env"]
 BACKENDS: tuple[Backend, ...] = ("vault", "aws", "env")

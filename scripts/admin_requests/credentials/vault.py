@@ -14,10 +14,10 @@ from typing import Any
 
 import requests
 
-from ..errors import VaultError
-from ..services.http import Retrier
-from .http import json_object, send, vault_error_detail
-from .redact import Masker, Secret
+from admin_requests.credentials.http import json_object, send, vault_error_detail
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.errors import VaultError
+from admin_requests.services.http import Retrier
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class VaultClient:
                 f"vault refused to {what} ({method} /v1/{path} -> {response.status_code}"
                 + (f": {detail}" if detail else "")
                 + "); check the role's bound claims and policy in vault/ and re-apply them "
-                "with 'python -m admin_requests.vault_setup apply'"
+                "with 'python -m admin_requests.deploy.vault apply'"
             )
         return json_object(response, VaultError)
 

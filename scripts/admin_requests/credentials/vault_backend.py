@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ..errors import CredentialConfigError, VaultError
-from .ledger import CredentialLedger, CredentialRecord, utc_now
-from .oidc import OidcRequester
-from .redact import Secret
-from .settings import CredentialSettings
-from .vault import VaultClient
+from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
+from admin_requests.credentials.oidc import OidcRequester
+from admin_requests.credentials.redact import Secret
+from admin_requests.credentials.settings import CredentialSettings
+from admin_requests.credentials.vault import VaultClient
+from admin_requests.errors import CredentialConfigError, VaultError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ never a workflow's.
 
 from __future__ import annotations
 
-from .plan import Change, RepositoryApi, plan_changes
-from .spec import RepositorySpec, load_spec
+from admin_requests.deploy.plan import Change, RepositoryApi, plan_changes
+from admin_requests.deploy.spec import RepositorySpec, load_spec
 
 __all__ = ["Change", "RepositoryApi", "RepositorySpec", "load_spec", "plan_changes"]

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import AdminRequestsError, DeployConfigError
-from ..services.http import HttpClient
-from .plan import Change, RepositoryApi, plan_changes
-from .spec import BACKENDS, DEFAULT_CONFIG_DIR, load_spec
+from admin_requests.deploy.plan import Change, RepositoryApi, plan_changes
+from admin_requests.deploy.spec import BACKENDS, DEFAULT_CONFIG_DIR, load_spec
+from admin_requests.errors import AdminRequestsError, DeployConfigError
+from admin_requests.services.http import HttpClient
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 DEFAULT_API_URL = "https://api.github.com"

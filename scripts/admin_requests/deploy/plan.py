@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ..services.http import HttpClient
-from .spec import EnvironmentSpec, RepositorySpec
+from admin_requests.deploy.spec import EnvironmentSpec, RepositorySpec
+from admin_requests.services.http import HttpClient
 
 _MISSING = object()
 

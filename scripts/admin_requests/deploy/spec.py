@@ -17,7 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..errors import DeployConfigError
+from admin_requests.errors import DeployConfigError
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[3] / "deploy" / "github"
 BASE_FILE = "repository.yml"

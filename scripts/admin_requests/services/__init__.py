@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..config import Settings
-from .anaconda import AnacondaClient
-from .azure_devops import AzureDevOpsClient
-from .github import GitHubClient
-from .http import Retrier, RetryPolicy
-from .installations import AppInstallationsClient
-from .smithy import Rerenderer
+from admin_requests.config import Settings
+from admin_requests.services.anaconda import AnacondaClient
+from admin_requests.services.azure_devops import AzureDevOpsClient
+from admin_requests.services.github import GitHubClient
+from admin_requests.services.http import Retrier, RetryPolicy
+from admin_requests.services.installations import AppInstallationsClient
+from admin_requests.services.smithy import Rerenderer
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ class Services:
     anaconda: AnacondaClient
     # Clients with a token of their own for some repositories (Access.github_extra).
     github_by_repository: dict[str, GitHubClient] = field(default_factory=dict)
-    # Present only for requests whose Access asked for them (see requests/base.py).
+    # Present only for requests whose Access asked for them (see admin_requests/access.py).
     azure_devops: AzureDevOpsClient | None = None
     app_installations: AppInstallationsClient | None = None
     rerenderer: Rerenderer | None = None

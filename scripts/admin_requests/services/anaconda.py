@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..config import Settings
-from ..errors import PermanentError
-from .http import HttpClient, Retrier
+from admin_requests.config import Settings
+from admin_requests.errors import PermanentError
+from admin_requests.services.http import HttpClient, Retrier
 
 log = logging.getLogger(__name__)
 

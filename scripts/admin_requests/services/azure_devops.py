@@ -16,12 +16,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..config import Settings
-from ..errors import ConflictError, NotFoundError, PermanentError, TransientError
-from .http import HttpClient, Retrier
+from admin_requests.config import Settings
+from admin_requests.errors import ConflictError, NotFoundError, PermanentError, TransientError
+from admin_requests.services.http import HttpClient, Retrier
 
 if TYPE_CHECKING:
-    from ..credentials.redact import Secret
+    from admin_requests.credentials.redact import Secret
 
 log = logging.getLogger(__name__)
 

@@ -24,18 +24,24 @@ import requests
 from github.GithubException import GithubException
 from nacl.public import PublicKey, SealedBox
 
-from ..config import Settings
-from ..errors import (
+from admin_requests.config import Settings
+from admin_requests.errors import (
     ConflictError,
     NotFoundError,
     PermanentError,
     TransientError,
     UncertainWriteError,
 )
-from .http import Retrier, RetryableFailure, never_connected, permanent_error, retry_hint
+from admin_requests.services.http import (
+    Retrier,
+    RetryableFailure,
+    never_connected,
+    permanent_error,
+    retry_hint,
+)
 
 if TYPE_CHECKING:  # credentials/ imports the request kinds, which import this module
-    from ..credentials.redact import Secret
+    from admin_requests.credentials.redact import Secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from ..errors import (
+from admin_requests.errors import (
     AccessDeniedError,
     ConflictError,
     NotFoundError,

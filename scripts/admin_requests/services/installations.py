@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 
-from ..config import Settings
-from .http import HttpClient, Retrier
+from admin_requests.config import Settings
+from admin_requests.services.http import HttpClient, Retrier
 
 log = logging.getLogger(__name__)
 

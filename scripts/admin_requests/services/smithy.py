@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import PermanentError, TransientError
+from admin_requests.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
-    from ..credentials.redact import Secret
+    from admin_requests.credentials.redact import Secret
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from .collect import GitHubReads, StatusCollector, StatusOptions
-from .model import QueueState, StatusReport
-from .render import render_html, write_site
+from admin_requests.status.collect import GitHubReads, StatusCollector, StatusOptions
+from admin_requests.status.model import QueueState, StatusReport
+from admin_requests.status.render import render_html, write_site
 
 __all__ = [
     "GitHubReads",

@@ -18,16 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from ..checker import NON_REQUEST_FILES, REQUEST_SUFFIXES, check_text
-from ..errors import StateFileError
-from ..gitops import Git
-from ..notify import FAILURE_LABEL, LOGIN
-from ..services.github import IssueInfo, PullInfo, WorkflowInfo, WorkflowRunInfo
-from ..source import parse_document
-from ..state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
-from .history import History, Lifetime, read_history
-from .latency import summarise
-from .model import (
+from admin_requests.errors import StateFileError
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.notify import FAILURE_LABEL, LOGIN
+from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
+from admin_requests.services.github import IssueInfo, PullInfo, WorkflowInfo, WorkflowRunInfo
+from admin_requests.status.history import History, Lifetime, read_history
+from admin_requests.status.latency import summarise
+from admin_requests.status.model import (
     NEUTRAL_CONCLUSIONS,
     UNKNOWN,
     CompletedRequest,
@@ -42,6 +40,8 @@ from .model import (
     StatusReport,
     WorkflowHealth,
 )
+from admin_requests.validation.checker import NON_REQUEST_FILES, REQUEST_SUFFIXES, check_text
+from admin_requests.validation.source import parse_document
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..checker import REQUEST_SUFFIXES
-from ..gitops import Git
+from admin_requests.queue.gitops import Git
+from admin_requests.validation.checker import REQUEST_SUFFIXES
 
 COMPLETE_PREFIX = "Complete "
 RECORD, FIELD = "\x1e", "\x1f"

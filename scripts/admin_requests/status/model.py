@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..state import format_time
+from admin_requests.queue.state import format_time
 
 JSON_VERSION = 1
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ..state import format_time
-from .model import QueueState, StatusReport
+from admin_requests.queue.state import format_time
+from admin_requests.status.model import QueueState, StatusReport
 
 PAGE_TEMPLATE = "status_page.html.j2"
 STYLE_TEMPLATE = "status_style.css.j2"

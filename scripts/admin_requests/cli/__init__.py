@@ -1,0 +1,259 @@
+"""Command line: ``admin-requests check | plan | run | status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from admin_requests import __version__
+from admin_requests.actions_output import (
+    append_step_summary,
+    error_annotation,
+    render,
+    running_in_actions,
+)
+from admin_requests.cli.run import EXIT_INVALID, EXIT_OK, command_run
+from admin_requests.config import Settings
+from admin_requests.errors import UsageError
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.lease import DEFAULT_TTL
+from admin_requests.queue.state import StateStore, format_time
+from admin_requests.services import GitHubClient
+from admin_requests.status import StatusCollector, StatusOptions, write_site
+from admin_requests.validation.checker import FileReport, check_paths
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = Path("requests")
+SUMMARY_MAX_ITEMS = 50
+
+EXIT_USAGE = 2
+
+
+def _changed_request_files(base: str) -> list[Path]:
+    """Request files added or modified since ``base`` (deleted files need no check)."""
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "diff",
+                "--name-only",
+                "--diff-filter=d",
+                "--no-renames",
+                base,
+                "HEAD",
+                "--",
+                "requests/",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise UsageError(f"cannot list files changed since {base!r}: {detail.strip()}") from exc
+    return [Path(line) for line in out.splitlines() if line.strip()]
+
+
+def _resolve_paths(args: argparse.Namespace) -> list[Path]:
+    if args.changed_since:
+        if args.paths:
+            raise UsageError("give either PATH arguments or --changed-since, not both")
+        return _changed_request_files(args.changed_since)
+    paths = [Path(p) for p in args.paths] or [DEFAULT_QUEUE]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    return paths
+
+
+def _print_text(reports: list[FileReport]) -> None:
+    for report in reports:
+        for problem in report.problems:
+            print(problem.format_text())
+    bad = sum(not r.ok for r in reports)
+    print(f"{len(reports)} file(s) checked: {len(reports) - bad} valid, {bad} with problems.")
+
+
+def command_check(args: argparse.Namespace) -> int:
+    reports = check_paths(_resolve_paths(args))
+    if args.format == "json":
+        problems = [p.as_dict() for r in reports for p in r.problems]
+        print(json.dumps(problems, indent=2))
+    else:
+        _print_text(reports)
+    if running_in_actions():
+        for report in reports:
+            for problem in report.problems:
+                print(error_annotation(problem))
+        append_step_summary(
+            render("check_summary.md.j2", reports=reports, max_items=SUMMARY_MAX_ITEMS)
+        )
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+
+
+def command_plan(args: argparse.Namespace) -> int:
+    reports = check_paths(_resolve_paths(args))
+    for report in reports:
+        if not report.ok:
+            print(f"{report.path}: not valid, nothing will be done")
+            for problem in report.problems:
+                print(f"  {problem.format_text()}")
+            continue
+        print(f"{report.path}: {report.action}, {len(report.items)} item(s)")
+        print(f"  {_queue_status(report.path)}")
+        for item in report.items:
+            print(f"  - [{item.id}] {item.description}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+
+
+def _queue_status(path: str) -> str:
+    """What the next processing run does with this file, from its queue state."""
+    state = StateStore(Path.cwd()).load(path)
+    if state is None:
+        return "next run: carried out (no earlier attempt)"
+    if state.parked:
+        issue = f" (issue #{state.issue})" if state.issue else ""
+        return f"parked{issue}: {state.parked_reason}; change the file or retry it to resume"
+    return (
+        f"{state.attempts} failed attempt(s); next attempt not before "
+        f"{format_time(state.next_attempt) or 'the next run'}"
+    )
+
+
+def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    """Render the status page; a source that cannot be read is shown on the page, not fatal."""
+    root = Path(args.root).resolve()
+    settings = Settings.from_environ(environ)
+    token = environ.get("GITHUB_TOKEN")
+    options = StatusOptions(
+        repository=settings.repository,
+        web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        recent_completed=args.recent,
+    )
+    collector = StatusCollector(
+        root,
+        git=Git(root),
+        github=GitHubClient.build(settings, token) if token else None,
+        clock=lambda: datetime.now(UTC),
+        options=options,
+    )
+    report = collector.collect()
+    sizes = write_site(report, Path(args.output))
+    print(
+        f"wrote {', '.join(f'{name} ({size:,} bytes)' for name, size in sizes.items())} "
+        f"to {args.output}: {len(report.queue)} queued, {report.completed_total} completed, "
+        f"{len(report.workflows)} workflow(s)"
+    )
+    for problem in report.problems:
+        if running_in_actions(environ):
+            # Workflow-command data: %, CR and LF must be escaped to stay one annotation.
+            data = problem.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::warning title=status page::{data}")
+        else:
+            print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="admin-requests",
+        description="Validate and carry out administrative requests (see docs/).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate request files offline")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: requests/)"
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--changed-since",
+        metavar="GIT_REF",
+        help="check only the files under requests/ added or changed since this commit",
+    )
+    check.set_defaults(handler=command_check)
+
+    plan = sub.add_parser("plan", help="show the items each request will act on")
+    plan.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: requests/)"
+    )
+    plan.set_defaults(handler=command_plan, changed_since=None)
+
+    run = sub.add_parser(
+        "run",
+        help="carry out the queued requests and commit the results",
+        description="Process every file in requests/: execute its items, remove it when "
+        "done or shrink it to what is left, and commit. Parked requests and requests "
+        "waiting for their next attempt are skipped.",
+    )
+    run.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would happen; change nothing (no API writes, files, commits, issues)",
+    )
+    run.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="un-park this request file and attempt it now (repeatable)",
+    )
+    run.add_argument(
+        "--push", action="store_true", help="push the commits, rebasing if the branch moved"
+    )
+    run.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    run.add_argument("--branch", default="main", help="branch to push to (default: main)")
+    run.add_argument("--push-attempts", type=int, default=5, help=argparse.SUPPRESS)
+    # How long the run lease lasts without renewal (a killed run blocks others this long).
+    run.add_argument(
+        "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
+    )
+    run.set_defaults(handler=command_run)
+
+    status = sub.add_parser(
+        "status",
+        help="render the maintainers' status page (static HTML + status.json)",
+        description="Read the queue, the git history and (with GITHUB_TOKEN) the issues and "
+        "workflow runs, and write index.html, style.css and status.json into --output.",
+    )
+    status.add_argument("--output", required=True, metavar="DIR", help="folder to write into")
+    status.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    status.add_argument(
+        "--recent",
+        type=int,
+        default=50,
+        metavar="N",
+        help="how many recently completed requests to list (default: 50)",
+    )
+    status.set_defaults(handler=command_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.handler(args)
+    except UsageError as exc:
+        print(f"admin-requests: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""``admin-requests run``: process the queue under the run lease, report, and push.
+
+Kept apart from the other subcommands because it is the one that takes the lease,
+opens the job's credential broker and pushes; ``cli`` only parses its arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from admin_requests.access import Access
+from admin_requests.actions_output import append_step_summary, render
+from admin_requests.config import Settings
+from admin_requests.credentials import CredentialBroker, CredentialSettings, open_broker
+from admin_requests.errors import AdminRequestsError, CredentialError, UsageError
+from admin_requests.queue.checkpoints import checkpoint_from_environ
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.lease import LeaseBusyError, RunLease
+from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
+from admin_requests.queue.runner import (
+    QueueConfig,
+    QueueRunner,
+    ServicesFactory,
+    format_text,
+    render_summary,
+)
+from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
+from admin_requests.services import GitHubClient, Services
+
+log = logging.getLogger(__name__)
+
+# The CLI's exit codes (cli.py reuses these): 0 all done or nothing to do, 1 needs attention.
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def _retry_paths(values: Sequence[str], root: Path, queue_dir: str) -> frozenset[str]:
+    """Accept 'foo.yml' or 'requests/foo.yml' (the workflow input); '' means none."""
+    found = set()
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        request = f"{queue_dir}/{Path(value).name}"
+        if not (root / request).is_file():
+            raise UsageError(
+                f"cannot retry {value!r}: there is no {request!r}; give the name of a file in "
+                f"{queue_dir}/, e.g. 'my-request.yml'"
+            )
+        found.add(request)
+    return frozenset(found)
+
+
+def build_tracker(settings: Settings, environ: Mapping[str, str]) -> IssueTracker | None:
+    """Issues in this repository, with the job's GITHUB_TOKEN (``issues: write``)."""
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None
+    return GitHubIssueTracker(GitHubClient.build(settings, token), settings.repository)
+
+
+def build_services(settings: Settings, environ: Mapping[str, str]) -> Services | None:
+    """The run's shared services, with the job's GITHUB_TOKEN: reads and dry runs.
+
+    With a credentials backend, requests and follow-up steps get their own scoped
+    credentials instead (``scoped_services``); these serve only what the job token may
+    do anyway (read public repositories, decide each request's access).
+    """
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        return None  # offline (a local dry run): online checks are skipped
+    return Services.build(settings, github_token=token, anaconda_token=None)
+
+
+def credentials_configured(environ: Mapping[str, str]) -> bool:
+    """Whether the job fetches credentials (actions/vault-credentials exports this)."""
+    return bool(environ.get("ADMIN_REQUESTS_CREDENTIALS"))
+
+
+def open_job_broker(
+    settings: Settings, environ: Mapping[str, str], *, dry_run: bool
+) -> CredentialBroker | None:
+    """The job's credential broker (not started yet), or None when there is none to open.
+
+    A dry run never opens one: it only reads, with the job token, so it cannot mint a
+    credential that writes. Without a backend every request shares the job token,
+    which is enough for a local run against the sandbox or a test, not for production.
+    """
+    if dry_run:
+        return None
+    if not credentials_configured(environ):
+        log.warning(
+            "no credentials backend configured (ADMIN_REQUESTS_CREDENTIALS): every request "
+            "uses the job's GITHUB_TOKEN; run ./actions/vault-credentials before this step"
+        )
+        return None
+    if not environ.get("GITHUB_TOKEN"):
+        raise UsageError(
+            "GITHUB_TOKEN is not set; the run needs the job's token for issues, reads and "
+            "requests that need no other GitHub access (pass GITHUB_TOKEN: ${{ github.token }})"
+        )
+    return open_broker(settings, CredentialSettings.from_environ(environ))
+
+
+def scoped_services(
+    broker: CredentialBroker, settings: Settings, github_token: str
+) -> ServicesFactory:
+    """Per request (and follow-up step): credentials for exactly its Access, then revoked."""
+
+    def services_for(access: Access, label: str) -> AbstractContextManager[Services]:
+        return broker.request_services(
+            access, settings, label=label, default_github_token=github_token
+        )
+
+    return services_for
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (a cancelled workflow run) into SystemExit, so ``with`` blocks revoke.
+
+    The previous handler is restored afterwards (the CLI may run inside another program).
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    root = Path(args.root).resolve()
+    settings = Settings.from_environ(environ)
+    config = QueueConfig(
+        dry_run=args.dry_run,
+        retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
+        policy=RetryPolicy.from_environ(environ),
+    )
+    git = Git(root, checkpoint=checkpoint_from_environ(environ))
+    lease = None
+    if args.push and not args.dry_run:
+        # Before any credential is minted: a run that finds the lease taken does nothing.
+        lease = RunLease(
+            git,
+            args.remote,
+            holder=_lease_holder(environ),
+            clock=lambda: datetime.now(UTC),
+            ttl=timedelta(seconds=args.lease_ttl),
+        )
+        try:
+            lease.acquire()
+        except LeaseBusyError as exc:
+            print(f"admin-requests: {exc}")
+            return EXIT_OK
+        except AdminRequestsError as exc:  # the remote cannot be reached
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    try:
+        return _run(args, environ, root, settings, config, git, lease)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def _lease_holder(environ: Mapping[str, str]) -> str:
+    """Who holds the lease, for people reading it: the Actions run, or this machine."""
+    run = environ.get("GITHUB_RUN_ID")
+    where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"
+    return f"{where} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
+def _prepare_checkout(args: argparse.Namespace, git: Git) -> str:
+    """Under the lease: drop what an interrupted run left uncommitted, then bring the
+    checkout up to the remote branch; returns the remote's commit (what is pushed)."""
+    git.checkpoint("lease taken")
+    left = git.discard_interrupted([QueueConfig.queue_dir, DEFAULT_STATE_DIR])
+    if left:
+        log.warning(
+            "an interrupted run left %s changed; discarded (its work is redone)", ", ".join(left)
+        )
+    return git.sync(args.remote, args.branch)
+
+
+def _run(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    root: Path,
+    settings: Settings,
+    config: QueueConfig,
+    git: Git,
+    lease: RunLease | None,
+) -> int:
+    """Process the queue (under ``lease`` when pushing), report, and push the results."""
+    remote_tip = None
+    if lease is not None:
+        try:
+            remote_tip = _prepare_checkout(args, git)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    tracker = build_tracker(settings, environ)
+    if tracker is None:
+        log.warning("no GitHub token: parked requests get no issue")
+    services = build_services(settings, environ)
+    broker: CredentialBroker | None = None
+    try:
+        broker = open_job_broker(settings, environ, dry_run=args.dry_run)
+        with _stop_on_sigterm(), broker or nullcontext():
+            runner = QueueRunner(
+                root,
+                services=services,
+                git=git,
+                clock=lambda: datetime.now(UTC),
+                tracker=tracker,
+                config=config,
+                services_for=(
+                    scoped_services(broker, settings, environ.get("GITHUB_TOKEN", ""))
+                    if broker is not None
+                    else None
+                ),
+            )
+            report = runner.run(guard=lease.keep if lease is not None else None)
+    except CredentialError as exc:
+        # The broker could not be built or started (configuration, the vault or OIDC
+        # refused): no request was touched, so none is charged an attempt. Whatever it
+        # had obtained is already revoked.
+        print(f"admin-requests: error: cannot get the job's credentials: {exc}", file=sys.stderr)
+        if broker is not None:
+            _report_credentials(broker, environ)
+        return EXIT_INVALID
+    print(format_text(report))
+    append_step_summary(render_summary(report), environ)
+    if broker is not None:
+        _report_credentials(broker, environ)
+    else:
+        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
+        print(f"credentials: {reason}")
+        append_step_summary(
+            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
+        )
+    # Push this run's commits, and those an interrupted run left in this checkout; not
+    # after losing the lease (another run has taken over the queue).
+    if remote_tip is not None and git.commits_since(remote_tip) and report.stopped is None:
+        try:
+            git.push_with_rebase(args.remote, args.branch, args.push_attempts)
+        except AdminRequestsError as exc:
+            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    # Parked requests have their issues; a runner error, a failed follow-up step or a
+    # lost lease is for core, so it fails the workflow run where core sees it.
+    return EXIT_INVALID if report.needs_attention else EXIT_OK
+
+
+DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."
+NO_BACKEND_CREDENTIALS = (
+    "none minted: no credentials backend is configured, so every request used the job's "
+    "GITHUB_TOKEN."
+)
+
+
+def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) -> None:
+    """What was minted, for what, how long it could live, and whether it was revoked."""
+    ended = datetime.now(UTC)
+    ledger = broker.ledger
+    print("\n".join(ledger.text_lines(ended)))
+    append_step_summary(
+        render(
+            "run_credentials.md.j2",
+            ledger=ledger,
+            outliving=ledger.still_valid_after(ended),
+            none_reason="none minted",
+        ),
+        environ,
+    )

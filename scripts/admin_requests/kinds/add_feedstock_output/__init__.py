@@ -1,0 +1,338 @@
+"""``add_feedstock_output``: allow a feedstock to upload packages with given names or globs."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.tokens import CommentToken
+
+from admin_requests.access import Access
+from admin_requests.errors import NotFoundError, PermanentError
+from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
+from admin_requests.kinds.execution import feedstocks_exist, guarded
+from admin_requests.kinds.layout import EntryLayout, MappingOfLists
+from admin_requests.services import Services
+from admin_requests.validation.fields import Decoder, Text, describe
+from admin_requests.validation.names import check_feedstock_name, check_output_name_or_glob, is_glob
+from admin_requests.validation.problems import Problem
+
+CONFIG_PATH = "config.json"
+ALLOWLIST_PATH = "feedstock_outputs_autoreg_allowlist.yml"
+
+CURRENT_FORM = (
+    "feedstock_to_output_mapping:\n"
+    "  some-feedstock:\n"
+    "    - some-output\n"
+    "    - 'libsome*'   # a glob"
+)
+
+
+@dataclass(frozen=True)
+class FeedstockOutputsRequest(RequestModel):
+    feedstock_to_output_mapping: tuple[tuple[Text, tuple[Text, ...]], ...]
+
+
+def _superseded_list_form(node: SequenceNode) -> str:
+    """Rewrite the pre-2024 list-of-single-entry-mappings form into the current mapping."""
+    mapping: dict[str, list[str]] = {}
+    for entry in node.value:
+        if isinstance(entry, MappingNode):
+            for key, value in entry.value:
+                outputs = value.value if isinstance(value, SequenceNode) else [value]
+                mapping.setdefault(str(key.value), []).extend(
+                    str(item.value) for item in outputs if isinstance(item, ScalarNode)
+                )
+    if not mapping:
+        return CURRENT_FORM
+    lines = ["feedstock_to_output_mapping:"]
+    for feedstock, outputs in list(mapping.items())[:5]:
+        lines.append(f"  {feedstock}:")
+        lines += [f"    - {output}" for output in outputs[:5]]
+    return "\n".join(lines)
+
+
+def _bare(feedstock: Text) -> Text:
+    """The feedstock name without a '-feedstock' suffix, keeping its position."""
+    return Text(feedstock.removesuffix("-feedstock"), feedstock.line, feedstock.column)
+
+
+def output_item_id(action: str, feedstock: str, output: str) -> str:
+    return f"{action}:{feedstock.removesuffix('-feedstock')}:{output}"
+
+
+class AddFeedstockOutputKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = FeedstockOutputsRequest
+    required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
+    item_entries: ClassVar[EntryLayout | None] = MappingOfLists(
+        "feedstock_to_output_mapping", output_item_id
+    )
+
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> FeedstockOutputsRequest | None:
+        node = fields.get("feedstock_to_output_mapping")
+        if node is None:
+            return None
+        if isinstance(node, SequenceNode):
+            decoder.error(
+                node,
+                "superseded-format",
+                "'feedstock_to_output_mapping' is a list: that is the old format, no longer "
+                "accepted. The current format is a mapping from each feedstock name to a list "
+                "of output names or globs; rewrite it as:\n" + _superseded_list_form(node),
+            )
+            return None
+        if not isinstance(node, MappingNode) or not node.value:
+            decoder.error(
+                node,
+                "expected-mapping",
+                "'feedstock_to_output_mapping' must map each feedstock name to a list of "
+                f"outputs, not {describe(node)}:\n{CURRENT_FORM}",
+            )
+            return None
+        result = []
+        for feedstock, outputs_node in decoder.mapping_entries(
+            node, "'feedstock_to_output_mapping'"
+        ):
+            outputs = decoder.sequence(
+                outputs_node,
+                str(feedstock),
+                lambda item: decoder.text(item, "an output name or glob"),
+                example_item="some-output",
+                indent="  ",
+            )
+            if outputs is not None:
+                result.append((feedstock, tuple(outputs)))
+        return FeedstockOutputsRequest(decoder.path, self.action, tuple(result))
+
+    def validate(self, model: FeedstockOutputsRequest) -> list[Problem]:
+        feedstocks = [feedstock for feedstock, _ in model.feedstock_to_output_mapping]
+        problems = check_each(
+            model.path,
+            [_bare(feedstock) for feedstock in feedstocks],
+            check_feedstock_name,
+            "bad-feedstock-name",
+        )
+        # conda-forge has always accepted 'name-feedstock' keys here and stripped the
+        # suffix, and real requests rely on it: keep accepting them, but say so.
+        problems += [
+            Problem(
+                model.path,
+                feedstock.line,
+                feedstock.column,
+                "feedstock-suffix",
+                f"write the feedstock name without the '-feedstock' suffix: "
+                f"{_bare(feedstock)!r}; it is read that way.",
+                severity="warning",
+            )
+            for feedstock in feedstocks
+            if feedstock.endswith("-feedstock")
+        ]
+        for _, outputs in model.feedstock_to_output_mapping:
+            problems += check_each(model.path, outputs, check_output_name_or_glob, "bad-output")
+        return problems
+
+    def plan(self, model: FeedstockOutputsRequest) -> list[Item]:
+        items = []
+        for key, outputs in model.feedstock_to_output_mapping:
+            feedstock = _bare(key)
+            for output in outputs:
+                if is_glob(output):
+                    what = f"allow {feedstock}-feedstock to register outputs matching {output!s}"
+                else:
+                    what = f"register output {output!s} for {feedstock}-feedstock"
+                items.append(
+                    Item(
+                        f"{self.action}:{feedstock}:{output}",
+                        self.action,
+                        str(output),
+                        what,
+                        {
+                            "feedstock": str(feedstock),
+                            "output": str(output),
+                            "kind": "glob" if is_glob(output) else "name",
+                        },
+                    )
+                )
+        return items
+
+    def access(self, model: FeedstockOutputsRequest, services: Services) -> Access:
+        return Access(
+            github_repositories=(services.settings.feedstock_outputs_repository,),
+            github_permissions={"contents": "write"},
+        )
+
+    def preflight(self, model: FeedstockOutputsRequest, services: Services) -> list[Problem]:
+        keys = [key for key, _ in model.feedstock_to_output_mapping]
+        return feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        repository = services.settings.feedstock_outputs_repository
+        return guarded(
+            item.description,
+            lambda: self._register(item, services),
+            not_found=f"the {repository!r} repository or its {CONFIG_PATH!r} is missing in "
+            f"{services.settings.organisation!r}; ask core to check the configuration.",
+        )
+
+    def _register(self, item: Item, services: Services) -> Outcome:
+        feedstock, output = item.params["feedstock"], item.params["output"]
+        repository = services.settings.feedstock_outputs_repository
+        if item.params["kind"] == "glob":
+            path = ALLOWLIST_PATH
+            change = functools.partial(add_glob, feedstock=feedstock, glob=output)
+            message = f"Allow {feedstock}-feedstock to register outputs matching {output}"
+        else:
+            path = sharded_path(output, outputs_config(services))
+            change = functools.partial(add_feedstock, feedstock=feedstock, path=path)
+            message = f"Register output {output} for {feedstock}-feedstock"
+        changed = services.github.update_file(
+            repository, path, change, f"[admin-requests] {message}"
+        )
+        if not changed:
+            return Outcome.done(f"already in {repository}/{path}", changed=False)
+        return Outcome.done(f"recorded in {repository}/{path}")
+
+
+@dataclass(frozen=True)
+class OutputsConfig:
+    """``config.json`` of the feedstock-outputs repository: how the output files are sharded."""
+
+    outputs_path: str
+    shard_level: int
+    shard_fill: str
+
+
+def outputs_config(services: Services) -> OutputsConfig:
+    """The organisation's config.json, read once per run (every output item needs it)."""
+    return services.memo("feedstock-outputs-config", lambda: _read_config(services))
+
+
+def _read_config(services: Services) -> OutputsConfig:
+    repository = services.settings.feedstock_outputs_repository
+    found = services.github_for(repository).get_file(repository, CONFIG_PATH)
+    if found is None:
+        raise NotFoundError(f"{repository}/{CONFIG_PATH} does not exist")
+    try:
+        data = json.loads(found.content)
+        config = OutputsConfig(
+            str(data["outputs_path"]), int(data["shard_level"]), str(data["shard_fill"])
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise PermanentError(
+            f"{repository}/{CONFIG_PATH} is not what admin-requests expects ({error!r}); it "
+            "needs 'outputs_path', 'shard_level' and 'shard_fill': ask core to fix it."
+        ) from None
+    if len(config.shard_fill) != 1 or config.shard_level < 0:
+        raise PermanentError(
+            f"{repository}/{CONFIG_PATH} has shard_fill {config.shard_fill!r} and shard_level "
+            f"{config.shard_level!r}; it needs one fill character and a level of 0 or more."
+        )
+    return config
+
+
+def sharded_path(name: str, config: OutputsConfig) -> str:
+    """Where the output ``name`` is registered, the way conda-forge-metadata computes it.
+
+    (Not ``conda_forge_metadata.feedstock_outputs.sharded_path``: it downloads
+    conda-forge's own config.json at call time.)
+    """
+    name = name.lower()
+    chars = [c for c in name if c.isalnum()][: config.shard_level]
+    chars += [config.shard_fill] * (config.shard_level - len(chars))
+    return "/".join([config.outputs_path, *chars, f"{name}.json"])
+
+
+def add_feedstock(current: bytes | None, *, feedstock: str, path: str) -> bytes | None:
+    """The output's JSON with ``feedstock`` added; None when it is already listed."""
+    data: dict[str, Any] = {"feedstocks": []}
+    if current is not None:
+        try:
+            data = json.loads(current)
+            feedstocks = data["feedstocks"]
+        except (ValueError, KeyError, TypeError):
+            feedstocks = None
+        if not isinstance(feedstocks, list):
+            raise PermanentError(
+                f"{path!r} in the feedstock-outputs repository is not a JSON object with a "
+                "'feedstocks' list; ask core to repair it."
+            )
+    if feedstock in data["feedstocks"]:
+        return None
+    data["feedstocks"].append(feedstock)
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def add_glob(current: bytes | None, *, feedstock: str, glob: str) -> bytes | None:
+    """The allowlist with ``glob`` under ``feedstock``, comments and order kept; None if present."""
+    text = current.decode() if current is not None else ""
+    yaml = _round_trip_yaml(text)
+    try:
+        data = yaml.load(text) if text.strip() else CommentedMap()
+    except YAMLError as error:
+        raise PermanentError(
+            f"{ALLOWLIST_PATH!r} is not valid YAML ({error}); ask core to repair it."
+        ) from None
+    if not isinstance(data, CommentedMap):
+        raise PermanentError(f"{ALLOWLIST_PATH!r} is not a mapping; ask core to repair it.")
+    globs = data.get(feedstock)
+    if globs is None:
+        data[feedstock] = CommentedSeq([glob])
+    elif not isinstance(globs, CommentedSeq):
+        raise PermanentError(
+            f"{feedstock!r} in {ALLOWLIST_PATH!r} is not a list of globs; ask core to repair it."
+        )
+    elif glob in globs:
+        return None
+    else:
+        _append_keeping_comments(globs, glob)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue().encode()
+
+
+def _append_keeping_comments(seq: CommentedSeq, value: object) -> None:
+    """Append ``value``; comment lines below the old last item stay below the new one.
+
+    ruamel.yaml attaches full-line comments that follow a sequence to its last item,
+    so a plain append would put the new item under a comment meant for what follows.
+    """
+    last = len(seq) - 1
+    seq.append(value)
+    entry = seq.ca.items.get(last) if last >= 0 else None
+    token = entry[0] if entry else None
+    if token is None:
+        return
+    own_line, _, following = token.value.partition("\n")
+    if not following:
+        return
+    token.value = own_line + "\n"
+    seq.ca.items[last + 1] = [CommentToken("\n" + following, token.start_mark), None, None, None]
+
+
+def _round_trip_yaml(text: str) -> YAML:
+    """A round-trip YAML that writes sequences indented the way ``text`` already does."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    match = re.search(r"^( *)\S[^\n]*:[ \t]*\n( *)- ", text, re.MULTILINE)
+    if match and len(match.group(2)) > len(match.group(1)):
+        offset = len(match.group(2)) - len(match.group(1))
+        yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
+    elif match is None:
+        yaml.indent(mapping=2, sequence=4, offset=2)  # a new file: the common style
+    return yaml
+
+
+ADD_FEEDSTOCK_OUTPUT = AddFeedstockOutputKind(
+    "add_feedstock_output",
+    "Let a feedstock upload a package name it was not allowed to (fixes 'output not "
+    "allowed' upload failures).",
+)

@@ -1,0 +1,188 @@
+"""``broken`` / ``not_broken``: add or remove the ``broken`` label on package artifacts."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ruamel.yaml.nodes import Node
+
+from admin_requests.access import Access
+from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
+from admin_requests.kinds.execution import check_online, guarded
+from admin_requests.kinds.layout import EntryLayout, ListEntries
+from admin_requests.services import Services
+from admin_requests.validation.fields import Decoder, Text
+from admin_requests.validation.names import PackageFile, parse_package_file
+from admin_requests.validation.problems import Problem
+
+log = logging.getLogger(__name__)
+
+BROKEN_LABEL = "broken"
+# The repository_dispatch event sent when no rebuild workflow is configured.
+REPODATA_EVENT = "admin-requests-labels-changed"
+
+
+@dataclass(frozen=True)
+class PackageLabelRequest(RequestModel):
+    packages: tuple[Text, ...]
+
+
+def _package_problem(value: str) -> str | None:
+    return parse_package_file(value)[1]
+
+
+class PackageLabelKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
+    required_keys: ClassVar[tuple[str, ...]] = ("packages",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
+    # Each item is one file's label on anaconda.org: independent, and safe at once.
+    parallel_items: ClassVar[int] = 8
+
+    def __init__(self, action: str, summary: str, *, add_label: bool) -> None:
+        super().__init__(action, summary)
+        self.add_label = add_label
+
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> PackageLabelRequest | None:
+        if "packages" not in fields:
+            return None
+        packages = decoder.sequence(
+            fields["packages"],
+            "packages",
+            lambda item: decoder.text(item, "each entry of 'packages'"),
+            example_item="linux-64/numpy-2.0.0-py312h0_0.conda",
+        )
+        if packages is None:
+            return None
+        return PackageLabelRequest(decoder.path, self.action, tuple(packages))
+
+    def validate(self, model: PackageLabelRequest) -> list[Problem]:
+        return check_each(model.path, model.packages, _package_problem, "bad-package")
+
+    def plan(self, model: PackageLabelRequest) -> list[Item]:
+        verb = "add the 'broken' label to" if self.add_label else "remove the 'broken' label from"
+        return [
+            Item(
+                f"{self.action}:{package}",
+                self.action,
+                str(package),
+                f"{verb} {package}",
+                _params(package),
+            )
+            for package in model.packages
+        ]
+
+    def access(self, model: PackageLabelRequest, services: Services) -> Access:
+        # Labels on anaconda.org only; the rebuild is the run's follow-up, not this request's.
+        return Access(anaconda_scopes=("api:read", "api:write"))
+
+    def follow_up_key(self) -> str:
+        # broken and not_broken in one run: one rebuild covers both.
+        return "broken/not_broken"
+
+    def follow_up_access(self, done: list[Item], services: Services) -> Access:
+        # One workflow start in the repodata-patches repository, which the job's own
+        # GITHUB_TOKEN (scoped to this repository) could never do.
+        return Access(
+            github_repositories=(services.settings.repodata_patches_repository,),
+            github_permissions=_rebuild_permission(services),
+        )
+
+    def preflight(self, model: PackageLabelRequest, services: Services) -> list[Problem]:
+        problems: list[Problem] = []
+        for package in model.packages:
+            problems += check_online(
+                model.path,
+                package,
+                functools.partial(_missing_package, services, _params(package)),
+                "no-such-package",
+            )
+        return problems
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        channel = services.settings.channel
+        return guarded(
+            item.description,
+            lambda: self._label(item, services),
+            not_found=f"{item.params['basename']!r} is not on the {channel!r} channel; check "
+            "the subdir, version and build string in the request.",
+        )
+
+    def _label(self, item: Item, services: Services) -> Outcome:
+        p, channel = item.params, services.settings.channel
+        if "name" not in p:
+            return Outcome.failed(f"{p['basename']!r} is not a package file name; fix it.")
+        dist = services.anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+        if dist is None:
+            return Outcome.failed(
+                f"{p['basename']!r} is not on the {channel!r} channel; check the subdir, "
+                "version and build string in the request."
+            )
+        if (BROKEN_LABEL in dist.labels) == self.add_label:
+            state = "already has" if self.add_label else "already lacks"
+            return Outcome.done(f"{p['basename']} {state} the broken label", changed=False)
+        if self.add_label:
+            services.anaconda.add_label(
+                channel, BROKEN_LABEL, p["name"], p["version"], p["basename"]
+            )
+            return Outcome.done(f"{p['basename']} is now labelled broken")
+        services.anaconda.remove_label(
+            channel, BROKEN_LABEL, p["name"], p["version"], p["basename"]
+        )
+        return Outcome.done(f"{p['basename']} is no longer labelled broken")
+
+    def after_run(self, done: list[Item], services: Services) -> None:
+        """Start one repodata-patches rebuild for the whole run, if any label was handled.
+
+        Raises ServiceError when the rebuild cannot be started; the queue reports it
+        (the labels themselves are set and stay set).
+        """
+        if not done:
+            return None
+        settings = services.settings
+        repository = settings.repodata_patches_repository
+        if settings.repodata_patches_workflow:
+            services.github.dispatch_workflow(
+                repository, settings.repodata_patches_workflow, settings.repodata_patches_ref
+            )
+        else:
+            services.github.repository_dispatch(
+                repository, REPODATA_EVENT, {"action": self.action, "packages": len(done)}
+            )
+        log.info("started the repodata-patches rebuild in %s for %d items", repository, len(done))
+        return None
+
+
+def _params(value: str) -> dict[str, str]:
+    package, _ = parse_package_file(value)
+    if not isinstance(package, PackageFile):  # plan() of a model that failed validation
+        return {"basename": value}
+    return {"name": package.name, "version": package.version, "basename": package.basename}
+
+
+def _rebuild_permission(services: Services) -> dict[str, str]:
+    # workflow_dispatch needs actions:write; repository_dispatch needs contents:write.
+    if services.settings.repodata_patches_workflow:
+        return {"actions": "write"}
+    return {"contents": "write"}
+
+
+def _missing_package(services: Services, params: dict[str, str]) -> str | None:
+    channel = services.settings.channel
+    if "name" not in params:
+        return None  # validate() reports it
+    found = services.anaconda.distribution(
+        channel, params["name"], params["version"], params["basename"]
+    )
+    if found is None:
+        return f"{params['basename']!r} is not on the {channel!r} channel; check the name."
+    return None
+
+
+BROKEN = PackageLabelKind(
+    "broken",
+    "Mark package artifacts as broken so solvers stop picking them (files stay downloadable).",
+    add_label=True,
+)

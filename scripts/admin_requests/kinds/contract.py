@@ -1,0 +1,189 @@
+"""The request-kind contract shared by every module in this package.
+
+A kind turns a YAML mapping into a typed model (``parse``), checks it offline
+(``validate``) and splits it into independent items (``plan``). The processing engine
+adds ``preflight`` and ``execute``; the queue runner owns everything else.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ruamel.yaml.nodes import MappingNode, Node
+
+from admin_requests.access import Access
+from admin_requests.kinds.layout import EntryLayout
+from admin_requests.validation.fields import Decoder, Text
+from admin_requests.validation.problems import Problem
+
+
+@dataclass(frozen=True)
+class RequestModel:
+    """Fields every request model has: where it came from and what it asks."""
+
+    path: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One independent unit of work with an id that is stable across runs.
+
+    ``params`` carries what ``execute`` needs (feedstock, branch, package...), so an
+    item can be carried out without the model it came from.
+    """
+
+    id: str
+    action: str
+    target: str
+    description: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+class OutcomeStatus(enum.Enum):
+    DONE = "done"  # the item's end state holds (whether this run changed it or not)
+    RETRY = "retry"  # a transient failure: try again in a later run, with backoff
+    FAILED = "failed"  # permanent: retrying cannot help; a person must act
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: OutcomeStatus
+    detail: str  # plain words for the requester: what happened, or what to do
+    changed: bool = False  # False when the item was already in its end state
+
+    @classmethod
+    def done(cls, detail: str, *, changed: bool = True) -> Outcome:
+        return cls(OutcomeStatus.DONE, detail, changed)
+
+    @classmethod
+    def retry(cls, detail: str) -> Outcome:
+        return cls(OutcomeStatus.RETRY, detail)
+
+    @classmethod
+    def failed(cls, detail: str) -> Outcome:
+        return cls(OutcomeStatus.FAILED, detail)
+
+
+class RequestKind(ABC):
+    """One request kind (or one family of kinds sharing a model)."""
+
+    action: str
+    summary: str
+    # The dataclass ``parse`` returns; its fields are the documented request keys.
+    model_type: ClassVar[type[RequestModel]] = RequestModel
+    # Keys a request of this kind may have besides 'action', for docs and checks.
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    optional_keys: ClassVar[tuple[str, ...]] = ()
+    # Which YAML entry produces which item, so the queue can write back what is left.
+    # None: the queue cannot shrink the file and keeps it whole until every item is done.
+    item_entries: ClassVar[EntryLayout | None] = None
+    # Items the queue may carry out at once. 1 (one after the other) unless the
+    # service copes with concurrent writes and they never touch the same thing;
+    # GitHub content writes stay serial (secondary rate limits, one file's sha).
+    parallel_items: ClassVar[int] = 1
+
+    def __init__(self, action: str, summary: str) -> None:
+        self.action = action
+        self.summary = summary
+
+    def parse(self, root: MappingNode, decoder: Decoder) -> RequestModel | None:
+        """Decode the mapping; None (with problems recorded) when it has any problem."""
+        before = len(decoder.problems)
+        fields = decoder.fields(
+            root, action=self.action, required=self.required_keys, optional=self.optional_keys
+        )
+        model = self.build(fields, decoder)
+        return model if len(decoder.problems) == before else None
+
+    @abstractmethod
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> RequestModel | None:
+        """Decode the present keys into a model (problems go to the decoder)."""
+
+    @abstractmethod
+    def validate(self, model: Any) -> list[Problem]:
+        """Offline, pure checks of the values (names, hashes, filenames)."""
+
+    @abstractmethod
+    def plan(self, model: Any) -> list[Item]:
+        """The items this request will act on, in file order."""
+
+    def items(self, model: Any) -> list[Item]:
+        """``plan`` without repeats: an entry listed twice is one unit of work."""
+        return list({item.id: item for item in self.plan(model)}.values())
+
+    # -- online part (the processing engine) ----------------------------------------
+
+    def access(self, model: Any, services: Any) -> Access:
+        """The repositories, permissions and scopes carrying this request out needs."""
+        return Access()
+
+    def preflight(self, model: Any, services: Any) -> list[Problem]:
+        """Read-only online checks (does the feedstock exist...); none by default."""
+        return []
+
+    def execute(self, item: Item, services: Any) -> Outcome:
+        """Carry out one item idempotently: doing it twice is the same as once."""
+        return Outcome.failed(
+            f"admin-requests cannot carry out {self.action!r} requests yet; ask core to "
+            "handle this one by hand."
+        )
+
+    def follow_up_key(self) -> str:
+        """Kinds with the same key share one follow-up per run (``after_run`` of the first)."""
+        return self.action
+
+    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+        """What ``after_run`` needs, granted once per run with its own credentials.
+
+        Kept apart from ``access``: a follow-up acts for the whole run (one rebuild for
+        every label changed), so no single request's token should carry its permission.
+        """
+        return Access()
+
+    def after_run(self, done: list[Item], services: Any) -> None:
+        """Once per run, after this kind's items (e.g. one repodata rebuild for all).
+
+        ``done`` holds the done items of every kind with the same ``follow_up_key``;
+        ``services`` hold credentials for exactly ``follow_up_access(done, ...)``.
+        """
+        return None
+
+
+def check_each(
+    path: str, values: Iterable[Text], check: Callable[[str], str | None], code: str
+) -> list[Problem]:
+    """Run a name check over positioned values, and flag values listed twice."""
+    problems: list[Problem] = []
+    seen: dict[str, Text] = {}
+    for value in values:
+        message = check(value)
+        if message:
+            problems.append(Problem(path, value.line, value.column, code, message))
+        elif value in seen:
+            problems.append(
+                Problem(
+                    path,
+                    value.line,
+                    value.column,
+                    "duplicate-entry",
+                    f"{str(value)!r} is listed twice (first on line {seen[value].line}); "
+                    "remove this entry (it is done once either way).",
+                    severity="warning",
+                )
+            )
+        seen.setdefault(value, value)
+    return problems
+
+
+def feedstock_list(decoder: Decoder, node: Node, key: str = "feedstocks") -> list[Text] | None:
+    return decoder.sequence(
+        node,
+        key,
+        lambda item: decoder.text(item, f"each entry of {key!r}"),
+        example_item="some-package",
+    )

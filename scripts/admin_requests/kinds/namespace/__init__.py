@@ -1,0 +1,9 @@
+"""``namespace``: grant or revoke a feedstock's Namespace runners (see ``..ci_resources``)."""
+
+from __future__ import annotations
+
+from admin_requests.kinds.ci_resources import CiResourceKind
+
+NAMESPACE = CiResourceKind(
+    "namespace", "Grant a feedstock Namespace runners.", resource="Namespace runners"
+)

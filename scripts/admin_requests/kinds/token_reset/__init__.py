@@ -1,0 +1,402 @@
+"""``token_reset``: issue fresh feedstock tokens (CI uses them to prove uploads are its own).
+
+Per feedstock, one new token per CI provider it builds on that admin-requests can store a
+secret on: GitHub Actions (the repository's ``FEEDSTOCK_TOKEN`` secret) and Azure
+Pipelines (the pipeline's secret variable). The token is ``secrets.token_hex(32)``, held
+in memory only (never written to disk, never logged); the feedstock-tokens repository
+gets its salted scrypt hash (see token_registry.py).
+
+The steps, and why in this order (each is safe to repeat, so a rerun after a crash at
+any point converges on "fresh tokens in CI, their hashes registered, old ones gone"):
+
+1. Register the new hashes *provisionally* (``expires_at`` a week ahead), next to the
+   old entries. Old tokens stay valid, so CI keeps uploading. A crash here leaves a hash
+   whose token nobody has: it expires by itself and is dropped by the next reset.
+2. Store each token in its CI. From here CI uses the new token, which is already
+   accepted. A crash here leaves CI working on a provisional entry: the rerun issues
+   another token, stores it and finalises, which replaces this one. A week outlasts
+   the queue's retries (about 20 hours before a request is parked) with days for core.
+3. Finalise: the new entries become permanent and the old ones are removed (or given
+   ``existing_tokens_time_to_expiration``). Only providers whose store succeeded are
+   finalised: a provider whose CI still holds the old token keeps it valid.
+
+Registering after storing instead would leave CI with a token no entry accepts
+until the rerun; removing the old entries first would do the same. A rerun repeats all
+steps for the feedstock (a token's value cannot be read back to skip a provider).
+
+Tokens are always one per provider (entries with a ``provider``), which conda-forge's
+check accepts whatever ``unique_token_per_provider`` says; the key is still read so old
+request files stay valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ruamel.yaml.nodes import Node, ScalarNode, SequenceNode
+
+from admin_requests.access import Access, GitHubGrant
+from admin_requests.errors import NotFoundError, PermanentError, ServiceError, TransientError
+from admin_requests.kinds.contract import (
+    Item,
+    Outcome,
+    RequestKind,
+    RequestModel,
+    check_each,
+    feedstock_list,
+)
+from admin_requests.kinds.execution import guarded
+from admin_requests.kinds.feedstock_facts import (
+    CONDA_FORGE_YML,
+    advice,
+    ci_providers,
+    unregistered_outputs,
+)
+from admin_requests.kinds.layout import EntryLayout, ListEntries
+from admin_requests.kinds.token_reset import registry
+from admin_requests.services import Services
+from admin_requests.validation.fields import Decoder, Text
+from admin_requests.validation.names import CI_PROVIDERS, check_feedstock_name
+from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.credentials.redact import Secret
+
+log = logging.getLogger(__name__)
+
+SECRET_NAME = "FEEDSTOCK_TOKEN"  # noqa: S105 (the variable's name, not a value)
+# Where admin-requests can store a token; the other providers need core by hand.
+STORABLE = ("github_actions", "azure")
+# How long a provisional registry entry stays valid if the reset is never finalised.
+PENDING_SECONDS = 7 * 24 * 3600
+COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
+
+
+@dataclass(frozen=True)
+class TokenResetRequest(RequestModel):
+    feedstocks: tuple[Text, ...]
+    skip_providers: tuple[Text, ...] = ()
+    existing_tokens_time_to_expiration: int | None = None
+    unique_token_per_provider: bool = False
+
+
+def _check_provider(value: str) -> str | None:
+    if value in CI_PROVIDERS:
+        return None
+    known = ", ".join(CI_PROVIDERS)
+    return f"unknown CI provider {value!r} in 'skip_providers'; use some of: {known}."
+
+
+class TokenResetKind(RequestKind):
+    model_type: ClassVar[type[RequestModel]] = TokenResetRequest
+    required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
+    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
+    optional_keys: ClassVar[tuple[str, ...]] = (
+        "skip_providers",
+        "existing_tokens_time_to_expiration",
+        "unique_token_per_provider",
+    )
+
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> TokenResetRequest | None:
+        skip: list[Text] | None = []
+        node = fields.get("skip_providers")
+        # 'skip_providers: []' is the documented way of saying "none" and stays valid.
+        if node is not None and not (isinstance(node, SequenceNode) and not node.value):
+            if isinstance(node, ScalarNode) and str(node.value) in ("", "~", "null"):
+                skip = []
+            else:
+                skip = decoder.sequence(
+                    node,
+                    "skip_providers",
+                    lambda item: decoder.text(item, "a CI provider"),
+                    example_item="travis",
+                )
+        ok, expiration = True, None
+        if "existing_tokens_time_to_expiration" in fields:
+            ok, expiration = decoder.optional_int(
+                fields["existing_tokens_time_to_expiration"], "existing_tokens_time_to_expiration"
+            )
+        unique: bool | None = False
+        if "unique_token_per_provider" in fields:
+            unique = decoder.boolean(
+                fields["unique_token_per_provider"], "unique_token_per_provider"
+            )
+        feedstocks = (
+            feedstock_list(decoder, fields["feedstocks"]) if "feedstocks" in fields else None
+        )
+        if feedstocks is None or skip is None or not ok or unique is None:
+            return None
+        return TokenResetRequest(
+            decoder.path, self.action, tuple(feedstocks), tuple(skip), expiration, unique
+        )
+
+    def validate(self, model: TokenResetRequest) -> list[Problem]:
+        return check_each(
+            model.path, model.feedstocks, check_feedstock_name, "bad-feedstock-name"
+        ) + check_each(model.path, model.skip_providers, _check_provider, "bad-provider")
+
+    def plan(self, model: TokenResetRequest) -> list[Item]:
+        providers = [p for p in CI_PROVIDERS if p not in model.skip_providers]
+        expiration = model.existing_tokens_time_to_expiration
+        old = (
+            "replace the old tokens"
+            if expiration is None
+            else f"let the old tokens expire in {expiration} s"
+        )
+        return [
+            Item(
+                f"{self.action}:{name}",
+                self.action,
+                f"{name}-feedstock",
+                f"issue a new feedstock token for {name}-feedstock on each CI provider it "
+                f"builds on (among {', '.join(providers) or 'none'}) and {old}",
+                {
+                    "feedstock": str(name),
+                    "providers": ",".join(providers),
+                    "expiration": "" if expiration is None else str(expiration),
+                },
+            )
+            for name in model.feedstocks
+        ]
+
+    def access(self, model: TokenResetRequest, services: Services) -> Access:
+        # Three tokens, each as narrow as its use: secrets on the feedstocks (and reading
+        # their conda-forge.yml and recipe), writing only the feedstock-tokens repository,
+        # reading only feedstock-outputs (the unregistered-outputs advice).
+        settings = services.settings
+        providers = [p for p in CI_PROVIDERS if p not in model.skip_providers]
+        permissions = {"contents": "read"}
+        if "github_actions" in providers:
+            permissions["secrets"] = "write"
+        return Access(
+            github_repositories=tuple(dict.fromkeys(f"{n}-feedstock" for n in model.feedstocks)),
+            github_permissions=permissions,
+            github_extra=(
+                GitHubGrant((settings.feedstock_tokens_repository,), {"contents": "write"}),
+                GitHubGrant((settings.feedstock_outputs_repository,), {"contents": "read"}),
+            ),
+            azure_devops="azure" in providers,
+        )
+
+    def preflight(self, model: TokenResetRequest, services: Services) -> list[Problem]:
+        problems: list[Problem] = []
+        for name in model.feedstocks:
+            problems += _preflight_feedstock(model.path, name, services)
+        return problems
+
+    def execute(self, item: Item, services: Services) -> Outcome:
+        repo = item.target
+        org = services.settings.organisation
+        outcome = guarded(
+            item.description,
+            lambda: self._reset(item, services),
+            not_found=f"there is no repository {repo!r} in {org!r} (or the "
+            f"{services.settings.feedstock_tokens_repository!r} repository is missing); "
+            "check the feedstock name and fix or remove it in the request.",
+        )
+        # The usual confusion: uploads fail because an output is not registered, and a
+        # token reset is asked for. Say so with the outcome, done or not: it reaches
+        # the job summary and, when the request is parked, the requester's issue.
+        hint = _advice_or_none(services, item.params["feedstock"])
+        if hint is None:
+            return outcome
+        return dataclasses.replace(outcome, detail=f"{outcome.detail}\n\n{hint}")
+
+    def _reset(self, item: Item, services: Services) -> Outcome:
+        from admin_requests.credentials.redact import Secret  # credentials/ imports the kinds
+
+        repo = item.target
+        wanted = [p for p in item.params["providers"].split(",") if p]
+        github = services.github_for(repo)
+        config = github.get_file(repo, CONDA_FORGE_YML)
+        if config is None:
+            github.repository(repo)  # a missing feedstock is a NotFoundError, said plainly
+        in_use = ci_providers(config.text if config else None)
+        blocked = {p: why for p, why in in_use.items() if p in wanted and p not in STORABLE}
+        if blocked:
+            return Outcome.failed(_blocked_words(repo, blocked))
+        targets = [p for p in STORABLE if p in wanted and (p == "github_actions" or p in in_use)]
+        if not targets:
+            return Outcome.done(
+                f"{repo}: every CI provider it builds on is in skip_providers; nothing reset",
+                changed=False,
+            )
+        tokens = {p: Secret(secrets.token_hex(32)) for p in targets}
+        # Providers that may still hold the old shared token after this reset.
+        others = [p for p in ("github_actions", *in_use) if p not in targets]
+        try:
+            return self._register_and_store(item, services, tokens, others)
+        finally:
+            for token in tokens.values():
+                token.clear()
+
+    def _register_and_store(
+        self, item: Item, services: Services, tokens: dict[str, Secret], others: list[str]
+    ) -> Outcome:
+        name, repo = item.params["feedstock"], item.target
+        expiration = int(item.params["expiration"]) if item.params["expiration"] else None
+        tokens_repo = services.settings.feedstock_tokens_repository
+        path = registry.registry_path(name)
+        now = int(services.clock())
+        pending = {
+            p: registry.new_entry(token, p, expires_at=now + PENDING_SECONDS)
+            for p, token in tokens.items()
+        }
+        writer = services.github_for(tokens_repo)
+        # 1. provisional entries beside the old ones
+        writer.update_file(
+            tokens_repo,
+            path,
+            lambda current: registry.render(
+                registry.with_pending(registry.parse(current, path), pending.values())
+            ),
+            f"{COMMIT_PREFIX} new token for {repo} on {', '.join(tokens)} (provisional)",
+        )
+        # 2. into each CI
+        stored: list[str] = []
+        failures: dict[str, ServiceError] = {}
+        for provider, token in tokens.items():
+            try:
+                self._store(services, repo, provider, token)
+                stored.append(provider)
+            except ServiceError as error:
+                log.warning("%s: storing the token on %s failed: %s", repo, provider, error)
+                failures[provider] = error
+        # 3. finalise what reached its CI
+        if stored:
+            ours = {p: pending[p] for p in stored}
+            writer.update_file(
+                tokens_repo,
+                path,
+                lambda current: registry.render(
+                    registry.finalized(
+                        registry.parse(current, path),
+                        ours,
+                        now=int(services.clock()),
+                        old_tokens_expire_in=expiration,
+                        still_in_use=[*others, *failures],
+                    )
+                ),
+                f"{COMMIT_PREFIX} token for {repo} on {', '.join(stored)}",
+            )
+        return self._outcome(item, stored, failures, expiration)
+
+    def _store(self, services: Services, repo: str, provider: str, token: Secret) -> None:
+        if provider == "github_actions":
+            services.github_for(repo).set_actions_secret(repo, SECRET_NAME, token)
+            return
+        if services.azure_devops is None:
+            raise PermanentError(
+                "Azure Pipelines is not configured for admin-requests (no Azure federation: "
+                "AZURE_TENANT_ID/AZURE_CLIENT_ID); ask core to store the token on Azure or "
+                "to configure it"
+            )
+        services.azure_devops.set_secret_variable(repo, SECRET_NAME, token)
+
+    def _outcome(
+        self,
+        item: Item,
+        stored: list[str],
+        failures: dict[str, ServiceError],
+        expiration: int | None,
+    ) -> Outcome:
+        repo = item.target
+        old = "old tokens removed" if expiration is None else f"old tokens expire in {expiration} s"
+        parts = []
+        if stored:
+            parts.append(f"new {SECRET_NAME} stored and registered on {', '.join(stored)}; {old}")
+        for provider, error in failures.items():
+            parts.append(
+                f"{provider}: not stored ({_error_words(provider, error)}); its old token "
+                "still works"
+            )
+        detail = f"{repo}: " + "; ".join(parts)
+        if not failures:
+            return Outcome.done(detail)
+        if any(isinstance(e, TransientError) for e in failures.values()):
+            return Outcome.retry(detail)
+        return Outcome.failed(detail)
+
+
+def _blocked_words(repo: str, blocked: dict[str, str]) -> str:
+    providers = ", ".join(sorted(blocked))
+    why = "; ".join(blocked.values())
+    return (
+        f"{repo} builds on {providers} ({why}), where admin-requests cannot store a feedstock "
+        f"token. Nothing was changed. Add {', '.join(repr(p) for p in sorted(blocked))} to "
+        "'skip_providers' to reset the tokens on the other providers now, and ask core to "
+        f"reset the {providers} token by hand."
+    )
+
+
+def _error_words(provider: str, error: ServiceError) -> str:
+    if isinstance(error, NotFoundError) and provider == "azure":
+        return f"{error}; check that the feedstock's Azure pipeline exists"
+    return str(error)
+
+
+def _advice_or_none(services: Services, feedstock: str) -> str | None:
+    """The unregistered-outputs advice, or None (also when it cannot be checked now)."""
+    try:
+        problems = unregistered_outputs(services, feedstock)
+    except ServiceError as error:
+        log.info("could not check the outputs of %s: %s", feedstock, error)
+        return None
+    return advice(feedstock, problems) if problems else None
+
+
+def _preflight_feedstock(path: str, name: Text, services: Services) -> list[Problem]:
+    repo = f"{name}-feedstock"
+    org = services.settings.organisation
+    try:
+        services.github.repository(repo)
+    except NotFoundError:
+        return [
+            Problem(
+                path,
+                name.line,
+                name.column,
+                "no-such-feedstock",
+                f"there is no repository {repo!r} in {org!r}; check the feedstock name.",
+            )
+        ]
+    except ServiceError as error:
+        return [_unchecked(path, name, error)]
+    try:
+        problems = unregistered_outputs(services, str(name))
+    except ServiceError as error:
+        return [_unchecked(path, name, error)]
+    if not problems:
+        return []
+    return [
+        Problem(
+            path,
+            name.line,
+            name.column,
+            "output-not-registered",
+            advice(str(name), problems),
+            severity="warning",
+        )
+    ]
+
+
+def _unchecked(path: str, name: Text, error: ServiceError) -> Problem:
+    return Problem(
+        path,
+        name.line,
+        name.column,
+        "online-check-unavailable",
+        f"could not check {str(name)!r} online ({error}); it is checked again when the "
+        "request is carried out.",
+        severity="warning",
+    )
+
+
+TOKEN_RESET = TokenResetKind(
+    "token_reset",
+    "Issue a new feedstock token when uploads fail with a token/authentication error.",
+)

@@ -1,0 +1,189 @@
+"""Offline validation of request files: the engine behind ``admin-requests check``.
+
+Each file is checked on its own; a file that makes the checker itself fail is reported
+as a problem in that file and the others are still checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from admin_requests.kinds import REGISTRY, closest_action
+from admin_requests.kinds.contract import Item, RequestModel
+from admin_requests.validation.fields import Decoder, describe
+from admin_requests.validation.problems import Problem
+from admin_requests.validation.source import (
+    LoadedDocument,
+    load_document,
+    parse_document,
+    problem_at,
+)
+
+log = logging.getLogger(__name__)
+
+REQUEST_SUFFIXES = (".yml", ".yaml")
+# Files that may sit in requests/ without being requests.
+NON_REQUEST_FILES = frozenset({"README.md", ".gitkeep"})
+
+
+@dataclass
+class FileReport:
+    """What ``check`` found out about one file."""
+
+    path: str
+    action: str | None = None
+    model: RequestModel | None = None
+    items: list[Item] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(problem.is_error for problem in self.problems)
+
+
+def display_path(path: Path) -> str:
+    """The path as people and GitHub annotations expect it: relative to the checkout."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _action_node(root: MappingNode) -> Node | None:
+    for key, value in root.value:
+        if isinstance(key, ScalarNode) and key.value == "action":
+            node: Node = value
+            return node
+    return None
+
+
+def _known_actions() -> str:
+    return ", ".join(sorted(REGISTRY))
+
+
+def check_loaded(document: LoadedDocument) -> FileReport:
+    report = FileReport(document.path)
+    node = _action_node(document.root)
+    if node is None:
+        report.problems.append(
+            problem_at(
+                document.path,
+                document.root,
+                "missing-action",
+                f"the request has no 'action' key; start the file with 'action: <kind>', "
+                f"where <kind> is one of: {_known_actions()}.",
+            )
+        )
+        return report
+    if not isinstance(node, ScalarNode) or not isinstance(node.value, str) or not node.value:
+        report.problems.append(
+            problem_at(
+                document.path,
+                node,
+                "bad-action",
+                f"'action' must be one of {_known_actions()}, not {describe(node)}.",
+            )
+        )
+        return report
+    action = str(node.value)
+    kind = REGISTRY.get(action)
+    if kind is None:
+        close = closest_action(action)
+        hint = f"did you mean {close!r}? " if close else ""
+        report.problems.append(
+            problem_at(
+                document.path,
+                node,
+                "unknown-action",
+                f"unknown action {action!r}; {hint}Known actions: {_known_actions()}.",
+            )
+        )
+        return report
+    report.action = action
+    decoder = Decoder(document.path)
+    model = kind.parse(document.root, decoder)
+    report.problems.extend(decoder.problems)
+    if model is None:
+        return report
+    report.problems.extend(kind.validate(model))
+    if report.ok:
+        report.model = model
+        report.items = kind.items(model)
+    return report
+
+
+def _isolated(display: str, check: LoadedDocument | Path | str) -> FileReport:
+    """Check one file; an unexpected exception becomes that file's problem, not a crash."""
+    try:
+        if isinstance(check, Path):
+            document, problems = load_document(check, display)
+        elif isinstance(check, str):
+            document, problems = parse_document(check, display)
+        else:
+            document, problems = check, []
+        if document is None:
+            return FileReport(display, problems=problems)
+        report = check_loaded(document)
+    except Exception as exc:  # one bad file must never stop the others
+        log.exception("internal error while checking %s", display)
+        return FileReport(
+            display,
+            problems=[
+                Problem(
+                    display,
+                    1,
+                    1,
+                    "internal-error",
+                    f"the checker failed on this file ({type(exc).__name__}); this is a bug in "
+                    "admin-requests, please report it with the file attached.",
+                )
+            ],
+        )
+    report.problems.sort(key=lambda p: (p.line, p.column))
+    return report
+
+
+def check_text(text: str, display: str = "<request>") -> FileReport:
+    return _isolated(display, text)
+
+
+def check_file(path: Path) -> FileReport:
+    return _isolated(display_path(path), path)
+
+
+def _misplaced(path: Path, display: str) -> FileReport:
+    if path.is_dir():
+        message = (
+            "requests/ holds request files only, not folders; move the files up into "
+            "requests/ itself."
+        )
+    else:
+        message = (
+            f"only .yml or .yaml request files belong in requests/; rename this to "
+            f"{path.stem}.yml if it is a request, or move it elsewhere."
+        )
+    return FileReport(display, problems=[Problem(display, 1, 1, "not-a-request-file", message)])
+
+
+def check_paths(paths: Iterable[Path]) -> list[FileReport]:
+    """Check files and directories (a directory means every file directly inside it)."""
+    reports: list[FileReport] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name in NON_REQUEST_FILES:
+                    continue
+                if child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
+                    reports.append(_misplaced(child, display_path(child)))
+                else:
+                    reports.append(check_file(child))
+        elif path.suffix in REQUEST_SUFFIXES:
+            reports.append(check_file(path))
+        elif path.name not in NON_REQUEST_FILES:
+            reports.append(_misplaced(path, display_path(path)))
+    return reports

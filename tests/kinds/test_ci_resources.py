@@ -1,0 +1,361 @@
+"""The CI-resource kinds against FakeGitHub: provider App installations (through the
+user-token endpoints), the organisation's .access_control.yml, Cirun's .access.yml and
+the cirun pull request, with tokens scoped exactly to each kind's Access."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from admin_requests.access import Access
+from admin_requests.config import Settings
+from admin_requests.errors import AccessDeniedError, NotFoundError
+from admin_requests.kinds.contract import OutcomeStatus
+from admin_requests.queue.notify import GitHubIssueTracker
+from admin_requests.queue.runner import Disposition
+from admin_requests.services import AppInstallationsClient, GitHubClient, Services
+from tests.fakes import FakeGitHub, Fault
+from tests.fakes.wiring import services_for
+from tests.kinds.helpers import Loaded, load, run, statuses
+from tests.kinds.scoped import Minted, scoped_services
+from tests.queue.support import FakeClock, Repo, clock, make_runner, repo
+
+__all__ = ["clock", "repo"]
+
+RECORDS = "ci-access-control"
+ACCESS_CONTROL = """\
+# Kept by admin-requests and core; do not edit by hand.
+version: 1
+access_control:
+  travis:
+    - feedstock: example   # added by hand in 2023
+  cirun-openstack-gpu-large:
+    - feedstock: old-feedstock
+      pull_request: false
+  blacksmith: null
+"""
+CIRUN_ACCESS = """\
+version: 1
+
+policies:
+  - id: old-feedstock
+    repo: old-feedstock
+    teams: [old]
+    pull_request: false
+
+access_control:
+  - resource: cirun-openstack-gpu-large
+    policies:
+      - old-feedstock
+"""
+CONDA_FORGE_YML = "# feedstock settings\nbot:\n  automerge: true  # please\n"
+CBC = "c_compiler_version:   # [linux]\n  - 13               # [linux]\n"
+INSTALLATIONS = {
+    "travis": 501,
+    "blacksmith": 502,
+    "namespace": 503,
+    "depot": 504,
+    "cirrus_runners": 505,
+    "cirun": 506,
+}
+SETTINGS = {"ci_app_installations": tuple(INSTALLATIONS.items())}
+
+
+class RecordingRerenderer:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def rerender(self, repository: str, branch: str) -> bool:
+        self.calls.append((repository, branch))
+        return True
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHub) -> FakeGitHub:
+    fake_github.add_repo(
+        "foo-feedstock",
+        files={"conda-forge.yml": CONDA_FORGE_YML, "recipe/conda_build_config.yaml": CBC},
+    )
+    fake_github.add_repo("bar-feedstock")
+    fake_github.add_repo("old-feedstock")
+    fake_github.add_repo(RECORDS, files={".access_control.yml": ACCESS_CONTROL})
+    fake_github.add_repo(".cirun", files={".access.yml": CIRUN_ACCESS})
+    for action, installation in INSTALLATIONS.items():
+        fake_github.add_installation(installation, action, ("old-feedstock",))
+    fake_github.add_token("job-token", permissions={"contents": "read"})
+    return fake_github
+
+
+def services(
+    gh: FakeGitHub, loaded: Loaded, minted: Minted | None = None, **extra: object
+) -> Services:
+    reader = scoped_services(gh, Access(), **SETTINGS)
+    access = loaded.kind.access(loaded.model, reader)
+    return scoped_services(gh, access, minted=minted, **{**SETTINGS, **extra})
+
+
+def records(gh: FakeGitHub) -> str:
+    return gh.repo(RECORDS).file_text(".access_control.yml")
+
+
+@pytest.mark.parametrize("action", ["travis", "blacksmith", "namespace", "depot", "cirrus_runners"])
+def test_grant_adds_the_app_and_the_record_then_a_rerun_changes_nothing(
+    gh: FakeGitHub, action: str
+) -> None:
+    loaded = load(f"action: {action}\nfeedstocks:\n  - foo\n  - bar\n")
+    outcomes = run(loaded, services(gh, loaded))
+    assert statuses(outcomes) == [("done", True), ("done", True)]
+    assert gh.installation_repositories(INSTALLATIONS[action]) == {
+        "old-feedstock",
+        "foo-feedstock",
+        "bar-feedstock",
+    }
+    text = records(gh)
+    added = "\n    - feedstock: foo-feedstock\n    - feedstock: bar-feedstock\n"
+    if action in ("travis", "blacksmith"):  # already listed (blacksmith as null)
+        start = "    - feedstock: example   # added by hand in 2023\n" if action == "travis" else ""
+        assert text == ACCESS_CONTROL.replace(
+            f"  {action}:{' null' if action == 'blacksmith' else ''}\n{start}",
+            f"  {action}:\n{start}{added[1:]}",
+        )
+    else:  # a new resource goes at the end, the rest as it was
+        assert text == ACCESS_CONTROL + f"  {action}:{added}"
+    effects = dict(gh.effects)
+    assert effects == {"installation_add": 2, "put_file": 2}
+    again = run(loaded, services(gh, loaded))
+    assert statuses(again) == [("done", False), ("done", False)]
+    assert "already in place" in again[0].detail
+    assert dict(gh.effects) == effects
+
+
+def test_revoke_removes_the_app_and_the_record(gh: FakeGitHub) -> None:
+    grant = load("action: blacksmith\nfeedstocks: [foo]\n")
+    run(grant, services(gh, grant))
+    revoke = load("action: blacksmith\nfeedstocks: [foo]\nrevoke: true\n")
+    [outcome] = run(revoke, services(gh, revoke))
+    assert outcome.status is OutcomeStatus.DONE
+    assert "removed from the Blacksmith runners App installation" in outcome.detail
+    assert gh.installation_repositories(502) == {"old-feedstock"}
+    assert "foo-feedstock" not in records(gh)
+    assert "    - feedstock: example   # added by hand in 2023\n" in records(gh)
+    assert statuses(run(revoke, services(gh, revoke))) == [("done", False)]
+
+
+def test_the_records_keep_comments_order_and_hand_written_names(gh: FakeGitHub) -> None:
+    loaded = load("action: travis\nfeedstocks: [example, foo]\n")
+    gh.add_repo("example-feedstock")
+    run(loaded, services(gh, loaded))
+    assert records(gh) == ACCESS_CONTROL.replace(
+        "    - feedstock: example   # added by hand in 2023\n",
+        "    - feedstock: example   # added by hand in 2023\n    - feedstock: foo-feedstock\n",
+    )
+
+
+def test_an_unconfigured_provider_fails_with_words_and_changes_nothing(gh: FakeGitHub) -> None:
+    loaded = load("action: depot\nfeedstocks: [foo]\n")
+    reader = scoped_services(gh, Access())
+    svc = scoped_services(gh, loaded.kind.access(loaded.model, reader))  # no installation ids
+    [outcome] = run(loaded, svc)
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "installation id is not configured" in outcome.detail
+    assert "ADMIN_REQUESTS_CI_APPS, key 'depot'" in outcome.detail
+    assert gh.effects == {}
+
+
+def test_a_crash_between_the_provider_and_the_record_is_finished_by_the_rerun(
+    gh: FakeGitHub,
+) -> None:
+    loaded = load("action: namespace\nfeedstocks: [foo]\n")
+    gh.faults.at_rate(1.0, Fault.server_error(503), method="PUT", path="access_control")
+    [outcome] = run(loaded, services(gh, loaded))
+    assert outcome.status is OutcomeStatus.RETRY
+    assert "foo-feedstock" in gh.installation_repositories(503)
+    assert "foo-feedstock" not in records(gh)
+    gh.faults.clear()
+    [outcome] = run(loaded, services(gh, loaded))
+    assert outcome.status is OutcomeStatus.DONE
+    assert "added to" not in outcome.detail  # already there: not added twice
+    assert "recorded in ci-access-control/.access_control.yml" in outcome.detail
+    assert gh.effects["installation_add"] == 1
+
+
+def test_each_token_is_refused_outside_what_access_declares(gh: FakeGitHub) -> None:
+    loaded = load("action: blacksmith\nfeedstocks: [foo]\n")
+    minted = Minted()
+    svc = services(gh, loaded, minted)
+    access = loaded.kind.access(loaded.model, svc)
+    assert access.github_repositories == ("foo-feedstock",)
+    assert access.github_permissions == {"metadata": "read"}
+    assert [(g.repositories, dict(g.permissions)) for g in access.github_extra] == [
+        ((RECORDS,), {"contents": "write"})
+    ]
+    assert access.github_app_installations
+    assert statuses(run(loaded, svc)) == [("done", True)]
+    settings = svc.settings
+    feedstock = GitHubClient.build(settings, minted.main)
+    with pytest.raises(NotFoundError):  # the records are out of the feedstock token's reach
+        feedstock.put_file(RECORDS, ".access_control.yml", b"x", "x", "0" * 40)
+    with pytest.raises(AccessDeniedError):  # and it cannot write the feedstock either
+        feedstock.put_file("foo-feedstock", "x", b"x", "x", None)
+    with pytest.raises(NotFoundError):  # the records' token cannot reach the feedstock
+        GitHubClient.build(settings, minted.grants[(RECORDS,)]).repository("foo-feedstock")
+    # No App installation token may change another App's installation: GitHub takes
+    # only a user's classic token there, and so does the fake.
+    with pytest.raises(AccessDeniedError):
+        AppInstallationsClient(settings, minted.main).add(502, gh.repo("bar-feedstock").id)
+    assert "bar-feedstock" not in gh.installation_repositories(502)
+
+
+def test_a_missing_feedstock_fails_and_the_file_keeps_only_it(
+    gh: FakeGitHub, repo: Repo, clock: FakeClock
+) -> None:
+    gh.add_repo("admin-requests")
+    settings = Settings(
+        github_api_url=gh.url,
+        repository="conda-forge/admin-requests",
+        **SETTINGS,  # type: ignore[arg-type]
+    )
+    job = gh.add_token(
+        "job",
+        repositories=["admin-requests"],
+        permissions={"issues": "write", "pull_requests": "read"},
+    )
+    tracker = GitHubIssueTracker(GitHubClient.build(settings, job), settings.repository)
+
+    @contextmanager
+    def scoped(access: Access, label: str) -> Iterator[Services]:
+        gh.add_repo("gone-feedstock") if "gone-feedstock" not in gh.repos else None
+        svc = scoped_services(gh, access, **SETTINGS)
+        del gh.repos["gone-feedstock"]  # deleted after the token was minted
+        yield svc
+
+    repo.add_request("depot.yml", "action: depot\nfeedstocks:\n  - gone\n  - foo  # ours\n")
+    shared = Services.build(settings, github_token=job, anaconda_token=None)
+    report = make_runner(repo, clock, tracker, services=shared, services_for=scoped).run()
+    assert report.results[0].disposition is Disposition.PARKED
+    assert repo.read("requests/depot.yml") == "action: depot\nfeedstocks:\n  - gone\n"
+    assert "foo-feedstock" in gh.installation_repositories(504)
+    [issue] = gh.issues("admin-requests")
+    assert "there is no repository 'gone-feedstock'" in issue.body.replace("\\", "")
+
+
+# -- cirun -----------------------------------------------------------------------------
+
+CIRUN = """\
+action: cirun
+feedstocks: [foo]
+resources:
+  - cirun-openstack-gpu-large
+  - cirun-openstack-cpu-large
+pull_request: true
+send_pr: true
+"""
+
+
+def test_cirun_grant_sets_policy_records_and_opens_one_pull_request(gh: FakeGitHub) -> None:
+    loaded = load(CIRUN)
+    [outcome] = run(loaded, services(gh, loaded))
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert "foo-feedstock" in gh.installation_repositories(506)
+    assert gh.repo(".cirun").file_text(".access.yml") == CIRUN_ACCESS.replace(
+        "    pull_request: false\n\naccess_control:",
+        "    pull_request: false\n"
+        "  - id: foo-feedstock\n    repo: foo-feedstock\n    teams:\n      - foo\n"
+        "    pull_request: true\n\naccess_control:",
+    ) + (
+        "      - foo-feedstock\n  - resource: cirun-openstack-cpu-large\n"
+        "    policies:\n      - foo-feedstock\n"
+    )
+    assert (
+        records(gh)
+        == ACCESS_CONTROL.replace(
+            "      pull_request: false\n",
+            "      pull_request: false\n    - feedstock: foo-feedstock\n      pull_request: true\n",
+        )
+        + "  cirun-openstack-cpu-large:\n    - feedstock: foo-feedstock\n      pull_request: true\n"
+    )
+    [pull] = gh.pulls("foo-feedstock")
+    assert pull.base == "main"
+    assert "cirun-openstack-gpu-large, cirun-openstack-cpu-large" in pull.body
+    branch = gh.repo("foo-feedstock").branch_files[pull.head]
+    assert branch["conda-forge.yml"].decode() == (
+        CONDA_FORGE_YML + "github_actions:\n  self_hosted: true\n  triggers:\n    - push\n"
+        "    - pull_request\nprovider:\n  linux_64: github_actions\n"
+    )
+    assert branch["recipe/conda_build_config.yaml"].decode() == CBC + (
+        "github_actions_labels:\n  - cirun-openstack-gpu-large\n  - cirun-openstack-cpu-large\n"
+    )
+    assert gh.repo("foo-feedstock").files["conda-forge.yml"].decode() == CONDA_FORGE_YML
+    assert [c["body"] for c in pull.comments] == ["@conda-forge-admin, please rerender"]
+    effects = dict(gh.effects)
+    [again] = run(loaded, services(gh, loaded))
+    assert (again.status, again.changed) == (OutcomeStatus.DONE, False)
+    assert dict(gh.effects) == effects
+    assert len(gh.pulls("foo-feedstock")) == 1
+
+
+def test_cirun_with_conda_smithy_rerenders_instead_of_asking_the_bot(gh: FakeGitHub) -> None:
+    loaded = load(CIRUN)
+    rerenderer = RecordingRerenderer()
+    svc = services(gh, loaded)
+    svc.rerenderer = rerenderer
+    [outcome] = run(loaded, svc)
+    [pull] = gh.pulls("foo-feedstock")
+    assert rerenderer.calls == [("foo-feedstock", pull.head)]
+    assert "(rerendered)" in outcome.detail
+    assert "rerendered with conda-smithy" in pull.body
+    assert pull.comments == []
+
+
+def test_cirun_sends_no_pull_request_to_a_feedstock_that_has_the_runners(gh: FakeGitHub) -> None:
+    gh.repo("foo-feedstock").files["recipe/conda_build_config.yaml"] = (
+        b"github_actions_labels:\n- cirun-openstack-gpu-large\n- cirun-openstack-cpu-large\n"
+    )
+    loaded = load(CIRUN)
+    run(loaded, services(gh, loaded))
+    assert gh.pulls("foo-feedstock") == []
+
+
+def test_cirun_revoke_keeps_the_app_while_another_resource_remains(gh: FakeGitHub) -> None:
+    run(grant := load(CIRUN.replace("send_pr: true", "send_pr: false")), services(gh, grant))
+    one = load(
+        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-cpu-large]\nrevoke: true\n"
+    )
+    [outcome] = run(one, services(gh, one))
+    assert outcome.status is OutcomeStatus.DONE
+    assert "foo-feedstock" in gh.installation_repositories(506)
+    assert "id: foo-feedstock" in gh.repo(".cirun").file_text(".access.yml")
+    assert records(gh).endswith("  cirun-openstack-cpu-large: []\n")
+    rest = load(
+        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-gpu-large]\nrevoke: true\n"
+    )
+    [outcome] = run(rest, services(gh, rest))
+    assert "removed from the cirun runners App installation" in outcome.detail
+    assert gh.installation_repositories(506) == {"old-feedstock"}
+    assert gh.repo(".cirun").file_text(".access.yml") == CIRUN_ACCESS
+    assert "foo-feedstock" not in records(gh)
+    assert gh.pulls("foo-feedstock") == []
+
+
+def test_cirun_access_asks_for_pull_request_rights_only_to_send_one(gh: FakeGitHub) -> None:
+    reader = scoped_services(gh, Access())
+    sending = load(CIRUN)
+    access = sending.kind.access(sending.model, reader)
+    assert access.github_permissions == {"contents": "write", "pull_requests": "write"}
+    assert access.github_extra[0].repositories == (RECORDS, ".cirun")
+    quiet = load(CIRUN.replace("send_pr: true", "send_pr: false"))
+    assert quiet.kind.access(quiet.model, reader).github_permissions == {"metadata": "read"}
+    with_smithy = scoped_services(gh, Access(), conda_smithy="/opt/smithy/bin/conda-smithy")
+    assert sending.kind.access(sending.model, with_smithy).github_permissions == {
+        "contents": "write",
+        "pull_requests": "write",
+        "workflows": "write",
+    }
+
+
+def test_preflight_flags_a_missing_feedstock(gh: FakeGitHub) -> None:
+    loaded = load("action: blacksmith\nfeedstocks:\n  - foo\n  - nope\n")
+    problems = loaded.kind.preflight(loaded.model, services_for(gh, None, github_token="job-token"))
+    assert [(p.code, p.line) for p in problems] == [("no-such-feedstock", 4)]

@@ -1,0 +1,141 @@
+"""The generated request reference: complete, and impossible to build when it would drift."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from ruamel.yaml import YAML
+
+from admin_requests.errors import DocsReferenceError
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.archive import ArchiveKind, FeedstocksRequest
+from admin_requests.kinds.contract import RequestModel
+from admin_requests.kinds.reference import NOTES_FILE, describe_type, render_reference
+from admin_requests.validation.fields import Text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def notes_copy(tmp_path: Path, change: Any = None) -> Path:
+    """docs/reference/kinds.yml, optionally changed by ``change(data)``, in tmp_path."""
+    yaml = YAML()
+    data = yaml.load((ROOT / NOTES_FILE).read_text())
+    if change is not None:
+        change(data)
+    path = tmp_path / "kinds.yml"
+    with path.open("w") as out:
+        yaml.dump(data, out)
+    return path
+
+
+def problems_of(**kwargs: Any) -> list[str]:
+    with pytest.raises(DocsReferenceError) as caught:
+        render_reference(ROOT, **kwargs)
+    return caught.value.problems
+
+
+def test_every_kind_key_and_example_is_in_the_reference() -> None:
+    text = render_reference(ROOT)
+    for action, kind in REGISTRY.items():
+        assert f"## `{action}`" in text
+        section = text.split(f"## `{action}`", 1)[1].split("\n## ", 1)[0]
+        for key in (*kind.required_keys, *kind.optional_keys):
+            assert f"| `{key}` |" in section, (action, key)
+        example = (ROOT / "docs" / "examples" / f"{action}.yml").read_text()
+        assert example.strip() in section
+        if "Not carried out automatically yet" not in section:
+            assert "**GitHub**" in section
+            assert "**anaconda.org**" in section
+        else:
+            assert "None, while it is not carried out automatically." in section
+        assert f"requests/{action}-wrong.yml:" in section  # the checker's real output
+
+
+def test_generated_facts_come_from_the_code() -> None:
+    text = render_reference(ROOT)
+    archive = text.split("## `archive`", 1)[1].split("\n## ", 1)[0]
+    assert "`python-wget-feedstock`, `coreapi-feedstock` with `administration: write`" in archive
+    assert "[archive:python-wget] archive the repository python-wget-feedstock" in archive
+    cirun = text.split("## `cirun`", 1)[1].split("\n## ", 1)[0]
+    assert "| `send_pr` | optional | `true` or `false` | `true` |" in cirun
+    # Every kind is carried out now; the extra grants and credentials come from access().
+    assert "Not carried out automatically yet" not in text
+    assert "**CI providers' GitHub Apps**" in cirun
+    token_reset = text.split("## `token_reset`", 1)[1].split("\n## ", 1)[0]
+    assert "3 installation tokens" in token_reset
+    assert "`feedstock-tokens` with `contents: write`" in token_reset
+    assert "**Azure DevOps**" in token_reset
+
+
+def test_a_key_without_a_description_fails(tmp_path: Path) -> None:
+    path = notes_copy(tmp_path, lambda d: d["kinds"]["token_reset"]["fields"].pop("skip_providers"))
+    found = problems_of(notes_path=path)
+    assert found == [
+        "token_reset: key 'skip_providers' has no description; add "
+        f"'kinds.token_reset.fields.skip_providers' to {NOTES_FILE}"
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class WiderRequest(FeedstocksRequest):
+    reason: str = ""
+
+
+class WiderArchiveKind(ArchiveKind):
+    model_type: ClassVar[type[RequestModel]] = WiderRequest
+    optional_keys: ClassVar[tuple[str, ...]] = ("reason",)
+
+
+def test_a_field_added_to_a_model_and_a_kind_without_docs_fails() -> None:
+    registry = {**REGISTRY, "archive": WiderArchiveKind("archive", "Archive.", archived=True)}
+    found = problems_of(registry=registry)
+    assert "archive: key 'reason' has no description; add 'kinds.archive.fields.reason'" in (
+        "\n".join(found)
+    )
+
+
+def test_a_model_field_no_kind_accepts_fails() -> None:
+    registry = {**REGISTRY, "archive": WiderArchiveKind("archive", "Archive.", archived=True)}
+    WiderArchiveKind.optional_keys = ()
+    try:
+        found = problems_of(registry=registry)
+    finally:
+        WiderArchiveKind.optional_keys = ("reason",)
+    assert any(p.startswith("WiderRequest.reason is a model field but no kind") for p in found)
+
+
+def test_a_description_of_a_key_that_does_not_exist_fails(tmp_path: Path) -> None:
+    path = notes_copy(tmp_path, lambda d: d["kinds"]["archive"]["fields"].update(reason="why"))
+    (found,) = problems_of(notes_path=path)
+    assert "archive: " in found
+    assert "describes 'reason', which is not a key" in found
+
+
+def test_an_invalid_example_that_the_checker_accepts_fails(tmp_path: Path) -> None:
+    valid = (ROOT / "docs" / "examples" / "depot.yml").read_text()
+    path = notes_copy(tmp_path, lambda d: d["kinds"]["depot"].update(invalid_example=valid))
+    (found,) = problems_of(notes_path=path)
+    assert "invalid_example" in found
+    assert "passes the checker" in found
+
+
+def test_a_kind_without_notes_and_notes_without_a_kind_fail(tmp_path: Path) -> None:
+    def rename(data: Any) -> None:
+        data["kinds"]["depots"] = data["kinds"].pop("depot")
+
+    found = problems_of(notes_path=notes_copy(tmp_path, rename))
+    assert any(p.startswith("depot: no entry 'kinds.depot'") for p in found)
+    assert any("notes for 'depots', which is not a registered kind" in p for p in found)
+
+
+def test_types_are_described_in_yaml_words() -> None:
+    assert describe_type(tuple[Text, ...]) == "list of texts"
+    assert describe_type(int | None) == "whole number or `null`"
+    assert describe_type(tuple[tuple[Text, tuple[Text, ...]], ...]) == (
+        "mapping from text to list of texts"
+    )
+    with pytest.raises(ValueError, match="no description for the type"):
+        describe_type(float)
