@@ -6,6 +6,8 @@
     python3 dev.py test     # the whole test suite: ruff, mypy, zizmor, pytest
     python3 dev.py setup    # only create/refresh .venv (used by actions/setup in CI)
     python3 dev.py bench    # the benchmarks, as JSON on stdout (docs/performance.md)
+    python3 dev.py generate # docs/examples/ and .github/PULL_REQUEST_TEMPLATE/ from
+                            # the kind folders (scripts/admin_requests/kinds/<kind>/)
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). `test` also
@@ -169,6 +171,12 @@ def run_bench(extra: list[str]) -> int:
     return subprocess.run([str(BIN / "python"), script, *extra], cwd=ROOT, check=False).returncode
 
 
+def run_generate(extra: list[str]) -> int:
+    """Write the copies users and GitHub read from the kind folders (kinds/folders.py)."""
+    argv = [str(BIN / "python"), "-m", "admin_requests.kinds.folders", "--root", str(ROOT)]
+    return subprocess.run([*argv, *extra], cwd=ROOT, check=False).returncode
+
+
 def main() -> int:
     commands = {
         "demo": run_demo,
@@ -176,6 +184,7 @@ def main() -> int:
         "test": run_tests,
         "setup": lambda _args: 0,
         "bench": run_bench,
+        "generate": run_generate,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)

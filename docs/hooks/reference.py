@@ -2,9 +2,10 @@
 
 docs/reference.md gets the request reference, docs/deployment.md the GitHub App
 permissions the kinds ask for. The generator (``admin_requests.kinds.reference``) raises when
-the code and the hand-written notes in docs/reference/kinds.yml disagree, e.g. a request
-key without a description; this hook turns that into a build error, so the pages cannot
-drift from the code.
+the code and the hand-written notes in each kind's folder
+(scripts/admin_requests/kinds/<kind>/reference.yml) disagree, e.g. a request key without a
+description; this hook turns that into a build error, so the pages cannot drift from the
+code.
 """
 
 from __future__ import annotations

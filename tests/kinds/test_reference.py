@@ -13,22 +13,35 @@ from admin_requests.errors import DocsReferenceError
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.archive import ArchiveKind, FeedstocksRequest
 from admin_requests.kinds.contract import RequestModel
-from admin_requests.kinds.reference import NOTES_FILE, describe_type, render_reference
+from admin_requests.kinds.folders import KINDS_DIR, REFERENCE, shown
+from admin_requests.kinds.reference import SHARED_NOTES, describe_type, render_reference
 from admin_requests.validation.fields import Text
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def notes_copy(tmp_path: Path, change: Any = None) -> Path:
-    """docs/reference/kinds.yml, optionally changed by ``change(data)``, in tmp_path."""
+    """The kinds' notes in tmp_path (``<kind>/reference.yml`` and the shared notes).
+
+    ``change(data)`` may change them first: ``data["kinds"][kind]`` is a kind's
+    reference.yml, ``data["shared"]`` the shared notes.
+    """
     yaml = YAML()
-    data = yaml.load((ROOT / NOTES_FILE).read_text())
+    data = {
+        "kinds": {
+            p.parent.name: yaml.load(p.read_text()) for p in KINDS_DIR.glob(f"*/{REFERENCE}")
+        },
+        "shared": yaml.load((KINDS_DIR / SHARED_NOTES).read_text()),
+    }
     if change is not None:
         change(data)
-    path = tmp_path / "kinds.yml"
-    with path.open("w") as out:
-        yaml.dump(data, out)
-    return path
+    for action, notes in data["kinds"].items():
+        (tmp_path / action).mkdir()
+        with (tmp_path / action / REFERENCE).open("w") as out:
+            yaml.dump(notes, out)
+    with (tmp_path / SHARED_NOTES).open("w") as out:
+        yaml.dump(data["shared"], out)
+    return tmp_path
 
 
 def problems_of(**kwargs: Any) -> list[str]:
@@ -72,10 +85,10 @@ def test_generated_facts_come_from_the_code() -> None:
 
 def test_a_key_without_a_description_fails(tmp_path: Path) -> None:
     path = notes_copy(tmp_path, lambda d: d["kinds"]["token_reset"]["fields"].pop("skip_providers"))
-    found = problems_of(notes_path=path)
+    found = problems_of(notes_dir=path)
     assert found == [
         "token_reset: key 'skip_providers' has no description; add "
-        f"'kinds.token_reset.fields.skip_providers' to {NOTES_FILE}"
+        f"'fields.skip_providers' to {shown(path / 'token_reset' / REFERENCE)}"
     ]
 
 
@@ -92,9 +105,7 @@ class WiderArchiveKind(ArchiveKind):
 def test_a_field_added_to_a_model_and_a_kind_without_docs_fails() -> None:
     registry = {**REGISTRY, "archive": WiderArchiveKind("archive", "Archive.", archived=True)}
     found = problems_of(registry=registry)
-    assert "archive: key 'reason' has no description; add 'kinds.archive.fields.reason'" in (
-        "\n".join(found)
-    )
+    assert "archive: key 'reason' has no description; add 'fields.reason' to " in "\n".join(found)
 
 
 def test_a_model_field_no_kind_accepts_fails() -> None:
@@ -109,7 +120,7 @@ def test_a_model_field_no_kind_accepts_fails() -> None:
 
 def test_a_description_of_a_key_that_does_not_exist_fails(tmp_path: Path) -> None:
     path = notes_copy(tmp_path, lambda d: d["kinds"]["archive"]["fields"].update(reason="why"))
-    (found,) = problems_of(notes_path=path)
+    (found,) = problems_of(notes_dir=path)
     assert "archive: " in found
     assert "describes 'reason', which is not a key" in found
 
@@ -117,7 +128,7 @@ def test_a_description_of_a_key_that_does_not_exist_fails(tmp_path: Path) -> Non
 def test_an_invalid_example_that_the_checker_accepts_fails(tmp_path: Path) -> None:
     valid = (ROOT / "docs" / "examples" / "depot.yml").read_text()
     path = notes_copy(tmp_path, lambda d: d["kinds"]["depot"].update(invalid_example=valid))
-    (found,) = problems_of(notes_path=path)
+    (found,) = problems_of(notes_dir=path)
     assert "invalid_example" in found
     assert "passes the checker" in found
 
@@ -126,8 +137,10 @@ def test_a_kind_without_notes_and_notes_without_a_kind_fail(tmp_path: Path) -> N
     def rename(data: Any) -> None:
         data["kinds"]["depots"] = data["kinds"].pop("depot")
 
-    found = problems_of(notes_path=notes_copy(tmp_path, rename))
-    assert any(p.startswith("depot: no entry 'kinds.depot'") for p in found)
+    found = problems_of(notes_dir=notes_copy(tmp_path, rename))
+    assert f"depot: no {shown(tmp_path / 'depot' / REFERENCE)}; every kind needs one " in (
+        "\n".join(found)
+    )
     assert any("notes for 'depots', which is not a registered kind" in p for p in found)
 
 
@@ -139,3 +152,49 @@ def test_types_are_described_in_yaml_words() -> None:
     )
     with pytest.raises(ValueError, match="no description for the type"):
         describe_type(float)
+
+
+def section(text: str, action: str) -> str:
+    return text.split(f"## `{action}`", 1)[1].split("\n## ", 1)[0]
+
+
+def test_a_shared_note_has_one_source_and_reads_the_same_in_each_kind() -> None:
+    shared = YAML(typ="safe").load((KINDS_DIR / SHARED_NOTES).read_text())
+    text = render_reference(ROOT)
+    packages = " ".join(shared["packages"].split())
+    assert f"| {packages} |" in section(text, "broken")
+    assert f"| {packages} |" in section(text, "not_broken")
+    steps = [" ".join(step.split()) for step in shared["ci-grant-steps"]]
+    for action in ("travis", "blacksmith", "namespace", "depot", "cirrus_runners"):
+        assert all(f". {step}" in section(text, action) for step in steps), action
+    # Written once: no kind's reference.yml repeats a shared text.
+    for path in KINDS_DIR.glob(f"*/{REFERENCE}"):
+        assert "Feedstock names without the `-feedstock` suffix" not in path.read_text(), path
+
+
+def test_an_unknown_shared_note_fails(tmp_path: Path) -> None:
+    def misspell(data: Any) -> None:
+        data["kinds"]["archive"]["fields"]["feedstocks"] = {"shared": "feedstock"}
+
+    (found,) = problems_of(notes_dir=notes_copy(tmp_path, misspell))
+    assert found.startswith(f"{shown(tmp_path / 'archive' / REFERENCE)}: fields.feedstocks uses")
+    assert "the shared note 'feedstock', which" in found
+    assert "known: ['branches', 'ci-failures'" in found
+
+
+def test_a_shared_note_no_kind_uses_fails(tmp_path: Path) -> None:
+    path = notes_copy(tmp_path, lambda d: d["shared"].update(unused="Nobody reads this."))
+    assert problems_of(notes_dir=path) == [
+        f"{shown(tmp_path / SHARED_NOTES)}: no kind uses the shared note 'unused'; remove it"
+    ]
+
+
+def test_a_shared_list_where_a_text_belongs_fails(tmp_path: Path) -> None:
+    def wrong(data: Any) -> None:
+        data["kinds"]["depot"]["fields"]["revoke"] = {"shared": "ci-failures"}
+
+    (found,) = problems_of(notes_dir=notes_copy(tmp_path, wrong))
+    assert found == (
+        f"{shown(tmp_path / 'depot' / REFERENCE)}: fields.revoke must be a text or "
+        "{shared: NAME}, not list"
+    )

@@ -6,10 +6,12 @@ model dataclass), what a request becomes (``plan`` on the kind's example), which
 credentials it gets (``access``), whether it is carried out automatically (``execute``)
 and what the checker says about a wrong file (``check_text`` on a broken example).
 
-What only people know (what a key means, the steps, how it fails) comes from one data
-file, ``docs/reference/kinds.yml``. Every key of every kind needs a description there,
-and a description of a key that does not exist is stale: both are errors, and the docs
-build (``mkdocs build --strict`` in ``python3 dev.py test``) fails on them.
+What only people know (what a key means, the steps, how it fails) comes from each kind's
+folder, ``kinds/<kind>/reference.yml``, with texts several kinds share in
+``kinds/shared_notes.yml`` (``kinds/README.md`` describes both). Every key of every kind
+needs a description there, and a description of a key that does not exist is stale: both
+are errors, and the docs build (``mkdocs build --strict`` in ``python3 dev.py test``)
+fails on them.
 """
 
 from __future__ import annotations
@@ -30,13 +32,19 @@ from admin_requests.config import Settings
 from admin_requests.errors import DocsReferenceError
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import RequestKind, RequestModel
+from admin_requests.kinds.folders import (
+    EXAMPLES_DIR,
+    GENERATE,
+    KINDS_DIR,
+    REFERENCE,
+    TEMPLATES_DIR,
+    shown,
+)
 from admin_requests.kinds.layout import ListEntries, MappingOfLists
 from admin_requests.validation.checker import FileReport, check_file, check_text
 from admin_requests.validation.fields import Text
 
-NOTES_FILE = Path("docs/reference/kinds.yml")
-EXAMPLES_DIR = Path("docs/examples")
-TEMPLATES_DIR = Path(".github/PULL_REQUEST_TEMPLATE")
+SHARED_NOTES = "shared_notes.yml"
 # Fields every model has; they are not request keys.
 COMMON_FIELDS = frozenset(f.name for f in dataclasses.fields(RequestModel))
 NOTE_KEYS = frozenset(
@@ -48,6 +56,7 @@ NOTE_KEYS = frozenset(
 class KindNotes:
     """The hand-written part of one kind's reference entry."""
 
+    source: Path  # the kind's reference.yml, for messages
     when: str
     fields: Mapping[str, str]
     steps: Sequence[str]
@@ -80,42 +89,123 @@ class _SettingsOnly:
         self.settings = settings
 
 
-# -- the data file ---------------------------------------------------------------------
+# -- the notes ---------------------------------------------------------------------------
 
 
-def load_notes(path: Path) -> dict[str, KindNotes]:
-    """Read the data file; raise DocsReferenceError naming the file and what is wrong."""
+def _read_mapping(path: Path, problems: list[str], expected: str) -> dict[str, Any]:
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except (OSError, YAMLError) as error:
-        raise DocsReferenceError([f"{path}: cannot read the reference notes: {error}"]) from None
-    kinds = data.get("kinds") if isinstance(data, dict) else None
-    if not isinstance(kinds, dict):
-        raise DocsReferenceError([f"{path}: expected a top-level mapping 'kinds: {{kind: ...}}'"])
-    notes: dict[str, KindNotes] = {}
+        problems.append(f"{shown(path)}: cannot read the reference notes: {error}")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{shown(path)}: expected a mapping {expected}")
+        return {}
+    return {str(key): value for key, value in data.items()}
+
+
+def load_shared_notes(path: Path) -> tuple[dict[str, str | list[str]], list[str]]:
+    """The notes several kinds share (none when the file is absent), and its problems."""
+    if not path.is_file():
+        return {}, []
     problems: list[str] = []
-    for action, entry in kinds.items():
-        where = f"{path}: kinds.{action}"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: expected a mapping with 'when', 'fields', 'steps'...")
-            continue
+    shared: dict[str, str | list[str]] = {}
+    for name, value in _read_mapping(path, problems, "from a name to its text").items():
+        if isinstance(value, str):
+            shared[name] = value.strip()
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            shared[name] = [v.strip() for v in value]
+        else:
+            problems.append(f"{shown(path)}: {name!r} must be a text or a list of texts")
+    return shared, problems
+
+
+class _Notes:
+    """Reads the values of one reference.yml, resolving ``{shared: NAME}``."""
+
+    def __init__(
+        self, path: Path, shared: Mapping[str, str | list[str]], shared_path: Path
+    ) -> None:
+        self.path = path
+        self.shared = shared
+        self.shared_path = shared_path
+        self.used: set[str] = set()
+        self.problems: list[str] = []
+
+    def _resolve(self, value: Any, where: str) -> Any:
+        if not (isinstance(value, dict) and list(value) == ["shared"]):
+            return value
+        name = str(value["shared"])
+        if name not in self.shared:
+            self.problems.append(
+                f"{shown(self.path)}: {where} uses the shared note {name!r}, which "
+                f"{shown(self.shared_path)} does not have; known: {sorted(self.shared)}"
+            )
+            return None
+        self.used.add(name)
+        return self.shared[name]
+
+    def text(self, value: Any, where: str) -> str:
+        value = self._resolve(value, where)
+        if value is None:
+            return ""
+        if not isinstance(value, str | int | float):
+            self.problems.append(
+                f"{shown(self.path)}: {where} must be a text or {{shared: NAME}}, "
+                f"not {type(value).__name__}"
+            )
+            return ""
+        return str(value).strip()
+
+    def texts(self, value: Any, where: str) -> list[str]:
+        value = self._resolve(value, where)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(
+                f"{shown(self.path)}: {where} must be a list of texts or {{shared: NAME}}"
+            )
+            return []
+        return [self.text(entry, f"{where}[{n}]") for n, entry in enumerate(value)]
+
+
+def load_notes(kinds_dir: Path = KINDS_DIR) -> dict[str, KindNotes]:
+    """Read every ``<kind>/reference.yml`` under ``kinds_dir``, with the shared notes.
+
+    Raises DocsReferenceError naming each file and what is wrong in it, including a
+    shared note no kind uses.
+    """
+    shared_path = kinds_dir / SHARED_NOTES
+    shared, problems = load_shared_notes(shared_path)
+    notes: dict[str, KindNotes] = {}
+    used: set[str] = set()
+    for path in sorted(kinds_dir.glob(f"*/{REFERENCE}")):
+        entry = _read_mapping(path, problems, "with 'when', 'fields', 'steps'...")
         unknown = sorted(set(entry) - NOTE_KEYS)
         if unknown:
-            problems.append(f"{where}: unknown keys {unknown}; allowed: {sorted(NOTE_KEYS)}")
+            problems.append(f"{shown(path)}: unknown keys {unknown}; allowed: {sorted(NOTE_KEYS)}")
+        read = _Notes(path, shared, shared_path)
         fields = entry.get("fields") or {}
         if not isinstance(fields, dict):
-            problems.append(f"{where}.fields: expected a mapping from key to description")
+            problems.append(f"{shown(path)}: 'fields' must map each key to its description")
             fields = {}
-        notes[str(action)] = KindNotes(
-            when=str(entry.get("when") or "").strip(),
-            fields={str(k): str(v or "").strip() for k, v in fields.items()},
-            steps=[str(s).strip() for s in entry.get("steps") or []],
-            failures=[str(s).strip() for s in entry.get("failures") or []],
+        notes[path.parent.name] = KindNotes(
+            source=path,
+            when=read.text(entry.get("when"), "'when'"),
+            fields={str(k): read.text(v, f"fields.{k}") for k, v in fields.items()},
+            steps=read.texts(entry.get("steps"), "'steps'"),
+            failures=read.texts(entry.get("failures"), "'failures'"),
             invalid_example=str(entry.get("invalid_example") or ""),
-            access_note=str(entry.get("access_note") or "").strip(),
+            access_note=read.text(entry.get("access_note"), "'access_note'"),
             defaults={str(k): str(v) for k, v in (entry.get("defaults") or {}).items()},
             types={str(k): str(v) for k, v in (entry.get("types") or {}).items()},
         )
+        problems += read.problems
+        used |= read.used
+    problems += [
+        f"{shown(shared_path)}: no kind uses the shared note {name!r}; remove it"
+        for name in sorted(set(shared) - used)
+    ]
     if problems:
         raise DocsReferenceError(problems)
     return notes
@@ -189,8 +279,8 @@ def field_rows(kind: RequestKind, notes: KindNotes) -> tuple[list[FieldRow], lis
         description = notes.fields.get(key, "")
         if not description:
             problems.append(
-                f"{kind.action}: key {key!r} has no description; add 'kinds.{kind.action}."
-                f"fields.{key}' to {NOTES_FILE}"
+                f"{kind.action}: key {key!r} has no description; add 'fields.{key}' to "
+                f"{shown(notes.source)}"
             )
         type_words = notes.types.get(key, "")
         if not type_words:
@@ -201,7 +291,7 @@ def field_rows(kind: RequestKind, notes: KindNotes) -> tuple[list[FieldRow], lis
             except ValueError as error:
                 problems.append(
                     f"{kind.action}: cannot describe the type of {key!r} ({error}); add "
-                    f"'kinds.{kind.action}.types.{key}' to {NOTES_FILE}"
+                    f"'types.{key}' to {shown(notes.source)}"
                 )
         default = "(required)" if required else notes.defaults.get(key, "")
         if not default and key in fields:
@@ -213,14 +303,13 @@ def field_rows(kind: RequestKind, notes: KindNotes) -> tuple[list[FieldRow], lis
         if not default:
             problems.append(
                 f"{kind.action}: optional key {key!r} has no default in "
-                f"{kind.model_type.__name__}; add 'kinds.{kind.action}.defaults.{key}' to "
-                f"{NOTES_FILE}"
+                f"{kind.model_type.__name__}; add 'defaults.{key}' to {shown(notes.source)}"
             )
         rows.append(FieldRow(key, required, type_words, default, description))
     for key in sorted(set(notes.fields) - set(keys_of(kind))):
         problems.append(
-            f"{kind.action}: {NOTES_FILE} describes {key!r}, which is not a key of this kind "
-            "(required_keys/optional_keys); remove or rename the description"
+            f"{kind.action}: {shown(notes.source)} describes {key!r}, which is not a key of "
+            "this kind (required_keys/optional_keys); remove or rename the description"
         )
     return rows, problems
 
@@ -238,7 +327,8 @@ def unused_model_fields(registry: Mapping[str, RequestKind]) -> list[str]:
                 problems.append(
                     f"{model.__name__}.{name.name} is a model field but no kind "
                     f"({', '.join(users)}) lists it in required_keys/optional_keys, so it "
-                    f"cannot be written in a request; add it there and describe it in {NOTES_FILE}"
+                    "cannot be written in a request; add it there and describe it in the "
+                    f"kind's {REFERENCE}"
                 )
     return problems
 
@@ -344,24 +434,30 @@ def render_kind(
     action = kind.action
     example_path = root / EXAMPLES_DIR / f"{action}.yml"
     template = root / TEMPLATES_DIR / f"{action}.md"
+    source = shown(notes.source)
     if not template.is_file():
-        problems.append(f"{action}: no pull-request template {TEMPLATES_DIR / f'{action}.md'}")
+        problems.append(
+            f"{action}: no pull-request template {TEMPLATES_DIR / f'{action}.md'}; run {GENERATE}"
+        )
     for name, text in (("when", notes.when), ("steps", notes.steps)):
         if not text:
-            problems.append(f"{action}: add '{name}' to kinds.{action} in {NOTES_FILE}")
+            problems.append(f"{action}: add '{name}' to {source}")
     if not notes.failures:
-        problems.append(f"{action}: add 'failures' to kinds.{action} in {NOTES_FILE}")
+        problems.append(f"{action}: add 'failures' to {source}")
     report = check_file(example_path) if example_path.is_file() else None
     if report is None or report.model is None:
-        problems.append(f"{action}: {EXAMPLES_DIR / f'{action}.yml'} is missing or not valid")
+        problems.append(
+            f"{action}: {EXAMPLES_DIR / f'{action}.yml'} is missing or not valid; fix the "
+            f"kind's example.yml and run {GENERATE}"
+        )
     invalid = check_text(notes.invalid_example, f"requests/{action}-wrong.yml")
     if notes.invalid_example and invalid.ok:
         problems.append(
-            f"{action}: the invalid_example in {NOTES_FILE} passes the checker; make it show a "
+            f"{action}: the invalid_example in {source} passes the checker; make it show a "
             "real mistake"
         )
     if not notes.invalid_example:
-        problems.append(f"{action}: add 'invalid_example' to kinds.{action} in {NOTES_FILE}")
+        problems.append(f"{action}: add 'invalid_example' to {source}")
     if problems or report is None or report.model is None:
         return "", problems
 
@@ -416,7 +512,7 @@ def render_kind(
         if not notes.access_note:
             problems.append(
                 f"{action}: access() needs live services, so the reference cannot compute it; "
-                f"describe it in 'kinds.{action}.access_note' in {NOTES_FILE}"
+                f"describe it in 'access_note' in {source}"
             )
     else:
         if is_automated(kind) or access != Access():
@@ -524,26 +620,30 @@ def render_app_permissions(
 def render_reference(
     root: Path,
     *,
-    notes_path: Path | None = None,
+    notes_dir: Path = KINDS_DIR,
     registry: Mapping[str, RequestKind] | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """The generated part of docs/reference.md; DocsReferenceError lists every problem."""
+    """The generated part of docs/reference.md; DocsReferenceError lists every problem.
+
+    The notes are read from ``notes_dir`` (``kinds/``: each kind's reference.yml).
+    """
     registry = REGISTRY if registry is None else registry
-    notes = load_notes(notes_path or root / NOTES_FILE)
+    notes = load_notes(notes_dir)
     settings = settings or Settings()
     problems = unused_model_fields(registry)
     problems += [
-        f"{NOTES_FILE} has notes for {action!r}, which is not a registered kind; remove them"
-        for action in notes
+        f"{shown(found.source)} has notes for {action!r}, which is not a registered kind; "
+        "remove them"
+        for action, found in notes.items()
         if action not in registry
     ]
     sections = [render_summary(registry), ""]
     for action, kind in registry.items():
         if action not in notes:
             problems.append(
-                f"{action}: no entry 'kinds.{action}' in {NOTES_FILE}; every kind needs "
-                "'when', 'fields', 'steps', 'failures' and 'invalid_example'"
+                f"{action}: no {shown(notes_dir / action / REFERENCE)}; every kind needs one "
+                "with 'when', 'fields', 'steps', 'failures' and 'invalid_example'"
             )
             continue
         text, found = render_kind(kind, notes[action], root, settings)
