@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from admin_requests.access import Access
-from admin_requests.credentials import CredentialSettings, build_backend
 from admin_requests.credentials.env import EnvBackend
+from admin_requests.credentials.factories import build_backend
 from admin_requests.credentials.github_app import app_jwt, b64url, check_granted, check_requestable
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.oidc import OidcRequester
 from admin_requests.credentials.redact import Masker, Secret, install_redaction
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.credentials.vault import decode_transit_signature
 from admin_requests.errors import (
     CredentialConfigError,

@@ -170,11 +170,11 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     return EXIT_OK
 
 
-def command_run(args: argparse.Namespace) -> int:
+def _command_run(args: argparse.Namespace) -> int:
     # The broker, the clients and the queue runner load only for `run` (module docstring).
-    from admin_requests.cli.run import command_run as run_queue
+    from admin_requests.cli.run import command_run
 
-    return run_queue(args)
+    return command_run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
     )
-    run.set_defaults(handler=command_run)
+    run.set_defaults(handler=_command_run)
 
     status = sub.add_parser(
         "status",

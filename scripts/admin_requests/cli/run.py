@@ -23,7 +23,9 @@ from admin_requests.access import Access
 from admin_requests.actions_output import append_step_summary, render
 from admin_requests.cli import EXIT_INVALID, EXIT_OK
 from admin_requests.config import Settings
-from admin_requests.credentials import CredentialBroker, CredentialSettings, open_broker
+from admin_requests.credentials.broker import CredentialBroker
+from admin_requests.credentials.factories import open_broker
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import AdminRequestsError, CredentialError, UsageError
 from admin_requests.queue.checkpoints import checkpoint_from_environ
 from admin_requests.queue.gitops import Git
