@@ -5,7 +5,8 @@ for credentials per request::
 
     with open_broker(settings, CredentialSettings.from_environ()) as broker:
         for request in queue:
-            with broker.request_services(kind.access(model), settings, label=path) as services:
+            access = kind.access(model, lookup_services)
+            with broker.request_services(access, settings, label=path) as services:
                 ...  # clients holding the request's own tokens
         summary = broker.ledger.summary()
 
