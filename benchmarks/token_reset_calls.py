@@ -32,7 +32,8 @@ from tests.fakes.oidc import FakeOidcIssuer, process_claims  # noqa: E402
 from tests.kinds.helpers import load  # noqa: E402
 
 from admin_requests.config import Settings  # noqa: E402
-from admin_requests.credentials import CredentialSettings, open_broker  # noqa: E402
+from admin_requests.credentials.factories import open_broker  # noqa: E402
+from admin_requests.credentials.settings import CredentialSettings  # noqa: E402
 from admin_requests.kinds.contract import OutcomeStatus  # noqa: E402
 
 APP_PERMISSIONS = {"contents": "write", "secrets": "write", "metadata": "read"}

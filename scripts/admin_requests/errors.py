@@ -15,10 +15,6 @@ class UsageError(AdminRequestsError):
     """The command line was wrong (exit code 2)."""
 
 
-class RequestFileError(AdminRequestsError):
-    """A request file cannot be read at all (missing, unreadable)."""
-
-
 class StateFileError(AdminRequestsError):
     """A queue state file cannot be read (it is then ignored and rewritten)."""
 

@@ -20,7 +20,8 @@ from moto.server import ThreadedMotoServer
 
 from admin_requests.access import Access
 from admin_requests.config import Settings
-from admin_requests.credentials import CredentialSettings, open_broker
+from admin_requests.credentials.factories import open_broker
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.deploy.aws_trust import github_subject, render_policy, trust_allows
 from admin_requests.errors import AwsCredentialError
 from tests.fakes.anaconda import FakeAnaconda

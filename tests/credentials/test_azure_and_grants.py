@@ -20,11 +20,12 @@ import pytest
 import requests
 
 from admin_requests.config import Settings
-from admin_requests.credentials import CredentialSettings, Masker, open_broker
 from admin_requests.credentials.azure import AzureFederatedTokens
+from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.oidc import OidcRequester
-from admin_requests.credentials.redact import Secret
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import AzureTokenError
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services import AzureDevOpsClient

@@ -18,15 +18,11 @@ import requests
 
 from admin_requests.access import Access
 from admin_requests.config import Settings
-from admin_requests.credentials import (
-    CredentialBroker,
-    CredentialSettings,
-    Masker,
-    RequestCredentials,
-    open_broker,
-)
 from admin_requests.credentials.anaconda_token import AnacondaTokens
-from admin_requests.credentials.redact import Secret
+from admin_requests.credentials.broker import CredentialBroker, RequestCredentials
+from admin_requests.credentials.factories import open_broker
+from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.fakes.anaconda import FakeAnaconda
@@ -250,7 +246,7 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     assert len(secrets) >= 6
     for value in secrets:
         assert value not in text
-    print("\n".join(ledger.summary_lines()))  # the measurement, shown with -s
+    print("\n".join(ledger.text_lines(job_ended)))  # the measurement, shown with -s
     for record, seconds in outliving:
         print(f"{record.kind} for {record.label} stays valid {seconds:.1f} s after the job")
 
@@ -259,7 +255,7 @@ def test_vault_token_is_revoked_at_the_end_of_the_job(run: Run) -> None:
     tokens: list[Secret] = []
     with run.broker() as broker:
         backend = broker.backend
-        tokens.append(backend._token)  # type: ignore[attr-defined]
+        tokens.append(backend._token.secret)  # type: ignore[attr-defined]
         raw = tokens[0].reveal()
     lookup = requests.get(
         f"{run.vault.addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": raw}, timeout=10
@@ -419,6 +415,23 @@ def test_revocation_is_retried_through_transient_failures(run: Run) -> None:
     assert run.github.effects["revoke_token"] == 1
     assert run.anaconda.effects["remove_token"] == 1
     assert broker.ledger.outstanding() == []
+
+
+def test_a_refused_revocation_is_logged_and_the_token_left_to_expire(
+    run: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 422 is not retried: GitHub will not revoke this token, now or later.
+    run.github.faults.on_call(1, fault=Fault.server_error(422), method="DELETE")
+    with run.broker() as broker:
+        mint_for(broker, MARK_BROKEN)  # the request ends normally: nothing is raised
+    assert "did not revoke the installation token for 'r.yml'" in caplog.text
+    assert "expires by itself at" in caplog.text
+    # Tried once, not again at the broker's close; the anaconda token was still deleted.
+    assert run.github.count("DELETE", "/installation/token") == 1
+    assert run.anaconda.effects["remove_token"] == 1
+    [left] = broker.ledger.outstanding()
+    assert left.kind == "github-installation-token"
+    assert "NOT REVOKED" in "\n".join(broker.ledger.text_lines(broker.ledger.clock()))
 
 
 def test_minting_is_retried_only_when_it_cannot_have_happened(run: Run) -> None:

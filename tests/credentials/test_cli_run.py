@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.cli import build_parser, command_run
+from admin_requests.cli import build_parser
+from admin_requests.cli.run import command_run
 from admin_requests.errors import UsageError
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub

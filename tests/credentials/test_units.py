@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -15,15 +15,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from admin_requests.access import Access
-from admin_requests.credentials import CredentialSettings, build_backend
 from admin_requests.credentials.env import EnvBackend
+from admin_requests.credentials.factories import build_backend
 from admin_requests.credentials.github_app import app_jwt, b64url, check_granted, check_requestable
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.oidc import OidcRequester
 from admin_requests.credentials.redact import Masker, Secret, install_redaction
+from admin_requests.credentials.settings import CredentialSettings
+from admin_requests.credentials.tokens import MintedToken
 from admin_requests.credentials.vault import decode_transit_signature
 from admin_requests.errors import (
     CredentialConfigError,
+    CredentialError,
     CredentialScopeError,
     EnvBackendRefused,
     OidcTokenError,
@@ -277,3 +280,52 @@ def test_oidc_token_request_uses_audience_and_bearer() -> None:
             bad.id_token("https://vault.example")
         assert "wrong-request-token" not in str(caught.value)
         assert "api-version" not in str(caught.value)  # no query string in errors
+
+
+# -- minted tokens ----------------------------------------------------------------------
+
+
+class CountedToken(MintedToken):
+    """A token whose issuer is a counter: refuses while ``refuse`` is set."""
+
+    ENDED = "ended the counted token for {label}"
+
+    def __init__(self, ledger: CredentialLedger, masker: Masker) -> None:
+        record = ledger.created("counted", "nothing", "r.yml", lifetime=timedelta(seconds=60))
+        super().__init__(masker.register(TOKEN), record, ledger, masker)
+        self.ends = 0
+        self.refuse = False
+
+    def _end(self) -> None:
+        self.ends += 1
+        if self.refuse:
+            raise CredentialError(f"the issuer kept {TOKEN} for {self.record.label!r}")
+
+
+def test_a_minted_token_revokes_itself_once_at_the_end_of_its_with() -> None:
+    ledger = CredentialLedger()
+    with CountedToken(ledger, Masker(in_actions=False)) as token:
+        assert token.secret.reveal() == TOKEN
+        assert ledger.outstanding() == [token.record]
+    assert token.ends == 1
+    assert token.revoked
+    assert token.secret.cleared
+    token.revoke()  # already revoked: the issuer is not asked again
+    assert token.ends == 1
+    assert ledger.outstanding() == []
+
+
+def test_a_refused_revocation_raises_from_revoke_and_is_logged_redacted_by_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ledger = CredentialLedger()
+    token = CountedToken(ledger, Masker(in_actions=False))
+    token.refuse = True
+    with pytest.raises(CredentialError, match="kept"):
+        token.revoke()
+    with token:
+        pass  # close(): logged, not raised
+    assert "the issuer kept *** for 'r.yml'" in caplog.text
+    assert TOKEN not in caplog.text
+    assert ledger.outstanding() == [token.record]
+    assert not token.secret.cleared

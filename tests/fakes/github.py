@@ -461,7 +461,6 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/commits/{sha}/pulls", self._commit_pulls)
         r("POST", repo + "/actions/workflows/{workflow}/dispatches", self._workflow_dispatch)
         r("POST", repo + "/dispatches", self._repository_dispatch)
-        r("GET", "/search/issues", self._search_issues)
         r("GET", "/app/installations", self._app_installations)
         r("GET", "/orgs/{org}/installation", self._org_installation)
         r("GET", repo + "/installation", self._org_installation)
@@ -700,42 +699,6 @@ class FakeGitHub(FakeServer):
         issue.updated_at = comment["created_at"]
         self.effects["comment"] += 1
         return Response(201, comment)
-
-    def _search_issues(self, request: Request) -> Response:
-        """A subset of the search syntax: repo:, is:, state:, label:, free words."""
-        self._token(request)
-        query = request.query.get("q", "")
-        terms = re.findall(r'(\w+:"[^"]*"|\w+:\S+|"[^"]*"|\S+)', query)
-        repo_name, state, labels, words = None, None, [], []
-        for term in terms:
-            key, _, value = term.partition(":") if ":" in term else ("", "", term)
-            value = value.strip('"')
-            if key == "repo":
-                repo_name = value.split("/", 1)[-1]
-            elif key in ("is", "state") and value in ("open", "closed"):
-                state = value
-            elif key == "label":
-                labels.append(value)
-            elif key in ("is", "in", "type"):
-                continue
-            else:
-                words.append(term.strip('"').lower())
-        repos = [repo_name] if repo_name else list(self.repos)
-        items = []
-        for name in repos:
-            repo = self._authorise(request, "issues", "read", name)
-            assert repo is not None
-            for issue in sorted(repo.issues.values(), key=lambda i: -i.number):
-                text = f"{issue.title}\n{issue.body}".lower()
-                if (
-                    (state is None or issue.state == state)
-                    and all(label in issue.labels for label in labels)
-                    and all(word in text for word in words)
-                ):
-                    items.append(self._issue_json(name, issue))
-        return Response(
-            200, {"total_count": len(items), "incomplete_results": False, "items": items}
-        )
 
     def _page(self, request: Request, items: list[Any]) -> Response:
         per_page = int(request.query.get("per_page", "30"))

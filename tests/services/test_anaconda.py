@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admin_requests.errors import AccessDeniedError, ConflictError, NotFoundError
+from admin_requests.errors import ConflictError, NotFoundError
 from admin_requests.services.anaconda import AnacondaClient
 from tests.fakes import FakeAnaconda
 from tests.fakes.wiring import services_for
@@ -49,25 +49,3 @@ def test_copy(ac: FakeAnaconda) -> None:
     assert ac.file("target", FILE).labels == {"main"}
     with pytest.raises(ConflictError):
         client.copy("staging", "foo", "1.0", FILE, to_owner="target", from_label="cf202003")
-
-
-def test_mint_and_remove_tokens(ac: FakeAnaconda) -> None:
-    ac.add_token("master", scopes=["all"])
-    minted = _client(ac, "master").mint_token(("api:write",), 600, "admin-requests job")
-    assert minted.token not in repr(minted)
-    assert ac.is_token_valid(minted.token)
-    _client(ac, minted.token).remove_token()
-    assert not ac.is_token_valid(minted.token)
-    with pytest.raises(AccessDeniedError):
-        _client(ac, "ac-admin").mint_token(("api:write",), 600, "not allowed")
-
-
-def test_channel_cdn_serves_labelled_files(ac: FakeAnaconda) -> None:
-    ac.add_file("conda-forge", "noarch/bar-1.0-pyh0_0.conda", labels=["rc"])
-    client = _client(ac, None)
-    assert (
-        client.channel_file_sha256("conda-forge", "main", FILE)
-        == ac.file("conda-forge", FILE).sha256
-    )
-    assert client.channel_file_sha256("conda-forge", "main", "noarch/bar-1.0-pyh0_0.conda") is None
-    assert client.channel_file_sha256("conda-forge", "rc", "noarch/bar-1.0-pyh0_0.conda")

@@ -133,7 +133,7 @@ def test_issues_and_pull_requests(gh: FakeGitHub) -> None:
     client.comment("admin-requests", issue.number, "still failing")
     client.close_issue("admin-requests", issue.number)
     assert client.list_issues("admin-requests", labels=("parked",)) == []
-    closed = client.search_issues("repo:conda-forge/admin-requests is:closed label:parked")
+    closed = client.list_issues("admin-requests", labels=("parked",), state="closed")
     assert [i.title for i in closed] == ["Request x failed"]
     fake_issue = gh.issues("admin-requests", state="closed")[0]
     assert [c["body"] for c in fake_issue.comments] == ["still failing"]

@@ -1,4 +1,9 @@
-"""Command line: ``admin-requests check | plan | run | status``."""
+"""Command line: ``admin-requests check | plan | run | status``.
+
+``check`` runs on untrusted pull requests with no credentials, so this module imports
+only the offline side (validation, kinds); each other subcommand imports its clients,
+broker or renderer inside its handler.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +24,9 @@ from admin_requests.actions_output import (
     render,
     running_in_actions,
 )
-from admin_requests.cli.run import EXIT_INVALID, EXIT_OK, command_run
 from admin_requests.config import Settings
 from admin_requests.errors import UsageError
-from admin_requests.queue.gitops import Git
 from admin_requests.queue.lease import DEFAULT_TTL
-from admin_requests.queue.state import StateStore, format_time
-from admin_requests.services import GitHubClient
-from admin_requests.status import StatusCollector, StatusOptions, write_site
 from admin_requests.validation.checker import FileReport, check_paths
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = Path("requests")
 SUMMARY_MAX_ITEMS = 50
 
-EXIT_USAGE = 2
+# 0 all done or nothing to do, 1 needs attention (cli/run.py uses the same), 2 bad usage.
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _changed_request_files(base: str) -> list[Path]:
@@ -116,6 +117,8 @@ def command_plan(args: argparse.Namespace) -> int:
 
 def _queue_status(path: str) -> str:
     """What the next processing run does with this file, from its queue state."""
+    from admin_requests.queue.state import StateStore, format_time  # only plan reads state
+
     state = StateStore(Path.cwd()).load(path)
     if state is None:
         return "next run: carried out (no earlier attempt)"
@@ -130,6 +133,11 @@ def _queue_status(path: str) -> str:
 
 def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     """Render the status page; a source that cannot be read is shown on the page, not fatal."""
+    # Imported here, not at the top: `check` must load no client (see the module docstring).
+    from admin_requests.queue.gitops import Git
+    from admin_requests.services.github import GitHubClient
+    from admin_requests.status import StatusCollector, StatusOptions, write_site
+
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     token = environ.get("GITHUB_TOKEN")
@@ -160,6 +168,13 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         else:
             print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    # The broker, the clients and the queue runner load only for `run` (module docstring).
+    from admin_requests.cli.run import command_run
+
+    return command_run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lease-ttl", type=float, default=DEFAULT_TTL.total_seconds(), help=argparse.SUPPRESS
     )
-    run.set_defaults(handler=command_run)
+    run.set_defaults(handler=_command_run)
 
     status = sub.add_parser(
         "status",

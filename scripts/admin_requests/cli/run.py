@@ -21,8 +21,11 @@ from pathlib import Path
 
 from admin_requests.access import Access
 from admin_requests.actions_output import append_step_summary, render
+from admin_requests.cli import EXIT_INVALID, EXIT_OK
 from admin_requests.config import Settings
-from admin_requests.credentials import CredentialBroker, CredentialSettings, open_broker
+from admin_requests.credentials.broker import CredentialBroker
+from admin_requests.credentials.factories import open_broker
+from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import AdminRequestsError, CredentialError, UsageError
 from admin_requests.queue.checkpoints import checkpoint_from_environ
 from admin_requests.queue.gitops import Git
@@ -39,9 +42,6 @@ from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
 from admin_requests.services import GitHubClient, Services
 
 log = logging.getLogger(__name__)
-
-# The CLI's exit codes (cli.py reuses these): 0 all done or nothing to do, 1 needs attention.
-EXIT_OK, EXIT_INVALID = 0, 1
 
 
 def _retry_paths(values: Sequence[str], root: Path, queue_dir: str) -> frozenset[str]:

@@ -17,6 +17,7 @@ import requests
 from admin_requests.credentials.http import json_object, send
 from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
 from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.tokens import MintedToken
 from admin_requests.errors import AnacondaTokenError, CredentialScopeError
 from admin_requests.services.http import Retrier
 
@@ -42,15 +43,13 @@ class AnacondaTokens:
         self._retrier = retrier
         self.api_url = api_url.rstrip("/")
         self._session = session
-        self._masker = masker
-        self._ledger = ledger
+        self.masker = masker
+        self.ledger = ledger
         self._max_age = max_age_seconds
         self._timeout = timeout
         self._clock = clock
 
-    def mint(
-        self, credential: Secret, scopes: tuple[str, ...], label: str
-    ) -> tuple[Secret, CredentialRecord]:
+    def mint(self, credential: Secret, scopes: tuple[str, ...], label: str) -> AnacondaToken:
         """Mint a scoped token; ``credential`` is cleared whatever happens."""
         try:
             bad = sorted(set(scopes) & FORBIDDEN_SCOPES)
@@ -93,17 +92,18 @@ class AnacondaTokens:
         value = json_object(response, AnacondaTokenError).get("token")
         if not isinstance(value, str) or not value:
             raise AnacondaTokenError(f"POST {url} answered without a token")
-        token = self._masker.register(value)
-        record = self._ledger.created(
+        secret = self.masker.register(value)
+        record = self.ledger.created(
             "anaconda-token",
             "scopes=" + " ".join(scopes),
             label,
             lifetime=timedelta(seconds=self._max_age),
         )
         log.info("minted an anaconda.org token for %s: %s", label, record.scope)
-        return token, record
+        return AnacondaToken(secret, record, self)
 
-    def delete(self, token: Secret, record: CredentialRecord) -> None:
+    def delete_authentication(self, token: Secret, record: CredentialRecord) -> None:
+        """``DELETE /authentications`` with the token itself: it removes itself."""
         url = f"{self.api_url}/authentications"
         response = send(
             self._session,
@@ -121,6 +121,16 @@ class AnacondaTokens:
                 f"(DELETE {url} -> {response.status_code}); it expires by itself at "
                 f"{record.expires_at.isoformat()}"
             )
-        self._ledger.revoked(record)
-        token.clear()
-        log.info("deleted the anaconda.org token for %s", record.label)
+
+
+class AnacondaToken(MintedToken):
+    """A scoped anaconda.org token; revoking it removes it (``DELETE /authentications``)."""
+
+    ENDED = "deleted the anaconda.org token for {label}"
+
+    def __init__(self, secret: Secret, record: CredentialRecord, issuer: AnacondaTokens) -> None:
+        super().__init__(secret, record, issuer.ledger, issuer.masker)
+        self._issuer = issuer
+
+    def _end(self) -> None:
+        self._issuer.delete_authentication(self.secret, self.record)

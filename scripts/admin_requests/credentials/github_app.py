@@ -23,6 +23,7 @@ from admin_requests.access import Access
 from admin_requests.credentials.http import json_object, send
 from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord, utc_now
 from admin_requests.credentials.redact import Masker, Secret
+from admin_requests.credentials.tokens import MintedToken
 from admin_requests.errors import (
     CredentialScopeError,
     GitHubAppTokenError,
@@ -137,8 +138,8 @@ class GitHubAppTokens:
         self.installation_id = installation_id
         self._sign = sign
         self._session = session
-        self._masker = masker
-        self._ledger = ledger
+        self.masker = masker
+        self.ledger = ledger
         self._timeout = timeout
         self._clock = clock
 
@@ -149,12 +150,12 @@ class GitHubAppTokens:
             "X-GitHub-Api-Version": "2022-11-28",
         }
 
-    def mint(self, access: Access, label: str) -> tuple[Secret, CredentialRecord]:
+    def mint(self, access: Access, label: str) -> InstallationToken:
         check_requestable(access)
-        jwt = self._masker.register(app_jwt(self.app_id, self._sign, self._clock()))
+        jwt = self.masker.register(app_jwt(self.app_id, self._sign, self._clock()))
         # The JWT is a credential too (it can mint any token of the installation), so it
         # is recorded even though it cannot be revoked: it expires within 2 minutes.
-        self._ledger.created(
+        self.ledger.created(
             "github-app-jwt",
             f"app {self.app_id}: mint installation tokens",
             label,
@@ -199,22 +200,24 @@ class GitHubAppTokens:
         value = payload.get("token")
         if not isinstance(value, str) or not value:
             raise GitHubAppTokenError(f"POST {url} answered 201 without a token")
-        token = self._masker.register(value)
-        record = self._ledger.created(
+        secret = self.masker.register(value)
+        record = self.ledger.created(
             "github-installation-token",
             describe_access(access),
             label,
             lifetime=INSTALLATION_TOKEN_LIFETIME,
         )
+        token = InstallationToken(secret, record, self)
         try:
             check_granted(access, payload.get("permissions") or {}, payload.get("repositories"))
         except CredentialScopeError:
-            self.revoke(token, record)
+            token.revoke()
             raise
         log.info("minted a GitHub installation token for %s: %s", label, record.scope)
-        return token, record
+        return token
 
-    def revoke(self, token: Secret, record: CredentialRecord) -> None:
+    def delete_installation_token(self, token: Secret, record: CredentialRecord) -> None:
+        """``DELETE /installation/token`` with the token itself: it ends at once."""
         url = f"{self.api_url}/installation/token"
         response = send(
             self._session,
@@ -232,6 +235,16 @@ class GitHubAppTokens:
                 f"(DELETE {url} -> {response.status_code}); it expires by itself at "
                 f"{record.expires_at.isoformat()}"
             )
-        self._ledger.revoked(record)
-        token.clear()
-        log.info("revoked the GitHub installation token for %s", record.label)
+
+
+class InstallationToken(MintedToken):
+    """An installation token; revoking it is GitHub's ``DELETE /installation/token``."""
+
+    ENDED = "revoked the GitHub installation token for {label}"
+
+    def __init__(self, secret: Secret, record: CredentialRecord, issuer: GitHubAppTokens) -> None:
+        super().__init__(secret, record, issuer.ledger, issuer.masker)
+        self._issuer = issuer
+
+    def _end(self) -> None:
+        self._issuer.delete_installation_token(self.secret, self.record)

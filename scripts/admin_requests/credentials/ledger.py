@@ -78,20 +78,6 @@ class CredentialLedger:
             if not r.ended_by(moment)
         ]
 
-    def summary_lines(self) -> list[str]:
-        lines = [
-            "| credential | for | scope | max lifetime | lived | revoked |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in self.records:
-            lived = f"{r.lived_seconds:.3f} s" if r.lived_seconds is not None else "-"
-            revoked = "yes" if r.revoked_at else ("expires by itself" if not r.revocable else "NO")
-            lines.append(
-                f"| {r.kind} | {r.label} | {r.scope} | {r.max_lifetime_seconds:.0f} s "
-                f"| {lived} | {revoked} |"
-            )
-        return lines
-
     def text_lines(self, end: datetime) -> list[str]:
         """The ledger for a terminal or job log; ``end`` is when the job stopped using it."""
         lines = [f"credentials: {self.summary()}"]

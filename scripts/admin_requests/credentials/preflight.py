@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from admin_requests.config import Settings
-from admin_requests.credentials import open_broker
+from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.settings import ANACONDA_CREDENTIAL_KEY, CredentialSettings
 from admin_requests.errors import CredentialConfigError, CredentialError
 

@@ -44,7 +44,7 @@ class VaultClient:
         self._retrier = retrier
         self.namespace = namespace
         self._session = session
-        self._masker = masker
+        self.masker = masker
         self._timeout = timeout
 
     def _call(
@@ -77,7 +77,7 @@ class VaultClient:
         if response.status_code == 204:
             return {}
         if response.status_code != 200:
-            detail = vault_error_detail(response, self._masker)
+            detail = vault_error_detail(response, self.masker)
             raise VaultError(
                 f"vault refused to {what} ({method} /v1/{path} -> {response.status_code}"
                 + (f": {detail}" if detail else "")
@@ -100,7 +100,7 @@ class VaultClient:
         if not isinstance(token, str) or not token:
             raise VaultError(f"vault's login for role {role!r} returned no client_token")
         login = VaultLogin(
-            token=self._masker.register(token),
+            token=self.masker.register(token),
             lease=timedelta(seconds=int(auth.get("lease_duration") or 0)),
             policies=tuple(auth.get("token_policies") or auth.get("policies") or ()),
         )
@@ -121,7 +121,7 @@ class VaultClient:
             raise VaultError(f"vault secret {mount}/{path!r} is not a key/value mapping")
         # Every value is registered, including ids that are not secret: it costs nothing
         # and nobody has to decide per key.
-        return {str(key): self._masker.register(str(value)) for key, value in data.items()}
+        return {str(key): self.masker.register(str(value)) for key, value in data.items()}
 
     def sign_pkcs1v15_sha256(self, token: Secret, mount: str, key: str, message: bytes) -> bytes:
         """RSASSA-PKCS1-v1_5 with SHA-256 over ``message`` (JWT RS256), done by transit."""

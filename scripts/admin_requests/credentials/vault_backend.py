@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -10,14 +9,32 @@ from admin_requests.credentials.ledger import CredentialLedger, CredentialRecord
 from admin_requests.credentials.oidc import OidcRequester
 from admin_requests.credentials.redact import Secret
 from admin_requests.credentials.settings import CredentialSettings
+from admin_requests.credentials.tokens import MintedToken
 from admin_requests.credentials.vault import VaultClient
 from admin_requests.errors import CredentialConfigError, VaultError
-
-log = logging.getLogger(__name__)
 
 # Log in again when the token has less than this left: a long run outlives one token
 # (the role's token_max_ttl is short on purpose) and a fresh OIDC token is always at hand.
 RENEW_MARGIN = timedelta(seconds=60)
+
+
+class VaultToken(MintedToken):
+    """The job's vault token; revoking it is the vault's ``auth/token/revoke-self``."""
+
+    ENDED = "revoked the job's vault token"
+
+    def __init__(
+        self,
+        secret: Secret,
+        record: CredentialRecord,
+        ledger: CredentialLedger,
+        client: VaultClient,
+    ) -> None:
+        super().__init__(secret, record, ledger, client.masker)
+        self._client = client
+
+    def _end(self) -> None:
+        self._client.revoke_self(self.secret)
 
 
 class VaultBackend:
@@ -45,8 +62,7 @@ class VaultBackend:
         self._oidc = oidc
         self._clock = clock
         self._ledger: CredentialLedger | None = None
-        self._token: Secret | None = None
-        self._record: CredentialRecord | None = None
+        self._token: VaultToken | None = None
 
     def start(self, ledger: CredentialLedger) -> None:
         self._ledger = ledger
@@ -60,22 +76,22 @@ class VaultBackend:
             login = self._client.login_jwt(s.vault_auth_mount, s.vault_role, id_token)
         finally:
             id_token.clear()
-        self._token = login.token
-        self._record = self._ledger.created(
+        record = self._ledger.created(
             "vault-token",
             f"role {s.vault_role}: policies {', '.join(login.policies)}",
             "job",
             lifetime=login.lease,
         )
+        self._token = VaultToken(login.token, record, self._ledger, self._client)
 
     def _current_token(self) -> Secret:
-        if self._token is None or self._record is None:
+        if self._token is None:
             raise VaultError("the vault session is closed; use the broker inside its 'with'")
-        if self._clock() >= self._record.expires_at - RENEW_MARGIN:
+        if self._clock() >= self._token.record.expires_at - RENEW_MARGIN:
             self._revoke()
             self._login()
         assert self._token is not None
-        return self._token
+        return self._token.secret
 
     def read_job_secret(self) -> dict[str, Secret]:
         s = self._settings
@@ -88,14 +104,9 @@ class VaultBackend:
         )
 
     def _revoke(self) -> None:
-        if self._token is None or self._record is None or self._ledger is None:
-            return
-        token, record = self._token, self._record
-        self._token = self._record = None
-        self._client.revoke_self(token)
-        self._ledger.revoked(record)
-        token.clear()
-        log.info("revoked the job's vault token")
+        token, self._token = self._token, None  # closed even if the vault refuses
+        if token is not None:
+            token.revoke()
 
     def close(self, ledger: CredentialLedger) -> None:
         self._revoke()

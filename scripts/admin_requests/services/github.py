@@ -477,12 +477,6 @@ class GitHubClient:
         )
         return [_issue(i) for page in pages for i in page if "pull_request" not in i]
 
-    def search_issues(self, query: str) -> list[IssueInfo]:
-        """GitHub issue search (``repo:o/r is:issue is:open label:x words``)."""
-        url = f"{self.settings.github_api_url}/search/issues"
-        pages = self._pages(f"search issues {query!r}", url, {"q": query, "per_page": "100"})
-        return [_issue(i) for page in pages for i in page["items"]]
-
     def create_issue(
         self, repo: str, title: str, body: str, labels: tuple[str, ...] = ()
     ) -> IssueInfo:
