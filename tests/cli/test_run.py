@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from admin_requests.cli import main
-from tests.queue.support import Repo, repo
-
-__all__ = ["repo"]
+from tests.queue.support import Repo
 
 
 def test_run_dry_run_prints_the_plan_and_changes_nothing(

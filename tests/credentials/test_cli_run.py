@@ -24,11 +24,9 @@ from admin_requests.errors import UsageError
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
-from tests.queue.support import Repo, repo
+from tests.queue.support import Repo
 
 from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
-
-__all__ = ["repo"]
 
 pytestmark = pytest.mark.vault
 

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import random
-import time
 
 from admin_requests.config import Settings
 from admin_requests.services import Services
 from admin_requests.services.http import Retrier, RetryPolicy
 
 from .anaconda import FakeAnaconda
+from .clock import FakeClock
 from .github import FakeGitHub
 
 # Short enough that Fault.timeout(1.0) outlasts it; long enough for a loaded machine.
 TEST_TIMEOUT = 0.5
-
-
-class FakeClock:
-    """``sleep`` moves the clock instead of waiting, and remembers each wait."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = start if start is not None else time.time()
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def time(self) -> float:
-        return self.now
 
 
 def settings_for(

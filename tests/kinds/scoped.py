@@ -11,7 +11,8 @@ from admin_requests.access import Access
 from admin_requests.services import AppInstallationsClient, AzureDevOpsClient, Services
 from tests.fakes import FakeGitHub
 from tests.fakes.azure import FakeAzure
-from tests.fakes.wiring import FakeClock, services_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import services_for
 
 _numbers = itertools.count(1)
 

@@ -14,15 +14,14 @@ from admin_requests.config import Settings
 from admin_requests.errors import AccessDeniedError, NotFoundError
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.queue.notify import GitHubIssueTracker
-from admin_requests.queue.runner import Disposition
+from admin_requests.queue.report import Disposition
 from admin_requests.services import AppInstallationsClient, GitHubClient, Services
 from tests.fakes import FakeGitHub, Fault
+from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import services_for
 from tests.kinds.helpers import Loaded, load, run, statuses
 from tests.kinds.scoped import Minted, scoped_services
-from tests.queue.support import FakeClock, Repo, clock, make_runner, repo
-
-__all__ = ["clock", "repo"]
+from tests.queue.support import Repo, make_runner
 
 RECORDS = "ci-access-control"
 ACCESS_CONTROL = """\

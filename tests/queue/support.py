@@ -1,42 +1,31 @@
-"""Test doubles for the queue runner: a scripted request kind, an in-memory issue
-tracker, a controllable clock and a throwaway git repository."""
+"""Helpers for the queue tests: a scripted request kind, a throwaway git repository and
+a runner built on them. The clock and the issue tracker are in tests/fakes/; the
+fixtures (``repo``, ``clock``, ``tracker``, ``kind``) in tests/conftest.py."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, feedstock_list
 from admin_requests.kinds.layout import EntryLayout, ListEntries
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+from admin_requests.queue.execute import ServicesFactory
 from admin_requests.queue.gitops import Git, Identity
-from admin_requests.queue.notify import TrackedIssue
-from admin_requests.queue.runner import QueueConfig, QueueRunner, ServicesFactory
+from admin_requests.queue.notify import IssueTracker
 from admin_requests.queue.state import RetryPolicy
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.problems import Problem
+from tests.fakes.clock import FakeClock
 
-START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 BOT = Identity("test-bot", "bot@example.invalid")
-
-
-class FakeClock:
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass(frozen=True)
@@ -63,6 +52,8 @@ class ScriptedKind(RequestKind):
         self.after_runs: list[list[str]] = []
         self.after_run_services: list[Any] = []
         self.access_asked: list[Any] = []
+        # Kinds given the same key share one follow-up (as broken and not_broken do).
+        self.follow_up: str | None = None
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> ThingsRequest | None:
         things = feedstock_list(decoder, fields["things"], "things") if "things" in fields else None
@@ -91,64 +82,15 @@ class ScriptedKind(RequestKind):
     def follow_up_access(self, done: list[Item], services: Any) -> Access:
         return Access(github_repositories=("follow-up-repo",), github_permissions={"x": "write"})
 
+    def follow_up_key(self) -> str:
+        return self.follow_up or self.action
+
     def after_run(self, done: list[Item], services: Any) -> None:
         self.after_runs.append([item.target for item in done])
         self.after_run_services.append(services)
 
     def always(self, thing: str, outcome: Scripted, times: int = 100) -> None:
         self.script[thing] = [outcome] * times
-
-
-@dataclass
-class FakeIssue:
-    number: int
-    title: str
-    body: str
-    labels: list[str]
-    state: str = "open"
-    comments: list[str] = field(default_factory=list)
-
-
-class MemoryTracker:
-    """An in-memory IssueTracker, for tests that do not need HTTP."""
-
-    def __init__(self) -> None:
-        self.issues: dict[int, FakeIssue] = {}
-        self.pulls: dict[str, list[str]] = {}
-        self.fail = False
-
-    def _check(self) -> None:
-        if self.fail:
-            raise ConnectionError("the tracker is down")
-
-    def open_issues_with_label(self, label: str) -> Sequence[TrackedIssue]:
-        self._check()
-        return [
-            TrackedIssue(i.number, i.title, i.body)
-            for i in self.issues.values()
-            if i.state == "open" and label in i.labels
-        ]
-
-    def create_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
-        self._check()
-        number = len(self.issues) + 1
-        self.issues[number] = FakeIssue(number, title, body, list(labels))
-        return number
-
-    def comment_on_issue(self, number: int, body: str) -> None:
-        self._check()
-        self.issues[number].comments.append(body)
-
-    def close_issue(self, number: int) -> None:
-        self._check()
-        self.issues[number].state = "closed"
-
-    def pull_request_authors(self, commit_sha: str) -> Sequence[str]:
-        self._check()
-        return self.pulls.get(commit_sha, [])
-
-    def open_issues(self) -> list[FakeIssue]:
-        return [i for i in self.issues.values() if i.state == "open"]
 
 
 class Repo:
@@ -233,36 +175,20 @@ def things(*names: str, action: str = "fake") -> str:
     return f"action: {action}\nthings:\n" + "".join(f"  - {n}\n" for n in names)
 
 
-@pytest.fixture
-def kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedKind]:
-    scripted = ScriptedKind()
-    monkeypatch.setitem(REGISTRY, scripted.action, scripted)
-    return scripted
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return Repo(tmp_path / "repo")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def tracker() -> MemoryTracker:
-    return MemoryTracker()
-
-
 POLICY = RetryPolicy()
+
+
+def registry_with(*kinds: RequestKind) -> dict[str, RequestKind]:
+    """The real kinds plus these (a test's own), for a runner or the checker."""
+    return {**REGISTRY, **{kind.action: kind for kind in kinds}}
 
 
 def make_runner(
     repo: Repo,
     clock: FakeClock,
-    tracker: Any,
+    tracker: IssueTracker | None,
     *,
+    kinds: Sequence[RequestKind] = (),
     dry_run: bool = False,
     retry: Sequence[str] = (),
     services: Any = None,
@@ -276,4 +202,5 @@ def make_runner(
         tracker=tracker,
         config=QueueConfig(dry_run=dry_run, retry=frozenset(retry), policy=POLICY),
         services_for=services_for,
+        registry=registry_with(*kinds),
     )

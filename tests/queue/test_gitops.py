@@ -9,9 +9,7 @@ import pytest
 
 from admin_requests.errors import GitError, PushRejectedError
 from admin_requests.queue.gitops import Git
-from tests.queue.support import BOT, Repo, bare_of, clone_of, repo
-
-__all__ = ["repo"]
+from tests.queue.support import BOT, Repo, bare_of, clone_of
 
 
 @pytest.fixture

@@ -7,21 +7,11 @@ from datetime import timedelta
 from admin_requests.config import Settings
 from admin_requests.kinds.contract import Outcome
 from admin_requests.queue.notify import FAILURE_LABEL, GitHubIssueTracker, marker
-from admin_requests.queue.runner import Disposition
+from admin_requests.queue.report import Disposition
 from admin_requests.services import GitHubClient
 from tests.fakes import FakeGitHub
-from tests.queue.support import (
-    FakeClock,
-    Repo,
-    ScriptedKind,
-    clock,
-    kind,
-    make_runner,
-    repo,
-    things,
-)
-
-__all__ = ["clock", "kind", "repo"]
+from tests.fakes.clock import FakeClock
+from tests.queue.support import Repo, ScriptedKind, make_runner, things
 
 REPO = "admin-requests"
 
@@ -43,8 +33,8 @@ def test_park_then_complete_through_fake_github(
     fake_github.add_commit_pull(REPO, added, 12, user="alice-gh")
     kind.script["x"] = [Outcome.failed("x-feedstock does not exist")]
 
-    first = make_runner(repo, clock, tracker).run()
-    second = make_runner(repo, clock, tracker).run()  # parked: no new issue
+    first = make_runner(repo, clock, tracker, kinds=[kind]).run()
+    second = make_runner(repo, clock, tracker, kinds=[kind]).run()  # parked: no new issue
 
     assert first.results[0].disposition is Disposition.PARKED
     assert second.results[0].disposition is Disposition.STILL_PARKED
@@ -55,7 +45,7 @@ def test_park_then_complete_through_fake_github(
     assert fake_github.effects["create_issue"] == 1
 
     clock.advance(timedelta(hours=1))
-    done = make_runner(repo, clock, tracker, retry=["requests/a.yml"]).run()
+    done = make_runner(repo, clock, tracker, kinds=[kind], retry=["requests/a.yml"]).run()
     assert done.results[0].disposition is Disposition.COMPLETED
     [issue] = fake_github.issues(REPO)
     assert issue.state == "closed"
@@ -72,7 +62,7 @@ def test_without_pull_request_access_the_commit_author_is_addressed(
     fake_github.add_commit_pull(REPO, added, 12, user="carol-gh")
     kind.script["x"] = [Outcome.failed("nope")]
 
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     [issue] = fake_github.issues(REPO)
     assert "Carol, your request" in issue.body

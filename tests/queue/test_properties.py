@@ -7,14 +7,14 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Outcome
-from admin_requests.queue.runner import Disposition
-from tests.queue.support import POLICY, FakeClock, MemoryTracker, Repo, ScriptedKind, make_runner
+from admin_requests.queue.report import Disposition
+from tests.fakes.clock import START, FakeClock
+from tests.fakes.tracker import MemoryTracker
+from tests.queue.support import POLICY, Repo, ScriptedKind, make_runner
 
 OUTCOMES = st.sampled_from(
     [Outcome.done("ok"), Outcome.retry("503 from the service"), Outcome.failed("no such thing")]
@@ -39,12 +39,11 @@ def test_random_histories_keep_the_queue_invariants(
     steps: list[tuple[str, int]], script: dict[str, list[Outcome]]
 ) -> None:
     kind = ScriptedKind()
-    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
-        patch.setitem(REGISTRY, kind.action, kind)
+    with tempfile.TemporaryDirectory() as tmp:
         kind.script = {k: list(v) for k, v in script.items()}
         repo = Repo(Path(tmp) / "repo")
         repo.add_request("r.yml", "action: fake\nthings:\n  - a\n  - b\n  - c\n")
-        clock, tracker = FakeClock(), MemoryTracker()
+        clock, tracker = FakeClock(START), MemoryTracker()
         edits = 0
         for step, amount in steps:
             if step == "wait":
@@ -59,7 +58,7 @@ def test_random_histories_keep_the_queue_invariants(
                 continue
             head, calls = repo.head(), len(kind.calls)
             retry = [REQUEST] if step == "retry" and repo.exists(REQUEST) else []
-            report = make_runner(repo, clock, tracker, retry=retry).run()
+            report = make_runner(repo, clock, tracker, kinds=[kind], retry=retry).run()
             _check(repo, tracker, report.results, head, calls, kind)
 
 

@@ -15,37 +15,31 @@ import pytest
 
 from admin_requests.cli import main
 from admin_requests.config import Settings
-from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, Outcome
 from admin_requests.queue.checkpoints import (
     KILL_AT_VARIABLE,
     TRACE_VARIABLE,
     checkpoint_from_environ,
 )
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.gitops import Git
-from admin_requests.queue.runner import Disposition, QueueConfig, QueueRunner
+from admin_requests.queue.report import Disposition
 from admin_requests.queue.state import StateStore
 from admin_requests.services import Services
 from tests.fakes import FakeAnaconda, FakeGitHub
+from tests.fakes.clock import FakeClock
+from tests.fakes.tracker import MemoryTracker
 from tests.queue.support import (
     BOT,
     POLICY,
-    FakeClock,
-    MemoryTracker,
     Repo,
     ScriptedKind,
     bare_of,
-    clock,
     clone_of,
-    kind,
     make_runner,
-    repo,
+    registry_with,
     things,
-    tracker,
 )
-
-__all__ = ["clock", "kind", "repo", "tracker"]
-
 
 # -- an issue that could not be closed ---------------------------------------------------
 
@@ -55,12 +49,12 @@ def test_a_completed_request_whose_issue_cannot_be_closed_is_closed_next_run(
 ) -> None:
     repo.add_request("a.yml", things("x"))
     kind.script["x"] = [Outcome.failed("no such feedstock")]
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     [issue] = tracker.open_issues()
 
     tracker.fail = True  # GitHub is down when the request completes
     clock.advance(timedelta(hours=1))
-    done = make_runner(repo, clock, tracker, retry=["requests/a.yml"]).run()
+    done = make_runner(repo, clock, tracker, kinds=[kind], retry=["requests/a.yml"]).run()
     assert done.results[0].disposition is Disposition.COMPLETED
     assert not repo.exists("requests/a.yml")
     state = StateStore(repo.root).load("requests/a.yml")
@@ -69,9 +63,11 @@ def test_a_completed_request_whose_issue_cannot_be_closed_is_closed_next_run(
     assert "the next run tries again" in " ".join(done.results[0].notes)
 
     tracker.fail = False
-    later = make_runner(repo, clock, tracker).run()
+    later = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert tracker.open_issues() == []
-    assert "is now complete" in issue.comments[-1]  # the completion message, not 'withdrawn'
+    assert (
+        "is now complete" in issue.comments[-1]["body"]
+    )  # the completion message, not 'withdrawn'
     assert StateStore(repo.root).load("requests/a.yml") is None
     assert later.commits == 1
     assert repo.subjects()[0].endswith("(completed, its issue is closed now)")
@@ -83,17 +79,17 @@ def test_a_withdrawn_request_keeps_its_state_until_its_issue_is_closed(
 ) -> None:
     repo.add_request("a.yml", things("x"))
     kind.script["x"] = [Outcome.failed("no such feedstock")]
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     (repo.root / "requests" / "a.yml").unlink()
     repo.commit("Withdraw a.yml")
 
     tracker.fail = True
-    first = make_runner(repo, clock, tracker).run()
+    first = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert first.commits == 0
     assert StateStore(repo.root).load("requests/a.yml") is not None
 
     tracker.fail = False
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert tracker.open_issues() == []
     assert StateStore(repo.root).load("requests/a.yml") is None
 
@@ -146,15 +142,14 @@ class PooledKind(ScriptedKind):
 
 
 def test_items_of_a_pooled_kind_run_at_once_and_keep_their_order(
-    repo: Repo, clock: FakeClock, tracker: MemoryTracker, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker
 ) -> None:
     pooled = PooledKind()
-    monkeypatch.setitem(REGISTRY, pooled.action, pooled)
     repo.add_request("a.yml", things("a", "b", "c", "d", "e", "f", "g", "h", action="pooled"))
     pooled.script["c"] = [Outcome.retry("flaky")]
     pooled.script["f"] = [Outcome.retry("flaky")]
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[pooled]).run()
 
     [result] = report.results
     assert [r.item.target for r in result.items] == ["a", "b", "c", "d", "e", "f", "g", "h"]
@@ -164,11 +159,8 @@ def test_items_of_a_pooled_kind_run_at_once_and_keep_their_order(
     assert repo.read("requests/a.yml") == things("c", "f", action="pooled")
 
 
-def test_the_pool_can_be_turned_off(
-    repo: Repo, clock: FakeClock, tracker: MemoryTracker, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_pool_can_be_turned_off(repo: Repo, clock: FakeClock, tracker: MemoryTracker) -> None:
     pooled = PooledKind()
-    monkeypatch.setitem(REGISTRY, pooled.action, pooled)
     repo.add_request("a.yml", things("slow", "slow2", action="pooled"))
     pooled.together = threading.Barrier(1)
     runner = QueueRunner(
@@ -177,6 +169,7 @@ def test_the_pool_can_be_turned_off(
         git=Git(repo.root, BOT),
         clock=clock,
         config=QueueConfig(policy=POLICY, max_parallel_items=1),
+        registry=registry_with(pooled),
     )
     runner.run()
     assert pooled.threads == {threading.current_thread().name}
@@ -196,6 +189,7 @@ def test_the_runner_passes_its_checkpoints_in_order(
         git=Git(repo.root, BOT, checkpoint=seen.append),
         clock=clock,
         tracker=tracker,
+        registry=registry_with(kind),
     ).run()
     assert seen == ["item done", "item done", "files written", "committed", "follow-ups"]
 

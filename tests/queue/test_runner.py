@@ -11,25 +11,12 @@ from typing import Any
 import pytest
 
 from admin_requests.access import Access
-from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Outcome
 from admin_requests.queue.notify import FAILURE_LABEL, marker
-from admin_requests.queue.runner import Disposition, render_summary
-from tests.queue.support import (
-    POLICY,
-    FakeClock,
-    MemoryTracker,
-    Repo,
-    ScriptedKind,
-    clock,
-    kind,
-    make_runner,
-    repo,
-    things,
-    tracker,
-)
-
-__all__ = ["clock", "kind", "repo", "tracker"]  # fixtures
+from admin_requests.queue.report import Disposition, render_summary
+from tests.fakes.clock import FakeClock
+from tests.fakes.tracker import MemoryTracker
+from tests.queue.support import POLICY, Repo, ScriptedKind, make_runner, things
 
 STATE = "queue-state/a.yml.json"
 
@@ -45,7 +32,7 @@ def test_happy_path_removes_the_file_in_one_commit(
     repo.add_request("a.yml", things("one", "two"))
     before = repo.head()
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert [r.disposition for r in report.results] == [Disposition.COMPLETED]
     assert not repo.exists("requests/a.yml")
@@ -74,7 +61,7 @@ def test_partial_failure_keeps_only_what_is_left_with_comments(
     )
     kind.always("two", Outcome.retry("the service is down"))
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert repo.read("requests/a.yml") == (
@@ -102,7 +89,7 @@ def test_permanent_failure_parks_and_opens_one_issue_for_the_pr_author(
     tracker.pulls[added] = ["alice-gh"]
     kind.always("gone", Outcome.failed("gone-feedstock does not exist; fix the name"))
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     result = report.results[0]
     assert result.disposition is Disposition.PARKED
@@ -124,7 +111,7 @@ def test_permanent_failure_parks_and_opens_one_issue_for_the_pr_author(
     head = repo.head()
     for _ in range(5):
         clock.advance(timedelta(hours=7))
-        again = make_runner(repo, clock, tracker).run()
+        again = make_runner(repo, clock, tracker, kinds=[kind]).run()
         assert again.results[0].disposition is Disposition.STILL_PARKED
     assert repo.head() == head
     assert kind.calls == ["one", "gone"]
@@ -142,7 +129,7 @@ def test_transient_failures_back_off_and_park_after_the_limit_with_one_issue(
     # The processing workflow runs every 15 minutes.
     while runs < 400:
         head = repo.head()
-        report = make_runner(repo, clock, tracker).run()
+        report = make_runner(repo, clock, tracker, kinds=[kind]).run()
         runs += 1
         disposition = report.results[0].disposition
         if disposition is Disposition.WAITING:
@@ -167,7 +154,7 @@ def test_transient_failures_back_off_and_park_after_the_limit_with_one_issue(
 
     clock.advance(timedelta(days=3))
     head = repo.head()
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert repo.head() == head
     assert len(kind.calls) == 8
 
@@ -177,20 +164,20 @@ def test_a_later_success_closes_the_issue_with_a_comment(
 ) -> None:
     repo.add_request("a.yml", things("typo"))
     kind.always("typo", Outcome.failed("no such feedstock"))
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert tracker.issues[1].state == "open"
 
     # The requester fixes the file in a pull request: changed content resumes it.
     (repo.root / "requests" / "a.yml").write_text(things("fixed"))
     repo.commit("Fix a.yml")
     clock.advance(timedelta(minutes=15))
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert report.results[0].disposition is Disposition.COMPLETED
     assert report.results[0].issue == 1
     assert tracker.issues[1].state == "closed"
     assert len(tracker.issues[1].comments) == 1
-    assert "complete" in tracker.issues[1].comments[0]
+    assert "complete" in tracker.issues[1].comments[0]["body"]
     assert not repo.exists("requests/a.yml")
     assert not repo.exists(STATE)
     assert repo.status() == ""
@@ -201,18 +188,18 @@ def test_retry_unparks_and_a_new_failure_reuses_the_issue(
 ) -> None:
     repo.add_request("a.yml", things("one"))
     kind.script["one"] = [Outcome.failed("the service refused"), Outcome.failed("still refused")]
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert state_of(repo)["parked"] is True
 
     clock.advance(timedelta(hours=1))
-    report = make_runner(repo, clock, tracker, retry=["requests/a.yml"]).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind], retry=["requests/a.yml"]).run()
     assert report.results[0].disposition is Disposition.PARKED
     assert len(tracker.issues) == 1
     assert len(tracker.issues[1].comments) == 1  # "parked again", on the same issue
-    assert "still refused" in tracker.issues[1].comments[0]
+    assert "still refused" in tracker.issues[1].comments[0]["body"]
 
     clock.advance(timedelta(hours=1))
-    report = make_runner(repo, clock, tracker, retry=["requests/a.yml"]).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind], retry=["requests/a.yml"]).run()
     assert report.results[0].disposition is Disposition.COMPLETED
     assert tracker.issues[1].state == "closed"
     assert kind.calls == ["one", "one", "one"]
@@ -230,7 +217,7 @@ def test_a_bad_file_is_isolated_and_the_others_complete(
     repo.commit("add e")
     kind.always("boom", KeyError("secret-looking detail"))
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     by_name = {r.request: r for r in report.results}
     assert by_name["requests/d-good.yml"].disposition is Disposition.COMPLETED
@@ -257,15 +244,15 @@ def test_a_crash_in_the_runner_itself_is_isolated(
 ) -> None:
     repo.add_request("a.yml", things("one"))
     repo.add_request("b.yml", things("two"))
-    runner = make_runner(repo, clock, tracker)
-    original = runner._complete
+    runner = make_runner(repo, clock, tracker, kinds=[kind])
+    original = runner.recorder.completed
 
     def explode(request: str, *args: Any) -> Any:
         if request == "requests/a.yml":
             raise OSError("disk full")
         return original(request, *args)
 
-    monkeypatch.setattr(runner, "_complete", explode)
+    monkeypatch.setattr(runner.recorder, "completed", explode)
     report = runner.run()
     assert [r.disposition for r in report.results] == [Disposition.ERROR, Disposition.COMPLETED]
     assert "disk full" in report.results[0].notes[0]
@@ -276,11 +263,11 @@ def test_no_commit_when_nothing_changed(
 ) -> None:
     repo.add_request("a.yml", things("flaky"))
     kind.always("flaky", Outcome.retry("timeout"))
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     head = repo.head()
 
     clock.advance(timedelta(minutes=14))
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert report.results[0].disposition is Disposition.WAITING
     assert report.commits == 0
@@ -303,7 +290,7 @@ def test_dry_run_writes_nothing(
 ) -> None:
     repo.add_request("a.yml", things("parks"))
     kind.always("parks", Outcome.failed("nope"))
-    make_runner(repo, clock, tracker).run()  # a parked request, with its issue
+    make_runner(repo, clock, tracker, kinds=[kind]).run()  # a parked request, with its issue
     repo.add_request("b.yml", things("one", "two"))
     repo.add_request("c.yml", "action: fake\nthings: 3\n")
     (repo.root / "queue-state").mkdir(exist_ok=True)
@@ -311,7 +298,9 @@ def test_dry_run_writes_nothing(
     head = repo.head()
     issues_before = {n: (i.state, list(i.comments)) for n, i in tracker.issues.items()}
 
-    report = make_runner(repo, clock, tracker, dry_run=True, retry=["requests/a.yml"]).run()
+    report = make_runner(
+        repo, clock, tracker, kinds=[kind], dry_run=True, retry=["requests/a.yml"]
+    ).run()
 
     assert repo.head() == head
     assert repo.status() == ""
@@ -332,19 +321,19 @@ def test_removing_a_parked_request_closes_its_issue_and_forgets_its_state(
 ) -> None:
     repo.add_request("a.yml", things("x"))
     kind.always("x", Outcome.failed("cannot"))
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     (repo.root / "requests" / "a.yml").unlink()
     repo.commit("Withdraw a.yml")
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert not repo.exists(STATE)
     assert tracker.issues[1].state == "closed"
-    assert "removed from the queue" in tracker.issues[1].comments[0]
+    assert "removed from the queue" in tracker.issues[1].comments[0]["body"]
     assert report.commits == 1
     assert repo.status() == ""
     head = repo.head()
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert repo.head() == head
 
 
@@ -356,7 +345,7 @@ def test_an_issue_left_by_an_interrupted_run_is_reused(
     # A run opened the issue, then died before its state commit was pushed.
     tracker.create_issue("earlier", f"{marker('requests/a.yml')}\nbody", [FAILURE_LABEL])
 
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
 
     assert report.results[0].issue == 1
     assert len(tracker.issues) == 1
@@ -368,7 +357,7 @@ def test_the_requester_falls_back_to_the_commit_author_without_a_pull_request(
 ) -> None:
     repo.add_request("a.yml", things("x"), author="Bob Builder <bob@example.invalid>")
     kind.always("x", Outcome.failed("cannot"))
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     body = tracker.issues[1].body
     assert body.splitlines()[1].startswith("Bob Builder, your request")
     assert "@" not in body.splitlines()[1]
@@ -380,18 +369,18 @@ def test_an_unreachable_tracker_is_retried_on_the_next_run(
     repo.add_request("a.yml", things("x"))
     kind.always("x", Outcome.failed("cannot"))
     tracker.fail = True
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert report.results[0].disposition is Disposition.PARKED
     assert state_of(repo)["issue"] is None
     assert "could not open the issue" in report.results[0].notes[0]
 
     tracker.fail = False
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert report.results[0].issue == 1
     assert state_of(repo)["issue"] == 1
     assert repo.subjects()[0] == "Record issue #1 for parked requests/a.yml"
     head = repo.head()
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert repo.head() == head
     assert len(tracker.issues) == 1
 
@@ -409,7 +398,7 @@ def test_each_request_gets_services_scoped_to_its_access(
         yield "scoped"
         events.append("exit")
 
-    make_runner(repo, clock, tracker, services_for=scoped).run()
+    make_runner(repo, clock, tracker, kinds=[kind], services_for=scoped).run()
     assert events == [
         "enter requests/a.yml one-feedstock",
         "exit",
@@ -433,7 +422,7 @@ def test_a_follow_up_without_its_credentials_fails_the_job_not_the_requests(
             raise RuntimeError("the vault refused")
         yield "scoped"
 
-    report = make_runner(repo, clock, tracker, services_for=scoped).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind], services_for=scoped).run()
     assert report.results[0].disposition is Disposition.COMPLETED
     assert kind.after_runs == []
     assert report.failed_follow_ups == ["fake"]
@@ -448,7 +437,7 @@ def test_failing_to_get_credentials_is_a_transient_failure(
     def broken(access: Access, label: str) -> Any:
         raise PermissionError("vault said no")
 
-    report = make_runner(repo, clock, tracker, services_for=broken).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind], services_for=broken).run()
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert kind.calls == []
     assert "access" in report.results[0].items[0].outcome.detail
@@ -467,7 +456,7 @@ def test_an_after_run_failure_is_reported_not_raised(
         raise RuntimeError("rebuild failed")
 
     monkeypatch.setattr(kind, "after_run", fail)
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert report.results[0].disposition is Disposition.COMPLETED
     assert "follow-up step" in report.notes[0]
     assert report.needs_attention
@@ -479,7 +468,7 @@ def test_the_summary_lists_every_request_and_item(
     repo.add_request("a.yml", things("ok", "flaky"))
     repo.add_request("b.yml", "action: fake\n")
     kind.always("flaky", Outcome.retry("HTTP 503 from [api]"))
-    summary = render_summary(make_runner(repo, clock, tracker).run())
+    summary = render_summary(make_runner(repo, clock, tracker, kinds=[kind]).run())
     assert "| requests/a.yml | fake | 🔁 retry later |" in summary
     assert "requests/b.yml" in summary
     assert "parked" in summary
@@ -496,7 +485,7 @@ def test_a_corrupt_state_file_is_replaced_not_fatal(
     (repo.root / STATE).write_text("{not json")
     repo.commit("corrupt state")
     kind.always("flaky", Outcome.retry("timeout"))
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind]).run()
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert state_of(repo)["attempts"] == 1
 
@@ -508,7 +497,7 @@ def test_an_issue_for_a_long_request_lists_the_first_items_only(
     repo.add_request("a.yml", things(*names))
     for name in names:
         kind.always(name, Outcome.failed(f"{name} is gone"))
-    make_runner(repo, clock, tracker).run()
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
     body = tracker.issues[1].body
     assert "thing49 is gone" in body
     assert "thing50 is gone" not in body
@@ -520,15 +509,13 @@ def test_kinds_sharing_a_follow_up_run_it_once(
     clock: FakeClock,
     tracker: MemoryTracker,
     kind: ScriptedKind,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # As broken and not_broken share one repodata rebuild per run.
     undo = ScriptedKind("unfake")
-    monkeypatch.setitem(REGISTRY, undo.action, undo)
-    monkeypatch.setattr(ScriptedKind, "follow_up_key", lambda self: "shared")
+    kind.follow_up = undo.follow_up = "shared"
     repo.add_request("a.yml", things("one"))
     repo.add_request("b.yml", things("two", action="unfake"))
-    report = make_runner(repo, clock, tracker).run()
+    report = make_runner(repo, clock, tracker, kinds=[kind, undo]).run()
     assert report.count(Disposition.COMPLETED) == 2
     assert kind.after_runs == [["one", "two"]]
     assert undo.after_runs == []

@@ -11,12 +11,11 @@ from datetime import timedelta
 from admin_requests.access import Access
 from admin_requests.config import Settings
 from admin_requests.queue.notify import GitHubIssueTracker
-from admin_requests.queue.runner import Disposition
+from admin_requests.queue.report import Disposition
 from admin_requests.services import GitHubClient, Services
 from tests.fakes import FakeGitHub
-from tests.queue.support import FakeClock, Repo, clock, make_runner, repo
-
-__all__ = ["clock", "repo"]
+from tests.fakes.clock import FakeClock
+from tests.queue.support import Repo, make_runner
 
 HOME = "admin-requests"
 

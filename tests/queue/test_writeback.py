@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -120,9 +121,12 @@ def test_files_that_cannot_be_shrunk_safely_are_left_whole(text: str) -> None:
     assert shrink(text, report.action or "", pending) is None
 
 
-def test_a_kind_without_a_layout_keeps_the_file_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(type(REGISTRY["archive"]), "item_entries", None)
-    assert shrink("action: archive\nfeedstocks:\n  - a\n  - b\n", "archive", {"archive:a"}) is None
+def test_a_kind_without_a_layout_keeps_the_file_whole() -> None:
+    text = "action: archive\nfeedstocks:\n  - a\n  - b\n"
+    unlaid = copy.copy(REGISTRY["archive"])  # its own instance: the registry's is untouched
+    unlaid.item_entries = None  # a ClassVar: set on this copy only
+    assert remaining_text(text, unlaid, {"archive:a"}, "requests/x.yml") is None
+    assert remaining_text(text, REGISTRY["archive"], {"archive:a"}, "requests/x.yml") is not None
 
 
 def _corpus() -> list[tuple[str, str]]:

@@ -13,7 +13,8 @@ from admin_requests.errors import NotFoundError, TransientError
 from admin_requests.services import AppInstallationsClient, AzureDevOpsClient
 from tests.fakes import FakeGitHub, Fault
 from tests.fakes.azure import FakeAzure
-from tests.fakes.wiring import FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import retrier_for
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from admin_requests.errors import (
 )
 from admin_requests.services.github import GitHubClient
 from tests.fakes import FakeGitHub, Fault, sha
-from tests.fakes.wiring import FakeClock, services_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import services_for
 
 
 def _client(
@@ -146,7 +147,7 @@ def test_github_rate_limits_are_waited_out(gh: FakeGitHub) -> None:
     clock = FakeClock()
     client = _client(gh, clock=clock)
     gh.faults.on_call(1, fault=Fault.secondary_rate_limit("5"))
-    gh.faults.on_call(2, fault=Fault.primary_rate_limit(int(clock.now) + 9))
+    gh.faults.on_call(2, fault=Fault.primary_rate_limit(int(clock.time()) + 9))
     gh.faults.on_call(3, fault=Fault.server_error(502))
     assert client.repository("foo-feedstock").archived is False
     # The reset is 9s after the start and 5s have passed: about 4s more, plus one.

@@ -15,7 +15,8 @@ from admin_requests.queue.notify import FAILURE_LABEL, GitHubIssueTracker, Issue
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeGitHub, Fault, sha
-from tests.fakes.wiring import FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import retrier_for
 from tests.kinds.helpers import load
 from tests.queue.support import BOT, Repo
 from tests.soak.world import World, build_cirun, seed_common, world_services

@@ -17,7 +17,8 @@ from admin_requests.services.http import (
     retry_hint,
 )
 from tests.fakes import FakeAnaconda, Fault
-from tests.fakes.wiring import TEST_TIMEOUT, FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import TEST_TIMEOUT, retrier_for
 
 FILE = "noarch/foo-1.0-pyh0_0.conda"
 DIST = f"/dist/conda-forge/foo/1.0/{FILE}"
@@ -25,7 +26,7 @@ DIST = f"/dist/conda-forge/foo/1.0/{FILE}"
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(start=1_000_000.0)
+    return FakeClock(datetime.fromtimestamp(1_000_000, UTC))
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_retry_after_is_honoured(
     client: HttpClient, fake_anaconda: FakeAnaconda, clock: FakeClock
 ) -> None:
     fake_anaconda.faults.on_call(1, fault=Fault.too_many_requests("7"))
-    date = format_datetime(datetime.fromtimestamp(clock.now + 20, UTC), usegmt=True)
+    date = format_datetime(datetime.fromtimestamp(clock.time() + 20, UTC), usegmt=True)
     fake_anaconda.faults.on_call(
         2, fault=Fault("status", status=503, headers=(("Retry-After", date),))
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from admin_requests.errors import GitError
+from admin_requests.queue.dispatch import QueueRunner
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.lease import (
     LEASE_REF,
@@ -18,18 +19,10 @@ from admin_requests.queue.lease import (
     LeaseLostError,
     RunLease,
 )
-from admin_requests.queue.runner import Disposition, QueueRunner
-from tests.queue.support import (
-    BOT,
-    FakeClock,
-    MemoryTracker,
-    Repo,
-    ScriptedKind,
-    kind,
-    things,
-)
-
-__all__ = ["kind"]
+from admin_requests.queue.report import Disposition
+from tests.fakes.clock import START, FakeClock
+from tests.fakes.tracker import MemoryTracker
+from tests.queue.support import BOT, Repo, ScriptedKind, registry_with, things
 
 pytestmark = pytest.mark.soak
 
@@ -69,7 +62,7 @@ def remote_lease(remote: Path) -> LeaseInfo | None:
 
 
 def test_one_holder_at_a_time_then_released(remote: Path, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     first = lease_for(checkout(remote, tmp_path / "a"), clock, "run A")
     second = lease_for(checkout(remote, tmp_path / "b"), clock, "run B")
 
@@ -89,7 +82,7 @@ def test_one_holder_at_a_time_then_released(remote: Path, tmp_path: Path) -> Non
 
 def test_the_lease_is_a_ref_outside_the_branches(remote: Path, tmp_path: Path) -> None:
     main_before = git_out("--git-dir", str(remote), "rev-parse", "main")
-    with lease_for(checkout(remote, tmp_path / "a"), FakeClock(), "run A"):
+    with lease_for(checkout(remote, tmp_path / "a"), FakeClock(START), "run A"):
         refs = git_out("--git-dir", str(remote), "for-each-ref", "--format=%(refname)").split()
         assert LEASE_REF in refs
     assert git_out("--git-dir", str(remote), "rev-parse", "main") == main_before
@@ -97,7 +90,7 @@ def test_the_lease_is_a_ref_outside_the_branches(remote: Path, tmp_path: Path) -
 
 
 def test_a_stale_lease_of_a_killed_run_is_taken_over(remote: Path, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     killed = lease_for(checkout(remote, tmp_path / "a"), clock, "killed run")
     killed.acquire()  # ... and never released
     later = lease_for(checkout(remote, tmp_path / "b"), clock, "next run")
@@ -116,7 +109,7 @@ def test_a_stale_lease_of_a_killed_run_is_taken_over(remote: Path, tmp_path: Pat
 
 
 def test_keep_renews_only_when_due_and_detects_a_takeover(remote: Path, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     lease = lease_for(checkout(remote, tmp_path / "a"), clock, "run A")
     lease.acquire()
     first = lease.held
@@ -145,7 +138,7 @@ def test_keep_renews_only_when_due_and_detects_a_takeover(remote: Path, tmp_path
 def test_two_takeovers_of_the_same_stale_lease_cannot_both_win(
     remote: Path, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     lease_for(checkout(remote, tmp_path / "dead"), clock, "dead").acquire()
     clock.advance(TTL * 2)
     one = lease_for(checkout(remote, tmp_path / "one"), clock, "one")
@@ -161,7 +154,7 @@ def test_two_takeovers_of_the_same_stale_lease_cannot_both_win(
 def test_an_unreachable_remote_is_an_error_not_a_lease(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "lonely")
     repo.git("remote", "add", "origin", str(tmp_path / "nowhere.git"))
-    lease = lease_for(Git(repo.root, BOT), FakeClock(), "run A")
+    lease = lease_for(Git(repo.root, BOT), FakeClock(START), "run A")
     with pytest.raises(GitError):
         lease.acquire()
     assert lease.held is None
@@ -186,8 +179,9 @@ def test_a_runner_that_loses_its_lease_stops_before_the_next_request(
         repo.root,
         services=None,
         git=Git(repo.root, BOT),
-        clock=FakeClock(),
+        clock=FakeClock(START),
         tracker=MemoryTracker(),
+        registry=registry_with(kind),
     )
     report = runner.run(guard=guard)
 
@@ -208,7 +202,7 @@ def test_two_runs_taking_a_free_lease_at_the_same_moment(remote: Path, tmp_path:
     (Pushing at the same moment, the loser's push is refused by the server with
     'failed to update ref', not as stale: it must still read as a lost race.)
     """
-    clock = FakeClock()
+    clock = FakeClock(START)
     leases = [lease_for(checkout(remote, tmp_path / n), clock, n) for n in ("one", "two")]
     for _ in range(10):
         outcomes: list[str] = []

@@ -20,17 +20,18 @@ import pytest
 
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import RequestKind
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import GitHubIssueTracker
-from admin_requests.queue.runner import Disposition, QueueConfig, QueueRunner, RunReport
+from admin_requests.queue.report import Disposition, RunReport
 from admin_requests.queue.state import RetryPolicy as QueuePolicy
 from admin_requests.queue.state import StateStore
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeAnaconda, FakeGitHub, Fault
-from tests.fakes.wiring import FakeClock as SleepClock
+from tests.fakes.clock import START, FakeClock
 from tests.fakes.wiring import retrier_for, settings_for
-from tests.queue.support import BOT, FakeClock, Repo
+from tests.queue.support import BOT, Repo
 from tests.soak.world import (
     BUILDERS,
     GITHUB_TOKEN,
@@ -192,7 +193,7 @@ def test_soak_mixed_queue_under_faults(
         repo.add_request(request.path.removeprefix("requests/"), request.text)
         originals[request.path] = world.items_of(request.text)
 
-    sleeps = SleepClock()
+    sleeps = FakeClock()  # the HTTP retries' waits
     policy = RetryPolicy(max_attempts=attempts, base_delay=1.0, max_delay=30.0, max_total_wait=90.0)
     retrier = retrier_for(sleeps, policy)
     settings = settings_for(gh, ac, http_timeout_seconds=HTTP_TIMEOUT)
@@ -202,7 +203,7 @@ def test_soak_mixed_queue_under_faults(
     inject_faults(gh, timeout=1.2, seed=seed)
     inject_faults(ac, timeout=0.8, seed=seed + 1)
 
-    clock = FakeClock()
+    clock = FakeClock(START)  # the queue's
     git = AuditedGit(repo.root, world, originals)
     store = StateStore(repo.root)
     reports: list[RunReport] = []

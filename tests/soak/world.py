@@ -34,7 +34,8 @@ from admin_requests.services import AppInstallationsClient, Services
 from admin_requests.services.http import RetryPolicy
 from admin_requests.validation.checker import check_text
 from tests.fakes import FakeAnaconda, FakeGitHub, sha
-from tests.fakes.wiring import FakeClock, services_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import services_for
 from tests.kinds.test_ci_resources import INSTALLATIONS as CI_APPS  # CI Apps
 from tests.kinds.token_reset.test_token_reset import accepts, old_entry
 

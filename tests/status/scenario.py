@@ -29,12 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin_requests.config import Settings
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import GitHubIssueTracker
-from admin_requests.queue.runner import QueueConfig, QueueRunner, RunReport
+from admin_requests.queue.report import RunReport
 from admin_requests.services import GitHubClient, Services
 from tests.fakes import FakeGitHub, Fault, sha
-from tests.fakes.wiring import FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import retrier_for
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HOME = "admin-requests"

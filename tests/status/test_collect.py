@@ -27,7 +27,8 @@ from admin_requests.status.history import Commit, Lifetime
 from admin_requests.status.latency import percentile, summarise
 from admin_requests.status.model import UNKNOWN
 from tests.fakes import FakeGitHub, Fault
-from tests.fakes.wiring import FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import retrier_for
 from tests.status.scenario import HOME, REPOSITORY, STATUS_PERMISSIONS, DatedRepo
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -10,7 +10,8 @@ from admin_requests.config import Settings
 from admin_requests.errors import AccessDeniedError, NotFoundError
 from admin_requests.services import GitHubClient
 from tests.fakes import FakeGitHub
-from tests.fakes.wiring import FakeClock, retrier_for
+from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import retrier_for
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HOME = "admin-requests"

@@ -102,6 +102,7 @@ def command_check(args: argparse.Namespace) -> int:
 
 def command_plan(args: argparse.Namespace) -> int:
     reports = check_paths(_resolve_paths(args))
+    now = datetime.now(UTC)
     for report in reports:
         if not report.ok:
             print(f"{report.path}: not valid, nothing will be done")
@@ -109,26 +110,20 @@ def command_plan(args: argparse.Namespace) -> int:
                 print(f"  {problem.format_text()}")
             continue
         print(f"{report.path}: {report.action}, {len(report.items)} item(s)")
-        print(f"  {_queue_status(report.path)}")
+        print(f"  {_next_run(report.path, now)}")
         for item in report.items:
             print(f"  - [{item.id}] {item.description}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
 
 
-def _queue_status(path: str) -> str:
-    """What the next processing run does with this file, from its queue state."""
-    from admin_requests.queue.state import StateStore, format_time  # only plan reads state
+def _next_run(path: str, now: datetime) -> str:
+    """What the next processing run does with this file: the queue's own decision."""
+    # Only plan reads the queue's state: check stays free of it.
+    from admin_requests.queue.decision import decide
+    from admin_requests.queue.state import StateStore, content_digest
 
-    state = StateStore(Path.cwd()).load(path)
-    if state is None:
-        return "next run: carried out (no earlier attempt)"
-    if state.parked:
-        issue = f" (issue #{state.issue})" if state.issue else ""
-        return f"parked{issue}: {state.parked_reason}; change the file or retry it to resume"
-    return (
-        f"{state.attempts} failed attempt(s); next attempt not before "
-        f"{format_time(state.next_attempt) or 'the next run'}"
-    )
+    digest = content_digest(Path(path).read_bytes())
+    return decide(path, StateStore(Path.cwd()).load(path), digest, now).describe()
 
 
 def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:

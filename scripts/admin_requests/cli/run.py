@@ -28,16 +28,12 @@ from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import AdminRequestsError, CredentialError, UsageError
 from admin_requests.queue.checkpoints import checkpoint_from_environ
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+from admin_requests.queue.execute import ServicesFactory
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.lease import LeaseBusyError, RunLease
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
-from admin_requests.queue.runner import (
-    QueueConfig,
-    QueueRunner,
-    ServicesFactory,
-    format_text,
-    render_summary,
-)
+from admin_requests.queue.report import format_text, render_summary
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
 from admin_requests.services import GitHubClient, Services
 

@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from admin_requests.errors import StateFileError, UsageError
 
@@ -108,7 +107,7 @@ def format_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(value: Any, name: str) -> datetime | None:
+def _parse_time(value: object, name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):

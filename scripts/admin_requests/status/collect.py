@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from admin_requests.errors import StateFileError
+from admin_requests.queue.decision import Verdict, decide
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import FAILURE_LABEL, LOGIN
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
@@ -377,14 +378,17 @@ def queued_request(
     pending = QueuedRequest(
         path, kind, items, requester, pull, merged_at, age, QueueState.PENDING, issue=issue
     )
+    # The queue's own rule; the page has no retry input (that is the workflow's).
+    decision = decide(path, state, digest, now)
+    state = decision.state
     if state is None:
         return pending
-    if state.content_sha256 != digest:
+    if decision.changed:
         return dataclasses.replace(
             pending, note="Changed since its last attempt: the next run starts it afresh."
         )
     error = _cut(state.last_error)
-    if state.parked:
+    if decision.verdict is Verdict.PARKED:
         return dataclasses.replace(
             pending,
             state=QueueState.PARKED,
@@ -393,14 +397,13 @@ def queued_request(
             parked_reason=state.parked_reason or "parked",
         )
     if state.attempts > 0:
-        due = state.next_attempt is None or state.next_attempt <= now
         return dataclasses.replace(
             pending,
             state=QueueState.RETRYING,
             attempts=state.attempts,
             next_attempt=state.next_attempt,
             last_error=error,
-            note="Due: the next run tries it again." if due else None,
+            note="Due: the next run tries it again." if decision.runs else None,
         )
     return pending
 

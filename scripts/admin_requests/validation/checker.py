@@ -6,15 +6,16 @@ as a problem in that file and the others are still checked.
 
 from __future__ import annotations
 
+import difflib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from admin_requests.kinds import REGISTRY, closest_action
-from admin_requests.kinds.contract import Item, RequestModel
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.contract import Item, RequestKind, RequestModel
 from admin_requests.validation.fields import Decoder, describe
 from admin_requests.validation.problems import Problem
 from admin_requests.validation.source import (
@@ -25,6 +26,10 @@ from admin_requests.validation.source import (
 )
 
 log = logging.getLogger(__name__)
+
+# Which request kinds a file may name: the global REGISTRY unless a caller (the queue
+# runner, a test) brings its own.
+Registry = Mapping[str, RequestKind]
 
 REQUEST_SUFFIXES = (".yml", ".yaml")
 # Files that may sit in requests/ without being requests.
@@ -62,11 +67,17 @@ def _action_node(root: MappingNode) -> Node | None:
     return None
 
 
-def _known_actions() -> str:
-    return ", ".join(sorted(REGISTRY))
+def _known_actions(registry: Registry) -> str:
+    return ", ".join(sorted(registry))
 
 
-def check_loaded(document: LoadedDocument) -> FileReport:
+def _closest_action(action: str, registry: Registry) -> str | None:
+    # As kinds.closest_action, over the registry this check uses.
+    matches = difflib.get_close_matches(action, list(registry), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def check_loaded(document: LoadedDocument, registry: Registry = REGISTRY) -> FileReport:
     report = FileReport(document.path)
     node = _action_node(document.root)
     if node is None:
@@ -76,7 +87,7 @@ def check_loaded(document: LoadedDocument) -> FileReport:
                 document.root,
                 "missing-action",
                 f"the request has no 'action' key; start the file with 'action: <kind>', "
-                f"where <kind> is one of: {_known_actions()}.",
+                f"where <kind> is one of: {_known_actions(registry)}.",
             )
         )
         return report
@@ -86,21 +97,21 @@ def check_loaded(document: LoadedDocument) -> FileReport:
                 document.path,
                 node,
                 "bad-action",
-                f"'action' must be one of {_known_actions()}, not {describe(node)}.",
+                f"'action' must be one of {_known_actions(registry)}, not {describe(node)}.",
             )
         )
         return report
     action = str(node.value)
-    kind = REGISTRY.get(action)
+    kind = registry.get(action)
     if kind is None:
-        close = closest_action(action)
+        close = _closest_action(action, registry)
         hint = f"did you mean {close!r}? " if close else ""
         report.problems.append(
             problem_at(
                 document.path,
                 node,
                 "unknown-action",
-                f"unknown action {action!r}; {hint}Known actions: {_known_actions()}.",
+                f"unknown action {action!r}; {hint}Known actions: {_known_actions(registry)}.",
             )
         )
         return report
@@ -117,7 +128,7 @@ def check_loaded(document: LoadedDocument) -> FileReport:
     return report
 
 
-def _isolated(display: str, check: LoadedDocument | Path | str) -> FileReport:
+def _isolated(display: str, check: LoadedDocument | Path | str, registry: Registry) -> FileReport:
     """Check one file; an unexpected exception becomes that file's problem, not a crash."""
     try:
         if isinstance(check, Path):
@@ -128,7 +139,7 @@ def _isolated(display: str, check: LoadedDocument | Path | str) -> FileReport:
             document, problems = check, []
         if document is None:
             return FileReport(display, problems=problems)
-        report = check_loaded(document)
+        report = check_loaded(document, registry)
     except Exception as exc:  # one bad file must never stop the others
         log.exception("internal error while checking %s", display)
         return FileReport(
@@ -148,12 +159,12 @@ def _isolated(display: str, check: LoadedDocument | Path | str) -> FileReport:
     return report
 
 
-def check_text(text: str, display: str = "<request>") -> FileReport:
-    return _isolated(display, text)
+def check_text(text: str, display: str = "<request>", registry: Registry = REGISTRY) -> FileReport:
+    return _isolated(display, text, registry)
 
 
-def check_file(path: Path) -> FileReport:
-    return _isolated(display_path(path), path)
+def check_file(path: Path, registry: Registry = REGISTRY) -> FileReport:
+    return _isolated(display_path(path), path, registry)
 
 
 def _misplaced(path: Path, display: str) -> FileReport:
@@ -170,7 +181,7 @@ def _misplaced(path: Path, display: str) -> FileReport:
     return FileReport(display, problems=[Problem(display, 1, 1, "not-a-request-file", message)])
 
 
-def check_paths(paths: Iterable[Path]) -> list[FileReport]:
+def check_paths(paths: Iterable[Path], registry: Registry = REGISTRY) -> list[FileReport]:
     """Check files and directories (a directory means every file directly inside it)."""
     reports: list[FileReport] = []
     for path in paths:
@@ -181,9 +192,9 @@ def check_paths(paths: Iterable[Path]) -> list[FileReport]:
                 if child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
                     reports.append(_misplaced(child, display_path(child)))
                 else:
-                    reports.append(check_file(child))
+                    reports.append(check_file(child, registry))
         elif path.suffix in REQUEST_SUFFIXES:
-            reports.append(check_file(path))
+            reports.append(check_file(path, registry))
         elif path.name not in NON_REQUEST_FILES:
             reports.append(_misplaced(path, display_path(path)))
     return reports

@@ -10,13 +10,12 @@ from contextlib import contextmanager
 from admin_requests.access import Access
 from admin_requests.config import Settings
 from admin_requests.queue.notify import GitHubIssueTracker
-from admin_requests.queue.runner import Disposition
+from admin_requests.queue.report import Disposition
 from admin_requests.services import GitHubClient, Services
 from tests.fakes import FakeGitHub
+from tests.fakes.clock import FakeClock
 from tests.kinds.scoped import scoped_services
-from tests.queue.support import FakeClock, Repo, clock, make_runner, repo
-
-__all__ = ["clock", "repo"]
+from tests.queue.support import Repo, make_runner
 
 HOME = "admin-requests"
 

@@ -27,7 +27,7 @@ from admin_requests.kinds.token_reset.registry import hash_token
 from admin_requests.services import GitHubClient, Services
 from tests.fakes import FakeGitHub, Fault
 from tests.fakes.azure import FakeAzure
-from tests.fakes.wiring import FakeClock
+from tests.fakes.clock import FakeClock
 from tests.kinds.helpers import Loaded, load, run, statuses
 from tests.kinds.scoped import Minted, scoped_services
 

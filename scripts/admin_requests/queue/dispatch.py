@@ -1,0 +1,242 @@
+"""The queue runner: carry out every request file in ``requests/``, one at a time.
+
+For each file the next run's decision (``decision.decide``) says whether it runs now;
+a due file is validated, its items executed (``execute``) and the outcome recorded in
+one commit (``record``): the file removed when every item is done, or shrunk to what
+is left plus its state file otherwise. A request that fails permanently, or too often,
+is parked and its requester gets one issue. Nothing is committed when nothing changed,
+so a waiting request costs nothing.
+
+Each file is isolated: whatever goes wrong with one (bad YAML, a kind that raises, a
+git error) is recorded in the run report and the next file is processed. Before each
+request and each item the run checks it still holds the queue (the lease guard).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from admin_requests.kinds import REGISTRY
+from admin_requests.kinds.contract import Item, RequestKind
+from admin_requests.queue.checkpoints import Checkpoint
+from admin_requests.queue.decision import Verdict, decide
+from admin_requests.queue.execute import RequestExecutor, ScopeFactory, ServicesFactory
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.lease import LeaseLostError
+from admin_requests.queue.notify import IssueTracker, Notifier
+from admin_requests.queue.record import Recorder
+from admin_requests.queue.report import Disposition, RequestResult, RunReport
+from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy, StateStore, content_digest
+from admin_requests.queue.state import format_time as iso
+from admin_requests.services import Services
+from admin_requests.validation.checker import REQUEST_SUFFIXES, check_text
+from admin_requests.validation.source import read_text
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# Called before each request and each item; raises LeaseLostError when the run must
+# stop (RunLease.keep: another run took the queue over).
+Guard = Callable[[], None]
+
+DEFAULT_RETRY_HINT = (
+    "in Actions, run the 'process requests' workflow by hand (Run workflow) with this "
+    "file's name in the 'retry' field"
+)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    queue_dir: str = "requests"
+    state_dir: str = DEFAULT_STATE_DIR
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    dry_run: bool = False
+    # Request files (``requests/foo.yml``) a maintainer asked to un-park and retry now.
+    retry: frozenset[str] = frozenset()
+    retry_hint: str = DEFAULT_RETRY_HINT
+    # Items of one request carried out at once, at most (and at most the kind's own
+    # ``parallel_items``); 1 carries every item out one after the other.
+    max_parallel_items: int = 8
+
+
+class QueueRunner:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        services: Services | None,
+        git: Git,
+        clock: Clock,
+        tracker: IssueTracker | None = None,
+        config: QueueConfig | None = None,
+        services_for: ServicesFactory | None = None,
+        checkpoint: Checkpoint | None = None,
+        registry: Mapping[str, RequestKind] = REGISTRY,
+    ) -> None:
+        self.root = root
+        self.services = services
+        self.git = git
+        self.clock = clock
+        self.config = config or QueueConfig()
+        # The kinds this run carries out; the checker validates against the same ones.
+        self.kinds = registry
+        # Crash-safety tests kill the run at these points (checkpoints.py); the run's
+        # git carries the hook the CLI built, so both share one count.
+        self.checkpoint: Checkpoint = checkpoint or git.checkpoint
+        self.guard: Guard = _no_guard
+        self.stopped: str | None = None
+        self.store = StateStore(root, self.config.state_dir)
+        # The default shares the run's services with every request.
+        self.scope_for: ScopeFactory = services_for or (
+            lambda _access, _label: nullcontext(services)
+        )
+        self.executor = RequestExecutor(
+            services=services,
+            scope_for=self.scope_for,
+            max_parallel_items=self.config.max_parallel_items,
+            stop_reason=self._stop_reason,
+            checkpoint=self.checkpoint,
+        )
+        self.recorder = Recorder(
+            root,
+            store=self.store,
+            git=git,
+            notifier=Notifier(tracker, git) if tracker is not None else None,
+            policy=self.config.policy,
+            retry_hint=self.config.retry_hint,
+            dry_run=self.config.dry_run,
+            checkpoint=self.checkpoint,
+        )
+
+    @property
+    def dry_run(self) -> bool:
+        return self.config.dry_run
+
+    def request_files(self) -> list[str]:
+        folder = self.root / self.config.queue_dir
+        if not folder.is_dir():
+            return []
+        return [
+            f"{self.config.queue_dir}/{path.name}"
+            for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix in REQUEST_SUFFIXES
+        ]
+
+    def run(self, guard: Guard | None = None) -> RunReport:
+        """Process the queue; ``guard`` runs before each request and item (the lease)."""
+        now = self.clock()
+        report = RunReport(now, self.dry_run)
+        self.guard, self.stopped = guard or _no_guard, None
+        done_by_kind: dict[str, list[Item]] = {}
+        requests = self.request_files()
+        for request in requests:
+            if self._stop_reason() is not None:
+                break
+            try:
+                result = self._process(request, now, done_by_kind)
+            except Exception as exc:  # one file must never stop the others
+                log.exception("processing %s failed", request)
+                result = RequestResult(
+                    request,
+                    Disposition.ERROR,
+                    notes=[f"the queue runner failed on this file ({type(exc).__name__}: {exc})"],
+                )
+            report.commits += result.committed
+            report.results.append(result)
+        if self.stopped is None:
+            self.recorder.forget_removed(set(requests), report)
+        else:
+            report.stopped = self.stopped
+            report.notes.append(f"the run stopped early: {self.stopped}")
+        self.checkpoint("follow-ups")
+        self._after_run(done_by_kind, report)
+        return report
+
+    def _stop_reason(self) -> str | None:
+        """Why the run must stop (it lost its lease), or None while it still holds it."""
+        if self.stopped is not None:
+            return self.stopped
+        try:
+            self.guard()
+        except LeaseLostError as exc:
+            log.error("stopping: %s", exc)
+            self.stopped = str(exc)
+        return self.stopped
+
+    def _process(
+        self, request: str, now: datetime, done_by_kind: dict[str, list[Item]]
+    ) -> RequestResult:
+        digest = content_digest((self.root / request).read_bytes())
+        stored = self.store.load(request)
+        decision = decide(request, stored, digest, now, retry=self.config.retry)
+        state = decision.state
+        if decision.changed:
+            log.info("%s changed since its last attempt; starting afresh", request)
+        if state is not None and decision.verdict is Verdict.PARKED:
+            return self.recorder.still_parked(request, state)
+        if state is not None and decision.verdict is Verdict.WAIT:
+            return RequestResult(
+                request,
+                Disposition.WAITING,
+                pending=list(state.pending.items()),
+                state=state,
+                issue=state.issue,
+                notes=[f"next attempt not before {iso(decision.not_before)}"],
+            )
+
+        text, read_problems = read_text(self.root / request, request)
+        report = check_text(text, request, self.kinds) if text is not None else None
+        kind = self.kinds.get(report.action) if report and report.action else None
+        if text is None or report is None or not report.ok or kind is None:
+            problems = read_problems + (report.problems if report else [])
+            return self.recorder.invalid(request, now, digest, state, report, problems, self.kinds)
+        if self.dry_run:
+            return self.executor.dry_run(request, kind, report, state)
+
+        results = self.executor.execute(kind, report)
+        done = [r.item for r in results if r.done]
+        done_by_kind.setdefault(kind.action, []).extend(done)
+        if len(done) == len(results):
+            return self.recorder.completed(request, kind, results, stored)
+        return self.recorder.failed(request, now, kind, text, digest, state, results)
+
+    def _after_run(self, done_by_kind: dict[str, list[Item]], report: RunReport) -> None:
+        # Kinds that share a follow-up (broken and not_broken: one repodata rebuild) run
+        # it once, with every done item, through the first of them.
+        groups: dict[str, tuple[RequestKind, list[Item]]] = {}
+        for action, done in done_by_kind.items():
+            if done:
+                kind = self.kinds[action]
+                groups.setdefault(kind.follow_up_key(), (kind, []))[1].extend(done)
+        for key, (kind, done) in groups.items():
+            try:
+                # A follow-up that needs access gets its own credentials, like a request.
+                access = kind.follow_up_access(done, self.services)
+                scope = (
+                    nullcontext(self.services)
+                    if access.grants_nothing
+                    else self.scope_for(access, follow_up_label(key))
+                )
+                with scope as services:
+                    kind.after_run(done, services)
+            except Exception as exc:
+                log.exception("the follow-up step of %s failed", key)
+                report.failed_follow_ups.append(key)
+                report.notes.append(
+                    f"the follow-up step of {key!r} failed ({type(exc).__name__}); its "
+                    "items are done, but check the job log"
+                )
+
+
+def _no_guard() -> None:
+    return None
+
+
+def follow_up_label(key: str) -> str:
+    """How a follow-up step (``RequestKind.follow_up_key``) is named in the ledger."""
+    return f"follow-up of {key!r}"

@@ -1,0 +1,140 @@
+"""Carry out one request: its items, inside the credentials scoped to its access.
+
+A request's services come from ``ServicesFactory`` as a context manager: credentials
+for exactly the request's ``Access``, revoked when the ``with`` block ends. Its items
+run one after the other, or in a small pool for kinds whose items are independent.
+Whatever an item raises becomes a retry of that item; nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+
+from admin_requests.access import Access
+from admin_requests.kinds.contract import Item, Outcome, RequestKind
+from admin_requests.queue.checkpoints import Checkpoint
+from admin_requests.queue.report import Disposition, ItemResult, RequestResult
+from admin_requests.queue.state import RequestState
+from admin_requests.services import Services
+from admin_requests.validation.checker import FileReport
+
+log = logging.getLogger(__name__)
+
+# Gives the services one request (or one kind's follow-up step) may use, e.g. with
+# credentials scoped to its Access and revoked on exit; the label (the request file, or
+# ``follow_up_label(key)``) names them in the credentials ledger.
+ServicesFactory = Callable[[Access, str], AbstractContextManager[Services]]
+# What the runner uses: a ServicesFactory, or by default the run's own services for
+# every request (None offline, for a dry run without a token).
+ScopeFactory = Callable[[Access, str], AbstractContextManager[Services | None]]
+# Why the run must stop now (it lost its lease), or None while it may go on.
+StopReason = Callable[[], str | None]
+
+ACCESS_FAILED = (
+    "could not get the access this request needs ({error}); it is retried automatically."
+)
+
+
+class RequestExecutor:
+    """Carries out the items of one valid request file at a time."""
+
+    def __init__(
+        self,
+        *,
+        services: Services | None,
+        scope_for: ScopeFactory,
+        max_parallel_items: int,
+        stop_reason: StopReason,
+        checkpoint: Checkpoint,
+    ) -> None:
+        self.services = services
+        self.scope_for = scope_for
+        self.max_parallel_items = max_parallel_items
+        self.stop_reason = stop_reason
+        self.checkpoint = checkpoint
+
+    def execute(self, kind: RequestKind, report: FileReport) -> list[ItemResult]:
+        """Every item's outcome, in the file's order."""
+        stage = "access"
+        results: list[ItemResult] = []
+        try:
+            access = kind.access(report.model, self.services)
+            with self.scope_for(access, report.path) as services:
+                stage = "items"
+                results = self._attempt_all(kind, report.items, services)
+                stage = "release"
+        except Exception as exc:
+            if stage == "access":
+                log.exception("cannot prepare the services for %s", report.path)
+                detail = ACCESS_FAILED.format(error=type(exc).__name__)
+                return [ItemResult(item, Outcome.retry(detail)) for item in report.items]
+            if stage == "items":
+                raise  # the runner's own failure: the dispatcher reports the file
+            # Revoking the request's credentials failed; they expire anyway.
+            log.exception("releasing the services of %s failed", report.path)
+        return results
+
+    def _attempt_all(
+        self, kind: RequestKind, items: list[Item], services: Services | None
+    ) -> list[ItemResult]:
+        workers = min(kind.parallel_items, self.max_parallel_items, len(items))
+
+        def attempt(item: Item) -> ItemResult:
+            stopped = self.stop_reason()
+            if stopped is not None:
+                return ItemResult(item, Outcome.retry(f"not attempted: {stopped}"))
+            outcome = execute_item(kind, item, services)
+            self.checkpoint("item done")
+            return ItemResult(item, outcome)
+
+        if workers <= 1:
+            return [attempt(item) for item in items]
+        # Independent items (labels on anaconda.org) in a small pool; results keep the
+        # file's order, so the write-back is the same as one by one.
+        with ThreadPoolExecutor(workers, thread_name_prefix=kind.action) as pool:
+            return list(pool.map(attempt, items))
+
+    def dry_run(
+        self, request: str, kind: RequestKind, report: FileReport, state: RequestState | None
+    ) -> RequestResult:
+        """What a dry run says about a due, valid file: its items and read-only checks."""
+        result = RequestResult(
+            request,
+            Disposition.WOULD_RUN,
+            kind.action,
+            pending=[(item.description, "would be carried out now") for item in report.items],
+            state=state,
+            issue=state.issue if state else None,
+        )
+        if self.services is None:
+            result.notes.append("online read-only checks skipped: no services configured")
+            return result
+        try:
+            problems = kind.preflight(report.model, self.services)
+        except Exception as exc:
+            log.exception("preflight of %s raised", request)
+            result.notes.append(f"the read-only checks failed ({type(exc).__name__})")
+        else:
+            result.problems = [p.format_text() for p in problems]
+        return result
+
+
+def execute_item(kind: RequestKind, item: Item, services: Services | None) -> Outcome:
+    """One item's outcome; whatever the kind raises or returns instead is a retry."""
+    try:
+        outcome = kind.execute(item, services)
+    except Exception as exc:
+        # The traceback goes to the job log only: exception text may quote URLs or
+        # responses that do not belong in a public issue.
+        log.exception("executing %s raised", item.id)
+        return Outcome.retry(
+            f"an unexpected error ({type(exc).__name__}) happened while doing this; it "
+            "is retried automatically, and core is told if it keeps failing."
+        )
+    if not isinstance(outcome, Outcome):
+        log.error("%s returned %r instead of an Outcome", item.id, outcome)
+        return Outcome.retry("the request kind returned no outcome (a bug); retrying.")
+    return outcome
