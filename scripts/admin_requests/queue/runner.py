@@ -87,7 +87,7 @@ class QueueConfig:
 
 @dataclass(frozen=True)
 class ItemResult:
-    item: Item
+    item: Item[Any]
     outcome: Outcome
 
     @property
@@ -187,7 +187,7 @@ class QueueRunner:
         now = self.clock()
         report = RunReport(now, self.dry_run)
         self.guard, self.stopped = guard or _no_guard, None
-        done_by_kind: dict[str, list[Item]] = {}
+        done_by_kind: dict[str, list[Item[Any]]] = {}
         requests = self.request_files()
         for request in requests:
             if not self._guarded():
@@ -225,7 +225,7 @@ class QueueRunner:
         return True
 
     def _process(
-        self, request: str, now: datetime, done_by_kind: dict[str, list[Item]]
+        self, request: str, now: datetime, done_by_kind: dict[str, list[Item[Any]]]
     ) -> RequestResult:
         raw = (self.root / request).read_bytes()
         digest = content_digest(raw)
@@ -266,7 +266,7 @@ class QueueRunner:
 
     # -- executing ----------------------------------------------------------------------
 
-    def _execute(self, kind: RequestKind, report: FileReport) -> list[ItemResult]:
+    def _execute(self, kind: RequestKind[Any, Any], report: FileReport) -> list[ItemResult]:
         try:
             access = kind.access(report.model, self.services)
             scope = self.services_for(access, report.path)
@@ -280,7 +280,7 @@ class QueueRunner:
             return [ItemResult(item, Outcome.retry(detail)) for item in report.items]
         workers = min(kind.parallel_items, self.config.max_parallel_items, len(report.items))
 
-        def attempt(item: Item) -> ItemResult:
+        def attempt(item: Item[Any]) -> ItemResult:
             if not self._guarded():
                 return ItemResult(item, Outcome.retry(f"not attempted: {self.stopped}"))
             outcome = self._execute_item(kind, item, services)
@@ -301,7 +301,7 @@ class QueueRunner:
                 log.exception("releasing the services of %s failed", report.path)
 
     @staticmethod
-    def _execute_item(kind: RequestKind, item: Item, services: Any) -> Outcome:
+    def _execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Any) -> Outcome:
         try:
             outcome = kind.execute(item, services)
         except Exception as exc:
@@ -322,7 +322,7 @@ class QueueRunner:
     def _complete(
         self,
         request: str,
-        kind: RequestKind,
+        kind: RequestKind[Any, Any],
         results: list[ItemResult],
         stored: RequestState | None,
     ) -> RequestResult:
@@ -352,7 +352,7 @@ class QueueRunner:
         self,
         request: str,
         now: datetime,
-        kind: RequestKind,
+        kind: RequestKind[Any, Any],
         text: str,
         digest: str,
         state: RequestState | None,
@@ -480,7 +480,7 @@ class QueueRunner:
     def _dry_run(
         self,
         request: str,
-        kind: RequestKind,
+        kind: RequestKind[Any, Any],
         report: FileReport,
         state: RequestState | None,
     ) -> RequestResult:
@@ -582,10 +582,10 @@ class QueueRunner:
                 log.exception("cannot forget the state of %s", request)
                 report.notes.append(f"cannot forget the state of {request} ({exc})")
 
-    def _after_run(self, done_by_kind: dict[str, list[Item]], report: RunReport) -> None:
+    def _after_run(self, done_by_kind: dict[str, list[Item[Any]]], report: RunReport) -> None:
         # Kinds that share a follow-up (broken and not_broken: one repodata rebuild) run
         # it once, with every done item, through the first of them.
-        groups: dict[str, tuple[RequestKind, list[Item]]] = {}
+        groups: dict[str, tuple[RequestKind[Any, Any], list[Item[Any]]]] = {}
         for action, done in done_by_kind.items():
             if done:
                 kind = self.kinds[action]

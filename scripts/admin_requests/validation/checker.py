@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -38,7 +39,7 @@ class FileReport:
     path: str
     action: str | None = None
     model: RequestModel | None = None
-    items: list[Item] = field(default_factory=list)
+    items: list[Item[Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
