@@ -27,6 +27,17 @@ class PushRejectedError(GitError):
     """The results could not be pushed even after rebasing onto the remote branch."""
 
 
+# -- request kinds -----------------------------------------------------------------------
+
+
+class KindRegistryError(AdminRequestsError):
+    """A folder listed in the kinds registry does not define the kind it is named after."""
+
+
+class UnvalidatedModelError(AdminRequestsError):
+    """A kind was asked to plan a model that ``validate`` rejects (a bug in the caller)."""
+
+
 # -- online services ---------------------------------------------------------------------
 
 
@@ -131,3 +142,7 @@ class DocsReferenceError(AdminRequestsError):
 
 class DeployConfigError(AdminRequestsError):
     """The deployment files (deploy/github/) or the command line are wrong."""
+
+
+class NoServicesError(AdminRequestsError):
+    """The run has no services (no GITHUB_TOKEN) but was asked to carry something out."""

@@ -57,3 +57,12 @@ def services_for(
         anaconda_token=anaconda_token,
         retrier=retrier_for(clock or FakeClock(), policy),
     )
+
+
+def unreachable_services() -> Services:
+    """Services for runs whose kinds never call out (scripted kinds in the queue tests).
+
+    Every URL is a closed local port, so a call that was not meant to happen fails at
+    once instead of reaching a real service.
+    """
+    return services_for(None, None, github_token="unused", anaconda_token=None)

@@ -2,8 +2,9 @@
 
 - `check` never fails with an internal error, and every problem has a position;
 - what `check` accepts, the queue runner accepts too: it reads the same text from
-  disk, plans the same items, finds in each item what its kind's execute() needs, and
-  can write back any subset of items (or keeps the file whole, which is safe).
+  disk, plans the same items, finds in each item what its kind's execute() needs (the
+  params type the kind declares, and what its hooks' ``check_item`` asserts), and can
+  write back any subset of items (or keeps the file whole, which is safe).
 
 Used by tests/validation/test_properties.py (hypothesis) and tests/fuzz/fuzz_loader.py
 (atheris).
@@ -15,38 +16,10 @@ import tempfile
 from pathlib import Path
 
 from admin_requests.kinds import REGISTRY
-from admin_requests.kinds.add_feedstock_output import OutputsConfig, sharded_path
-from admin_requests.kinds.contract import RequestKind
 from admin_requests.queue.writeback import remaining_text
 from admin_requests.validation.checker import FileReport, check_text
-from admin_requests.validation.names import (
-    check_feedstock_name,
-    check_output_name_or_glob,
-    parse_package_file,
-)
 from admin_requests.validation.source import read_text
-
-# What each kind's execute() reads from an item's params: an accepted file must give
-# every item all of them (execute would otherwise fail the item as "not valid").
-EXECUTE_PARAMS = {
-    "archive": {"repository"},
-    "unarchive": {"repository"},
-    "archive_branch": {"repository", "branch", "tag"},
-    "unarchive_branch": {"repository", "branch", "tag"},
-    "add_feedstock_output": {"feedstock", "output", "kind"},
-    "broken": {"name", "version", "basename"},
-    "not_broken": {"name", "version", "basename"},
-    "cfep3_copy": {"channel", "label", "name", "version", "basename", "sha256", "to_label"},
-    "token_reset": {"feedstock", "providers", "expiration"},
-    **{
-        action: {"feedstock", "revoke", "resources", "pull_request", "send_pr"}
-        for action in ("travis", "cirun", "blacksmith", "namespace", "depot", "cirrus_runners")
-    },
-}
-
-
-def executes(action: str) -> bool:
-    return type(REGISTRY[action]).execute is not RequestKind.execute
+from tests.kinds.kind_hooks import hooks_of, params_type
 
 
 def assert_the_runner_accepts(text: str, report: FileReport) -> None:
@@ -64,11 +37,12 @@ def assert_the_runner_accepts(text: str, report: FileReport) -> None:
     ids = [item.id for item in report.items]
     assert [item.id for item in again.items] == ids
     assert [item.id for item in kind.items(report.model)] == ids
-    # execute() finds what it needs in every item.
+    # execute() finds what it needs in every item: the params type it is declared to
+    # take, holding values that pass the checks its kind relies on.
+    declared, hooks = params_type(kind), hooks_of(report.action)
     for item in report.items:
-        assert EXECUTE_PARAMS.get(report.action, set()) <= set(item.params), item
-        if report.action == "add_feedstock_output" and item.params["kind"] == "name":
-            assert sharded_path(item.params["output"], OutputsConfig("outputs", 3, "z"))
+        assert type(item.params) is declared, item
+        hooks.check_item(item)
     # Write-back: whatever is left, the shrunk file is exactly the items left (or the
     # runner keeps the file whole, which is always safe).
     for pending in ({*ids}, {*ids[1:]}, {*ids[:1]}, {*ids[::2]}, {*ids[1::2]}):
@@ -99,13 +73,6 @@ def assert_accepted_is_executable(text: str) -> None:
     assert len({item.id for item in report.items}) == len(report.items)
     for item in report.items:
         assert item.action == report.action
-        target = item.target.removesuffix("-feedstock")
-        if report.action in ("broken", "not_broken"):
-            assert parse_package_file(item.target)[0] is not None
-        elif report.action == "add_feedstock_output":
-            assert check_output_name_or_glob(target) is None
-        elif report.action != "cfep3_copy":
-            assert check_feedstock_name(target) is None
         assert not any(c in item.target for c in "\n\r\t\x00 ")
     assert_the_runner_accepts(text, report)
 

@@ -59,11 +59,8 @@ def test_every_kind_key_and_example_is_in_the_reference() -> None:
             assert f"| `{key}` |" in section, (action, key)
         example = (ROOT / "docs" / "examples" / f"{action}.yml").read_text()
         assert example.strip() in section
-        if "Not carried out automatically yet" not in section:
-            assert "**GitHub**" in section
-            assert "**anaconda.org**" in section
-        else:
-            assert "None, while it is not carried out automatically." in section
+        assert "**GitHub**" in section
+        assert "**anaconda.org**" in section
         assert f"requests/{action}-wrong.yml:" in section  # the checker's real output
 
 
@@ -74,8 +71,7 @@ def test_generated_facts_come_from_the_code() -> None:
     assert "[archive:python-wget] archive the repository python-wget-feedstock" in archive
     cirun = text.split("## `cirun`", 1)[1].split("\n## ", 1)[0]
     assert "| `send_pr` | optional | `true` or `false` | `true` |" in cirun
-    # Every kind is carried out now; the extra grants and credentials come from access().
-    assert "Not carried out automatically yet" not in text
+    # The extra grants and credentials come from access().
     assert "**CI providers' GitHub Apps**" in cirun
     token_reset = text.split("## `token_reset`", 1)[1].split("\n## ", 1)[0]
     assert "3 installation tokens" in token_reset

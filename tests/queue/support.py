@@ -21,9 +21,11 @@ from admin_requests.queue.execute import ServicesFactory
 from admin_requests.queue.gitops import Git, Identity
 from admin_requests.queue.notify import IssueTracker
 from admin_requests.queue.state import RetryPolicy
+from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.problems import Problem
 from tests.fakes.clock import FakeClock
+from tests.fakes.wiring import unreachable_services
 
 BOT = Identity("test-bot", "bot@example.invalid")
 
@@ -33,10 +35,15 @@ class ThingsRequest(RequestModel):
     things: tuple[Text, ...]
 
 
+@dataclass(frozen=True)
+class ThingParams:
+    thing: str
+
+
 Scripted = Outcome | BaseException
 
 
-class ScriptedKind(RequestKind):
+class ScriptedKind(RequestKind[ThingsRequest, ThingParams]):
     """Items are the entries of 'things'; execute plays back scripted outcomes.
 
     ``script[thing]`` is consumed first to last; once empty, the item is done.
@@ -62,14 +69,17 @@ class ScriptedKind(RequestKind):
     def validate(self, model: ThingsRequest) -> list[Problem]:
         return []
 
-    def plan(self, model: ThingsRequest) -> list[Item]:
-        return [Item(f"{self.action}:{t}", self.action, str(t), f"do {t}") for t in model.things]
+    def plan(self, model: ThingsRequest) -> list[Item[ThingParams]]:
+        return [
+            Item(f"{self.action}:{t}", self.action, str(t), f"do {t}", ThingParams(str(t)))
+            for t in model.things
+        ]
 
     def access(self, model: ThingsRequest, services: Any) -> Access:
         self.access_asked.append(model.things)
         return Access(github_repositories=tuple(f"{t}-feedstock" for t in model.things))
 
-    def execute(self, item: Item, services: Any) -> Outcome:
+    def execute(self, item: Item[ThingParams], services: Any) -> Outcome:
         self.calls.append(item.target)
         queue = self.script.get(item.target, [])
         if queue:
@@ -79,13 +89,13 @@ class ScriptedKind(RequestKind):
             return step
         return Outcome.done(f"did {item.target}")
 
-    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+    def follow_up_access(self, done: list[Item[ThingParams]], services: Any) -> Access:
         return Access(github_repositories=("follow-up-repo",), github_permissions={"x": "write"})
 
     def follow_up_key(self) -> str:
         return self.follow_up or self.action
 
-    def after_run(self, done: list[Item], services: Any) -> None:
+    def after_run(self, done: list[Item[ThingParams]], services: Any) -> None:
         self.after_runs.append([item.target for item in done])
         self.after_run_services.append(services)
 
@@ -191,12 +201,12 @@ def make_runner(
     kinds: Sequence[RequestKind] = (),
     dry_run: bool = False,
     retry: Sequence[str] = (),
-    services: Any = None,
+    services: Services | None = None,
     services_for: ServicesFactory | None = None,
 ) -> QueueRunner:
     return QueueRunner(
         repo.root,
-        services=services,
+        services=services or unreachable_services(),
         git=Git(repo.root, BOT),
         clock=clock,
         tracker=tracker,

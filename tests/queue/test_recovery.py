@@ -29,6 +29,7 @@ from admin_requests.services import Services
 from tests.fakes import FakeAnaconda, FakeGitHub
 from tests.fakes.clock import FakeClock
 from tests.fakes.tracker import MemoryTracker
+from tests.fakes.wiring import unreachable_services
 from tests.queue.support import (
     BOT,
     POLICY,
@@ -165,7 +166,7 @@ def test_the_pool_can_be_turned_off(repo: Repo, clock: FakeClock, tracker: Memor
     pooled.together = threading.Barrier(1)
     runner = QueueRunner(
         repo.root,
-        services=None,
+        services=unreachable_services(),
         git=Git(repo.root, BOT),
         clock=clock,
         config=QueueConfig(policy=POLICY, max_parallel_items=1),
@@ -185,7 +186,7 @@ def test_the_runner_passes_its_checkpoints_in_order(
     seen: list[str] = []
     QueueRunner(
         repo.root,
-        services=None,
+        services=unreachable_services(),
         git=Git(repo.root, BOT, checkpoint=seen.append),
         clock=clock,
         tracker=tracker,

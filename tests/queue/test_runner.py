@@ -12,11 +12,21 @@ import pytest
 
 from admin_requests.access import Access
 from admin_requests.kinds.contract import Outcome
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import FAILURE_LABEL, marker
 from admin_requests.queue.report import Disposition, render_summary
 from tests.fakes.clock import FakeClock
 from tests.fakes.tracker import MemoryTracker
-from tests.queue.support import POLICY, Repo, ScriptedKind, make_runner, things
+from tests.queue.support import (
+    BOT,
+    POLICY,
+    Repo,
+    ScriptedKind,
+    make_runner,
+    registry_with,
+    things,
+)
 
 STATE = "queue-state/a.yml.json"
 
@@ -441,6 +451,27 @@ def test_failing_to_get_credentials_is_a_transient_failure(
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert kind.calls == []
     assert "access" in report.results[0].items[0].outcome.detail
+
+
+def test_a_run_without_services_carries_nothing_out_and_retries_later(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    # No GITHUB_TOKEN: the kind is never called with services it was not given, and
+    # no follow-up runs; the file waits for a run that has them.
+    repo.add_request("a.yml", things("one"))
+    report = QueueRunner(
+        repo.root,
+        services=None,
+        git=Git(repo.root, BOT),
+        clock=clock,
+        tracker=tracker,
+        config=QueueConfig(policy=POLICY),
+        registry=registry_with(kind),
+    ).run()
+    assert kind.calls == []
+    assert kind.after_runs == []
+    assert report.results[0].disposition is Disposition.RETRY_LATER
+    assert "no services" in report.results[0].items[0].outcome.detail
 
 
 def test_an_after_run_failure_is_reported_not_raised(

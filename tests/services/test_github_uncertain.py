@@ -17,9 +17,10 @@ from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeGitHub, Fault, sha
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import retrier_for
+from tests.kinds.cirun.hooks import soak_request as build_cirun
 from tests.kinds.helpers import load
 from tests.queue.support import BOT, Repo
-from tests.soak.world import World, build_cirun, seed_common, world_services
+from tests.soak.world import World, seed_common, world_services
 
 REPO = "admin-requests"
 ISSUES = r"/issues$"

@@ -22,6 +22,7 @@ from admin_requests.queue.lease import (
 from admin_requests.queue.report import Disposition
 from tests.fakes.clock import START, FakeClock
 from tests.fakes.tracker import MemoryTracker
+from tests.fakes.wiring import unreachable_services
 from tests.queue.support import BOT, Repo, ScriptedKind, registry_with, things
 
 pytestmark = pytest.mark.soak
@@ -177,7 +178,7 @@ def test_a_runner_that_loses_its_lease_stops_before_the_next_request(
 
     runner = QueueRunner(
         repo.root,
-        services=None,
+        services=unreachable_services(),
         git=Git(repo.root, BOT),
         clock=FakeClock(START),
         tracker=MemoryTracker(),

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from admin_requests.kinds import REGISTRY
-from admin_requests.kinds.contract import RequestKind
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import GitHubIssueTracker
@@ -33,7 +32,6 @@ from tests.fakes.clock import START, FakeClock
 from tests.fakes.wiring import retrier_for, settings_for
 from tests.queue.support import BOT, Repo
 from tests.soak.world import (
-    BUILDERS,
     GITHUB_TOKEN,
     HOME,
     PATCHES,
@@ -347,19 +345,16 @@ def test_soak_mixed_queue_under_faults(
     assert len(gh.repo(PATCHES).workflow_dispatches) == effects["workflow_dispatch"]
 
 
-def test_every_kind_that_executes_is_soaked() -> None:
-    """The extension point: a kind that can execute must have a builder in world.py.
-
-    ``token_reset`` and the CI-resource kinds do not execute on main yet; when they
-    do, add a builder (seed the fakes, write the request, check each item's end
-    state, count its effects) to ``tests/soak/world.py::BUILDERS``.
-    """
-    executing = sorted(
-        action for action, kind in REGISTRY.items() if type(kind).execute is not RequestKind.execute
-    )
-    assert executing == sorted(BUILDERS), (
-        f"add a soak builder to tests/soak/world.py for: {sorted(set(executing) - set(BUILDERS))}"
-    )
+def test_every_kind_is_soaked(fakes: tuple[FakeGitHub, FakeAnaconda]) -> None:
+    """The extension point: every kind is in the soak's queue, and its builder
+    (``soak_request`` in tests/kinds/<kind>/hooks.py) checks the end state of each item
+    its request plans (a builder without checks would pass without soaking anything)."""
+    assert sorted(PER_KIND) == sorted(REGISTRY), "add the kind to PER_KIND above"
+    gh, ac = fakes
+    world = build_world(gh, ac, seed=3, per_kind=dict.fromkeys(REGISTRY, 1))
+    for request in world.requests:
+        unchecked = world.items_of(request.text) - set(world.checks)
+        assert not unchecked, f"{request.path}: no end-state check for {sorted(unchecked)}"
 
 
 def test_the_audit_catches_an_item_dropped_before_it_was_done(

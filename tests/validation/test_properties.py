@@ -19,29 +19,12 @@ from ruamel.yaml import YAML
 from admin_requests.kinds import REGISTRY
 from admin_requests.validation.checker import check_text
 from admin_requests.validation.source import MAX_FILE_BYTES
-from tests.fuzz.properties import (
-    EXECUTE_PARAMS,
-    assert_accepted_is_executable,
-    assert_bytes_are_handled,
-    executes,
-)
+from tests.fuzz.properties import assert_accepted_is_executable, assert_bytes_are_handled
+from tests.fuzz.strategies import names, package_files, plausible_names
+from tests.kinds.kind_hooks import hooks_of
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-name_chars = st.sampled_from("abcxyz019-_.+/ \t\n\x00\x1b*?[]!:#&*|>'\"é")
-names = st.text(name_chars, min_size=0, max_size=12)
-plausible_names = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,10}[a-z0-9]", fullmatch=True).filter(
-    lambda name: ".." not in name
-)
-subdirs = st.sampled_from(["linux-64", "osx-arm64", "noarch", "win-64", "linux-65", "x"])
-package_files = st.builds(
-    lambda subdir, name, version, build, ext: f"{subdir}/{name}-{version}-{build}{ext}",
-    subdirs,
-    st.one_of(plausible_names, names),
-    st.one_of(st.just("1.0"), names),
-    st.one_of(st.just("h0_0"), names),
-    st.sampled_from([".conda", ".tar.bz2", ".zip"]),
-)
 scalars = st.one_of(
     names,
     plausible_names,
@@ -87,12 +70,6 @@ def _dump(document: object) -> str:
     stream = io.StringIO()
     YAML(typ="safe", pure=True).dump(document, stream)
     return stream.getvalue()
-
-
-def test_every_kind_that_executes_has_its_params_listed() -> None:
-    """Extension point: a kind that gains execute() lists its params in EXECUTE_PARAMS
-    (tests/fuzz/properties.py) and gets a case in request_files() below."""
-    assert sorted(a for a in REGISTRY if executes(a)) == sorted(EXECUTE_PARAMS)
 
 
 @FUZZ
@@ -173,133 +150,12 @@ def test_python_tags_are_never_constructed() -> None:
 # -- request files as people write them: every kind, block and flow style, comments,
 # quoting, plausible and hostile names mixed --------------------------------------------
 
-# Mostly names that pass, so most generated files are accepted and go down the runner's
-# path; the rest are hostile.
-mostly_plausible = st.one_of(plausible_names, plausible_names, plausible_names, names)
-plausible_package_files = st.builds(
-    lambda subdir, name, version, build, ext: f"{subdir}/{name}-{version}-{build}{ext}",
-    st.sampled_from(["linux-64", "osx-arm64", "noarch", "win-64"]),
-    plausible_names,
-    st.from_regex(r"[0-9]{1,3}(\.[0-9a-z]{1,3}){0,2}", fullmatch=True),
-    st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True),
-    st.sampled_from([".conda", ".tar.bz2"]),
-)
-mostly_plausible_files = st.one_of(plausible_package_files, plausible_package_files, package_files)
-hex_digests = st.one_of(
-    st.text("0123456789abcdef", min_size=64, max_size=64),
-    st.text("0123456789abcdefABCDEFg", min_size=60, max_size=66),
-)
-branches = st.one_of(
-    st.from_regex(r"[0-9]{1,2}\.[0-9x]{1,2}(\.x)?", fullmatch=True),
-    st.from_regex(r"[0-9]{1,2}\.[0-9x]{1,2}(\.x)?", fullmatch=True),
-    names,
-)
-globs = st.builds(
-    lambda name, tail: f"{name}{tail}",
-    plausible_names,
-    st.sampled_from(["*", "-*", "?", "[ab]", ""]),
-)
-copy_specs = st.builds(
-    lambda channel, label, file: f"{channel}{label}/{file}",
-    mostly_plausible,
-    st.sampled_from(["", "/label/main", "/label/rc", "/label/", "/label/a b"]),
-    mostly_plausible_files,
-)
 
-
-@st.composite
-def scalar_text(draw: st.DrawFn, value: str) -> str:
-    """``value`` as YAML, plain or quoted (quoting that cannot parse is fine too)."""
-    style = draw(st.sampled_from(["plain", "single", "double"]))
-    if style == "single":
-        return "'" + value.replace("'", "''") + "'"
-    if style == "double":
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
-
-
-@st.composite
-def yaml_list(draw: st.DrawFn, values: list[str], indent: str) -> str:
-    """A YAML sequence (after its key) in block or flow style, with comments."""
-    rendered = [draw(scalar_text(v)) for v in values]
-    if draw(st.booleans()) and rendered:
-        return " [" + ", ".join(rendered) + "]\n"
-    out = "\n"
-    for value in rendered:
-        if draw(st.integers(0, 4)) == 0:
-            out += f"{indent}# {draw(names)}\n"
-        comment = f"  # {draw(names)}" if draw(st.integers(0, 3)) == 0 else ""
-        out += f"{indent}- {value}{comment}\n"
-    return out
-
-
-CI_KINDS = ("travis", "cirun", "blacksmith", "namespace", "depot", "cirrus_runners")
-booleans_as_written = st.sampled_from(["true", "false", "yes", "True", "0", "'true'"])
-
-
-@st.composite
-def ci_or_token_options(draw: st.DrawFn, action: str) -> str:
-    """The optional keys of token_reset and the CI-resource kinds, some of them wrong."""
-    out = ""
-    if action == "token_reset":
-        if draw(st.booleans()):
-            providers = draw(
-                st.lists(st.sampled_from(["azure", "github_actions", "travis", "x"]), max_size=3)
-            )
-            out += "skip_providers:" + (draw(yaml_list(providers, "  ")) if providers else " []\n")
-        if draw(st.booleans()):
-            expiration = draw(st.one_of(st.integers(-5, 10**6), names))
-            out += f"existing_tokens_time_to_expiration: {expiration}\n"
-        return out
-    # Keys of cirun only, sometimes on the other CI kinds (where they are refused).
-    if action == "cirun" or draw(st.integers(0, 9)) == 0:
-        resources = draw(
-            st.lists(
-                st.one_of(
-                    st.just("cirun-openstack-gpu-large"), st.builds("cirun-{}".format, names)
-                ),
-                min_size=1,
-                max_size=3,
-            )
-        )
-        out += "resources:" + draw(yaml_list(resources, "  "))
-    keys = ("revoke", "pull_request", "send_pr") if action == "cirun" else ("revoke",)
-    for key in keys:
-        if draw(st.integers(0, 3)) == 0:
-            out += f"{key}: {draw(booleans_as_written)}\n"
-    return out
-
-
-@st.composite
-def request_files(draw: st.DrawFn, action: str | None = None) -> str:
-    action = action or draw(st.sampled_from(sorted(EXECUTE_PARAMS)))
-    head = f"# {draw(names)}\n" if draw(st.booleans()) else ""
-    head += f"action: {action}\n"
-    if action in ("archive", "unarchive", "token_reset", *CI_KINDS):
-        values = draw(st.lists(mostly_plausible, min_size=1, max_size=5))
-        body = head + "feedstocks:" + draw(yaml_list(values, "  "))
-        return body + draw(ci_or_token_options(action))
-    if action in ("broken", "not_broken"):
-        values = draw(st.lists(mostly_plausible_files, min_size=1, max_size=5))
-        return head + "packages:" + draw(yaml_list(values, "  "))
-    if action == "cfep3_copy":
-        body = "anaconda_org_packages:\n"
-        for _ in range(draw(st.integers(1, 4))):
-            spec = draw(scalar_text(draw(copy_specs)))
-            body += f"  - package: {spec}\n    sha256: {draw(hex_digests)}\n"
-        if draw(st.booleans()):
-            body += f"to_anaconda_org_label: {draw(mostly_plausible)}\n"
-        return head + body
-    key, values_of = {
-        "archive_branch": ("feedstocks", branches),
-        "unarchive_branch": ("feedstocks", branches),
-        "add_feedstock_output": ("feedstock_to_output_mapping", st.one_of(plausible_names, globs)),
-    }[action]
-    body = f"{key}:\n"
-    for name in draw(st.lists(mostly_plausible, min_size=1, max_size=3)):
-        values = draw(st.lists(values_of, min_size=1, max_size=4))
-        body += f"  {draw(scalar_text(name))}:" + draw(yaml_list(values, "    "))
-    return head + body
+def request_files(action: str | None = None) -> st.SearchStrategy[str]:
+    """Files of ``action`` (or of any kind), from each kind's hooks (tests/kinds/<kind>/)."""
+    if action is not None:
+        return hooks_of(action).request_files()
+    return st.sampled_from(sorted(REGISTRY)).flatmap(lambda a: hooks_of(a).request_files())
 
 
 @FUZZ
@@ -308,7 +164,7 @@ def test_request_files_as_people_write_them(text: str) -> None:
     assert_accepted_is_executable(text)
 
 
-@pytest.mark.parametrize("action", sorted(EXECUTE_PARAMS))
+@pytest.mark.parametrize("action", sorted(REGISTRY))
 def test_the_generator_writes_accepted_files_of_every_kind(action: str) -> None:
     """The strategy is worth something only if it also produces valid files."""
     accepted: list[str] = []

@@ -1,49 +1,65 @@
 """The registry of request kinds: the only place that lists them.
 
-Adding a kind: write its folder (``kinds/<kind>/``) and add it here.
+Adding a kind: write its folder ``kinds/<kind>/`` whose ``__init__`` defines ``KIND``
+(a ``RequestKind`` whose ``action`` is the folder's name), and add the name below.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+from typing import Any
 
-from admin_requests.kinds.add_feedstock_output import ADD_FEEDSTOCK_OUTPUT
-from admin_requests.kinds.archive import ARCHIVE
-from admin_requests.kinds.archive_branch import ARCHIVE_BRANCH
-from admin_requests.kinds.blacksmith import BLACKSMITH
-from admin_requests.kinds.broken import BROKEN
-from admin_requests.kinds.cfep3_copy import CFEP3_COPY
-from admin_requests.kinds.cirrus_runners import CIRRUS_RUNNERS
-from admin_requests.kinds.cirun import CIRUN
+from admin_requests.errors import KindRegistryError
 from admin_requests.kinds.contract import RequestKind
-from admin_requests.kinds.depot import DEPOT
-from admin_requests.kinds.namespace import NAMESPACE
-from admin_requests.kinds.not_broken import NOT_BROKEN
-from admin_requests.kinds.token_reset import TOKEN_RESET
-from admin_requests.kinds.travis import TRAVIS
-from admin_requests.kinds.unarchive import UNARCHIVE
-from admin_requests.kinds.unarchive_branch import UNARCHIVE_BRANCH
 
-REGISTRY: dict[str, RequestKind] = {
-    kind.action: kind
-    for kind in (
-        BROKEN,
-        NOT_BROKEN,
-        TOKEN_RESET,
-        ARCHIVE,
-        UNARCHIVE,
-        ARCHIVE_BRANCH,
-        UNARCHIVE_BRANCH,
-        ADD_FEEDSTOCK_OUTPUT,
-        CFEP3_COPY,
-        TRAVIS,
-        CIRUN,
-        BLACKSMITH,
-        NAMESPACE,
-        DEPOT,
-        CIRRUS_RUNNERS,
-    )
-}
+# One line per kind, in the order the docs list them.
+KIND_FOLDERS = (
+    "broken",
+    "not_broken",
+    "token_reset",
+    "archive",
+    "unarchive",
+    "archive_branch",
+    "unarchive_branch",
+    "add_feedstock_output",
+    "cfep3_copy",
+    "travis",
+    "cirun",
+    "blacksmith",
+    "namespace",
+    "depot",
+    "cirrus_runners",
+)
+
+
+def load_kind(package: str, name: str) -> RequestKind[Any, Any]:
+    """``<package>.<name>.KIND``, checked to be a kind whose action is ``name``."""
+    module = importlib.import_module(f"{package}.{name}")
+    kind = getattr(module, "KIND", None)
+    where = f"{module.__name__} ({module.__file__})"
+    if not isinstance(kind, RequestKind):
+        raise KindRegistryError(
+            f"{where} defines no KIND (found {kind!r}); end the module with "
+            f"'KIND = SomeKind({name!r}, ...)'."
+        )
+    if kind.action != name:
+        raise KindRegistryError(
+            f"{where} defines a kind for action {kind.action!r}, not {name!r}; the folder and "
+            "the action must have the same name: rename one of them."
+        )
+    return kind
+
+
+def load_registry(package: str, names: tuple[str, ...]) -> dict[str, RequestKind[Any, Any]]:
+    return {name: load_kind(package, name) for name in names}
+
+
+# Kinds of different model and params types are mixed here, so each is held as
+# RequestKind[Any, Any] (no Protocol): the checker, the queue and the docs only pass a
+# kind's own model and items back to it (parse -> validate/plan -> execute). A dict, so
+# that `action in REGISTRY` narrows an optional action for mypy.
+REGISTRY: dict[str, RequestKind[Any, Any]] = load_registry(__name__, KIND_FOLDERS)
 
 
 def closest_action(action: str) -> str | None:

@@ -26,12 +26,11 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access, GitHubGrant
-from admin_requests.config import Settings
 from admin_requests.errors import ConflictError, PermanentError
 from admin_requests.kinds import ci_config
 from admin_requests.kinds.contract import (
@@ -44,14 +43,18 @@ from admin_requests.kinds.contract import (
 )
 from admin_requests.kinds.execution import feedstocks_exist, guarded
 from admin_requests.kinds.layout import EntryLayout, ListEntries
-from admin_requests.services import GitHubClient, Services
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.names import check_feedstock_name
 from admin_requests.validation.problems import Problem
 
+if TYPE_CHECKING:
+    from admin_requests.config import Settings
+    from admin_requests.services import GitHubClient, Services
+
 log = logging.getLogger(__name__)
 
 CIRUN_RESOURCE_PREFIX = "cirun-"
+ENTRIES = ListEntries("feedstocks")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ class CiResourceRequest(RequestModel):
     resources: tuple[Text, ...] = ()
     pull_request: bool = False
     send_pr: bool = True
+
+
+@dataclass(frozen=True)
+class CiResourceParams:
+    feedstock: str  # without the '-feedstock' suffix
+    revoke: bool
+    resources: tuple[str, ...]  # the names the access-control record uses
+    pull_request: bool  # cirun: pull requests may use the runners too
+    send_pr: bool  # cirun: send the enabling pull request
 
 
 def _check_cirun_resource(value: str) -> str | None:
@@ -74,10 +86,10 @@ def _check_cirun_resource(value: str) -> str | None:
     )
 
 
-class CiResourceKind(RequestKind):
+class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
     model_type: ClassVar[type[RequestModel]] = CiResourceRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
-    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
     optional_keys: ClassVar[tuple[str, ...]] = ("revoke",)
 
     def __init__(self, action: str, summary: str, *, resource: str, can_revoke: bool = True):
@@ -113,21 +125,21 @@ class CiResourceKind(RequestKind):
     def _what(self, model: CiResourceRequest) -> str:
         return self.resource
 
-    def plan(self, model: CiResourceRequest) -> list[Item]:
+    def plan(self, model: CiResourceRequest) -> list[Item[CiResourceParams]]:
         verb = "revoke" if model.revoke else "grant"
         return [
             Item(
-                f"{self.action}:{name}",
+                ENTRIES.item_id(self.action, name),
                 self.action,
                 f"{name}-feedstock",
                 f"{verb} {self._what(model)} for {name}-feedstock",
-                {
-                    "feedstock": str(name),
-                    "revoke": _flag(model.revoke),
-                    "resources": ",".join(self._resources(model)),
-                    "pull_request": _flag(model.pull_request),
-                    "send_pr": _flag(self._sends_pr(model)),
-                },
+                CiResourceParams(
+                    feedstock=str(name),
+                    revoke=model.revoke,
+                    resources=self._resources(model),
+                    pull_request=model.pull_request,
+                    send_pr=self._sends_pr(model),
+                ),
             )
             for name in model.feedstocks
         ]
@@ -160,7 +172,7 @@ class CiResourceKind(RequestKind):
     def preflight(self, model: CiResourceRequest, services: Services) -> list[Problem]:
         return feedstocks_exist(model.path, model.feedstocks, services)
 
-    def execute(self, item: Item, services: Services) -> Outcome:
+    def execute(self, item: Item[CiResourceParams], services: Services) -> Outcome:
         repo = item.target
         org = services.settings.organisation
         return guarded(
@@ -170,10 +182,10 @@ class CiResourceKind(RequestKind):
             "admin-requests keeps CI access in is missing); check the feedstock name.",
         )
 
-    def _carry_out(self, item: Item, services: Services) -> Outcome:
+    def _carry_out(self, item: Item[CiResourceParams], services: Services) -> Outcome:
         repo = item.target
-        grant = item.params["revoke"] != "true"
-        resources = [r for r in item.params["resources"].split(",") if r]
+        grant = not item.params.revoke
+        resources = list(item.params.resources)
         installation = services.settings.ci_app_installation(self.action)
         if installation is None:
             return Outcome.failed(
@@ -198,7 +210,7 @@ class CiResourceKind(RequestKind):
                 f"recorded in {services.settings.access_control_repository}/"
                 f"{services.settings.access_control_path}"
             )
-        if grant and item.params["send_pr"] == "true":
+        if grant and item.params.send_pr:
             pr = _send_pr(services, repo, state.default_branch, resources, item)
             if pr:
                 done.append(pr)
@@ -207,11 +219,11 @@ class CiResourceKind(RequestKind):
         return Outcome.done(f"{repo}: " + "; ".join(done))
 
     def _provider_extras(
-        self, item: Item, services: Services, resources: list[str], *, grant: bool
+        self, item: Item[CiResourceParams], services: Services, resources: list[str], *, grant: bool
     ) -> list[str]:
         return []
 
-    def _record_settings(self, item: Item) -> dict[str, object] | None:
+    def _record_settings(self, item: Item[CiResourceParams]) -> dict[str, object] | None:
         return None
 
     def _installation_still_needed(self, services: Services, repo: str) -> bool:
@@ -279,8 +291,8 @@ class CirunKind(CiResourceKind):
     def _sends_pr(self, model: CiResourceRequest) -> bool:
         return model.send_pr and not model.revoke
 
-    def _record_settings(self, item: Item) -> dict[str, object] | None:
-        return {"pull_request": item.params["pull_request"] == "true"}
+    def _record_settings(self, item: Item[CiResourceParams]) -> dict[str, object] | None:
+        return {"pull_request": item.params.pull_request}
 
     def _installation_still_needed(self, services: Services, repo: str) -> bool:
         # Cirun resources are granted one request at a time: the Cirun App stays on the
@@ -292,16 +304,16 @@ class CirunKind(CiResourceKind):
         return found is not None and repo in ci_config.cirun_policy_ids(found.content)
 
     def _provider_extras(
-        self, item: Item, services: Services, resources: list[str], *, grant: bool
+        self, item: Item[CiResourceParams], services: Services, resources: list[str], *, grant: bool
     ) -> list[str]:
         settings = services.settings
-        repo, name = item.target, item.params["feedstock"]
+        repo, name = item.target, item.params.feedstock
         change = functools.partial(
             ci_config.edit_cirun_access,
             resources=resources,
             repo=repo,
             team=name,
-            pull_request=item.params["pull_request"] == "true",
+            pull_request=item.params.pull_request,
             grant=grant,
             name=settings.cirun_access_path,
         )
@@ -315,10 +327,6 @@ class CirunKind(CiResourceKind):
         if not changed:
             return []
         return [f"cirun policy updated in {settings.cirun_repository}/{settings.cirun_access_path}"]
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _set_installation(services: Services, installation: int, repo_id: int, *, grant: bool) -> bool:
@@ -382,7 +390,7 @@ RERENDER_COMMAND = "@conda-forge-admin, please rerender"
 
 
 def _send_pr(
-    services: Services, repo: str, base: str, resources: list[str], item: Item
+    services: Services, repo: str, base: str, resources: list[str], item: Item[CiResourceParams]
 ) -> str | None:
     """Open (once) the pull request that builds the feedstock on the cirun runners.
 
@@ -394,7 +402,7 @@ def _send_pr(
     labels = ci_config.runner_labels(current.content if current else None)
     if set(resources) <= set(labels):
         return None  # the feedstock already asks for these runners
-    pull_request = item.params["pull_request"] == "true"
+    pull_request = item.params.pull_request
     digest = hashlib.sha256(f"{sorted(resources)}:{pull_request}".encode()).hexdigest()[:10]
     branch = f"admin-requests-cirun-{digest}"
     existing = github.open_pull_from(repo, branch)

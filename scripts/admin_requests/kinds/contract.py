@@ -3,15 +3,23 @@
 A kind turns a YAML mapping into a typed model (``parse``), checks it offline
 (``validate``) and splits it into independent items (``plan``). The processing engine
 adds ``preflight`` and ``execute``; the queue runner owns everything else.
+
+``RequestKind[ModelT, ParamsT]`` is generic over the kind's model (a ``RequestModel``
+dataclass) and its items' parameters (a frozen dataclass per kind: booleans are
+booleans, lists are tuples). Only the checker, the queue and the docs mix kinds of
+different types; they hold them as ``RequestKind[Any, Any]`` (see ``kinds/__init__``).
+
+Importing this module never imports ``admin_requests.services``: ``Services`` is only
+named in annotations, so ``admin-requests check`` (offline) loads no client code.
 """
 
 from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from ruamel.yaml.nodes import MappingNode, Node
 
@@ -19,6 +27,11 @@ from admin_requests.access import Access
 from admin_requests.kinds.layout import EntryLayout
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from admin_requests.services import Services
 
 
 @dataclass(frozen=True)
@@ -29,19 +42,26 @@ class RequestModel:
     action: str
 
 
+ModelT = TypeVar("ModelT", bound=RequestModel)
+# A frozen dataclass of the kind's own (tests/kinds/test_kind_hooks.py checks "frozen").
+ParamsT = TypeVar("ParamsT", bound="DataclassInstance")
+
+
 @dataclass(frozen=True)
-class Item:
+class Item(Generic[ParamsT]):
     """One independent unit of work with an id that is stable across runs.
 
-    ``params`` carries what ``execute`` needs (feedstock, branch, package...), so an
-    item can be carried out without the model it came from.
+    ``params`` carries what ``execute`` needs (feedstock, branch, package...), typed by
+    the kind, so an item can be carried out without the model it came from. Params are
+    never serialised: the queue's state files and write-back keep item ids only, and
+    every run plans the items again from the request file.
     """
 
     id: str
     action: str
     target: str
     description: str
-    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    params: ParamsT
 
 
 class OutcomeStatus(enum.Enum):
@@ -69,8 +89,8 @@ class Outcome:
         return cls(OutcomeStatus.FAILED, detail)
 
 
-class RequestKind(ABC):
-    """One request kind (or one family of kinds sharing a model)."""
+class RequestKind(ABC, Generic[ModelT, ParamsT]):
+    """One request kind (or one family of kinds sharing a model and params)."""
 
     action: str
     summary: str
@@ -91,7 +111,7 @@ class RequestKind(ABC):
         self.action = action
         self.summary = summary
 
-    def parse(self, root: MappingNode, decoder: Decoder) -> RequestModel | None:
+    def parse(self, root: MappingNode, decoder: Decoder) -> ModelT | None:
         """Decode the mapping; None (with problems recorded) when it has any problem."""
         before = len(decoder.problems)
         fields = decoder.fields(
@@ -101,43 +121,47 @@ class RequestKind(ABC):
         return model if len(decoder.problems) == before else None
 
     @abstractmethod
-    def build(self, fields: dict[str, Node], decoder: Decoder) -> RequestModel | None:
+    def build(self, fields: dict[str, Node], decoder: Decoder) -> ModelT | None:
         """Decode the present keys into a model (problems go to the decoder)."""
 
     @abstractmethod
-    def validate(self, model: Any) -> list[Problem]:
+    def validate(self, model: ModelT) -> list[Problem]:
         """Offline, pure checks of the values (names, hashes, filenames)."""
 
     @abstractmethod
-    def plan(self, model: Any) -> list[Item]:
-        """The items this request will act on, in file order."""
+    def plan(self, model: ModelT) -> list[Item[ParamsT]]:
+        """The items a validated request will act on, in file order.
 
-    def items(self, model: Any) -> list[Item]:
+        Each id comes from ``item_entries`` (its ``item_id``), the definition the queue
+        also uses to find the item's entry in the file.
+        """
+
+    def items(self, model: ModelT) -> list[Item[ParamsT]]:
         """``plan`` without repeats: an entry listed twice is one unit of work."""
         return list({item.id: item for item in self.plan(model)}.values())
 
     # -- online part (the processing engine) ----------------------------------------
 
-    def access(self, model: Any, services: Any) -> Access:
+    @abstractmethod
+    def access(self, model: ModelT, services: Services) -> Access:
         """The repositories, permissions and scopes carrying this request out needs."""
-        return Access()
 
-    def preflight(self, model: Any, services: Any) -> list[Problem]:
+    def preflight(self, model: ModelT, services: Services) -> list[Problem]:
         """Read-only online checks (does the feedstock exist...); none by default."""
         return []
 
-    def execute(self, item: Item, services: Any) -> Outcome:
+    @abstractmethod
+    def execute(self, item: Item[ParamsT], services: Services) -> Outcome:
         """Carry out one item idempotently: doing it twice is the same as once."""
-        return Outcome.failed(
-            f"admin-requests cannot carry out {self.action!r} requests yet; ask core to "
-            "handle this one by hand."
-        )
 
     def follow_up_key(self) -> str:
-        """Kinds with the same key share one follow-up per run (``after_run`` of the first)."""
+        """Kinds with the same key share one follow-up per run (``after_run`` of the first).
+
+        They must share their params type too: ``done`` holds the items of all of them.
+        """
         return self.action
 
-    def follow_up_access(self, done: list[Item], services: Any) -> Access:
+    def follow_up_access(self, done: list[Item[ParamsT]], services: Services) -> Access:
         """What ``after_run`` needs, granted once per run with its own credentials.
 
         Kept apart from ``access``: a follow-up acts for the whole run (one rebuild for
@@ -145,7 +169,7 @@ class RequestKind(ABC):
         """
         return Access()
 
-    def after_run(self, done: list[Item], services: Any) -> None:
+    def after_run(self, done: list[Item[ParamsT]], services: Services) -> None:
         """Once per run, after this kind's items (e.g. one repodata rebuild for all).
 
         ``done`` holds the done items of every kind with the same ``follow_up_key``;

@@ -14,14 +14,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from admin_requests.kinds.add_feedstock_output import ALLOWLIST_PATH, outputs_config, sharded_path
-from admin_requests.services import GitHubClient, Services
 from admin_requests.validation.names import check_package_name
+
+if TYPE_CHECKING:
+    from admin_requests.services import GitHubClient, Services
 
 CONDA_FORGE_YML = "conda-forge.yml"
 # conda-smithy's defaults when conda-forge.yml names no provider for a platform: these

@@ -22,6 +22,7 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from admin_requests.actions_output import render
 from admin_requests.errors import DocsReferenceError
@@ -58,7 +59,7 @@ def kind_folders(kinds_dir: Path = KINDS_DIR) -> dict[str, Path]:
 
 
 def folder_problems(
-    registry: Mapping[str, RequestKind] | None = None, kinds_dir: Path = KINDS_DIR
+    registry: Mapping[str, RequestKind[Any, Any]] | None = None, kinds_dir: Path = KINDS_DIR
 ) -> list[str]:
     """Kinds whose folder lacks a file, and folders of kinds the registry does not list."""
     registry = REGISTRY if registry is None else registry
@@ -96,7 +97,7 @@ def checklist(path: Path) -> tuple[str, list[str]]:
 
 
 def generated_files(
-    registry: Mapping[str, RequestKind] | None = None, kinds_dir: Path = KINDS_DIR
+    registry: Mapping[str, RequestKind[Any, Any]] | None = None, kinds_dir: Path = KINDS_DIR
 ) -> dict[Path, str]:
     """Each generated file's path (relative to the repository) and text.
 

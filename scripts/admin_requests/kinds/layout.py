@@ -4,6 +4,10 @@ The queue runner removes the entries of done items from a request file and commi
 what is left. To do that it must know which YAML entry produced which item: each kind
 declares it once, as an ``EntryLayout`` in its ``item_entries`` class attribute.
 
+An item's id is defined once, here: ``plan`` asks the kind's layout for it
+(``ListEntries.item_id``, ``MappingOfLists.item_id``), and the queue finds the entry
+of a pending item with the same function.
+
 Layouts work on the composed node tree (see ``source.py``), so ids are computed from
 the exact text the requester typed (branch ``2.10`` stays ``2.10``) and every entry
 keeps its line numbers.
@@ -77,6 +81,10 @@ class ListEntries(EntryLayout):
     key: str
     field: str | None = None
 
+    @staticmethod
+    def item_id(action: str, entry: str) -> str:
+        return f"{action}:{entry}"
+
     def groups(self, action: str, root: MappingNode) -> list[EntryGroup]:
         found = _top_level(root, self.key)
         if found is None:
@@ -88,7 +96,7 @@ class ListEntries(EntryLayout):
         for node in sequence.value:
             text = _field(node, self.field) if self.field else _scalar(node)
             if text is not None:
-                entries.append(Entry(f"{action}:{text}", node))
+                entries.append(Entry(self.item_id(action, text), node))
         return [EntryGroup(key_node, sequence, tuple(entries), removable=False)]
 
 

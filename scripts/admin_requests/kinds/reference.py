@@ -3,8 +3,8 @@
 What the code knows comes from the code, so it cannot drift: the kinds (the registry),
 their keys (``required_keys`` / ``optional_keys``), each key's type and default (the
 model dataclass), what a request becomes (``plan`` on the kind's example), which
-credentials it gets (``access``), whether it is carried out automatically (``execute``)
-and what the checker says about a wrong file (``check_text`` on a broken example).
+credentials it gets (``access``) and what the checker says about a wrong file
+(``check_text`` on a broken example).
 
 What only people know (what a key means, the steps, how it fails) comes from each kind's
 folder, ``kinds/<kind>/reference.yml``, with texts several kinds share in
@@ -22,7 +22,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -43,6 +43,9 @@ from admin_requests.kinds.folders import (
 from admin_requests.kinds.layout import ListEntries, MappingOfLists
 from admin_requests.validation.checker import FileReport, check_file, check_text
 from admin_requests.validation.fields import Text
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
 
 SHARED_NOTES = "shared_notes.yml"
 # Fields every model has; they are not request keys.
@@ -87,6 +90,12 @@ class _SettingsOnly:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+
+def _settings_only(settings: Settings) -> Services:
+    # Passed where a kind expects Services; any attribute but .settings raises the
+    # AttributeError the callers catch (the kind then needs an access_note).
+    return cast("Services", _SettingsOnly(settings))
 
 
 # -- the notes ---------------------------------------------------------------------------
@@ -214,11 +223,11 @@ def load_notes(kinds_dir: Path = KINDS_DIR) -> dict[str, KindNotes]:
 # -- what the code says ------------------------------------------------------------------
 
 
-def keys_of(kind: RequestKind) -> tuple[str, ...]:
+def keys_of(kind: RequestKind[Any, Any]) -> tuple[str, ...]:
     return (*kind.required_keys, *kind.optional_keys)
 
 
-def model_fields(kind: RequestKind) -> dict[str, dataclasses.Field[Any]]:
+def model_fields(kind: RequestKind[Any, Any]) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(kind.model_type) if f.name not in COMMON_FIELDS}
 
 
@@ -268,7 +277,7 @@ def yaml_value(value: Any) -> str:
     return f"`{value}`"
 
 
-def field_rows(kind: RequestKind, notes: KindNotes) -> tuple[list[FieldRow], list[str]]:
+def field_rows(kind: RequestKind[Any, Any], notes: KindNotes) -> tuple[list[FieldRow], list[str]]:
     """The kind's keys as table rows, and the problems that stop the build."""
     problems: list[str] = []
     fields = model_fields(kind)
@@ -314,7 +323,7 @@ def field_rows(kind: RequestKind, notes: KindNotes) -> tuple[list[FieldRow], lis
     return rows, problems
 
 
-def unused_model_fields(registry: Mapping[str, RequestKind]) -> list[str]:
+def unused_model_fields(registry: Mapping[str, RequestKind[Any, Any]]) -> list[str]:
     """Model fields no kind accepts as a key: added to a model but not to any kind."""
     keys_by_model: dict[type[RequestModel], set[str]] = {}
     for kind in registry.values():
@@ -333,12 +342,8 @@ def unused_model_fields(registry: Mapping[str, RequestKind]) -> list[str]:
     return problems
 
 
-def is_automated(kind: RequestKind) -> bool:
-    return type(kind).execute is not RequestKind.execute
-
-
-def _overrides(kind: RequestKind, name: str) -> bool:
-    return getattr(type(kind), name) is not getattr(RequestKind, name)
+def _overrides(kind: RequestKind[Any, Any], name: str) -> bool:
+    return getattr(type(kind), name) is not getattr(RequestKind[Any, Any], name)
 
 
 def _grant_words(repositories: tuple[str, ...], permissions: Mapping[str, str]) -> str:
@@ -389,15 +394,17 @@ def describe_access(access: Access, for_what: str = "this request") -> list[str]
     return lines
 
 
-def _follow_up_access(kind: RequestKind, report: FileReport, settings: Settings) -> Access:
+def _follow_up_access(
+    kind: RequestKind[Any, Any], report: FileReport, settings: Settings
+) -> Access:
     """What ``after_run`` is granted after this kind's example items are done."""
     try:
-        return kind.follow_up_access(report.items, _SettingsOnly(settings))
+        return kind.follow_up_access(report.items, _settings_only(settings))
     except AttributeError:  # needs live services: not shown
         return Access()
 
 
-def describe_layout(kind: RequestKind) -> str:
+def describe_layout(kind: RequestKind[Any, Any]) -> str:
     layout = kind.item_entries
     if isinstance(layout, ListEntries):
         entry = f"entry of `{layout.key}`"
@@ -428,7 +435,7 @@ def _cell(text: str) -> str:
 
 
 def render_kind(
-    kind: RequestKind, notes: KindNotes, root: Path, settings: Settings
+    kind: RequestKind[Any, Any], notes: KindNotes, root: Path, settings: Settings
 ) -> tuple[str, list[str]]:
     rows, problems = field_rows(kind, notes)
     action = kind.action
@@ -485,14 +492,6 @@ def render_kind(
         "**What it does.**",
         "",
     ]
-    if not is_automated(kind):
-        out += [
-            '!!! warning "Not carried out automatically yet"',
-            f"    This version of admin-requests validates and plans `{action}` requests "
-            "but does not carry them out: at its first processing run the request is "
-            "parked, and its issue asks core to handle it by hand (the steps below).",
-            "",
-        ]
     out += [f"{n}. {step}" for n, step in enumerate(notes.steps, 1)]
     extra = []
     if _overrides(kind, "preflight"):
@@ -507,7 +506,7 @@ def render_kind(
         out += ["", paragraph]
     out += ["", "**Credentials and scope** (for the example, with the default settings):", ""]
     try:
-        access = kind.access(report.model, _SettingsOnly(settings))
+        access = kind.access(report.model, _settings_only(settings))
     except AttributeError:
         if not notes.access_note:
             problems.append(
@@ -515,10 +514,7 @@ def render_kind(
                 f"describe it in 'access_note' in {source}"
             )
     else:
-        if is_automated(kind) or access != Access():
-            out += [f"- {line}" for line in describe_access(access)]
-        else:
-            out.append("None, while it is not carried out automatically.")
+        out += [f"- {line}" for line in describe_access(access)]
         follow_up = _follow_up_access(kind, report, settings)
         if not follow_up.grants_nothing:
             out += [
@@ -555,11 +551,10 @@ def _plan_lines(report: FileReport) -> str:
     return "\n".join(f"[{item.id}] {item.description}" for item in report.items)
 
 
-def render_summary(registry: Mapping[str, RequestKind]) -> str:
-    out = ["| kind | what it does | carried out |", "|---|---|---|"]
+def render_summary(registry: Mapping[str, RequestKind[Any, Any]]) -> str:
+    out = ["| kind | what it does |", "|---|---|"]
     for action, kind in registry.items():
-        automated = "automatically" if is_automated(kind) else "by core, by hand (for now)"
-        out.append(f"| [`{action}`](#{action}) | {_cell(kind.summary)} | {automated} |")
+        out.append(f"| [`{action}`](#{action}) | {_cell(kind.summary)} |")
     return "\n".join(out)
 
 
@@ -569,7 +564,7 @@ LEVELS = {"read": 1, "write": 2, "admin": 3}
 def render_app_permissions(
     root: Path,
     *,
-    registry: Mapping[str, RequestKind] | None = None,
+    registry: Mapping[str, RequestKind[Any, Any]] | None = None,
     settings: Settings | None = None,
 ) -> str:
     """The GitHub App permissions the kinds ask for, from ``access()`` on their examples."""
@@ -582,7 +577,7 @@ def render_app_permissions(
         if report.model is None:
             raise DocsReferenceError([f"{action}: {EXAMPLES_DIR / f'{action}.yml'} is not valid"])
         try:
-            access = kind.access(report.model, _SettingsOnly(settings))
+            access = kind.access(report.model, _settings_only(settings))
         except AttributeError:
             silent.append(action)
             continue
@@ -621,7 +616,7 @@ def render_reference(
     root: Path,
     *,
     notes_dir: Path = KINDS_DIR,
-    registry: Mapping[str, RequestKind] | None = None,
+    registry: Mapping[str, RequestKind[Any, Any]] | None = None,
     settings: Settings | None = None,
 ) -> str:
     """The generated part of docs/reference.md; DocsReferenceError lists every problem.

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from admin_requests.access import Access
+from admin_requests.errors import NoServicesError
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
 from admin_requests.queue.decision import Verdict, decide
-from admin_requests.queue.execute import RequestExecutor, ScopeFactory, ServicesFactory
+from admin_requests.queue.execute import RequestExecutor, ServicesFactory
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.lease import LeaseLostError
 from admin_requests.queue.notify import IssueTracker, Notifier
@@ -76,7 +79,7 @@ class QueueRunner:
         config: QueueConfig | None = None,
         services_for: ServicesFactory | None = None,
         checkpoint: Checkpoint | None = None,
-        registry: Mapping[str, RequestKind] = REGISTRY,
+        registry: Mapping[str, RequestKind[Any, Any]] = REGISTRY,
     ) -> None:
         self.root = root
         self.services = services
@@ -91,10 +94,7 @@ class QueueRunner:
         self.guard: Guard = _no_guard
         self.stopped: str | None = None
         self.store = StateStore(root, self.config.state_dir)
-        # The default shares the run's services with every request.
-        self.scope_for: ScopeFactory = services_for or (
-            lambda _access, _label: nullcontext(services)
-        )
+        self.scope_for: ServicesFactory = services_for or self._share_run_services
         self.executor = RequestExecutor(
             services=services,
             scope_for=self.scope_for,
@@ -132,7 +132,7 @@ class QueueRunner:
         now = self.clock()
         report = RunReport(now, self.dry_run)
         self.guard, self.stopped = guard or _no_guard, None
-        done_by_kind: dict[str, list[Item]] = {}
+        done_by_kind: dict[str, list[Item[Any]]] = {}
         requests = self.request_files()
         for request in requests:
             if self._stop_reason() is not None:
@@ -169,7 +169,7 @@ class QueueRunner:
         return self.stopped
 
     def _process(
-        self, request: str, now: datetime, done_by_kind: dict[str, list[Item]]
+        self, request: str, now: datetime, done_by_kind: dict[str, list[Item[Any]]]
     ) -> RequestResult:
         digest = content_digest((self.root / request).read_bytes())
         stored = self.store.load(request)
@@ -205,20 +205,29 @@ class QueueRunner:
             return self.recorder.completed(request, kind, results, stored)
         return self.recorder.failed(request, now, kind, text, digest, state, results)
 
-    def _after_run(self, done_by_kind: dict[str, list[Item]], report: RunReport) -> None:
+    def _share_run_services(self, _access: Access, _label: str) -> AbstractContextManager[Services]:
+        """The default scope: every request shares the run's own services."""
+        if self.services is None:  # the executor never asks then (nothing can run)
+            raise NoServicesError("this run has no services (no GITHUB_TOKEN)")
+        return nullcontext(self.services)
+
+    def _after_run(self, done_by_kind: dict[str, list[Item[Any]]], report: RunReport) -> None:
         # Kinds that share a follow-up (broken and not_broken: one repodata rebuild) run
         # it once, with every done item, through the first of them.
-        groups: dict[str, tuple[RequestKind, list[Item]]] = {}
+        groups: dict[str, tuple[RequestKind[Any, Any], list[Item[Any]]]] = {}
         for action, done in done_by_kind.items():
             if done:
                 kind = self.kinds[action]
                 groups.setdefault(kind.follow_up_key(), (kind, []))[1].extend(done)
+        run_services = self.services
+        if run_services is None:  # no item was carried out without services either
+            return
         for key, (kind, done) in groups.items():
             try:
                 # A follow-up that needs access gets its own credentials, like a request.
-                access = kind.follow_up_access(done, self.services)
+                access = kind.follow_up_access(done, run_services)
                 scope = (
-                    nullcontext(self.services)
+                    nullcontext(run_services)
                     if access.grants_nothing
                     else self.scope_for(access, follow_up_label(key))
                 )
@@ -238,5 +247,5 @@ def _no_guard() -> None:
 
 
 def follow_up_label(key: str) -> str:
-    """How a follow-up step (``RequestKind.follow_up_key``) is named in the ledger."""
+    """How a follow-up step (``RequestKind[Any, Any].follow_up_key``) is named in the ledger."""
     return f"follow-up of {key!r}"

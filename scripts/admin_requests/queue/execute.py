@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from typing import Any
 
 from admin_requests.access import Access
 from admin_requests.kinds.contract import Item, Outcome, RequestKind
@@ -27,14 +28,15 @@ log = logging.getLogger(__name__)
 # credentials scoped to its Access and revoked on exit; the label (the request file, or
 # ``follow_up_label(key)``) names them in the credentials ledger.
 ServicesFactory = Callable[[Access, str], AbstractContextManager[Services]]
-# What the runner uses: a ServicesFactory, or by default the run's own services for
-# every request (None offline, for a dry run without a token).
-ScopeFactory = Callable[[Access, str], AbstractContextManager[Services | None]]
 # Why the run must stop now (it lost its lease), or None while it may go on.
 StopReason = Callable[[], str | None]
 
 ACCESS_FAILED = (
     "could not get the access this request needs ({error}); it is retried automatically."
+)
+NO_SERVICES = (
+    "this run has no services (no GITHUB_TOKEN), so nothing could be carried out; it is "
+    "retried automatically."
 )
 
 
@@ -45,7 +47,7 @@ class RequestExecutor:
         self,
         *,
         services: Services | None,
-        scope_for: ScopeFactory,
+        scope_for: ServicesFactory,
         max_parallel_items: int,
         stop_reason: StopReason,
         checkpoint: Checkpoint,
@@ -56,8 +58,12 @@ class RequestExecutor:
         self.stop_reason = stop_reason
         self.checkpoint = checkpoint
 
-    def execute(self, kind: RequestKind, report: FileReport) -> list[ItemResult]:
+    def execute(self, kind: RequestKind[Any, Any], report: FileReport) -> list[ItemResult]:
         """Every item's outcome, in the file's order."""
+        if self.services is None:
+            # Only a dry run may go without services (no GITHUB_TOKEN): nothing can be
+            # carried out, and the file waits for a run that has them.
+            return [ItemResult(item, Outcome.retry(NO_SERVICES)) for item in report.items]
         stage = "access"
         results: list[ItemResult] = []
         try:
@@ -78,11 +84,11 @@ class RequestExecutor:
         return results
 
     def _attempt_all(
-        self, kind: RequestKind, items: list[Item], services: Services | None
+        self, kind: RequestKind[Any, Any], items: list[Item[Any]], services: Services
     ) -> list[ItemResult]:
         workers = min(kind.parallel_items, self.max_parallel_items, len(items))
 
-        def attempt(item: Item) -> ItemResult:
+        def attempt(item: Item[Any]) -> ItemResult:
             stopped = self.stop_reason()
             if stopped is not None:
                 return ItemResult(item, Outcome.retry(f"not attempted: {stopped}"))
@@ -98,7 +104,11 @@ class RequestExecutor:
             return list(pool.map(attempt, items))
 
     def dry_run(
-        self, request: str, kind: RequestKind, report: FileReport, state: RequestState | None
+        self,
+        request: str,
+        kind: RequestKind[Any, Any],
+        report: FileReport,
+        state: RequestState | None,
     ) -> RequestResult:
         """What a dry run says about a due, valid file: its items and read-only checks."""
         result = RequestResult(
@@ -122,7 +132,7 @@ class RequestExecutor:
         return result
 
 
-def execute_item(kind: RequestKind, item: Item, services: Services | None) -> Outcome:
+def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Services) -> Outcome:
     """One item's outcome; whatever the kind raises or returns instead is a retry."""
     try:
         outcome = kind.execute(item, services)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from admin_requests.kinds.contract import OutcomeStatus, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
@@ -61,7 +62,7 @@ class Recorder:
     def completed(
         self,
         request: str,
-        kind: RequestKind,
+        kind: RequestKind[Any, Any],
         results: list[ItemResult],
         stored: RequestState | None,
     ) -> RequestResult:
@@ -87,7 +88,7 @@ class Recorder:
         self,
         request: str,
         now: datetime,
-        kind: RequestKind,
+        kind: RequestKind[Any, Any],
         text: str,
         digest: str,
         state: RequestState | None,
@@ -147,7 +148,7 @@ class Recorder:
         state: RequestState | None,
         report: FileReport | None,
         problems: Sequence[Problem],
-        registry: Mapping[str, RequestKind],
+        registry: Mapping[str, RequestKind[Any, Any]],
     ) -> RequestResult:
         """The file cannot be carried out as written: park it and tell its requester."""
         lines = [p.format_text() for p in problems if p.is_error]

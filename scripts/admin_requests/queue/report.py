@@ -10,6 +10,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from admin_requests.actions_output import render
 from admin_requests.kinds.contract import Item, Outcome, OutcomeStatus
@@ -29,7 +30,7 @@ class Disposition(enum.Enum):
 
 @dataclass(frozen=True)
 class ItemResult:
-    item: Item
+    item: Item[Any]
     outcome: Outcome
 
     @property

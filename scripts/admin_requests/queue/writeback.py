@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Set
+from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -76,7 +77,9 @@ def _lines_to_drop(
     return drop
 
 
-def remaining_text(text: str, kind: RequestKind, pending: Set[str], display: str) -> str | None:
+def remaining_text(
+    text: str, kind: RequestKind[Any, Any], pending: Set[str], display: str
+) -> str | None:
     """``text`` with the entries of items not in ``pending`` removed, or None if unsafe.
 
     The result is checked by planning it again: it must be valid and produce exactly

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Which request kinds a file may name: the global REGISTRY unless a caller (the queue
 # runner, a test) brings its own.
-Registry = Mapping[str, RequestKind]
+Registry = Mapping[str, RequestKind[Any, Any]]
 
 REQUEST_SUFFIXES = (".yml", ".yaml")
 # Files that may sit in requests/ without being requests.
@@ -43,7 +44,7 @@ class FileReport:
     path: str
     action: str | None = None
     model: RequestModel | None = None
-    items: list[Item] = field(default_factory=list)
+    items: list[Item[Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -20,10 +20,12 @@ from admin_requests.errors import NotFoundError, PermanentError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
 from admin_requests.kinds.execution import feedstocks_exist, guarded
 from admin_requests.kinds.layout import EntryLayout, MappingOfLists
-from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text, describe
 from admin_requests.validation.names import check_feedstock_name, check_output_name_or_glob, is_glob
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
 
 CONFIG_PATH = "config.json"
 ALLOWLIST_PATH = "feedstock_outputs_autoreg_allowlist.yml"
@@ -39,6 +41,13 @@ CURRENT_FORM = (
 @dataclass(frozen=True)
 class FeedstockOutputsRequest(RequestModel):
     feedstock_to_output_mapping: tuple[tuple[Text, tuple[Text, ...]], ...]
+
+
+@dataclass(frozen=True)
+class OutputParams:
+    feedstock: str  # without the '-feedstock' suffix
+    output: str  # a package name, or a glob when ``glob``
+    glob: bool  # a glob goes to the auto-registration allowlist, a name to its own file
 
 
 def _superseded_list_form(node: SequenceNode) -> str:
@@ -69,12 +78,14 @@ def output_item_id(action: str, feedstock: str, output: str) -> str:
     return f"{action}:{feedstock.removesuffix('-feedstock')}:{output}"
 
 
-class AddFeedstockOutputKind(RequestKind):
+# plan() takes its ids from here too, so the queue finds each item's entry.
+ENTRIES = MappingOfLists("feedstock_to_output_mapping", output_item_id)
+
+
+class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams]):
     model_type: ClassVar[type[RequestModel]] = FeedstockOutputsRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
-    item_entries: ClassVar[EntryLayout | None] = MappingOfLists(
-        "feedstock_to_output_mapping", output_item_id
-    )
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
 
     def build(self, fields: dict[str, Node], decoder: Decoder) -> FeedstockOutputsRequest | None:
         node = fields.get("feedstock_to_output_mapping")
@@ -139,7 +150,7 @@ class AddFeedstockOutputKind(RequestKind):
             problems += check_each(model.path, outputs, check_output_name_or_glob, "bad-output")
         return problems
 
-    def plan(self, model: FeedstockOutputsRequest) -> list[Item]:
+    def plan(self, model: FeedstockOutputsRequest) -> list[Item[OutputParams]]:
         items = []
         for key, outputs in model.feedstock_to_output_mapping:
             feedstock = _bare(key)
@@ -150,15 +161,11 @@ class AddFeedstockOutputKind(RequestKind):
                     what = f"register output {output!s} for {feedstock}-feedstock"
                 items.append(
                     Item(
-                        f"{self.action}:{feedstock}:{output}",
+                        ENTRIES.item_id(self.action, key, output),
                         self.action,
                         str(output),
                         what,
-                        {
-                            "feedstock": str(feedstock),
-                            "output": str(output),
-                            "kind": "glob" if is_glob(output) else "name",
-                        },
+                        OutputParams(str(feedstock), str(output), glob=is_glob(output)),
                     )
                 )
         return items
@@ -173,7 +180,7 @@ class AddFeedstockOutputKind(RequestKind):
         keys = [key for key, _ in model.feedstock_to_output_mapping]
         return feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
 
-    def execute(self, item: Item, services: Services) -> Outcome:
+    def execute(self, item: Item[OutputParams], services: Services) -> Outcome:
         repository = services.settings.feedstock_outputs_repository
         return guarded(
             item.description,
@@ -182,10 +189,10 @@ class AddFeedstockOutputKind(RequestKind):
             f"{services.settings.organisation!r}; ask core to check the configuration.",
         )
 
-    def _register(self, item: Item, services: Services) -> Outcome:
-        feedstock, output = item.params["feedstock"], item.params["output"]
+    def _register(self, item: Item[OutputParams], services: Services) -> Outcome:
+        feedstock, output = item.params.feedstock, item.params.output
         repository = services.settings.feedstock_outputs_repository
-        if item.params["kind"] == "glob":
+        if item.params.glob:
             path = ALLOWLIST_PATH
             change = functools.partial(add_glob, feedstock=feedstock, glob=output)
             message = f"Allow {feedstock}-feedstock to register outputs matching {output}"
@@ -331,7 +338,7 @@ def _round_trip_yaml(text: str) -> YAML:
     return yaml
 
 
-ADD_FEEDSTOCK_OUTPUT = AddFeedstockOutputKind(
+KIND = AddFeedstockOutputKind(
     "add_feedstock_output",
     "Let a feedstock upload a package name it was not allowed to (fixes 'output not "
     "allowed' upload failures).",

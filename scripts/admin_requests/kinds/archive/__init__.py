@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import Node
 
@@ -18,10 +18,14 @@ from admin_requests.kinds.contract import (
 )
 from admin_requests.kinds.execution import feedstocks_exist, guarded
 from admin_requests.kinds.layout import EntryLayout, ListEntries
-from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.names import check_feedstock_name
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
+
+ENTRIES = ListEntries("feedstocks")
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,15 @@ class FeedstocksRequest(RequestModel):
     feedstocks: tuple[Text, ...]
 
 
-class ArchiveKind(RequestKind):
+@dataclass(frozen=True)
+class RepositoryParams:
+    repository: str  # <name>-feedstock
+
+
+class ArchiveKind(RequestKind[FeedstocksRequest, RepositoryParams]):
     model_type: ClassVar[type[RequestModel]] = FeedstocksRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
-    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
 
     def __init__(self, action: str, summary: str, *, archived: bool) -> None:
         super().__init__(action, summary)
@@ -49,15 +58,15 @@ class ArchiveKind(RequestKind):
     def validate(self, model: FeedstocksRequest) -> list[Problem]:
         return check_each(model.path, model.feedstocks, check_feedstock_name, "bad-feedstock-name")
 
-    def plan(self, model: FeedstocksRequest) -> list[Item]:
+    def plan(self, model: FeedstocksRequest) -> list[Item[RepositoryParams]]:
         verb = "archive" if self.archived else "unarchive"
         return [
             Item(
-                f"{self.action}:{name}",
+                ENTRIES.item_id(self.action, name),
                 self.action,
                 f"{name}-feedstock",
                 f"{verb} the repository {name}-feedstock",
-                {"repository": f"{name}-feedstock"},
+                RepositoryParams(f"{name}-feedstock"),
             )
             for name in model.feedstocks
         ]
@@ -72,8 +81,8 @@ class ArchiveKind(RequestKind):
     def preflight(self, model: FeedstocksRequest, services: Services) -> list[Problem]:
         return feedstocks_exist(model.path, model.feedstocks, services)
 
-    def execute(self, item: Item, services: Services) -> Outcome:
-        repository = item.params["repository"]
+    def execute(self, item: Item[RepositoryParams], services: Services) -> Outcome:
+        repository = item.params.repository
         org = services.settings.organisation
         return guarded(
             item.description,
@@ -91,7 +100,7 @@ class ArchiveKind(RequestKind):
         return Outcome.done(f"{repository} is now {word}")
 
 
-ARCHIVE = ArchiveKind(
+KIND = ArchiveKind(
     "archive",
     "Archive feedstocks that are no longer maintained (read-only; packages stay available).",
     archived=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import MappingNode, Node
 
@@ -13,10 +13,12 @@ from admin_requests.errors import ConflictError, NotFoundError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
 from admin_requests.kinds.execution import check_online, guarded
 from admin_requests.kinds.layout import EntryLayout, MappingOfLists
-from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text, describe
 from admin_requests.validation.names import check_branch_name, check_feedstock_name
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
 
 ARCHIVED_TAG_SUFFIX = "_archived"
 
@@ -25,15 +27,26 @@ def branch_item_id(action: str, feedstock: str, branch: str) -> str:
     return f"{action}:{feedstock}@{branch}"
 
 
+# plan() takes its ids from here too, so the queue finds each item's entry.
+ENTRIES = MappingOfLists("feedstocks", branch_item_id)
+
+
 @dataclass(frozen=True)
 class BranchesRequest(RequestModel):
     feedstocks: tuple[tuple[Text, tuple[Text, ...]], ...]
 
 
-class ArchiveBranchKind(RequestKind):
+@dataclass(frozen=True)
+class BranchParams:
+    repository: str  # <name>-feedstock
+    branch: str
+    tag: str  # <branch>_archived
+
+
+class ArchiveBranchKind(RequestKind[BranchesRequest, BranchParams]):
     model_type: ClassVar[type[RequestModel]] = BranchesRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
-    item_entries: ClassVar[EntryLayout | None] = MappingOfLists("feedstocks", branch_item_id)
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
 
     def __init__(self, action: str, summary: str, *, archive: bool) -> None:
         super().__init__(action, summary)
@@ -75,7 +88,7 @@ class ArchiveBranchKind(RequestKind):
             problems += check_each(model.path, branches, check_branch_name, "bad-branch-name")
         return problems
 
-    def plan(self, model: BranchesRequest) -> list[Item]:
+    def plan(self, model: BranchesRequest) -> list[Item[BranchParams]]:
         items = []
         for name, branches in model.feedstocks:
             for branch in branches:
@@ -86,18 +99,18 @@ class ArchiveBranchKind(RequestKind):
                     what = f"tag {tag} becomes branch {branch!s} again, then the tag is deleted"
                 items.append(
                     Item(
-                        f"{self.action}:{name}@{branch}",
+                        ENTRIES.item_id(self.action, name, branch),
                         self.action,
                         f"{name}-feedstock",
                         f"{name}-feedstock: {what}",
-                        {"repository": f"{name}-feedstock", "branch": str(branch), "tag": tag},
+                        BranchParams(f"{name}-feedstock", str(branch), tag),
                     )
                 )
         return items
 
-    def _refs(self, item: Item) -> tuple[str, str]:
+    def _refs(self, item: Item[BranchParams]) -> tuple[str, str]:
         """(the reference to move away from, the one to create) for this direction."""
-        branch, tag = f"heads/{item.params['branch']}", f"tags/{item.params['tag']}"
+        branch, tag = f"heads/{item.params.branch}", f"tags/{item.params.tag}"
         return (branch, tag) if self.archive else (tag, branch)
 
     def access(self, model: BranchesRequest, services: Services) -> Access:
@@ -119,9 +132,9 @@ class ArchiveBranchKind(RequestKind):
             )
         return problems
 
-    def _missing_source(self, item: Item, services: Services) -> str | None:
+    def _missing_source(self, item: Item[BranchParams], services: Services) -> str | None:
         source, target = self._refs(item)
-        repository = item.params["repository"]
+        repository = item.params.repository
         if services.github.get_ref(repository, source) or services.github.get_ref(
             repository, target
         ):
@@ -135,8 +148,8 @@ class ArchiveBranchKind(RequestKind):
             )
         return f"{repository} has no {source!r} (nor {target!r}); check the branch name."
 
-    def execute(self, item: Item, services: Services) -> Outcome:
-        repository = item.params["repository"]
+    def execute(self, item: Item[BranchParams], services: Services) -> Outcome:
+        repository = item.params.repository
         return guarded(
             item.description,
             lambda: self._move(item, services),
@@ -144,13 +157,13 @@ class ArchiveBranchKind(RequestKind):
             f"{services.settings.organisation!r}; check the feedstock name.",
         )
 
-    def _move(self, item: Item, services: Services) -> Outcome:
+    def _move(self, item: Item[BranchParams], services: Services) -> Outcome:
         """Create the target at the source's commit, verify it, then delete the source.
 
         In that order, so a run that stops half-way leaves both references at the same
         commit and the next run only deletes the source: nothing is ever lost.
         """
-        github, repository = services.github, item.params["repository"]
+        github, repository = services.github, item.params.repository
         source, target = self._refs(item)
         source_sha = github.get_ref(repository, source)
         target_sha = github.get_ref(repository, target)
@@ -181,7 +194,7 @@ def _branch_texts(model: BranchesRequest) -> list[Text]:
     return [branch for _, branches in model.feedstocks for branch in branches]
 
 
-ARCHIVE_BRANCH = ArchiveBranchKind(
+KIND = ArchiveBranchKind(
     "archive_branch",
     "Retire maintenance branches: each becomes a '<branch>_archived' tag at the same commit.",
     archive=True,

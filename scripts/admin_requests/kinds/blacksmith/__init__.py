@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CiResourceKind
 
-BLACKSMITH = CiResourceKind(
+KIND = CiResourceKind(
     "blacksmith", "Grant a feedstock Blacksmith's faster runners.", resource="Blacksmith runners"
 )

@@ -5,24 +5,28 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access
+from admin_requests.errors import UnvalidatedModelError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
 from admin_requests.kinds.execution import check_online, guarded
 from admin_requests.kinds.layout import EntryLayout, ListEntries
-from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text
-from admin_requests.validation.names import PackageFile, parse_package_file
+from admin_requests.validation.names import parse_package_file
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
 
 log = logging.getLogger(__name__)
 
 BROKEN_LABEL = "broken"
 # The repository_dispatch event sent when no rebuild workflow is configured.
 REPODATA_EVENT = "admin-requests-labels-changed"
+ENTRIES = ListEntries("packages")
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,23 @@ class PackageLabelRequest(RequestModel):
     packages: tuple[Text, ...]
 
 
+@dataclass(frozen=True)
+class LabelParams:
+    """One artifact on the channel, the way anaconda.org's API names it."""
+
+    name: str
+    version: str
+    basename: str  # subdir/name-version-build.ext
+
+
 def _package_problem(value: str) -> str | None:
     return parse_package_file(value)[1]
 
 
-class PackageLabelKind(RequestKind):
+class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
     model_type: ClassVar[type[RequestModel]] = PackageLabelRequest
     required_keys: ClassVar[tuple[str, ...]] = ("packages",)
-    item_entries: ClassVar[EntryLayout | None] = ListEntries("packages")
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
     # Each item is one file's label on anaconda.org: independent, and safe at once.
     parallel_items: ClassVar[int] = 8
 
@@ -61,11 +74,11 @@ class PackageLabelKind(RequestKind):
     def validate(self, model: PackageLabelRequest) -> list[Problem]:
         return check_each(model.path, model.packages, _package_problem, "bad-package")
 
-    def plan(self, model: PackageLabelRequest) -> list[Item]:
+    def plan(self, model: PackageLabelRequest) -> list[Item[LabelParams]]:
         verb = "add the 'broken' label to" if self.add_label else "remove the 'broken' label from"
         return [
             Item(
-                f"{self.action}:{package}",
+                ENTRIES.item_id(self.action, package),
                 self.action,
                 str(package),
                 f"{verb} {package}",
@@ -82,7 +95,7 @@ class PackageLabelKind(RequestKind):
         # broken and not_broken in one run: one rebuild covers both.
         return "broken/not_broken"
 
-    def follow_up_access(self, done: list[Item], services: Services) -> Access:
+    def follow_up_access(self, done: list[Item[LabelParams]], services: Services) -> Access:
         # One workflow start in the repodata-patches repository, which the job's own
         # GITHUB_TOKEN (scoped to this repository) could never do.
         return Access(
@@ -101,39 +114,33 @@ class PackageLabelKind(RequestKind):
             )
         return problems
 
-    def execute(self, item: Item, services: Services) -> Outcome:
+    def execute(self, item: Item[LabelParams], services: Services) -> Outcome:
         channel = services.settings.channel
         return guarded(
             item.description,
-            lambda: self._label(item, services),
-            not_found=f"{item.params['basename']!r} is not on the {channel!r} channel; check "
+            lambda: self._label(item.params, services),
+            not_found=f"{item.params.basename!r} is not on the {channel!r} channel; check "
             "the subdir, version and build string in the request.",
         )
 
-    def _label(self, item: Item, services: Services) -> Outcome:
-        p, channel = item.params, services.settings.channel
-        if "name" not in p:
-            return Outcome.failed(f"{p['basename']!r} is not a package file name; fix it.")
-        dist = services.anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+    def _label(self, p: LabelParams, services: Services) -> Outcome:
+        channel = services.settings.channel
+        dist = services.anaconda.distribution(channel, p.name, p.version, p.basename)
         if dist is None:
             return Outcome.failed(
-                f"{p['basename']!r} is not on the {channel!r} channel; check the subdir, "
+                f"{p.basename!r} is not on the {channel!r} channel; check the subdir, "
                 "version and build string in the request."
             )
         if (BROKEN_LABEL in dist.labels) == self.add_label:
             state = "already has" if self.add_label else "already lacks"
-            return Outcome.done(f"{p['basename']} {state} the broken label", changed=False)
+            return Outcome.done(f"{p.basename} {state} the broken label", changed=False)
         if self.add_label:
-            services.anaconda.add_label(
-                channel, BROKEN_LABEL, p["name"], p["version"], p["basename"]
-            )
-            return Outcome.done(f"{p['basename']} is now labelled broken")
-        services.anaconda.remove_label(
-            channel, BROKEN_LABEL, p["name"], p["version"], p["basename"]
-        )
-        return Outcome.done(f"{p['basename']} is no longer labelled broken")
+            services.anaconda.add_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+            return Outcome.done(f"{p.basename} is now labelled broken")
+        services.anaconda.remove_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+        return Outcome.done(f"{p.basename} is no longer labelled broken")
 
-    def after_run(self, done: list[Item], services: Services) -> None:
+    def after_run(self, done: list[Item[LabelParams]], services: Services) -> None:
         """Start one repodata-patches rebuild for the whole run, if any label was handled.
 
         Raises ServiceError when the rebuild cannot be started; the queue reports it
@@ -155,11 +162,11 @@ class PackageLabelKind(RequestKind):
         return None
 
 
-def _params(value: str) -> dict[str, str]:
-    package, _ = parse_package_file(value)
-    if not isinstance(package, PackageFile):  # plan() of a model that failed validation
-        return {"basename": value}
-    return {"name": package.name, "version": package.version, "basename": package.basename}
+def _params(value: str) -> LabelParams:
+    package, problem = parse_package_file(value)
+    if package is None:
+        raise UnvalidatedModelError(f"{value!r} is not a package file ({problem}); validate first")
+    return LabelParams(package.name, package.version, package.basename)
 
 
 def _rebuild_permission(services: Services) -> dict[str, str]:
@@ -169,19 +176,15 @@ def _rebuild_permission(services: Services) -> dict[str, str]:
     return {"contents": "write"}
 
 
-def _missing_package(services: Services, params: dict[str, str]) -> str | None:
+def _missing_package(services: Services, params: LabelParams) -> str | None:
     channel = services.settings.channel
-    if "name" not in params:
-        return None  # validate() reports it
-    found = services.anaconda.distribution(
-        channel, params["name"], params["version"], params["basename"]
-    )
+    found = services.anaconda.distribution(channel, params.name, params.version, params.basename)
     if found is None:
-        return f"{params['basename']!r} is not on the {channel!r} channel; check the name."
+        return f"{params.basename!r} is not on the {channel!r} channel; check the name."
     return None
 
 
-BROKEN = PackageLabelKind(
+KIND = PackageLabelKind(
     "broken",
     "Mark package artifacts as broken so solvers stop picking them (files stay downloadable).",
     add_label=True,

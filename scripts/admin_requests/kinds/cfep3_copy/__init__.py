@@ -5,22 +5,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import MappingNode, Node
 
 from admin_requests.access import Access
-from admin_requests.errors import ConflictError
+from admin_requests.errors import ConflictError, UnvalidatedModelError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel
 from admin_requests.kinds.execution import check_online, guarded
 from admin_requests.kinds.layout import EntryLayout, ListEntries
-from admin_requests.services import Services
-from admin_requests.services.anaconda import Distribution
 from admin_requests.validation.fields import Decoder, Text, describe
 from admin_requests.validation.names import check_label, check_sha256, parse_package_file
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.services import Services
+    from admin_requests.services.anaconda import Distribution
 
 PACKAGE_SPEC_FORM = "channel[/label/<label>]/subdir/name-version-build.conda"
 DEFAULT_LABEL = "main"
@@ -29,6 +30,7 @@ ENTRY_EXAMPLE = (
     "  - package: some-channel/label/some-label/linux-64/foo-1.0-h0_0.conda\n"
     "    sha256: <64 hexadecimal characters>"
 )
+ENTRIES = ListEntries("anaconda_org_packages", "package")
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,23 @@ class CopyRequest(RequestModel):
     to_anaconda_org_label: Text
 
 
-class Cfep3CopyKind(RequestKind):
+@dataclass(frozen=True)
+class CopyParams:
+    """Where the file is copied from and to, and the digest it must have."""
+
+    channel: str  # the source channel
+    label: str  # the source label
+    name: str
+    version: str
+    basename: str  # subdir/name-version-build.ext
+    sha256: str  # lower case
+    to_label: str  # the label it gets on the organisation's channel
+
+
+class Cfep3CopyKind(RequestKind[CopyRequest, CopyParams]):
     model_type: ClassVar[type[RequestModel]] = CopyRequest
     required_keys: ClassVar[tuple[str, ...]] = ("anaconda_org_packages",)
-    item_entries: ClassVar[EntryLayout | None] = ListEntries("anaconda_org_packages", "package")
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
     optional_keys: ClassVar[tuple[str, ...]] = ("to_anaconda_org_label",)
 
     def _entry(self, node: Node, decoder: Decoder) -> CopyEntry | None:
@@ -157,10 +172,10 @@ class Cfep3CopyKind(RequestKind):
             problems.append(Problem(model.path, label.line, label.column, "bad-label", message))
         return problems
 
-    def plan(self, model: CopyRequest) -> list[Item]:
+    def plan(self, model: CopyRequest) -> list[Item[CopyParams]]:
         return [
             Item(
-                f"{self.action}:{entry.package}",
+                ENTRIES.item_id(self.action, entry.package),
                 self.action,
                 str(entry.package),
                 f"copy {entry.package} to label {model.to_anaconda_org_label!s} after "
@@ -177,27 +192,24 @@ class Cfep3CopyKind(RequestKind):
         problems: list[Problem] = []
         for entry in model.anaconda_org_packages:
             params = _params(entry, model.to_anaconda_org_label)
-            if "name" in params:
-                problems += check_online(
-                    model.path,
-                    entry.package,
-                    functools.partial(_source_problem, services, params),
-                    "bad-copy-source",
-                )
+            problems += check_online(
+                model.path,
+                entry.package,
+                functools.partial(_source_problem, services, params),
+                "bad-copy-source",
+            )
         return problems
 
-    def execute(self, item: Item, services: Services) -> Outcome:
-        if "name" not in item.params:
-            return Outcome.failed(f"{item.target!r} is not a valid package spec; fix it.")
+    def execute(self, item: Item[CopyParams], services: Services) -> Outcome:
         return guarded(
             item.description,
             lambda: self._copy(item, services),
             not_found=f"{item.target!r} was not found; check the channel, label and file name.",
         )
 
-    def _copy(self, item: Item, services: Services) -> Outcome:
+    def _copy(self, item: Item[CopyParams], services: Services) -> Outcome:
         p, channel, anaconda = item.params, services.settings.channel, services.anaconda
-        target = anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+        target = anaconda.distribution(channel, p.name, p.version, p.basename)
         if target is not None:
             return self._already_there(item, target, services)
         problem = _source_problem(services, p)
@@ -206,37 +218,37 @@ class Cfep3CopyKind(RequestKind):
         # A conflict means an earlier attempt copied it but its answer was lost: verify below.
         with contextlib.suppress(ConflictError):
             anaconda.copy(
-                p["channel"],
-                p["name"],
-                p["version"],
-                p["basename"],
+                p.channel,
+                p.name,
+                p.version,
+                p.basename,
                 to_owner=channel,
-                from_label=p["label"],
-                to_label=p["to_label"],
+                from_label=p.label,
+                to_label=p.to_label,
             )
-        copied = anaconda.distribution(channel, p["name"], p["version"], p["basename"])
+        copied = anaconda.distribution(channel, p.name, p.version, p.basename)
         if copied is None:
-            return Outcome.retry(
-                f"{p['basename']} was copied but is not visible on {channel!r} yet"
-            )
-        if not same_sha256(copied.sha256, p["sha256"]):
+            return Outcome.retry(f"{p.basename} was copied but is not visible on {channel!r} yet")
+        if not same_sha256(copied.sha256, p.sha256):
             return Outcome.failed(_copied_wrong_file(item, copied, channel))
         return Outcome.done(
-            f"copied {item.target} to {channel}/label/{p['to_label']}; sha256 verified"
+            f"copied {item.target} to {channel}/label/{p.to_label}; sha256 verified"
         )
 
-    def _already_there(self, item: Item, target: Distribution, services: Services) -> Outcome:
+    def _already_there(
+        self, item: Item[CopyParams], target: Distribution, services: Services
+    ) -> Outcome:
         p, channel = item.params, services.settings.channel
-        if not same_sha256(target.sha256, p["sha256"]):
+        if not same_sha256(target.sha256, p.sha256):
             return Outcome.failed(
-                f"{channel!r} already has a different {p['basename']!r} (sha256 "
-                f"{target.sha256!r}, the request says {p['sha256']!r}); nothing was copied. "
+                f"{channel!r} already has a different {p.basename!r} (sha256 "
+                f"{target.sha256!r}, the request says {p.sha256!r}); nothing was copied. "
                 "Check the sha256 in the request; a file on the channel is never replaced."
             )
-        if p["to_label"] in target.labels:
-            return Outcome.done(f"{p['basename']} is already on {channel!r}", changed=False)
-        services.anaconda.add_label(channel, p["to_label"], p["name"], p["version"], p["basename"])
-        return Outcome.done(f"{p['basename']} was on {channel!r}; added label {p['to_label']!r}")
+        if p.to_label in target.labels:
+            return Outcome.done(f"{p.basename} is already on {channel!r}", changed=False)
+        services.anaconda.add_label(channel, p.to_label, p.name, p.version, p.basename)
+        return Outcome.done(f"{p.basename} was on {channel!r}; added label {p.to_label!r}")
 
 
 def same_sha256(actual: str, expected: str) -> bool:
@@ -244,51 +256,53 @@ def same_sha256(actual: str, expected: str) -> bool:
     return hmac.compare_digest(actual.strip().lower().encode(), expected.strip().lower().encode())
 
 
-def _params(entry: CopyEntry, to_label: str) -> dict[str, str]:
-    source, _ = parse_copy_source(entry.package)
-    package, _ = (
-        parse_package_file(f"{source.subdir}/{source.filename}") if source else (None, None)
+def _params(entry: CopyEntry, to_label: str) -> CopyParams:
+    source, problem = parse_copy_source(entry.package)
+    package, problem = (
+        parse_package_file(f"{source.subdir}/{source.filename}") if source else (None, problem)
     )
-    if source is None or package is None:  # plan() of a model that failed validation
-        return {}
-    return {
-        "channel": source.channel,
-        "label": source.label,
-        "name": package.name,
-        "version": package.version,
-        "basename": package.basename,
-        "sha256": str(entry.sha256).lower(),
-        "to_label": str(to_label),
-    }
+    if source is None or package is None:
+        raise UnvalidatedModelError(
+            f"{str(entry.package)!r} is not a package spec ({problem}); validate first"
+        )
+    return CopyParams(
+        channel=source.channel,
+        label=source.label,
+        name=package.name,
+        version=package.version,
+        basename=package.basename,
+        sha256=str(entry.sha256).lower(),
+        to_label=str(to_label),
+    )
 
 
-def _source_problem(services: Services, p: Mapping[str, str]) -> str | None:
+def _source_problem(services: Services, p: CopyParams) -> str | None:
     """Why the source file cannot be copied as asked, or None when it can."""
-    where = f"{p['channel']}/label/{p['label']}/{p['basename']}"
-    source = services.anaconda.distribution(p["channel"], p["name"], p["version"], p["basename"])
+    where = f"{p.channel}/label/{p.label}/{p.basename}"
+    source = services.anaconda.distribution(p.channel, p.name, p.version, p.basename)
     if source is None:
         return f"{where!r} does not exist; check the channel and file name."
-    if p["label"] not in source.labels:
+    if p.label not in source.labels:
         return (
-            f"{p['basename']!r} in {p['channel']!r} does not have the label {p['label']!r} "
+            f"{p.basename!r} in {p.channel!r} does not have the label {p.label!r} "
             f"(it has {sorted(source.labels)}); check the label in the request."
         )
-    if not same_sha256(source.sha256, p["sha256"]):
+    if not same_sha256(source.sha256, p.sha256):
         return (
-            f"the sha256 of {where!r} is {source.sha256!r}, not {p['sha256']!r} as the "
+            f"the sha256 of {where!r} is {source.sha256!r}, not {p.sha256!r} as the "
             "request says; nothing was copied. Check that the file is the one reviewed."
         )
     return None
 
 
-def _copied_wrong_file(item: Item, copied: Distribution, channel: str) -> str:
+def _copied_wrong_file(item: Item[CopyParams], copied: Distribution, channel: str) -> str:
     return (
         f"after copying {item.target}, {channel!r} has sha256 {copied.sha256!r} for it, not "
-        f"{item.params['sha256']!r}; ask core to remove that file from {channel!r} now."
+        f"{item.params.sha256!r}; ask core to remove that file from {channel!r} now."
     )
 
 
-CFEP3_COPY = Cfep3CopyKind(
+KIND = Cfep3CopyKind(
     "cfep3_copy",
     "Copy a reviewed artifact built elsewhere into the organisation's channel (CFEP-3).",
 )

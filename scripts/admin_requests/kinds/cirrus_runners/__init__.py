@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CiResourceKind
 
-CIRRUS_RUNNERS = CiResourceKind(
+KIND = CiResourceKind(
     "cirrus_runners", "Grant a feedstock Cirrus runners.", resource="Cirrus runners"
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CirunKind
 
-CIRUN = CirunKind(
+KIND = CirunKind(
     "cirun",
     "Grant a feedstock self-hosted GPU/large runners through Cirun.",
     resource="cirun runners",

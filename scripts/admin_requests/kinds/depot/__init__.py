@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CiResourceKind
 
-DEPOT = CiResourceKind("depot", "Grant a feedstock Depot runners.", resource="Depot runners")
+KIND = CiResourceKind("depot", "Grant a feedstock Depot runners.", resource="Depot runners")

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CiResourceKind
 
-NAMESPACE = CiResourceKind(
+KIND = CiResourceKind(
     "namespace", "Grant a feedstock Namespace runners.", resource="Namespace runners"
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from admin_requests.kinds.broken import PackageLabelKind
 
-NOT_BROKEN = PackageLabelKind(
+KIND = PackageLabelKind(
     "not_broken",
     "Undo 'broken': remove the broken label so the artifacts are installable again.",
     add_label=False,

@@ -58,13 +58,13 @@ from admin_requests.kinds.feedstock_facts import (
 )
 from admin_requests.kinds.layout import EntryLayout, ListEntries
 from admin_requests.kinds.token_reset import registry
-from admin_requests.services import Services
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.names import CI_PROVIDERS, check_feedstock_name
 from admin_requests.validation.problems import Problem
 
 if TYPE_CHECKING:
     from admin_requests.credentials.redact import Secret
+    from admin_requests.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ STORABLE = ("github_actions", "azure")
 # How long a provisional registry entry stays valid if the reset is never finalised.
 PENDING_SECONDS = 7 * 24 * 3600
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
+ENTRIES = ListEntries("feedstocks")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class TokenResetRequest(RequestModel):
     unique_token_per_provider: bool = False
 
 
+@dataclass(frozen=True)
+class TokenResetParams:
+    feedstock: str  # without the '-feedstock' suffix
+    providers: tuple[str, ...]  # the CI providers not in skip_providers
+    expiration: int | None  # seconds the old tokens stay valid; None: removed at once
+
+
 def _check_provider(value: str) -> str | None:
     if value in CI_PROVIDERS:
         return None
@@ -91,10 +99,10 @@ def _check_provider(value: str) -> str | None:
     return f"unknown CI provider {value!r} in 'skip_providers'; use some of: {known}."
 
 
-class TokenResetKind(RequestKind):
+class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
     model_type: ClassVar[type[RequestModel]] = TokenResetRequest
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
-    item_entries: ClassVar[EntryLayout | None] = ListEntries("feedstocks")
+    item_entries: ClassVar[EntryLayout | None] = ENTRIES
     optional_keys: ClassVar[tuple[str, ...]] = (
         "skip_providers",
         "existing_tokens_time_to_expiration",
@@ -139,8 +147,8 @@ class TokenResetKind(RequestKind):
             model.path, model.feedstocks, check_feedstock_name, "bad-feedstock-name"
         ) + check_each(model.path, model.skip_providers, _check_provider, "bad-provider")
 
-    def plan(self, model: TokenResetRequest) -> list[Item]:
-        providers = [p for p in CI_PROVIDERS if p not in model.skip_providers]
+    def plan(self, model: TokenResetRequest) -> list[Item[TokenResetParams]]:
+        providers = tuple(p for p in CI_PROVIDERS if p not in model.skip_providers)
         expiration = model.existing_tokens_time_to_expiration
         old = (
             "replace the old tokens"
@@ -149,16 +157,12 @@ class TokenResetKind(RequestKind):
         )
         return [
             Item(
-                f"{self.action}:{name}",
+                ENTRIES.item_id(self.action, name),
                 self.action,
                 f"{name}-feedstock",
                 f"issue a new feedstock token for {name}-feedstock on each CI provider it "
                 f"builds on (among {', '.join(providers) or 'none'}) and {old}",
-                {
-                    "feedstock": str(name),
-                    "providers": ",".join(providers),
-                    "expiration": "" if expiration is None else str(expiration),
-                },
+                TokenResetParams(str(name), providers, expiration),
             )
             for name in model.feedstocks
         ]
@@ -188,7 +192,7 @@ class TokenResetKind(RequestKind):
             problems += _preflight_feedstock(model.path, name, services)
         return problems
 
-    def execute(self, item: Item, services: Services) -> Outcome:
+    def execute(self, item: Item[TokenResetParams], services: Services) -> Outcome:
         repo = item.target
         org = services.settings.organisation
         outcome = guarded(
@@ -201,16 +205,16 @@ class TokenResetKind(RequestKind):
         # The usual confusion: uploads fail because an output is not registered, and a
         # token reset is asked for. Say so with the outcome, done or not: it reaches
         # the job summary and, when the request is parked, the requester's issue.
-        hint = _advice_or_none(services, item.params["feedstock"])
+        hint = _advice_or_none(services, item.params.feedstock)
         if hint is None:
             return outcome
         return dataclasses.replace(outcome, detail=f"{outcome.detail}\n\n{hint}")
 
-    def _reset(self, item: Item, services: Services) -> Outcome:
+    def _reset(self, item: Item[TokenResetParams], services: Services) -> Outcome:
         from admin_requests.credentials.redact import Secret  # credentials/ imports the kinds
 
         repo = item.target
-        wanted = [p for p in item.params["providers"].split(",") if p]
+        wanted = item.params.providers
         github = services.github_for(repo)
         config = github.get_file(repo, CONDA_FORGE_YML)
         if config is None:
@@ -235,10 +239,13 @@ class TokenResetKind(RequestKind):
                 token.clear()
 
     def _register_and_store(
-        self, item: Item, services: Services, tokens: dict[str, Secret], others: list[str]
+        self,
+        item: Item[TokenResetParams],
+        services: Services,
+        tokens: dict[str, Secret],
+        others: list[str],
     ) -> Outcome:
-        name, repo = item.params["feedstock"], item.target
-        expiration = int(item.params["expiration"]) if item.params["expiration"] else None
+        name, repo, expiration = item.params.feedstock, item.target, item.params.expiration
         tokens_repo = services.settings.feedstock_tokens_repository
         path = registry.registry_path(name)
         now = int(services.clock())
@@ -299,7 +306,7 @@ class TokenResetKind(RequestKind):
 
     def _outcome(
         self,
-        item: Item,
+        item: Item[TokenResetParams],
         stored: list[str],
         failures: dict[str, ServiceError],
         expiration: int | None,
@@ -396,7 +403,7 @@ def _unchecked(path: str, name: Text, error: ServiceError) -> Problem:
     )
 
 
-TOKEN_RESET = TokenResetKind(
+KIND = TokenResetKind(
     "token_reset",
     "Issue a new feedstock token when uploads fail with a token/authentication error.",
 )

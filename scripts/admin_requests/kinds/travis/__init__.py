@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from admin_requests.kinds.ci_resources import CiResourceKind
 
-TRAVIS = CiResourceKind(
+KIND = CiResourceKind(
     "travis", "Enable Travis CI builds for a feedstock.", resource="Travis CI", can_revoke=False
 )

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from admin_requests.kinds.archive import ArchiveKind
 
-UNARCHIVE = ArchiveKind("unarchive", "Make archived feedstocks writable again.", archived=False)
+KIND = ArchiveKind("unarchive", "Make archived feedstocks writable again.", archived=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from admin_requests.kinds.archive_branch import ArchiveBranchKind
 
-UNARCHIVE_BRANCH = ArchiveBranchKind(
+KIND = ArchiveBranchKind(
     "unarchive_branch",
     "Bring back an archived branch from its '<branch>_archived' tag.",
     archive=False,
