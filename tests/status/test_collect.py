@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from admin_requests.config import Settings
 from admin_requests.queue.gitops import Git
@@ -24,7 +21,6 @@ from admin_requests.status.collect import (
     workflow_health,
 )
 from admin_requests.status.history import Commit, Lifetime
-from admin_requests.status.latency import percentile, summarise
 from admin_requests.status.model import UNKNOWN
 from tests.fakes import FakeGitHub, Fault
 from tests.fakes.clock import FakeClock
@@ -34,30 +30,7 @@ from tests.status.scenario import HOME, REPOSITORY, STATUS_PERMISSIONS, DatedRep
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-# -- latency ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "values",
-    [[5.0], [1.0, 2.0], [3.0, 1.0, 2.0], [float(x * x % 97) for x in range(1, 200)]],
-)
-def test_percentile_matches_the_inclusive_definition(values: list[float]) -> None:
-    ordered = sorted(values)
-    assert percentile(ordered, 0.5) == pytest.approx(statistics.median(values))
-    if len(values) > 1:
-        cuts = statistics.quantiles(values, n=100, method="inclusive")
-        assert percentile(ordered, 0.9) == pytest.approx(cuts[89])
-        assert percentile(ordered, 0.99) == pytest.approx(cuts[98])
-    assert percentile(ordered, 0.0) == ordered[0]
-    assert percentile(ordered, 1.0) == ordered[-1]
-
-
-def test_percentile_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="no values"):
-        percentile([], 0.5)
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        percentile([1.0], 1.5)
-    assert summarise([]) is None
+# -- latency windows ------------------------------------------------------------------
 
 
 def _life(path: str, added: datetime, removed: datetime | None, subject: str) -> Lifetime:

@@ -1,213 +1,23 @@
-"""Malformed and hostile request files: each gets exactly the expected problem, in place.
+"""Malformed and hostile request files, by each kind's rules: exactly the expected problem.
 
-Each case is (id, file text, expected problems as (line, column, code), a fragment the
-first message must contain). Nothing here may raise: the checker turns every input
-into problems.
+The cases common to every kind sit beside the module whose rule they exercise
+(test_source.py, test_checker.py, test_fields.py, test_names.py); the runner and the
+case format are in tests/validation/malformed.py. Nothing may raise: the checker turns
+every input into problems.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from admin_requests.validation.checker import check_text
+from tests.validation import test_checker, test_fields, test_names, test_source
+from tests.validation.malformed import Case, assert_exact_problems, cases
 
 PKG = "linux-64/numpy-2.0.0-py312h0_0.conda"
 SHA = "a" * 64
 
-CASES: list[tuple[str, str, list[tuple[int, int, str]], str]] = [
-    # --- the document itself -------------------------------------------------------
-    ("empty file", "", [(1, 1, "empty-file")], "the file is empty"),
-    ("only a comment", "# nothing\n", [(1, 1, "empty-file")], "action: archive"),
-    ("top-level list", "- action: archive\n", [(1, 1, "not-a-mapping")], "YAML mapping"),
-    ("top-level scalar", "archive numpy\n", [(1, 1, "not-a-mapping")], "'action' key"),
-    (
-        "two documents",
-        "action: archive\n---\naction: broken\n",
-        [(2, 1, "multiple-documents")],
-        "own file",
-    ),
-    (
-        "tab indentation",
-        "action: archive\nfeedstocks:\n\t- numpy\n",
-        [(3, 1, "yaml-syntax")],
-        "tab characters",
-    ),
-    ("unclosed quote", 'action: "archive\n', [(2, 1, "yaml-syntax")], "not valid YAML"),
-    (
-        "bad indentation",
-        "action: archive\nfeedstocks:\n  - a\n - b\n",
-        [(4, 2, "yaml-syntax")],
-        "not valid YAML",
-    ),
-    (
-        "anchor",
-        "action: archive\nfeedstocks: &x\n  - numpy\n",
-        [(2, 13, "yaml-alias")],
-        "anchors and aliases",
-    ),
-    (
-        "alias bomb",
-        "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\naction: archive\n",
-        [(1, 4, "yaml-alias")],
-        "write every value out in full",
-    ),
-    (
-        "merge key alias",
-        "base: &b {revoke: false}\naction: depot\n<<: *b\n",
-        [(1, 7, "yaml-alias")],
-        "anchors",
-    ),
-    (
-        "deep nesting",
-        "action: archive\nfeedstocks: " + "[" * 30 + "]" * 30 + "\n",
-        [(2, 32, "too-deep")],
-        "nested more than 20 levels",
-    ),
-    ("huge flow nesting", "[" * 100_000, [(1, 21, "too-deep")], "Flatten the file"),
-    (
-        "control character",
-        "action: archive\nfeedstocks: [\x07numpy]\n",
-        [(2, 14, "yaml-syntax")],
-        "not valid YAML",
-    ),
-    # --- action ----------------------------------------------------------------------
-    ("no action", "feedstocks: [numpy]\n", [(1, 1, "missing-action")], "one of: add_feedstock"),
-    (
-        "action typo",
-        "action: archve\nfeedstocks: [numpy]\n",
-        [(1, 9, "unknown-action")],
-        "did you mean 'archive'",
-    ),
-    ("action unknown", "action: delete_everything\n", [(1, 9, "unknown-action")], "Known actions"),
-    ("action is a list", "action: [archive]\n", [(1, 9, "bad-action")], "not a list"),
-    ("action empty", "action:\nfeedstocks: [numpy]\n", [(1, 8, "bad-action")], "one of"),
-    (
-        "action old name",
-        "action: mark_broken\npackages: [x]\n",
-        [(1, 9, "unknown-action")],
-        "Known actions",
-    ),
-    # --- keys ------------------------------------------------------------------------
-    (
-        "unknown key",
-        "action: archive\nfeedstocks: [numpy]\nreason: old\n",
-        [(3, 1, "unknown-key")],
-        "Allowed keys: action, feedstocks",
-    ),
-    (
-        "key typo",
-        "action: archive\nfeedstock: [numpy]\n",
-        [(1, 1, "missing-key"), (2, 1, "unknown-key")],
-        "Did you mean 'feedstocks'",
-    ),
-    ("missing key", "action: broken\n", [(1, 1, "missing-key")], "needs a 'packages' key"),
-    (
-        "duplicate key",
-        "action: archive\nfeedstocks: [a1]\nfeedstocks: [b1]\n",
-        [(3, 1, "duplicate-key")],
-        "first on line 2",
-    ),
-    (
-        "duplicate action",
-        "action: archive\naction: archive\nfeedstocks: [numpy]\n",
-        [(2, 1, "duplicate-key")],
-        "appears twice",
-    ),
-    (
-        "non-text key",
-        "action: archive\nfeedstocks: [numpy]\n? [a, b]\n: 1\n",
-        [(3, 3, "wrong-type")],
-        "a key in the request",
-    ),
-    # --- lists -----------------------------------------------------------------------
-    (
-        "string instead of list",
-        "action: archive\nfeedstocks: numpy\n",
-        [(2, 13, "expected-list")],
-        "feedstocks:\n  - numpy",
-    ),
-    ("empty list", "action: archive\nfeedstocks: []\n", [(2, 13, "empty-list")], "at least one"),
-    ("null list", "action: archive\nfeedstocks:\n", [(2, 12, "empty-list")], "at least one"),
-    (
-        "mapping instead of list",
-        "action: archive\nfeedstocks: {numpy: 1}\n",
-        [(2, 13, "expected-list")],
-        "not a mapping",
-    ),
-    (
-        "nested list item",
-        "action: archive\nfeedstocks:\n  - [numpy]\n",
-        [(3, 5, "wrong-type")],
-        "single text value",
-    ),
-    ("null item", "action: archive\nfeedstocks:\n  -\n", [(3, 4, "empty-value")], "is empty"),
-    (
-        "boolean item",
-        "action: archive\nfeedstocks:\n  - yes\n  - true\n",
-        [(4, 5, "wrong-type")],
-        "quote it",
-    ),
-    # --- feedstock names -------------------------------------------------------------
-    (
-        "feedstock suffix",
-        "action: archive\nfeedstocks: [numpy-feedstock]\n",
-        [(2, 14, "bad-feedstock-name")],
-        "without the '-feedstock' suffix: 'numpy'",
-    ),
-    (
-        "feedstock with slash",
-        "action: archive\nfeedstocks: [conda-forge/numpy]\n",
-        [(2, 14, "bad-feedstock-name")],
-        "contains '/'",
-    ),
-    (
-        "feedstock path traversal",
-        "action: unarchive\nfeedstocks: ['..']\n",
-        [(2, 14, "bad-feedstock-name")],
-        "contains '..'",
-    ),
-    (
-        "feedstock dotdot inside",
-        "action: archive\nfeedstocks: [a..b]\n",
-        [(2, 14, "bad-feedstock-name")],
-        "contains '..'",
-    ),
-    (
-        "feedstock whitespace",
-        "action: archive\nfeedstocks: ['num py']\n",
-        [(2, 14, "bad-feedstock-name")],
-        "whitespace",
-    ),
-    (
-        "feedstock control char",
-        'action: archive\nfeedstocks: ["num\\x1bpy"]\n',
-        [(2, 14, "bad-feedstock-name")],
-        "control character",
-    ),
-    (
-        "feedstock leading dash",
-        "action: archive\nfeedstocks: [-numpy]\n",
-        [(2, 14, "bad-feedstock-name")],
-        "not valid",
-    ),
-    (
-        "feedstock url",
-        "action: travis\nfeedstocks:\n  - https://github.com/x/y\n",
-        [(3, 5, "bad-feedstock-name")],
-        "contains '/'",
-    ),
-    (
-        "feedstock shell",
-        "action: archive\nfeedstocks: ['$(rm -rf ~)']\n",
-        [(2, 14, "bad-feedstock-name")],
-        "whitespace",
-    ),
-    (
-        "feedstock unicode",
-        "action: archive\nfeedstocks: [nümpy]\n",
-        [(2, 14, "bad-feedstock-name")],
-        "letters, digits",
-    ),
+CASES: list[Case] = [
+    # --- entries listed twice (kinds/contract.py: check_each) ---------------------------
     (
         "feedstock duplicate is a warning",
         "action: archive\nfeedstocks: [numpy, numpy]\n",
@@ -485,37 +295,20 @@ CASES: list[tuple[str, str, list[tuple[int, int, str]], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected", "fragment"),
-    [pytest.param(text, expected, fragment, id=name) for name, text, expected, fragment in CASES],
-)
+@pytest.mark.parametrize(("text", "expected", "fragment"), cases(CASES))
 def test_malformed_request_gets_exact_problem(
     text: str, expected: list[tuple[int, int, str]], fragment: str
 ) -> None:
-    report = check_text(text, "requests/bad.yml")
-    found = [(p.line, p.column, p.code) for p in report.problems]
-    assert found == expected
-    assert any(fragment in p.message for p in report.problems)
-    assert all(p.file == "requests/bad.yml" for p in report.problems)
-    assert all(p.code != "internal-error" for p in report.problems)
+    assert_exact_problems(text, expected, fragment)
 
 
 def test_case_table_is_large_enough() -> None:
-    assert len(CASES) >= 60
-    assert len({name for name, *_ in CASES}) == len(CASES)
-
-
-def test_warnings_do_not_invalidate() -> None:
-    report = check_text("action: archive\nfeedstocks: [numpy, numpy]\n")
-    assert report.ok
-    assert [item.target for item in report.items] == ["numpy-feedstock"]
-
-
-def test_all_problems_of_a_file_are_reported_at_once() -> None:
-    report = check_text(
-        "action: archive\nfeedstocks:\n  - ok-name\n  - bad/name\n  - other-feedstock\n"
-    )
-    assert [(p.line, p.code) for p in report.problems] == [
-        (4, "bad-feedstock-name"),
-        (5, "bad-feedstock-name"),
+    every = [
+        *test_source.CASES,
+        *test_checker.CASES,
+        *test_fields.CASES,
+        *test_names.CASES,
+        *CASES,
     ]
+    assert len(every) >= 60
+    assert len({name for name, *_ in every}) == len(every)

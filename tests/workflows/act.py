@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 from sandbox.core import Sandbox
-from sandbox.workflow import ACT, ActResult, Workspace
-
-__all__ = ["ACT", "ActResult", "Run", "Workspace", "require_act", "state_on_main"]
+from sandbox.workflow import ACT, Workspace
 
 
 def require_act() -> None:

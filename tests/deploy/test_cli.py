@@ -8,11 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.deploy import RepositoryApi, load_spec, plan_changes
 from admin_requests.deploy.cli import main
-from admin_requests.errors import DeployConfigError
-from admin_requests.services.http import HttpClient, Retrier
-from tests.fakes import Fault
 from tests.fakes.github import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,50 +179,6 @@ def test_missing_values_and_bad_arguments_are_usage_errors(
     assert "GITHUB_TOKEN" in capsys.readouterr().err
     assert main(["plan", "--repository", REPOSITORY, *VAULT, "--set", "novalue"], environ) == 2
     assert "--set name=value" in capsys.readouterr().err
-
-
-def test_the_files_are_validated_with_the_place_of_the_mistake(tmp_path: Path) -> None:
-    (tmp_path / "repository.yml").write_text("repository: {}\nbranch_protection: {}\n")
-    (tmp_path / "backend-vault.yml").write_text("")
-    with pytest.raises(DeployConfigError, match="unknown sections \\['branch_protection'\\]"):
-        load_spec(tmp_path, "vault", {})
-    (tmp_path / "repository.yml").write_text("environments:\n  production:\n    wait: 5\n")
-    with pytest.raises(DeployConfigError, match=r"environments\.production: unknown keys"):
-        load_spec(tmp_path, "vault", {})
-    with pytest.raises(DeployConfigError, match="use one of vault, aws"):
-        load_spec(tmp_path, "azure", {})
-
-
-def test_backend_files_override_the_base_and_pull_request_rule_defaults_are_tolerated(
-    github: FakeGitHub, tmp_path: Path
-) -> None:
-    """GitHub returns rule parameters nobody sent; only declared ones are compared."""
-    (tmp_path / "repository.yml").write_text(
-        "rulesets:\n"
-        "  - name: reviews\n"
-        "    enforcement: active\n"
-        "    rules:\n"
-        "      - type: pull_request\n"
-        "        parameters: {required_approving_review_count: 1}\n"
-        "    bypass_actors:\n"
-        "      - {actor_id: 4242, actor_type: Integration, bypass_mode: always}\n"
-        "environments:\n  production:\n    variables: {A: base, B: base}\n"
-    )
-    (tmp_path / "backend-vault.yml").write_text(
-        "environments:\n  production:\n    variables: {B: vault}\n"
-    )
-    spec = load_spec(tmp_path, "vault", {})
-    assert spec.environments[0].variables == {"A": "base", "B": "vault"}
-    github.faults.on_call(1, fault=Fault.server_error(503), method="GET", path="/rulesets$")
-    http = HttpClient(github.url, token="admin", retrier=Retrier(sleep=lambda _: None))
-    api = RepositoryApi(http, REPOSITORY)
-    for change in plan_changes(api, spec):
-        assert change.apply is not None
-        change.apply()
-    (ruleset,) = github.repo("admin-requests").admin.rulesets.values()
-    assert ruleset["rules"][0]["parameters"]["allowed_merge_methods"]  # GitHub's default
-    assert plan_changes(api, spec) == []
-    assert github.faults.injected == 1
 
 
 def test_ids_prints_what_the_trust_policies_pin(

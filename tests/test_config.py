@@ -1,0 +1,57 @@
+"""Run configuration: read once from the environment, every base URL configurable."""
+
+from __future__ import annotations
+
+import pytest
+
+from admin_requests.config import Settings, parse_installations
+from admin_requests.errors import UsageError
+
+
+def test_an_empty_environment_gives_the_production_defaults() -> None:
+    assert Settings.from_environ({}) == Settings()
+    assert Settings().github_api_url == "https://api.github.com"
+    assert Settings().organisation == "conda-forge"
+
+
+def test_the_environment_sets_urls_without_their_trailing_slash() -> None:
+    settings = Settings.from_environ(
+        {
+            "ADMIN_REQUESTS_ORG": "acme",
+            "GITHUB_REPOSITORY": "acme/admin-requests",
+            "GITHUB_API_URL": "http://127.0.0.1:8080/",
+            "ANACONDA_API_URL": "http://127.0.0.1:8081/",
+            "ANACONDA_CHANNEL_URL": "http://127.0.0.1:8082/",
+            "AZURE_DEVOPS_URL": "http://127.0.0.1:8083/",
+            "GITHUB_SERVER_URL": "http://127.0.0.1:8084/",
+            "ADMIN_REQUESTS_HTTP_TIMEOUT": "2.5",
+            "REPODATA_PATCHES_WORKFLOW": "",
+            "CONDA_SMITHY": "/opt/conda/bin/conda-smithy",
+        }
+    )
+    assert (settings.organisation, settings.repository) == ("acme", "acme/admin-requests")
+    assert settings.github_api_url == "http://127.0.0.1:8080"
+    assert settings.anaconda_api_url == "http://127.0.0.1:8081"
+    assert settings.channel_url == "http://127.0.0.1:8082"
+    assert settings.azure_devops_url == "http://127.0.0.1:8083"
+    assert settings.git_base_url == "http://127.0.0.1:8084"
+    assert settings.http_timeout_seconds == 2.5
+    # Empty is a value: send a repository_dispatch instead of starting a workflow.
+    assert settings.repodata_patches_workflow == ""
+    assert settings.conda_smithy == "/opt/conda/bin/conda-smithy"
+    assert settings.channel == "conda-forge"
+
+
+def test_installations_accept_spaces_and_semicolons() -> None:
+    assert parse_installations(" cirun=1 ; depot = 2,") == (("cirun", 1), ("depot", 2))
+    settings = Settings.from_environ({"ADMIN_REQUESTS_CI_APPS": "depot=42"})
+    assert settings.ci_app_installation("depot") == 42
+    assert settings.ci_app_installation("cirun") is None
+
+
+@pytest.mark.parametrize("text", ["cirun", "cirun=", "=5", "cirun=x1", "cirun=-1"])
+def test_a_bad_installation_says_how_to_write_it(text: str) -> None:
+    with pytest.raises(
+        UsageError, match=rf"has {text!r}; write each provider as 'kind=installation-id'"
+    ):
+        parse_installations(text)

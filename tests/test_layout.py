@@ -1,0 +1,240 @@
+"""The tests mirror the package: one folder per package folder, one test module per module.
+
+For every package folder ``scripts/admin_requests/<dir>/`` (``kinds/<kind>/`` included)
+there is a test package ``tests/<dir>/``, and for every product module ``<dir>/<name>.py``
+there is ``tests/<dir>/test_<name>.py``. A package's ``__init__.py`` with logic in it is
+tested by ``tests/<dir>/test_<package>.py`` (``kinds/archive/__init__.py`` ->
+``tests/kinds/archive/test_archive.py``).
+
+Exempt by rule, because there is nothing of their own to test:
+
+- ``__main__.py`` (it only calls the CLI's ``main``);
+- an ``__init__.py`` that is empty or only re-exports: nothing but a docstring, imports
+  and ``__all__``/``__version__`` assignments.
+
+Any other module without its mirrored test module is listed in ``UNMIRRORED`` with the
+reason: the test module that covers it today and why it is not split, or ``pending:``
+while its test folder is being restructured. An entry is stale, and fails, once its
+module is gone, exempt by rule, or has its mirrored test module. Test modules that
+mirror no module (``test_corpus.py``, ``test_browser.py``...) are allowed: they test a
+behaviour across modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "scripts" / "admin_requests"
+TESTS = ROOT / "tests"
+
+_A = "pending: tests/queue and tests/cli are being restructured (issue 14)"
+_B = "pending: tests/credentials and tests/services are being restructured (issue 14)"
+_C = "pending: tests/kinds is being restructured (issue 14)"
+
+# Module (relative to scripts/admin_requests/) -> why it has no mirrored test module.
+UNMIRRORED: dict[str, str] = {
+    # -- deploy: the vault and AWS trust tests share the credential tests' fixtures ----
+    "deploy/vault.py": (
+        "tests/credentials/test_vault_trust.py and tests/credentials/test_vault_check.py "
+        "run it against the OpenBao server fixture of tests/credentials/conftest.py, shared "
+        "with the broker's vault tests; they move to tests/deploy/ (as test_vault.py) once "
+        "tests/credentials has been restructured (issue 14)"
+    ),
+    "deploy/aws_trust.py": (
+        "tests/credentials/test_aws.py checks the trust policy with the same OIDC issuer "
+        "and moto setup as the AWS backend it admits; its trust-policy tests move to "
+        "tests/deploy/ (as test_aws_trust.py) once tests/credentials has been "
+        "restructured (issue 14)"
+    ),
+    # -- helper A: queue/ and cli/ ------------------------------------------------------
+    "cli/__init__.py": _A,
+    "queue/checkpoints.py": _A,
+    "queue/dispatch.py": _A,
+    "queue/execute.py": _A,
+    "queue/lease.py": _A,
+    "queue/record.py": _A,
+    "queue/report.py": _A,
+    # -- helper B: credentials/ and services/ -------------------------------------------
+    "credentials/anaconda_token.py": _B,
+    "credentials/azure.py": _B,
+    "credentials/backend.py": _B,
+    "credentials/broker.py": _B,
+    "credentials/env.py": _B,
+    "credentials/factories.py": _B,
+    "credentials/github_app.py": _B,
+    "credentials/http.py": _B,
+    "credentials/ledger.py": _B,
+    "credentials/oidc.py": _B,
+    "credentials/redact.py": _B,
+    "credentials/settings.py": _B,
+    "credentials/tokens.py": _B,
+    "credentials/vault.py": _B,
+    "credentials/vault_backend.py": _B,
+    "services/__init__.py": _B,
+    "services/installations.py": _B,
+    # -- helper C: kinds/ ---------------------------------------------------------------
+    "kinds/__init__.py": _C,
+    "kinds/blacksmith/__init__.py": _C,
+    "kinds/ci_config.py": _C,
+    "kinds/cirrus_runners/__init__.py": _C,
+    "kinds/cirun/__init__.py": _C,
+    "kinds/contract.py": _C,
+    "kinds/depot/__init__.py": _C,
+    "kinds/execution.py": _C,
+    "kinds/folders.py": _C,
+    "kinds/layout.py": _C,
+    "kinds/namespace/__init__.py": _C,
+    "kinds/not_broken/__init__.py": _C,
+    "kinds/token_reset/registry.py": _C,
+    "kinds/travis/__init__.py": _C,
+    "kinds/unarchive/__init__.py": _C,
+    "kinds/unarchive_branch/__init__.py": _C,
+}
+
+_PENDING = re.compile(r"^pending: tests/\S+ (and tests/\S+ )?(is|are) being restructured")
+_TEST_MODULE = re.compile(r"\btests/[\w/]+\.py\b")
+
+
+def _is_only_reexports(source: str) -> bool:
+    """A docstring, imports and dunder assignments (``__all__``, ``__version__``) only."""
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            continue
+        if isinstance(statement, ast.Assign) and all(
+            isinstance(target, ast.Name) and target.id.startswith("__")
+            for target in statement.targets
+        ):
+            continue
+        return False
+    return True
+
+
+def exempt_by_rule(module: Path) -> bool:
+    if module.name == "__main__.py":
+        return True
+    return module.name == "__init__.py" and _is_only_reexports(module.read_text())
+
+
+def mirrored_test(relative: Path) -> Path:
+    """``status/model.py`` -> ``tests/status/test_model.py``; a package's ``__init__.py``
+    -> ``tests/<dir>/test_<package>.py``."""
+    name = relative.parent.name if relative.name == "__init__.py" else relative.stem
+    return TESTS / relative.parent / f"test_{name}.py"
+
+
+def product_modules(package: Path = PACKAGE) -> list[Path]:
+    return sorted(
+        p.relative_to(package) for p in package.rglob("*.py") if "__pycache__" not in p.parts
+    )
+
+
+def package_folders(package: Path = PACKAGE) -> list[Path]:
+    return sorted({module.parent for module in product_modules(package)})
+
+
+def test_every_module_has_its_test_module_or_a_reason() -> None:
+    missing = []
+    for relative in product_modules():
+        key = relative.as_posix()
+        if exempt_by_rule(PACKAGE / relative) or key in UNMIRRORED:
+            continue
+        if not mirrored_test(relative).is_file():
+            missing.append(
+                f"scripts/admin_requests/{key} has no test module: write "
+                f"{mirrored_test(relative).relative_to(ROOT)}, or add {key!r} to UNMIRRORED "
+                "in tests/test_layout.py with the test module that covers it and why it is "
+                "not split"
+            )
+    assert not missing, "\n".join(missing)
+
+
+def test_every_package_folder_has_its_test_package() -> None:
+    """Test module names repeat across folders (tests/status/test_cli.py and
+    tests/deploy/test_cli.py), which pytest allows only inside packages."""
+    missing = []
+    for folder in package_folders():
+        modules = [m for m in product_modules() if m.parent == folder]
+        if all(m.as_posix() in UNMIRRORED for m in modules):
+            continue  # nothing to hold yet: each module says where it is tested
+        if not (TESTS / folder / "__init__.py").is_file():
+            target = (TESTS / folder).relative_to(ROOT)
+            missing.append(
+                f"scripts/admin_requests/{folder.as_posix() or '.'}/ has no test package: "
+                f"create {target}/ with an __init__.py, or list each of its modules in "
+                "UNMIRRORED in tests/test_layout.py with a reason"
+            )
+    assert not missing, "\n".join(missing)
+
+
+def test_no_stale_or_unexplained_exemptions() -> None:
+    stale = []
+    for key, reason in sorted(UNMIRRORED.items()):
+        module = PACKAGE / key
+        if not module.is_file():
+            stale.append(f"UNMIRRORED[{key!r}]: scripts/admin_requests/{key} no longer exists")
+        elif exempt_by_rule(module):
+            stale.append(f"UNMIRRORED[{key!r}]: the module is now exempt by rule (re-exports)")
+        elif mirrored_test(Path(key)).is_file():
+            stale.append(
+                f"UNMIRRORED[{key!r}]: {mirrored_test(Path(key)).relative_to(ROOT)} exists now"
+            )
+        elif not _PENDING.match(reason):
+            named = _TEST_MODULE.findall(reason)
+            if not named:
+                stale.append(f"UNMIRRORED[{key!r}]: the reason names no test module that covers it")
+            stale += [
+                f"UNMIRRORED[{key!r}]: the reason names {path}, which does not exist"
+                for path in named
+                if not (ROOT / path).is_file()
+            ]
+    assert not stale, (
+        "\n".join(stale) + "\nRemove or correct these entries in tests/test_layout.py."
+    )
+
+
+# -- the rules themselves, on a package made for the purpose ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "exempt"),
+    [
+        ("", True),
+        ('"""Docs."""\nfrom __future__ import annotations\n', True),
+        ("from .a import A\nfrom .b import B\n__all__ = ['A', 'B']\n", True),
+        ('__version__ = "0.1.0"\n', True),
+        ("from .a import A\nDEFAULT = A()\n", False),
+        ("def main() -> None:\n    pass\n", False),
+    ],
+)
+def test_only_empty_or_reexporting_init_files_are_exempt(
+    tmp_path: Path, source: str, exempt: bool
+) -> None:
+    (tmp_path / "__init__.py").write_text(source)
+    assert exempt_by_rule(tmp_path / "__init__.py") is exempt
+    (tmp_path / "module.py").write_text(source)
+    assert not exempt_by_rule(tmp_path / "module.py")
+
+
+def test_the_mirrored_names() -> None:
+    assert mirrored_test(Path("status/model.py")) == TESTS / "status" / "test_model.py"
+    assert mirrored_test(Path("kinds/archive/__init__.py")) == (
+        TESTS / "kinds" / "archive" / "test_archive.py"
+    )
+    assert mirrored_test(Path("access.py")) == TESTS / "test_access.py"
+
+
+def test_folders_are_found_with_their_modules(tmp_path: Path) -> None:
+    for path in ("__init__.py", "a.py", "sub/__init__.py", "sub/deeper/b.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    (tmp_path / "sub" / "__pycache__").mkdir()
+    (tmp_path / "sub" / "__pycache__" / "a.cpython-311.py").write_text("")
+    assert [p.as_posix() for p in package_folders(tmp_path)] == [".", "sub", "sub/deeper"]
+    assert len(product_modules(tmp_path)) == 4

@@ -1,0 +1,136 @@
+"""The checker: the action picks the kind, every problem of a file at once, files isolated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml.nodes import MappingNode
+
+from admin_requests.kinds import REGISTRY
+from admin_requests.validation.checker import check_paths, check_text, display_path
+from admin_requests.validation.fields import Decoder
+from tests.queue.support import ScriptedKind, things
+from tests.validation.malformed import Case, assert_exact_problems, cases
+
+# The action: missing, not text, unknown, or a kind's old name.
+
+CASES: list[Case] = [
+    ("no action", "feedstocks: [numpy]\n", [(1, 1, "missing-action")], "one of: add_feedstock"),
+    (
+        "action typo",
+        "action: archve\nfeedstocks: [numpy]\n",
+        [(1, 9, "unknown-action")],
+        "did you mean 'archive'",
+    ),
+    ("action unknown", "action: delete_everything\n", [(1, 9, "unknown-action")], "Known actions"),
+    ("action is a list", "action: [archive]\n", [(1, 9, "bad-action")], "not a list"),
+    ("action empty", "action:\nfeedstocks: [numpy]\n", [(1, 8, "bad-action")], "one of"),
+    (
+        "action old name",
+        "action: mark_broken\npackages: [x]\n",
+        [(1, 9, "unknown-action")],
+        "Known actions",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "fragment"), cases(CASES))
+def test_a_malformed_action_gets_exact_problem(
+    text: str, expected: list[tuple[int, int, str]], fragment: str
+) -> None:
+    assert_exact_problems(text, expected, fragment)
+
+
+def test_warnings_do_not_invalidate() -> None:
+    report = check_text("action: archive\nfeedstocks: [numpy, numpy]\n")
+    assert report.ok
+    assert [item.target for item in report.items] == ["numpy-feedstock"]
+
+
+def test_all_problems_of_a_file_are_reported_at_once() -> None:
+    report = check_text(
+        "action: archive\nfeedstocks:\n  - ok-name\n  - bad/name\n  - other-feedstock\n"
+    )
+    assert [(p.line, p.code) for p in report.problems] == [
+        (4, "bad-feedstock-name"),
+        (5, "bad-feedstock-name"),
+    ]
+
+
+VALID = "action: archive\nfeedstocks: [numpy]\n"
+
+
+def test_the_folder_is_checked_file_by_file_and_what_does_not_belong_is_named(
+    tmp_path: Path,
+) -> None:
+    for name in ("README.md", ".gitkeep", "a.yml", "b.yaml", "notes.txt"):
+        (tmp_path / name).write_text(VALID)
+    (tmp_path / "sub").mkdir()
+    reports = {Path(r.path).name: r for r in check_paths([tmp_path])}
+    assert sorted(reports) == ["a.yml", "b.yaml", "notes.txt", "sub"]
+    assert reports["a.yml"].ok
+    assert reports["b.yaml"].ok
+    assert [p.code for p in reports["notes.txt"].problems] == ["not-a-request-file"]
+    assert "rename this to notes.yml" in reports["notes.txt"].problems[0].message
+    assert "not folders" in reports["sub"].problems[0].message
+    # Named one by one: a request file is checked, README.md is still not a request.
+    explicit = check_paths([tmp_path / "a.yml", tmp_path / "README.md", tmp_path / "notes.txt"])
+    assert [(Path(r.path).name, r.ok) for r in explicit] == [("a.yml", True), ("notes.txt", False)]
+
+
+def test_a_file_that_breaks_the_checker_is_that_files_problem_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(root: MappingNode, decoder: Decoder) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(REGISTRY["archive"], "parse", explode)
+    (tmp_path / "a.yml").write_text(VALID)
+    (tmp_path / "b.yml").write_text("action: unarchive\nfeedstocks: [numpy]\n")
+    broken, fine = check_paths([tmp_path])
+    assert [p.code for p in broken.problems] == ["internal-error"]
+    assert "this is a bug in admin-requests" in broken.problems[0].message
+    assert fine.ok
+    assert [item.target for item in fine.items] == ["numpy-feedstock"]
+
+
+def test_paths_are_shown_relative_to_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "requests").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "requests" / "a.yml") == "requests/a.yml"
+    assert display_path(Path("/elsewhere/a.yml")) == "/elsewhere/a.yml"
+
+
+# -- the registry it is given (the queue runner's), not only the global one ---------------
+
+
+def test_a_kind_of_the_given_registry_is_checked_and_planned() -> None:
+    kind = ScriptedKind("fake")
+    report = check_text(things("a", "b"), "requests/x.yml", {kind.action: kind})
+    assert report.ok
+    assert [item.id for item in report.items] == ["fake:a", "fake:b"]
+    # The global registry knows no such kind, and was not changed.
+    assert "fake" not in REGISTRY
+    assert [p.code for p in check_text(things("a")).problems] == ["unknown-action"]
+
+
+def test_unknown_actions_are_named_against_the_given_registry() -> None:
+    kind = ScriptedKind("fake")
+    [problem] = check_text("action: fak\nthings:\n  - a\n", "x.yml", {kind.action: kind}).problems
+    assert problem.code == "unknown-action"
+    assert "did you mean 'fake'?" in problem.message
+    assert problem.message.endswith("Known actions: fake.")
+    [problem] = check_text("action: archive\n", "x.yml", {kind.action: kind}).problems
+    assert "Known actions: fake." in problem.message
+
+
+def test_check_paths_passes_the_registry_on(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(things("x"))
+    kind = ScriptedKind("fake")
+    [report] = check_paths([tmp_path], {kind.action: kind})
+    assert report.ok
+    [report] = check_paths([tmp_path])
+    assert not report.ok
