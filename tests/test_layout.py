@@ -83,7 +83,6 @@ UNMIRRORED: dict[str, str] = {
     "kinds/ci_config.py": _C,
     "kinds/cirrus_runners/__init__.py": _C,
     "kinds/cirun/__init__.py": _C,
-    "kinds/contract.py": _C,
     "kinds/depot/__init__.py": _C,
     "kinds/execution.py": _C,
     "kinds/folders.py": _C,
