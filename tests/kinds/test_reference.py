@@ -9,45 +9,14 @@ from typing import Any, ClassVar
 import pytest
 from ruamel.yaml import YAML
 
-from admin_requests.errors import DocsReferenceError
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.archive import ArchiveKind, FeedstocksRequest
 from admin_requests.kinds.contract import RequestModel
 from admin_requests.kinds.folders import KINDS_DIR, REFERENCE, shown
-from admin_requests.kinds.reference import SHARED_NOTES, describe_type, render_reference
+from admin_requests.kinds.reference import describe_type, render_reference
+from admin_requests.kinds.reference_notes import SHARED_NOTES
 from admin_requests.validation.fields import Text
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def notes_copy(tmp_path: Path, change: Any = None) -> Path:
-    """The kinds' notes in tmp_path (``<kind>/reference.yml`` and the shared notes).
-
-    ``change(data)`` may change them first: ``data["kinds"][kind]`` is a kind's
-    reference.yml, ``data["shared"]`` the shared notes.
-    """
-    yaml = YAML()
-    data = {
-        "kinds": {
-            p.parent.name: yaml.load(p.read_text()) for p in KINDS_DIR.glob(f"*/{REFERENCE}")
-        },
-        "shared": yaml.load((KINDS_DIR / SHARED_NOTES).read_text()),
-    }
-    if change is not None:
-        change(data)
-    for action, notes in data["kinds"].items():
-        (tmp_path / action).mkdir()
-        with (tmp_path / action / REFERENCE).open("w") as out:
-            yaml.dump(notes, out)
-    with (tmp_path / SHARED_NOTES).open("w") as out:
-        yaml.dump(data["shared"], out)
-    return tmp_path
-
-
-def problems_of(**kwargs: Any) -> list[str]:
-    with pytest.raises(DocsReferenceError) as caught:
-        render_reference(ROOT, **kwargs)
-    return caught.value.problems
+from tests.kinds.notes_support import ROOT, notes_copy, problems_of
 
 
 def test_every_kind_key_and_example_is_in_the_reference() -> None:
@@ -166,31 +135,3 @@ def test_a_shared_note_has_one_source_and_reads_the_same_in_each_kind() -> None:
     # Written once: no kind's reference.yml repeats a shared text.
     for path in KINDS_DIR.glob(f"*/{REFERENCE}"):
         assert "Feedstock names without the `-feedstock` suffix" not in path.read_text(), path
-
-
-def test_an_unknown_shared_note_fails(tmp_path: Path) -> None:
-    def misspell(data: Any) -> None:
-        data["kinds"]["archive"]["fields"]["feedstocks"] = {"shared": "feedstock"}
-
-    (found,) = problems_of(notes_dir=notes_copy(tmp_path, misspell))
-    assert found.startswith(f"{shown(tmp_path / 'archive' / REFERENCE)}: fields.feedstocks uses")
-    assert "the shared note 'feedstock', which" in found
-    assert "known: ['branches', 'ci-failures'" in found
-
-
-def test_a_shared_note_no_kind_uses_fails(tmp_path: Path) -> None:
-    path = notes_copy(tmp_path, lambda d: d["shared"].update(unused="Nobody reads this."))
-    assert problems_of(notes_dir=path) == [
-        f"{shown(tmp_path / SHARED_NOTES)}: no kind uses the shared note 'unused'; remove it"
-    ]
-
-
-def test_a_shared_list_where_a_text_belongs_fails(tmp_path: Path) -> None:
-    def wrong(data: Any) -> None:
-        data["kinds"]["depot"]["fields"]["revoke"] = {"shared": "ci-failures"}
-
-    (found,) = problems_of(notes_dir=notes_copy(tmp_path, wrong))
-    assert found == (
-        f"{shown(tmp_path / 'depot' / REFERENCE)}: fields.revoke must be a text or "
-        "{shared: NAME}, not list"
-    )
