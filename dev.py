@@ -18,13 +18,16 @@ only: this file runs before anything is installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -66,7 +69,9 @@ def ensure_environment() -> None:
         file=sys.stderr,
         flush=True,
     )
-    subprocess.run([*pip, "install", "-r", str(LOCK)], check=True)
+    # --no-compile: byte-compiling every installed module costs about 20 s of CPU (a
+    # quarter of the install); Python compiles what it imports on first use instead.
+    subprocess.run([*pip, "install", "--no-compile", "-r", str(LOCK)], check=True)
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True
     )
@@ -118,29 +123,99 @@ def ensure_chromium() -> None:
             return
 
 
-def _run(step: str, argv: list[str]) -> bool:
-    print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
-    env = {
+def _step_environ() -> dict[str, str]:
+    return {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "NO_MKDOCS_2_WARNING": "1",  # Material's end-of-life banner, not a build problem
     }
-    return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode == 0
+
+
+def _run(step: str, argv: list[str]) -> bool:
+    print(f"\n[dev] {step}: {' '.join(argv)}", flush=True)
+    return subprocess.run(argv, cwd=ROOT, env=_step_environ(), check=False).returncode == 0
+
+
+Step = tuple[str, list[str]]
+
+
+def _run_steps(foreground: list[Step], background: list[Step]) -> list[str]:
+    """Run ``background`` while ``foreground`` runs in turn; the names of those that failed.
+
+    A foreground step prints as it goes. A background step's output is kept in a file and
+    printed whole under its own heading once the foreground is done, so two steps never
+    interleave their lines.
+    """
+    with contextlib.ExitStack() as stack:
+        started: list[tuple[str, list[str], subprocess.Popen[bytes], IO[bytes]]] = []
+        for name, argv in background:
+            log: IO[bytes] = stack.enter_context(tempfile.TemporaryFile())
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=_step_environ(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(_stop, process)  # on Ctrl-C or an error: leave nothing running
+            started.append((name, argv, process, log))
+        if background:
+            names = ", ".join(name for name, _ in background)
+            print(f"[dev] started in the background, shown after the rest: {names}", flush=True)
+        failed = [name for name, argv in foreground if not _run(name, argv)]
+        for name, argv, process, log in started:
+            code = process.wait()
+            print(f"\n[dev] {name}: {' '.join(argv)}", flush=True)
+            log.seek(0)
+            sys.stdout.buffer.write(log.read())
+            sys.stdout.flush()
+            if code != 0:
+                print(f"[dev] {name} exited with {code}", flush=True)
+                failed.append(name)
+        return failed
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _pytest_workers() -> int:
+    """pytest-xdist workers: ADMIN_REQUESTS_TEST_WORKERS, else two per core.
+
+    More workers than cores pays: much of the suite waits (act runs a pip install and
+    real retry delays, the soak tests injected timeouts) rather than computes.
+    """
+    configured = os.environ.get("ADMIN_REQUESTS_TEST_WORKERS", "")
+    if configured.isdigit():
+        return int(configured)
+    return 2 * (os.cpu_count() or 1)
 
 
 def run_tests(extra: list[str]) -> int:
     ensure_chromium()
-    steps = [
+    workers = _pytest_workers()
+    # Tests that share a module's fixtures carry an xdist_group mark; the collection order
+    # (slowest first, tests/conftest.py) is the order the workers take them in. Arguments
+    # after 'test' come last, so '-n 0' runs the suite in one process.
+    parallel = ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
+    pytest = [str(BIN / "python"), "-m", "pytest", *parallel, "--cov", "--cov-report=term"]
+    foreground: list[Step] = [
         ("ruff lint", [str(BIN / "ruff"), "check", *LINTED]),
         ("ruff format", [str(BIN / "ruff"), "format", "--check", *LINTED]),
+        ("pytest", [*pytest, *extra]),
+    ]
+    # Independent of the tests and of each other, so they run meanwhile.
+    background: list[Step] = [
         ("mypy", [str(BIN / "mypy")]),
         ("zizmor", [str(BIN / "zizmor"), "--offline", "--persona=pedantic", ".github", "actions"]),
-        ("pytest", [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term", *extra]),
         # The documentation site, offline; any warning (a broken link, a request key
         # without a description in the generated reference...) fails it.
         ("docs", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"]),
     ]
-    failed = [name for name, argv in steps if not _run(name, argv)]
+    failed = _run_steps(foreground, background)
     if failed:
         print(f"\n[dev] FAILED: {', '.join(failed)}", flush=True)
         return 1

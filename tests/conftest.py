@@ -69,3 +69,22 @@ def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultDevSer
         yield server
     finally:
         server.stop()
+
+
+def _start_rank(item: pytest.Item) -> int:
+    if item.get_closest_marker("act"):
+        return 0
+    if item.get_closest_marker("soak"):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest groups first: whole workflows under act, then the soak tests.
+
+    ``python3 dev.py test`` runs the suite on several pytest-xdist workers, which take
+    tests in this order; started first, the long runs (a from-scratch install, real retry
+    delays, injected timeouts) overlap the quick tests instead of trailing after them.
+    The sort is stable, so the order within each group stays the collection order.
+    """
+    items.sort(key=_start_rank)

@@ -20,6 +20,9 @@ from tests.kinds.test_reference import WiderArchiveKind
 
 from .blocks import ROOT
 
+# One worker runs this module under pytest-xdist, so the site is built once.
+pytestmark = pytest.mark.xdist_group("docs_site")
+
 PAGES = (
     "index",
     "getting-started",

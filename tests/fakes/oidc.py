@@ -79,7 +79,10 @@ class FakeOidcIssuer:
         self.issued: list[str] = []
         self.requests: list[dict[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll, as in server.py: shutdown() waits up to one poll (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     # -- lifecycle ------------------------------------------------------------------
 

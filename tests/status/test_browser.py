@@ -24,6 +24,10 @@ from admin_requests.status import StatusReport, write_site
 from tests.status.browser import Browser, Page, find_chromium
 from tests.status.scenario import Scenario
 
+# One worker runs this module under pytest-xdist: one Chromium, and test-artifacts/status/
+# is rewritten by the module's site fixture.
+pytestmark = pytest.mark.xdist_group("status_browser")
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "status"
 PHONE = {"width": 375, "height": 812, "mobile": True}
 DESKTOP = {"width": 1280, "height": 900, "mobile": False}

@@ -9,7 +9,8 @@ from sandbox.workflow import Workspace, repository_payload
 
 from .act import require_act
 
-pytestmark = pytest.mark.act
+# One worker runs the whole module under pytest-xdist: its tests share the module's act runs.
+pytestmark = [pytest.mark.act, pytest.mark.xdist_group("check_act")]
 
 
 def _pull_request(workspace: Workspace, files: dict[str, str]) -> dict[str, object]:

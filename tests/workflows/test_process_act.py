@@ -18,7 +18,8 @@ from sandbox.workflow import ActResult, dispatch_event, push_event
 from .act import Run, state_on_main
 from .conftest import start_run
 
-pytestmark = pytest.mark.act
+# One worker runs the whole module under pytest-xdist: its tests share the module's act runs.
+pytestmark = [pytest.mark.act, pytest.mark.xdist_group("process_act")]
 
 BOT = "github-actions[bot]"
 

@@ -32,7 +32,8 @@ from tests.fakes import Fault
 
 from .act import Run, state_on_main
 
-pytestmark = pytest.mark.act
+# One worker runs the whole module under pytest-xdist: its tests share the module's act runs.
+pytestmark = [pytest.mark.act, pytest.mark.xdist_group("process_schedule_act")]
 
 REQUEST = "archive-retired.yml"
 REPO_PATH = r"^/repos/conda-forge/retired-tool-feedstock$"
