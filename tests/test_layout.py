@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "scripts" / "admin_requests"
 TESTS = ROOT / "tests"
 
-_A = "pending: tests/queue and tests/cli are being restructured (issue 14)"
 _B = "pending: tests/credentials and tests/services are being restructured (issue 14)"
 _C = "pending: tests/kinds is being restructured (issue 14)"
 
@@ -41,7 +40,7 @@ UNMIRRORED: dict[str, str] = {
     # -- deploy: the vault and AWS trust tests share the credential tests' fixtures ----
     "deploy/vault.py": (
         "tests/credentials/test_vault_trust.py and tests/credentials/test_vault_check.py "
-        "run it against the OpenBao server fixture of tests/credentials/conftest.py, shared "
+        "run it against the OpenBao server fixture of tests/conftest.py, shared "
         "with the broker's vault tests; they move to tests/deploy/ (as test_vault.py) once "
         "tests/credentials has been restructured (issue 14)"
     ),
@@ -51,14 +50,6 @@ UNMIRRORED: dict[str, str] = {
         "tests/deploy/ (as test_aws_trust.py) once tests/credentials has been "
         "restructured (issue 14)"
     ),
-    # -- helper A: queue/ and cli/ ------------------------------------------------------
-    "cli/__init__.py": _A,
-    "queue/checkpoints.py": _A,
-    "queue/dispatch.py": _A,
-    "queue/execute.py": _A,
-    "queue/lease.py": _A,
-    "queue/record.py": _A,
-    "queue/report.py": _A,
     # -- helper B: credentials/ and services/ -------------------------------------------
     "credentials/anaconda_token.py": _B,
     "credentials/azure.py": _B,
