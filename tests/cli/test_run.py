@@ -1,11 +1,32 @@
-"""``admin-requests run`` from the command line."""
+"""``admin-requests run`` from the command line, and with the vault backend: the wiring the
+processing job uses.
+
+For the vault tests (marked ``vault``), OpenBao's dev server with the project's trust
+policy and the fake OIDC issuer are real enough to log in; GitHub and anaconda.org are
+the stateful fakes, which check every token's scope. The job's own GITHUB_TOKEN is
+registered as production issues it: this repository only, contents/issues/pull_requests,
+so anything it could not do in production it cannot do here either.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from admin_requests.cli import main
+from admin_requests.cli import build_parser, main
+from admin_requests.cli.run import command_run
+from admin_requests.errors import UsageError
+from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.github import FakeGitHub
+from tests.fakes.oidc import FakeOidcIssuer
 from tests.queue.support import Repo
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
 
 
 def test_run_dry_run_prints_the_plan_and_changes_nothing(
@@ -41,3 +62,303 @@ def test_plan_shows_what_the_queue_will_do(
     monkeypatch.chdir(repo.root)
     assert main(["plan", "requests/a.yml"]) == 0
     assert "next run: carried out" in capsys.readouterr().out
+
+
+HOME = "admin-requests"
+
+
+PATCHES = "conda-forge-repodata-patches-feedstock"
+
+
+JOB_TOKEN = "ghs_the-jobs-own-GITHUB_TOKEN"
+
+
+PACKAGE = "linux-64/bar-1.0-h0_0.conda"
+
+
+@pytest.fixture
+def world(
+    trusted_vault: BaoServer,
+    oidc_issuer: FakeOidcIssuer,
+    fake_github: FakeGitHub,
+    fake_anaconda: FakeAnaconda,
+    tmp_path: Path,
+) -> dict[str, str]:
+    params = trust_parameters()
+    public = trusted_vault.admin().transit_public_key(params.transit_mount, params.transit_key)
+    fake_github.configure_app(4242, public_key_pem=public.encode(), installation_id=77)
+    fake_github.public_reads = True  # feedstocks are public: the job token may read them
+    fake_github.add_repo(HOME)
+    fake_github.add_repo(PATCHES, workflows=("rebuild.yml",))
+    for name in ("old-one-feedstock", "old-two-feedstock"):
+        fake_github.add_repo(name)
+    fake_github.add_token(
+        JOB_TOKEN,
+        repositories=[HOME],
+        permissions={"contents": "write", "issues": "write", "pull_requests": "read"},
+    )
+    fake_anaconda.add_token(ANACONDA_ORG_CREDENTIAL, scopes=["all"], owners=["conda-forge"])
+    fake_anaconda.add_file("conda-forge", PACKAGE)
+    return {
+        "GITHUB_TOKEN": JOB_TOKEN,
+        "GITHUB_REPOSITORY": f"conda-forge/{HOME}",
+        "GITHUB_API_URL": fake_github.url,
+        "ANACONDA_API_URL": fake_anaconda.url,
+        "ANACONDA_CHANNEL_URL": fake_anaconda.url,
+        "ADMIN_REQUESTS_HTTP_TIMEOUT": "10",
+        "ADMIN_REQUESTS_CREDENTIALS": "vault",
+        "ADMIN_REQUESTS_OIDC_AUDIENCE": AUDIENCE,
+        "VAULT_ADDR": trusted_vault.addr,
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        **oidc_issuer.actions_environ(),
+    }
+
+
+def run(repo: Repo, environ: dict[str, str], *extra: str) -> int:
+    args = build_parser().parse_args(["run", "--root", str(repo.root), *extra])
+    return command_run(args, environ)
+
+
+def installation_tokens(gh: FakeGitHub) -> list[tuple[list[str], dict[str, str], bool]]:
+    return [
+        (sorted(t.repositories or []), dict(t.permissions or {}), t.revoked)
+        for t in gh.tokens.values()
+        if t.installation_id is not None
+    ]
+
+
+@pytest.mark.vault
+def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    fake_anaconda: FakeAnaconda,
+    oidc_issuer: FakeOidcIssuer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n  - old-two\n")
+    repo.add_request("broken-bar.yml", f"action: broken\npackages:\n  - {PACKAGE}\n")
+    logins_before = len(oidc_issuer.issued)  # the issuer lives for the whole session
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert fake_github.repo("old-one-feedstock").archived
+    assert fake_github.repo("old-two-feedstock").archived
+    assert fake_anaconda.file("conda-forge", PACKAGE).labels == {"main", "broken"}
+    # The rebuild in ANOTHER repository, which the job token could never start.
+    assert fake_github.repo(PATCHES).workflow_dispatches == [
+        {"workflow": "rebuild.yml", "ref": "main", "inputs": {}}
+    ]
+    assert not repo.exists("requests/archive-old.yml")
+    assert not repo.exists("requests/broken-bar.yml")
+    # One installation token per request that needs GitHub, one for the follow-up,
+    # each for exactly its repositories and permission, all revoked.
+    assert sorted(installation_tokens(fake_github)) == [
+        ([PATCHES], {"actions": "write"}, True),
+        (["old-one-feedstock", "old-two-feedstock"], {"administration": "write"}, True),
+    ]
+    # One short-lived anaconda.org token for the labels, removed; the org credential
+    # itself was only used to mint it.
+    minted = [t for t in fake_anaconda.tokens.values() if t.token != ANACONDA_ORG_CREDENTIAL]
+    assert [(sorted(t.scopes), t.removed) for t in minted] == [(["api:read", "api:write"], True)]
+    assert minted[0].expires_at is not None
+    assert minted[0].expires_at - fake_anaconda.now() <= 900
+    assert len(oidc_issuer.issued) == logins_before + 1  # one vault login for the job
+    # The ledger, in the log and in the job summary.
+    assert "credentials: 6 credentials minted, 4 revoked, none outstanding" in out
+    assert (
+        "  - github-installation-token for follow-up of 'broken/not_broken': repositories=["
+        f"{PATCHES}]; actions:write (at most 3600 s; revoked after" in out
+    )
+    assert "  - vault-token for job: role admin-requests-process" in out
+    assert "outlive the run by at most" in out  # the App JWTs: they cannot be revoked
+    summary = Path(world["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "### Credentials" in summary
+    assert "| anaconda-token | requests/broken-bar.yml | scopes=" in summary
+    assert "❌" not in summary
+    assert ANACONDA_ORG_CREDENTIAL not in out + summary
+
+
+@pytest.mark.vault
+def test_a_typo_in_one_feedstock_does_not_hold_the_others_hostage(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GitHub refuses a token naming a repository that does not exist (422): each one is
+    # probed (metadata only, revoked at once), the typo is left out of the token, the
+    # other feedstock is archived and the typo is reported.
+    added = repo.add_request(
+        "archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n  - old-tow\n"
+    )
+    fake_github.add_commit_pull(HOME, added, 41, user="maintainer-gh")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert fake_github.repo("old-one-feedstock").archived
+    assert "requests/archive-old.yml: parked (issue #1)" in out
+    assert "there is no repository 'old-tow-feedstock'" in out
+    assert installation_tokens(fake_github) == [
+        (["old-one-feedstock"], {"metadata": "read"}, True),  # the probe
+        (["old-one-feedstock"], {"administration": "write"}, True),
+    ]
+    [issue] = fake_github.issues(HOME)
+    assert "@maintainer-gh" in issue.body
+    assert repo.read("requests/archive-old.yml") == "action: archive\nfeedstocks:\n  - old-tow\n"
+
+
+@pytest.mark.vault
+def test_a_request_naming_only_missing_repositories_fails_without_a_token(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.add_request("archive-typo.yml", "action: archive\nfeedstocks:\n  - old-tow\n")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert "requests/archive-typo.yml: parked (issue #1)" in out
+    assert "there is no repository 'old-tow-feedstock'" in out
+    assert installation_tokens(fake_github) == []  # nothing reachable: nothing minted
+
+
+@pytest.mark.vault
+def test_a_refused_permission_is_not_mistaken_for_a_missing_repository(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert fake_github.app is not None
+    fake_github.app.permissions.pop("administration")  # the App may not archive
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+
+    assert run(repo, world) == 0
+
+    out = capsys.readouterr().out
+    assert "requests/archive-old.yml: retry later" in out  # core must fix the App, then it runs
+    assert "could not get the access this request needs (RepositoriesRefusedError)" in out
+    assert not fake_github.repo("old-one-feedstock").archived
+
+
+@pytest.mark.vault
+def test_a_dry_run_mints_nothing(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    fake_anaconda: FakeAnaconda,
+    oidc_issuer: FakeOidcIssuer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    head = repo.head()
+    oidc_before = len(oidc_issuer.requests)
+
+    assert run(repo, world, "--dry-run") == 0
+
+    out = capsys.readouterr().out
+    assert "[dry run] requests/archive-old.yml: would run" in out
+    assert "credentials: none minted: a dry run reads with the job's GITHUB_TOKEN only." in out
+    assert len(oidc_issuer.requests) == oidc_before  # not even a login
+    assert fake_github.effects["mint_token"] == 0
+    assert fake_anaconda.effects["mint"] == 0
+    assert not fake_github.repo("old-one-feedstock").archived
+    assert repo.head() == head
+
+
+@pytest.mark.vault
+def test_when_the_vault_refuses_the_job_no_request_is_touched(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    oidc_issuer: FakeOidcIssuer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    head = repo.head()
+    oidc_issuer.claim_overrides = {"event_name": "pull_request"}  # not a trusted event
+
+    assert run(repo, world) == 1
+
+    err = capsys.readouterr().err
+    assert "cannot get the job's credentials" in err
+    assert repo.head() == head  # no attempt was charged: no state, no commit
+    assert repo.status() == ""
+    assert fake_github.effects["mint_token"] == 0
+    assert not fake_github.repo("old-one-feedstock").archived
+
+
+@pytest.mark.vault
+def test_a_failed_follow_up_still_revokes_its_token_and_fails_the_job(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_github.repo(PATCHES).workflows.clear()  # the rebuild workflow is gone: 404
+    repo.add_request("broken-bar.yml", f"action: broken\npackages:\n  - {PACKAGE}\n")
+
+    assert run(repo, world) == 1
+
+    out = capsys.readouterr().out
+    assert "the follow-up step of 'broken/not_broken' failed" in out
+    assert installation_tokens(fake_github) == [([PATCHES], {"actions": "write"}, True)]
+    assert "none outstanding" in out
+
+
+@pytest.mark.vault
+def test_without_a_job_token_the_run_says_what_to_pass(
+    world: dict[str, str], repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.pop("GITHUB_TOKEN")
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):
+        run(repo, world)
+
+
+def live_job_tokens(vault: BaoServer) -> list[str]:
+    """Vault tokens issued by the JWT login (the job's), still valid."""
+    admin = vault.admin()
+    live = []
+    for accessor in admin.call("LIST", "auth/token/accessors")["data"]["keys"]:
+        data = admin.call("POST", "auth/token/lookup-accessor", {"accessor": accessor})["data"]
+        if str(data.get("path", "")).startswith("auth/jwt/login"):
+            live.append(accessor)
+    return live
+
+
+@pytest.mark.vault
+def test_a_cancelled_run_revokes_what_it_holds(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    trusted_vault: BaoServer,
+) -> None:
+    # Actions cancels a job with SIGTERM: the run must still revoke its credentials.
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    assert live_job_tokens(trusted_vault) == []
+    fake_github.faults.latency = 1.0  # every GitHub call takes a second
+    process = subprocess.Popen(
+        [sys.executable, "-m", "admin_requests", "run", "--root", str(repo.root)],
+        env={**os.environ, **world},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while fake_github.effects["mint_token"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the request holds its installation token
+    assert live_job_tokens(trusted_vault) != []  # the job is logged in
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGTERM, out + err
+    assert installation_tokens(fake_github) == [
+        (["old-one-feedstock"], {"administration": "write"}, True)
+    ]
+    assert live_job_tokens(trusted_vault) == []

@@ -29,8 +29,7 @@ from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.faults import Fault
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
-
-from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
 
 pytestmark = pytest.mark.vault
 

@@ -9,8 +9,7 @@ import requests
 
 from admin_requests.credentials import preflight
 from tests.fakes.oidc import FakeOidcIssuer
-
-from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer
 
 
 def action_environ(vault: BaoServer, issuer: FakeOidcIssuer, github_env: Path) -> dict[str, str]:

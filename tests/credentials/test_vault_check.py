@@ -25,8 +25,7 @@ from admin_requests.deploy.vault import (
 )
 from tests.fakes.github import generate_app_key
 from tests.fakes.oidc import REPOSITORY, REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
-
-from .conftest import AUDIENCE, BaoServer
+from tests.vault_trust import AUDIENCE, BaoServer
 
 pytestmark = pytest.mark.vault
 

@@ -29,8 +29,7 @@ from admin_requests.deploy.vault import (
 )
 from admin_requests.errors import VaultError
 from tests.fakes.oidc import PROCESS_WORKFLOW_REF, REPOSITORY, FakeOidcIssuer
-
-from .conftest import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
 
 pytestmark = pytest.mark.vault
 

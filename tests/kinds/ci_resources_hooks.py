@@ -17,7 +17,7 @@ from admin_requests.kinds.contract import Item
 from admin_requests.validation.names import check_feedstock_name
 from tests.fakes import FakeGitHub
 from tests.fuzz.strategies import booleans_as_written, list_file, names, yaml_list
-from tests.kinds.test_ci_resources import INSTALLATIONS as CI_APPS
+from tests.kinds.ci_resources_world import INSTALLATIONS as CI_APPS
 from tests.soak.world import RECORDS, World, WorldRequest, block_list
 
 

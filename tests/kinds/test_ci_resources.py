@@ -19,84 +19,23 @@ from admin_requests.services import AppInstallationsClient, GitHubClient, Servic
 from tests.fakes import FakeGitHub, Fault
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import services_for
-from tests.kinds.helpers import Loaded, load, run, statuses
+from tests.kinds.ci_resources_world import (
+    ACCESS_CONTROL,
+    INSTALLATIONS,
+    RECORDS,
+    SETTINGS,
+    records,
+    services,
+    with_ci_repositories,
+)
+from tests.kinds.helpers import load, run, statuses
 from tests.kinds.scoped import Minted, scoped_services
 from tests.queue.support import Repo, make_runner
-
-RECORDS = "ci-access-control"
-ACCESS_CONTROL = """\
-# Kept by admin-requests and core; do not edit by hand.
-version: 1
-access_control:
-  travis:
-    - feedstock: example   # added by hand in 2023
-  cirun-openstack-gpu-large:
-    - feedstock: old-feedstock
-      pull_request: false
-  blacksmith: null
-"""
-CIRUN_ACCESS = """\
-version: 1
-
-policies:
-  - id: old-feedstock
-    repo: old-feedstock
-    teams: [old]
-    pull_request: false
-
-access_control:
-  - resource: cirun-openstack-gpu-large
-    policies:
-      - old-feedstock
-"""
-CONDA_FORGE_YML = "# feedstock settings\nbot:\n  automerge: true  # please\n"
-CBC = "c_compiler_version:   # [linux]\n  - 13               # [linux]\n"
-INSTALLATIONS = {
-    "travis": 501,
-    "blacksmith": 502,
-    "namespace": 503,
-    "depot": 504,
-    "cirrus_runners": 505,
-    "cirun": 506,
-}
-SETTINGS = {"ci_app_installations": tuple(INSTALLATIONS.items())}
-
-
-class RecordingRerenderer:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def rerender(self, repository: str, branch: str) -> bool:
-        self.calls.append((repository, branch))
-        return True
 
 
 @pytest.fixture
 def gh(fake_github: FakeGitHub) -> FakeGitHub:
-    fake_github.add_repo(
-        "foo-feedstock",
-        files={"conda-forge.yml": CONDA_FORGE_YML, "recipe/conda_build_config.yaml": CBC},
-    )
-    fake_github.add_repo("bar-feedstock")
-    fake_github.add_repo("old-feedstock")
-    fake_github.add_repo(RECORDS, files={".access_control.yml": ACCESS_CONTROL})
-    fake_github.add_repo(".cirun", files={".access.yml": CIRUN_ACCESS})
-    for action, installation in INSTALLATIONS.items():
-        fake_github.add_installation(installation, action, ("old-feedstock",))
-    fake_github.add_token("job-token", permissions={"contents": "read"})
-    return fake_github
-
-
-def services(
-    gh: FakeGitHub, loaded: Loaded, minted: Minted | None = None, **extra: object
-) -> Services:
-    reader = scoped_services(gh, Access(), **SETTINGS)
-    access = loaded.kind.access(loaded.model, reader)
-    return scoped_services(gh, access, minted=minted, **{**SETTINGS, **extra})
-
-
-def records(gh: FakeGitHub) -> str:
-    return gh.repo(RECORDS).file_text(".access_control.yml")
+    return with_ci_repositories(fake_github)
 
 
 @pytest.mark.parametrize("action", ["travis", "blacksmith", "namespace", "depot", "cirrus_runners"])
@@ -140,16 +79,6 @@ def test_revoke_removes_the_app_and_the_record(gh: FakeGitHub) -> None:
     assert "foo-feedstock" not in records(gh)
     assert "    - feedstock: example   # added by hand in 2023\n" in records(gh)
     assert statuses(run(revoke, services(gh, revoke))) == [("done", False)]
-
-
-def test_the_records_keep_comments_order_and_hand_written_names(gh: FakeGitHub) -> None:
-    loaded = load("action: travis\nfeedstocks: [example, foo]\n")
-    gh.add_repo("example-feedstock")
-    run(loaded, services(gh, loaded))
-    assert records(gh) == ACCESS_CONTROL.replace(
-        "    - feedstock: example   # added by hand in 2023\n",
-        "    - feedstock: example   # added by hand in 2023\n    - feedstock: foo-feedstock\n",
-    )
 
 
 def test_an_unconfigured_provider_fails_with_words_and_changes_nothing(gh: FakeGitHub) -> None:
@@ -238,120 +167,6 @@ def test_a_missing_feedstock_fails_and_the_file_keeps_only_it(
     assert "foo-feedstock" in gh.installation_repositories(504)
     [issue] = gh.issues("admin-requests")
     assert "there is no repository 'gone-feedstock'" in issue.body.replace("\\", "")
-
-
-# -- cirun -----------------------------------------------------------------------------
-
-CIRUN = """\
-action: cirun
-feedstocks: [foo]
-resources:
-  - cirun-openstack-gpu-large
-  - cirun-openstack-cpu-large
-pull_request: true
-send_pr: true
-"""
-
-
-def test_cirun_grant_sets_policy_records_and_opens_one_pull_request(gh: FakeGitHub) -> None:
-    loaded = load(CIRUN)
-    [outcome] = run(loaded, services(gh, loaded))
-    assert outcome.status is OutcomeStatus.DONE, outcome.detail
-    assert "foo-feedstock" in gh.installation_repositories(506)
-    assert gh.repo(".cirun").file_text(".access.yml") == CIRUN_ACCESS.replace(
-        "    pull_request: false\n\naccess_control:",
-        "    pull_request: false\n"
-        "  - id: foo-feedstock\n    repo: foo-feedstock\n    teams:\n      - foo\n"
-        "    pull_request: true\n\naccess_control:",
-    ) + (
-        "      - foo-feedstock\n  - resource: cirun-openstack-cpu-large\n"
-        "    policies:\n      - foo-feedstock\n"
-    )
-    assert (
-        records(gh)
-        == ACCESS_CONTROL.replace(
-            "      pull_request: false\n",
-            "      pull_request: false\n    - feedstock: foo-feedstock\n      pull_request: true\n",
-        )
-        + "  cirun-openstack-cpu-large:\n    - feedstock: foo-feedstock\n      pull_request: true\n"
-    )
-    [pull] = gh.pulls("foo-feedstock")
-    assert pull.base == "main"
-    assert "cirun-openstack-gpu-large, cirun-openstack-cpu-large" in pull.body
-    branch = gh.repo("foo-feedstock").branch_files[pull.head]
-    assert branch["conda-forge.yml"].decode() == (
-        CONDA_FORGE_YML + "github_actions:\n  self_hosted: true\n  triggers:\n    - push\n"
-        "    - pull_request\nprovider:\n  linux_64: github_actions\n"
-    )
-    assert branch["recipe/conda_build_config.yaml"].decode() == CBC + (
-        "github_actions_labels:\n  - cirun-openstack-gpu-large\n  - cirun-openstack-cpu-large\n"
-    )
-    assert gh.repo("foo-feedstock").files["conda-forge.yml"].decode() == CONDA_FORGE_YML
-    assert [c["body"] for c in pull.comments] == ["@conda-forge-admin, please rerender"]
-    effects = dict(gh.effects)
-    [again] = run(loaded, services(gh, loaded))
-    assert (again.status, again.changed) == (OutcomeStatus.DONE, False)
-    assert dict(gh.effects) == effects
-    assert len(gh.pulls("foo-feedstock")) == 1
-
-
-def test_cirun_with_conda_smithy_rerenders_instead_of_asking_the_bot(gh: FakeGitHub) -> None:
-    loaded = load(CIRUN)
-    rerenderer = RecordingRerenderer()
-    svc = services(gh, loaded)
-    svc.rerenderer = rerenderer
-    [outcome] = run(loaded, svc)
-    [pull] = gh.pulls("foo-feedstock")
-    assert rerenderer.calls == [("foo-feedstock", pull.head)]
-    assert "(rerendered)" in outcome.detail
-    assert "rerendered with conda-smithy" in pull.body
-    assert pull.comments == []
-
-
-def test_cirun_sends_no_pull_request_to_a_feedstock_that_has_the_runners(gh: FakeGitHub) -> None:
-    gh.repo("foo-feedstock").files["recipe/conda_build_config.yaml"] = (
-        b"github_actions_labels:\n- cirun-openstack-gpu-large\n- cirun-openstack-cpu-large\n"
-    )
-    loaded = load(CIRUN)
-    run(loaded, services(gh, loaded))
-    assert gh.pulls("foo-feedstock") == []
-
-
-def test_cirun_revoke_keeps_the_app_while_another_resource_remains(gh: FakeGitHub) -> None:
-    run(grant := load(CIRUN.replace("send_pr: true", "send_pr: false")), services(gh, grant))
-    one = load(
-        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-cpu-large]\nrevoke: true\n"
-    )
-    [outcome] = run(one, services(gh, one))
-    assert outcome.status is OutcomeStatus.DONE
-    assert "foo-feedstock" in gh.installation_repositories(506)
-    assert "id: foo-feedstock" in gh.repo(".cirun").file_text(".access.yml")
-    assert records(gh).endswith("  cirun-openstack-cpu-large: []\n")
-    rest = load(
-        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-gpu-large]\nrevoke: true\n"
-    )
-    [outcome] = run(rest, services(gh, rest))
-    assert "removed from the cirun runners App installation" in outcome.detail
-    assert gh.installation_repositories(506) == {"old-feedstock"}
-    assert gh.repo(".cirun").file_text(".access.yml") == CIRUN_ACCESS
-    assert "foo-feedstock" not in records(gh)
-    assert gh.pulls("foo-feedstock") == []
-
-
-def test_cirun_access_asks_for_pull_request_rights_only_to_send_one(gh: FakeGitHub) -> None:
-    reader = scoped_services(gh, Access())
-    sending = load(CIRUN)
-    access = sending.kind.access(sending.model, reader)
-    assert access.github_permissions == {"contents": "write", "pull_requests": "write"}
-    assert access.github_extra[0].repositories == (RECORDS, ".cirun")
-    quiet = load(CIRUN.replace("send_pr: true", "send_pr: false"))
-    assert quiet.kind.access(quiet.model, reader).github_permissions == {"metadata": "read"}
-    with_smithy = scoped_services(gh, Access(), conda_smithy="/opt/smithy/bin/conda-smithy")
-    assert sending.kind.access(sending.model, with_smithy).github_permissions == {
-        "contents": "write",
-        "pull_requests": "write",
-        "workflows": "write",
-    }
 
 
 def test_preflight_flags_a_missing_feedstock(gh: FakeGitHub) -> None:

@@ -1,58 +1,21 @@
-"""The request-kind contract: the registry, abstract methods, ids defined once, and kinds
-that never load the online services."""
+"""The request-kind contract: abstract methods, ids defined once, and kinds that never load
+the online services (the registry is in test_kinds.py)."""
 
 from __future__ import annotations
 
-import pkgutil
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from ruamel.yaml.nodes import Node
 
-import admin_requests.kinds
-from admin_requests.errors import KindRegistryError
-from admin_requests.kinds import KIND_FOLDERS, REGISTRY, closest_action, load_kind
-from admin_requests.kinds.archive import KIND as ARCHIVE
+from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, RequestKind, RequestModel
 from admin_requests.validation.fields import Decoder
 from admin_requests.validation.problems import Problem
 from admin_requests.validation.source import parse_document
 from tests.kinds.kind_hooks import hooks_of
-
-KINDS_DIR = Path(admin_requests.kinds.__file__).parent
-
-
-def test_the_registry_has_one_kind_per_folder_named_after_its_action() -> None:
-    folders = sorted(m.name for m in pkgutil.iter_modules([str(KINDS_DIR)]) if m.ispkg)
-    assert sorted(KIND_FOLDERS) == folders
-    assert len(set(KIND_FOLDERS)) == len(KIND_FOLDERS)
-    assert list(REGISTRY) == list(KIND_FOLDERS)
-    assert all(kind.action == action for action, kind in REGISTRY.items())
-    assert closest_action("archiv") == "archive"
-
-
-def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, **attributes: Any) -> None:
-    module = ModuleType(name)
-    module.__file__ = f"/fake/{name.replace('.', '/')}/__init__.py"
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    monkeypatch.setitem(sys.modules, name, module)
-
-
-def test_a_folder_whose_kind_has_another_action_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_module(monkeypatch, "fake_kinds.archived", KIND=ARCHIVE)
-    with pytest.raises(KindRegistryError, match=r"action 'archive', not 'archived'.*rename"):
-        load_kind("fake_kinds", "archived")
-
-
-def test_a_folder_without_a_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_module(monkeypatch, "fake_kinds.empty", ARCHIVE=ARCHIVE)
-    with pytest.raises(KindRegistryError, match=r"defines no KIND.*KIND = SomeKind\('empty'"):
-        load_kind("fake_kinds", "empty")
 
 
 def test_execute_and_access_have_no_default() -> None:

@@ -1,96 +1,14 @@
-"""Pure parts of token_reset and the CI kinds: the registry's merge rules, which CI
-providers a feedstock builds on, the outputs a recipe makes, and the settings."""
+"""Facts read from a feedstock (kinds/feedstock_facts.py): which CI providers it builds on,
+the outputs its recipe makes, and the CI App installations setting. The token registry's
+merge rules are in tests/kinds/token_reset/test_registry.py."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from admin_requests.config import Settings, parse_installations
-from admin_requests.credentials.redact import Secret
-from admin_requests.errors import PermanentError, UsageError
+from admin_requests.errors import UsageError
 from admin_requests.kinds.feedstock_facts import ci_providers, recipe_outputs
-from admin_requests.kinds.token_reset import registry
-
-PROVIDERS = ("azure", "github_actions", "travis")
-
-
-def entry(provider: str | None, salt: str, expires: int | None = None) -> dict[str, object]:
-    found: dict[str, object] = {"salt": salt, "hashed_token": "00"}
-    if provider:
-        found["provider"] = provider
-    if expires is not None:
-        found["expires_at"] = expires
-    return found
-
-
-def accepted_salts(entries: list[dict[str, object]], provider: str, now: int) -> set[object]:
-    return {
-        e["salt"]
-        for e in entries
-        if e.get("provider") in (None, provider)
-        and (e.get("expires_at") is None or int(str(e["expires_at"])) > now)
-    }
-
-
-@given(
-    old=st.lists(
-        st.tuples(st.sampled_from((None, *PROVIDERS)), st.sampled_from((None, 50, 5000))),
-        max_size=6,
-    ),
-    ours=st.sets(st.sampled_from(("azure", "github_actions")), min_size=1),
-    in_use=st.sets(st.sampled_from(PROVIDERS)),
-    expire_in=st.sampled_from((None, 600)),
-)
-def test_finalising_ends_old_tokens_only_where_new_ones_arrived(
-    old: list[tuple[str | None, int | None]],
-    ours: set[str],
-    in_use: set[str],
-    expire_in: int | None,
-) -> None:
-    now = 1000
-    entries = [entry(p, f"old{i}", e) for i, (p, e) in enumerate(old)]
-    new = {p: entry(p, f"new-{p}", now + 86400) for p in sorted(ours)}
-    result = registry.finalized(
-        registry.with_pending(entries, new.values()),
-        new,
-        now=now,
-        old_tokens_expire_in=expire_in,
-        still_in_use=in_use,
-    )
-    for provider in PROVIDERS:
-        before = accepted_salts(entries, provider, now)
-        after_now = accepted_salts(result, provider, now)
-        later = accepted_salts(result, provider, now + 10**6)
-        if provider in ours:
-            # the new token, forever; old ones only until the expiry asked for
-            assert f"new-{provider}" in later
-            assert {s for s in later if str(s).startswith("old")} == set()
-            expected_now = before if expire_in else set()
-            assert {s for s in after_now if str(s).startswith("old")} == expected_now
-        elif provider in in_use:
-            # a provider that keeps the old token: what it accepted, it still accepts
-            assert before <= after_now
-        for other in ours - {provider}:
-            assert f"new-{other}" not in after_now  # one token per provider
-    assert all("expires_at" not in e for e in result if str(e["salt"]).startswith("new"))
-
-
-def test_registry_files_that_are_not_what_we_expect_are_not_overwritten() -> None:
-    with pytest.raises(PermanentError, match="ask core to repair it"):
-        registry.parse(b'{"tokens": "nope"}', "tokens/x-feedstock.json")
-    with pytest.raises(PermanentError):
-        registry.parse(b"not json", "tokens/x-feedstock.json")
-    assert registry.parse(None, "x") == []
-
-
-def test_new_entries_hash_with_conda_smithys_parameters() -> None:
-    found = registry.new_entry(Secret("a" * 64), "azure", expires_at=None)
-    assert len(bytes.fromhex(str(found["salt"]))) == 64
-    assert len(bytes.fromhex(str(found["hashed_token"]))) == 256
-    assert found["provider"] == "azure"
-    assert "expires_at" not in found
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ fixtures (``repo``, ``clock``, ``tracker``, ``kind``) in tests/conftest.py."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,6 +159,15 @@ class Repo:
 
     def exists(self, path: str) -> bool:
         return (self.root / path).exists()
+
+
+# The state file of requests/a.yml, the request most queue tests add.
+STATE = "queue-state/a.yml.json"
+
+
+def state_of(repo: Repo, path: str = STATE) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(repo.read(path))
+    return data
 
 
 def bare_of(repo: Repo, tmp_path: Path) -> Path:

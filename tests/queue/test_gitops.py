@@ -9,7 +9,7 @@ import pytest
 
 from admin_requests.errors import GitError, PushRejectedError
 from admin_requests.queue.gitops import Git
-from tests.queue.support import BOT, Repo, bare_of, clone_of
+from tests.queue.support import BOT, Repo, bare_of, clone_of, things
 
 
 @pytest.fixture
@@ -113,3 +113,19 @@ def test_credentials_in_remote_urls_never_reach_error_messages(repo: Repo) -> No
         git.run("push", url, "HEAD:refs/heads/main")
     assert "ghs_SECRET" not in str(caught.value)
     assert "***@127.0.0.1" in str(caught.value)
+
+
+def test_sync_rebases_local_commits_onto_the_remote(repo: Repo, tmp_path: Path) -> None:
+    remote = bare_of(repo, tmp_path)
+    ours, theirs = clone_of(remote, tmp_path / "ours"), clone_of(remote, tmp_path / "theirs")
+    theirs.add_request("new.yml", things("n"))
+    theirs.git("push", "--quiet", "origin", "main")
+    ours.add_request("mine.yml", things("m"))  # a killed run's commit, never pushed
+
+    git = Git(ours.root, BOT)
+    tip = git.sync("origin", "main")
+
+    assert tip == theirs.head()
+    assert git.commits_since(tip) == 1
+    assert ours.exists("requests/new.yml")
+    assert ours.exists("requests/mine.yml")

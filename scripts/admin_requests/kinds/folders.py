@@ -13,7 +13,7 @@
 Users and GitHub look elsewhere, so ``python3 dev.py generate`` writes copies there:
 ``docs/examples/<kind>.yml`` (the example as it is) and
 ``.github/PULL_REQUEST_TEMPLATE/<kind>.md`` (the framed checklist). Both folders hold
-only generated files; tests/kinds/test_examples.py fails when they drift.
+only generated files; tests/kinds/test_folders.py fails when they drift.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""archive / unarchive against FakeGitHub."""
+"""archive against FakeGitHub (unarchive is in tests/kinds/unarchive/)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,6 @@ def test_archive_then_rerun_changes_nothing(gh: FakeGitHub) -> None:
     assert gh.effects["archive"] == 1
     assert statuses(run(request, services)) == [("done", False), ("done", False)]
     assert gh.effects["archive"] == 1
-
-
-def test_unarchive(gh: FakeGitHub) -> None:
-    request = load("action: unarchive\nfeedstocks: [foo, bar]\n")
-    assert statuses(run(request, services_for(gh, None))) == [("done", False), ("done", True)]
-    assert not gh.repo("bar-feedstock").archived
-    assert gh.effects == {"unarchive": 1}
 
 
 def test_missing_repository_fails_without_retry(gh: FakeGitHub) -> None:

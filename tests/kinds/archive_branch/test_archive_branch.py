@@ -1,4 +1,4 @@
-"""archive_branch / unarchive_branch against FakeGitHub."""
+"""archive_branch against FakeGitHub (unarchive_branch is in tests/kinds/unarchive_branch/)."""
 
 from __future__ import annotations
 
@@ -32,16 +32,6 @@ def test_branches_become_tags_at_the_same_commit(gh: FakeGitHub) -> None:
     assert gh.effects == {"create_ref": 2, "delete_ref": 2}
     assert statuses(run(request, services)) == [("done", False), ("done", False)]
     assert gh.effects == {"create_ref": 2, "delete_ref": 2}
-
-
-def test_unarchive_brings_the_branch_back(gh: FakeGitHub) -> None:
-    services = services_for(gh, None)
-    run(load(ARCHIVE), services)
-    outcomes = run(load("action: unarchive_branch\nfeedstocks:\n  foo: [1.x]\n"), services)
-    assert statuses(outcomes) == [("done", True)]
-    repo = gh.repo("foo-feedstock")
-    assert repo.branch("1.x") == sha("one")
-    assert repo.tag("1.x_archived") is None
 
 
 def test_a_run_that_stopped_half_way_is_finished(gh: FakeGitHub) -> None:

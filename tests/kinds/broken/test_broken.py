@@ -1,4 +1,5 @@
-"""broken / not_broken against FakeAnaconda (labels) and FakeGitHub (one rebuild per run)."""
+"""broken against FakeAnaconda (labels) and FakeGitHub (one rebuild per run); not_broken
+is in tests/kinds/not_broken/."""
 
 from __future__ import annotations
 
@@ -41,13 +42,6 @@ def test_broken_then_rerun_changes_nothing(gh: FakeGitHub, ac: FakeAnaconda) -> 
     ]
     assert statuses(run(request, services)) == [("done", False), ("done", False)]
     assert ac.effects == {"add_label": 1}
-
-
-def test_not_broken_removes_the_label(gh: FakeGitHub, ac: FakeAnaconda) -> None:
-    request = load(f"action: not_broken\npackages:\n  - {A}\n  - {B}\n")
-    assert statuses(run(request, services_for(gh, ac))) == [("done", False), ("done", True)]
-    assert ac.file("conda-forge", B).labels == {"main"}
-    assert ac.effects == {"remove_label": 1}
 
 
 def test_one_rebuild_per_run_not_per_item(gh: FakeGitHub, ac: FakeAnaconda) -> None:

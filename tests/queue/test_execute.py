@@ -1,0 +1,137 @@
+"""Carrying out one request (queue/execute.py): items of a pooled kind, services scoped to each
+request's access, and what happens without credentials or services."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from admin_requests.access import Access
+from admin_requests.kinds.contract import Item, Outcome
+from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+from admin_requests.queue.gitops import Git
+from admin_requests.queue.report import Disposition
+from tests.fakes.clock import FakeClock
+from tests.fakes.tracker import MemoryTracker
+from tests.fakes.wiring import unreachable_services
+from tests.queue.support import (
+    BOT,
+    POLICY,
+    Repo,
+    ScriptedKind,
+    make_runner,
+    registry_with,
+    things,
+)
+
+
+class PooledKind(ScriptedKind):
+    parallel_items: ClassVar[int] = 4
+
+    def __init__(self) -> None:
+        super().__init__("pooled")
+        self.together = threading.Barrier(4, timeout=30)
+        self.threads: set[str] = set()
+
+    def execute(self, item: Item, services: Any) -> Outcome:
+        self.threads.add(threading.current_thread().name)
+        if item.target != "slow":
+            self.together.wait()  # all four at once, or this breaks
+        return super().execute(item, services)
+
+
+def test_items_of_a_pooled_kind_run_at_once_and_keep_their_order(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker
+) -> None:
+    pooled = PooledKind()
+    repo.add_request("a.yml", things("a", "b", "c", "d", "e", "f", "g", "h", action="pooled"))
+    pooled.script["c"] = [Outcome.retry("flaky")]
+    pooled.script["f"] = [Outcome.retry("flaky")]
+
+    report = make_runner(repo, clock, tracker, kinds=[pooled]).run()
+
+    [result] = report.results
+    assert [r.item.target for r in result.items] == ["a", "b", "c", "d", "e", "f", "g", "h"]
+    assert [r.done for r in result.items] == [True, True, False, True, True, False, True, True]
+    assert len(pooled.threads) == 4
+    # The write-back is the same as one by one: the file keeps c and f, in order.
+    assert repo.read("requests/a.yml") == things("c", "f", action="pooled")
+
+
+def test_the_pool_can_be_turned_off(repo: Repo, clock: FakeClock, tracker: MemoryTracker) -> None:
+    pooled = PooledKind()
+    repo.add_request("a.yml", things("slow", "slow2", action="pooled"))
+    pooled.together = threading.Barrier(1)
+    runner = QueueRunner(
+        repo.root,
+        services=unreachable_services(),
+        git=Git(repo.root, BOT),
+        clock=clock,
+        config=QueueConfig(policy=POLICY, max_parallel_items=1),
+        registry=registry_with(pooled),
+    )
+    runner.run()
+    assert pooled.threads == {threading.current_thread().name}
+
+
+def test_each_request_gets_services_scoped_to_its_access(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    repo.add_request("a.yml", things("one"))
+    repo.add_request("b.yml", things("two"))
+    events: list[str] = []
+
+    @contextmanager
+    def scoped(access: Access, label: str) -> Iterator[str]:
+        events.append(f"enter {label} {','.join(access.github_repositories)}")
+        yield "scoped"
+        events.append("exit")
+
+    make_runner(repo, clock, tracker, kinds=[kind], services_for=scoped).run()
+    assert events == [
+        "enter requests/a.yml one-feedstock",
+        "exit",
+        "enter requests/b.yml two-feedstock",
+        "exit",
+        # The kind's follow-up: once for the run, with its own access, not a request's.
+        "enter follow-up of 'fake' follow-up-repo",
+        "exit",
+    ]
+    assert kind.after_run_services == ["scoped"]
+
+
+def test_failing_to_get_credentials_is_a_transient_failure(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    repo.add_request("a.yml", things("one"))
+
+    def broken(access: Access, label: str) -> Any:
+        raise PermissionError("vault said no")
+
+    report = make_runner(repo, clock, tracker, kinds=[kind], services_for=broken).run()
+    assert report.results[0].disposition is Disposition.RETRY_LATER
+    assert kind.calls == []
+    assert "access" in report.results[0].items[0].outcome.detail
+
+
+def test_a_run_without_services_carries_nothing_out_and_retries_later(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    # No GITHUB_TOKEN: the kind is never called with services it was not given, and
+    # no follow-up runs; the file waits for a run that has them.
+    repo.add_request("a.yml", things("one"))
+    report = QueueRunner(
+        repo.root,
+        services=None,
+        git=Git(repo.root, BOT),
+        clock=clock,
+        tracker=tracker,
+        config=QueueConfig(policy=POLICY),
+        registry=registry_with(kind),
+    ).run()
+    assert kind.calls == []
+    assert kind.after_runs == []
+    assert report.results[0].disposition is Disposition.RETRY_LATER
+    assert "no services" in report.results[0].items[0].outcome.detail
