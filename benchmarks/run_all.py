@@ -109,11 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     packages, outputs = (50, 10) if args.quick else (1000, 200)
 
     _progress("check over the real request corpus")
-    # Where tests/conftest.py finds the corpus too (CI sets ADMIN_REQUESTS_SHARED).
-    shared = Path(os.environ.get("ADMIN_REQUESTS_SHARED", ROOT.parent / "shared"))
+    # The corpus the tests check too (tests/data/README.md).
     corpus = _script_json(
         HERE / "check_corpus.py",
-        [str(shared / "corpus" / "real-requests"), "--repeat", "1" if args.quick else "5"],
+        [str(ROOT / "tests" / "data" / "real-requests"), "--repeat", "1" if args.quick else "5"],
     )
     _progress(f"engine: broken x{packages}, add_feedstock_output x{outputs}")
     engine = engine_results(args.latency, packages, outputs, pool=8)

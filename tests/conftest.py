@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, BaoServer, trust_paramete
 pytest_plugins = ["tests.fakes.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# CI clones the repository next to the organisation's shared/ folder (real request corpus).
-SHARED = Path(os.environ.get("ADMIN_REQUESTS_SHARED", REPO_ROOT.parent / "shared"))
+# The real request files conda-forge's maintainers submitted (tests/data/README.md).
+CORPUS = REPO_ROOT / "tests" / "data" / "real-requests"
 
 
 @pytest.fixture
@@ -29,12 +28,8 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def corpus_dir() -> Path:
-    corpus = SHARED / "corpus" / "real-requests"
-    if not corpus.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"the real-request corpus is missing at {corpus}")
-        pytest.skip(f"no corpus at {corpus}")
-    return corpus
+    assert CORPUS.is_dir(), f"the real-request corpus is missing at {CORPUS}"
+    return CORPUS
 
 
 # -- the queue's fixtures (tests/queue/, and the kinds, CLI and soak tests that run it) --
