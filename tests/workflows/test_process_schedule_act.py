@@ -3,13 +3,15 @@
 GitHub answers every attempt to archive ``retired-tool-feedstock`` with its primary
 rate limit (403, remaining 0, reset in an hour): each run gives up on that item at once
 and the request is retried in a later run. Time passes for real between the runs: the
-workflow gets a retry policy in seconds (ADMIN_REQUESTS_RETRY_FIRST_DELAY=15, _MAX_DELAY
-=30, _MAX_ATTEMPTS=3, passed with --env; production keeps 15 min / 6 h / 8), and the
-test sleeps until each attempt is due. The runs:
+workflow gets a retry policy in seconds (ADMIN_REQUESTS_RETRY_FIRST_DELAY=45, _MAX_DELAY
+=60, _MAX_ATTEMPTS=3, passed with --env; production keeps 15 min / 6 h / 8), and the
+test sleeps until each attempt is due. The first wait is long enough for run 2 to start
+before it ends even on a loaded machine (the suite runs act beside other tests; with a
+15 s wait a slow run 2 found the request due). The runs:
 
-1. schedule: attempt 1 fails; retried 15 s later at the earliest (committed);
+1. schedule: attempt 1 fails; retried 45 s later at the earliest (committed);
 2. schedule, at once: not due yet, so nothing is attempted and nothing committed;
-3. schedule, once due: attempt 2 fails; the wait doubles to 30 s;
+3. schedule, once due: attempt 2 fails; the wait doubles, capped at 60 s;
 4. schedule, once due: attempt 3 fails; parked, one issue for the requester;
 5. schedule: parked requests wait for a person: nothing attempted, nothing committed;
 6. the rate limit is over; core retries it by hand (workflow_dispatch, retry=the file):
@@ -38,8 +40,8 @@ pytestmark = [pytest.mark.act, pytest.mark.xdist_group("process_schedule_act")]
 REQUEST = "archive-retired.yml"
 REPO_PATH = r"^/repos/conda-forge/retired-tool-feedstock$"
 POLICY = {
-    "ADMIN_REQUESTS_RETRY_FIRST_DELAY": "15",
-    "ADMIN_REQUESTS_RETRY_MAX_DELAY": "30",
+    "ADMIN_REQUESTS_RETRY_FIRST_DELAY": "45",
+    "ADMIN_REQUESTS_RETRY_MAX_DELAY": "60",
     "ADMIN_REQUESTS_RETRY_MAX_ATTEMPTS": "3",
 }
 
@@ -51,6 +53,7 @@ class Step:
     state: dict[str, Any] | None
     patches: int  # attempts to archive, as GitHub counted them
     issues: list[tuple[int, str, int]]  # number, state, comments
+    started: datetime  # when the run was started
 
 
 def _parse(moment: str) -> datetime:
@@ -78,6 +81,7 @@ def history(run: Run) -> list[Step]:
     steps: list[Step] = []
 
     def step(event_name: str, event: dict[str, Any]) -> Step:
+        started = datetime.now(UTC)
         result = run_process_workflow(sandbox, ws, event_name, event, env=POLICY)
         issues = [(i.number, i.state, len(i.comments)) for i in sandbox.github.issues(org.HOME)]
         taken = Step(
@@ -86,6 +90,7 @@ def history(run: Run) -> list[Step]:
             state_on_main(ws, REQUEST),
             sandbox.github.count("PATCH", REPO_PATH),
             issues,
+            started,
         )
         steps.append(taken)
         return taken
@@ -114,18 +119,21 @@ def test_each_failed_attempt_is_committed_with_a_doubling_backoff(history: list[
     assert first.state["attempts"] == 1
     assert first.state["parked"] is False
     first_wait = _parse(first.state["next_attempt"]) - _parse(first.state["last_attempt"])
-    assert first_wait.total_seconds() == 15
+    assert first_wait.total_seconds() == 45
     assert "longer than this run waits" in first.state["last_error"]
     assert third.patches == 2
     assert third.state is not None
     assert third.state["attempts"] == 2
     second_wait = _parse(third.state["next_attempt"]) - _parse(third.state["last_attempt"])
-    assert second_wait.total_seconds() == 30
+    assert second_wait.total_seconds() == 60
     assert first.issues == third.issues == []  # retrying is not worth a person's time yet
 
 
 def test_a_request_waiting_for_its_next_attempt_costs_nothing(history: list[Step]) -> None:
     first, second, *_ = history
+    assert first.state is not None
+    # Meaningful only if run 2 decided before the first wait was over.
+    assert _parse(first.state["next_attempt"]) > second.started, "run 2 started too late"
     assert second.patches == first.patches  # not attempted
     assert second.head == first.head  # no commit
     assert f"{REQUEST}: waiting" in second.result.output
