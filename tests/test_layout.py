@@ -32,41 +32,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "scripts" / "admin_requests"
 TESTS = ROOT / "tests"
 
-_B = "pending: tests/credentials and tests/services are being restructured (issue 14)"
 
 # Module (relative to scripts/admin_requests/) -> why it has no mirrored test module.
 UNMIRRORED: dict[str, str] = {
-    # -- deploy: the vault and AWS trust tests share the credential tests' fixtures ----
-    "deploy/vault.py": (
-        "tests/credentials/test_vault_trust.py and tests/credentials/test_vault_check.py "
-        "run it against the OpenBao server fixture of tests/conftest.py, shared "
-        "with the broker's vault tests; they move to tests/deploy/ (as test_vault.py) once "
-        "tests/credentials has been restructured (issue 14)"
+    # -- credentials: a Protocol --------------------------------------------------------
+    "credentials/backend.py": (
+        "a Protocol with no behaviour of its own; each backend that implements it is tested: "
+        "tests/credentials/test_env.py, tests/credentials/test_vault_backend.py and "
+        "tests/credentials/test_aws.py, and tests/credentials/test_factories.py builds each"
     ),
-    "deploy/aws_trust.py": (
-        "tests/credentials/test_aws.py checks the trust policy with the same OIDC issuer "
-        "and moto setup as the AWS backend it admits; its trust-policy tests move to "
-        "tests/deploy/ (as test_aws_trust.py) once tests/credentials has been "
-        "restructured (issue 14)"
-    ),
-    # -- helper B: credentials/ and services/ -------------------------------------------
-    "credentials/anaconda_token.py": _B,
-    "credentials/azure.py": _B,
-    "credentials/backend.py": _B,
-    "credentials/broker.py": _B,
-    "credentials/env.py": _B,
-    "credentials/factories.py": _B,
-    "credentials/github_app.py": _B,
-    "credentials/http.py": _B,
-    "credentials/ledger.py": _B,
-    "credentials/oidc.py": _B,
-    "credentials/redact.py": _B,
-    "credentials/settings.py": _B,
-    "credentials/tokens.py": _B,
-    "credentials/vault.py": _B,
-    "credentials/vault_backend.py": _B,
-    "services/__init__.py": _B,
-    "services/installations.py": _B,
     # -- kinds: the CI-resource family's sibling kinds -----------------------------------
     **{
         f"kinds/{kind}/__init__.py": (

@@ -198,3 +198,34 @@ class FakeOidcIssuer:
                     self._send(404, {"message": "not found"})
 
         return Handler
+
+
+# -- tokens a trust policy must refuse (the vault's and AWS's: tests/deploy/) -------------
+# Each entry overrides claims of a processing token (``FakeOidcIssuer.mint``).
+
+OTHER_WORKFLOW = PROCESS_WORKFLOW_REF.replace("process.yml", "check.yml")
+OTHER_BRANCH = PROCESS_WORKFLOW_REF.replace("refs/heads/main", "refs/heads/evil")
+
+REFUSED: dict[str, dict[str, Any]] = {
+    "pull_request event": {"event_name": "pull_request"},
+    "pull_request_target event": {"event_name": "pull_request_target"},
+    "another workflow": {"job_workflow_ref": OTHER_WORKFLOW, "workflow_ref": OTHER_WORKFLOW},
+    "another branch": {
+        "job_workflow_ref": OTHER_BRANCH,
+        "workflow_ref": OTHER_BRANCH,
+        "ref": "refs/heads/evil",
+    },
+    "another branch, same workflow ref": {"ref": "refs/heads/evil"},
+    "a pull request merge ref": {"ref": "refs/pull/1/merge", "event_name": "pull_request"},
+    "another repository id (renamed/recreated repo)": {"repository_id": "999"},
+    "another owner id": {"repository_owner_id": "999"},
+    "a fork's subject": {"sub": "repo:attacker/admin-requests:environment:production"},
+    "no environment": {"environment": None, "sub": f"repo:{REPOSITORY}:ref:refs/heads/main"},
+    "another environment": {
+        "environment": "staging",
+        "sub": f"repo:{REPOSITORY}:environment:staging",
+    },
+    "a reusable workflow calling from elsewhere": {
+        "job_workflow_ref": "attacker/tools/.github/workflows/process.yml@refs/heads/main"
+    },
+}

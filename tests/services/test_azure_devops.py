@@ -10,8 +10,8 @@ import pytest
 from admin_requests.config import Settings
 from admin_requests.credentials.redact import Secret
 from admin_requests.errors import NotFoundError, TransientError
-from admin_requests.services import AppInstallationsClient, AzureDevOpsClient
-from tests.fakes import FakeGitHub, Fault
+from admin_requests.services import AzureDevOpsClient
+from tests.fakes import Fault
 from tests.fakes.azure import FakeAzure
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import retrier_for
@@ -46,15 +46,3 @@ def test_a_pipeline_that_keeps_changing_is_retried_in_a_later_run(azure: FakeAzu
 def test_a_missing_pipeline_is_named(azure: FakeAzure) -> None:
     with pytest.raises(NotFoundError, match="no pipeline 'bar-feedstock' in conda-forge/"):
         client(azure).set_secret_variable("bar-feedstock", "X", Secret("v" * 64))
-
-
-def test_installation_repositories_are_read_across_pages(fake_github: FakeGitHub) -> None:
-    names = [f"r{n}-feedstock" for n in range(130)]
-    for name in names:
-        fake_github.add_repo(name)
-    fake_github.add_installation(7, "depot", tuple(names))
-    fake_github.add_user_token("ghp_admin")
-    settings = Settings(github_api_url=fake_github.url, http_timeout_seconds=2)
-    ids = AppInstallationsClient(settings, "ghp_admin").repository_ids(7)
-    assert ids == {fake_github.repo(n).id for n in names}
-    assert fake_github.count("GET", r"/user/installations/7/repositories") == 2

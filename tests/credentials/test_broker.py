@@ -1,4 +1,7 @@
-"""A simulated processing run: OIDC -> OpenBao -> per-request GitHub and anaconda tokens.
+"""The broker: per-request credentials, revoked when the request ends.
+
+A simulated processing run (the tests marked ``vault``): OIDC -> OpenBao -> per-request
+GitHub and anaconda tokens.
 
 Everything is real except GitHub and anaconda.org, which are the project's stateful
 fakes: the App JWT is signed by OpenBao's transit engine and verified by FakeGitHub
@@ -8,10 +11,10 @@ against the transit key's public half; tokens are checked for scope on every cal
 from __future__ import annotations
 
 import io
+import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,94 +27,17 @@ from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
+from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services.http import Retrier, RetryPolicy
-from tests.fakes.anaconda import FakeAnaconda
+from tests.credentials.broker_world import ARCHIVE, MARK_BROKEN, Run, gh, label, mint_for
+from tests.fakes import FakeGitHub
+from tests.fakes.azure import FakeAzure
 from tests.fakes.faults import Fault
-from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.kinds.helpers import load
+from tests.vault_trust import ANACONDA_ORG_CREDENTIAL
 
-pytestmark = pytest.mark.vault
-
-ARCHIVE = Access(
-    github_repositories=("foo-feedstock",), github_permissions={"administration": "write"}
-)
-MARK_BROKEN = Access(
-    github_repositories=("bar-feedstock",),
-    github_permissions={"contents": "read"},
-    anaconda_scopes=("api:write",),
-)
-
-
-@dataclass
-class Run:
-    github: FakeGitHub
-    anaconda: FakeAnaconda
-    issuer: FakeOidcIssuer
-    vault: BaoServer
-    settings: Settings
-    credentials: CredentialSettings
-
-    def broker(self, masker: Masker | None = None) -> CredentialBroker:
-        # No real waiting between retries in tests.
-        retrier = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)
-        return open_broker(self.settings, self.credentials, masker=masker, retrier=retrier)
-
-
-@pytest.fixture
-def run(
-    trusted_vault: BaoServer,
-    oidc_issuer: FakeOidcIssuer,
-    fake_github: FakeGitHub,
-    fake_anaconda: FakeAnaconda,
-) -> Iterator[Run]:
-    params = trust_parameters()
-    public = trusted_vault.admin().transit_public_key(params.transit_mount, params.transit_key)
-    fake_github.configure_app(4242, public_key_pem=public.encode(), installation_id=77)
-    for name in ("foo-feedstock", "bar-feedstock", "baz-feedstock"):
-        fake_github.add_repo(name)
-    fake_anaconda.add_token(ANACONDA_ORG_CREDENTIAL, scopes=["all"], owners=["conda-forge"])
-    fake_anaconda.add_file("conda-forge", "linux-64/bar-1.0-h0_0.conda", labels=["main"])
-    return Run(
-        fake_github,
-        fake_anaconda,
-        oidc_issuer,
-        trusted_vault,
-        Settings(github_api_url=fake_github.url, anaconda_api_url=fake_anaconda.url),
-        CredentialSettings(
-            backend="vault",
-            vault_addr=trusted_vault.addr,
-            audience=AUDIENCE,
-            oidc_request_url=oidc_issuer.actions_environ()["ACTIONS_ID_TOKEN_REQUEST_URL"],
-            oidc_request_token=oidc_issuer.request_token,
-        ),
-    )
-
-
-def gh(run: Run, token: Secret, method: str, path: str, body: object = None) -> int:
-    response = requests.request(
-        method,
-        f"{run.github.url}{path}",
-        headers={"Authorization": f"token {token.reveal()}"},
-        json=body,
-        timeout=10,
-    )
-    return response.status_code
-
-
-def label(run: Run, token: Secret, owner: str = "conda-forge") -> int:
-    response = requests.post(
-        f"{run.anaconda.url}/channels/{owner}/broken",
-        headers={"Authorization": f"token {token.reveal()}"},
-        json={"package": "bar", "version": "1.0", "basename": "linux-64/bar-1.0-h0_0.conda"},
-        timeout=10,
-    )
-    return response.status_code
-
-
-def mint_for(broker: CredentialBroker, access: Access) -> None:
-    with broker.request_credentials(access, label="r.yml"):
-        pass
+NO_WAIT = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)
 
 
 def process_two_requests(run: Run, broker: CredentialBroker) -> list[RequestCredentials]:
@@ -178,6 +104,7 @@ def process_two_requests(run: Run, broker: CredentialBroker) -> list[RequestCred
     return seen
 
 
+@pytest.mark.vault
 def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     run: Run, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -250,18 +177,7 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
         print(f"{record.kind} for {record.label} stays valid {seconds:.1f} s after the job")
 
 
-def test_vault_token_is_revoked_at_the_end_of_the_job(run: Run) -> None:
-    tokens: list[Secret] = []
-    with run.broker() as broker:
-        backend = broker.backend
-        tokens.append(backend._token.secret)  # type: ignore[attr-defined]
-        raw = tokens[0].reveal()
-    lookup = requests.get(
-        f"{run.vault.addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": raw}, timeout=10
-    )
-    assert lookup.status_code == 403
-
-
+@pytest.mark.vault
 def test_credentials_are_revoked_when_the_request_fails(run: Run) -> None:
     raws: list[str] = []
 
@@ -283,16 +199,7 @@ def test_credentials_are_revoked_when_the_request_fails(run: Run) -> None:
         ]
 
 
-def test_minted_anaconda_token_expires_by_itself(run: Run) -> None:
-    with run.broker() as broker, broker.request_credentials(MARK_BROKEN, label="r.yml") as creds:
-        assert creds.anaconda_token is not None
-        raw = creds.anaconda_token.reveal()
-        assert run.anaconda.is_token_valid(raw)
-        run.anaconda.advance(broker.settings.anaconda_token_max_age + 1)
-        assert not run.anaconda.is_token_valid(raw)
-        assert label(run, creds.anaconda_token) == 401
-
-
+@pytest.mark.vault
 def test_org_credential_is_cleared_right_after_minting(run: Run) -> None:
     used: list[Secret] = []
     original = AnacondaTokens.mint
@@ -308,6 +215,7 @@ def test_org_credential_is_cleared_right_after_minting(run: Run) -> None:
             assert used[0].cleared
 
 
+@pytest.mark.vault
 def test_unknown_repositories_are_left_out_of_the_token(run: Run) -> None:
     # GitHub refuses the whole token (422) for one unknown name: a typo must not hold the
     # request's other repositories hostage, and must never widen the token.
@@ -334,12 +242,14 @@ def test_unknown_repositories_are_left_out_of_the_token(run: Run) -> None:
     assert ledger.outstanding() == []
 
 
+@pytest.mark.vault
 def test_permission_the_app_lacks_is_refused(run: Run) -> None:
     access = Access(github_repositories=("foo-feedstock",), github_permissions={"secrets": "write"})
     with run.broker() as broker, pytest.raises(GitHubAppTokenError):
         mint_for(broker, access)
 
 
+@pytest.mark.vault
 def test_blanket_token_is_never_requested(run: Run) -> None:
     access = Access(github_permissions={"administration": "write"})  # no repositories
     with run.broker() as broker, pytest.raises(CredentialScopeError, match="no repository"):
@@ -347,6 +257,7 @@ def test_blanket_token_is_never_requested(run: Run) -> None:
     assert run.github.effects["mint_token"] == 0
 
 
+@pytest.mark.vault
 def test_in_actions_every_value_is_masked_the_moment_it_is_obtained(run: Run) -> None:
     stream = io.StringIO()
     masker = Masker(in_actions=True, stream=stream)
@@ -363,18 +274,7 @@ def test_in_actions_every_value_is_masked_the_moment_it_is_obtained(run: Run) ->
         assert f"::add-mask::{run.issuer.issued[-1]}" in masked
 
 
-def test_a_long_job_logs_in_again_before_the_vault_token_expires(run: Run) -> None:
-    with run.broker() as broker:
-        first = next(r for r in broker.ledger.records if r.kind == "vault-token")
-        real_clock = broker.ledger.clock
-        broker.backend._clock = lambda: real_clock() + timedelta(minutes=10)  # type: ignore[attr-defined]
-        with broker.request_credentials(ARCHIVE, label="late.yml") as creds:
-            assert creds.github_token is not None
-        assert first.revoked_at is not None
-        assert [r.kind for r in broker.ledger.records].count("vault-token") == 2
-    assert broker.ledger.outstanding() == []
-
-
+@pytest.mark.vault
 def test_a_real_kind_runs_with_request_services(run: Run) -> None:
     """The archive kind's own access() and execute(), through the broker's services."""
     from admin_requests.errors import NotFoundError
@@ -406,6 +306,7 @@ def test_a_real_kind_runs_with_request_services(run: Run) -> None:
     assert run.github.effects["revoke_token"] == 2
 
 
+@pytest.mark.vault
 def test_revocation_is_retried_through_transient_failures(run: Run) -> None:
     run.github.faults.on_call(1, 2, fault=Fault.server_error(), method="DELETE")
     run.anaconda.faults.on_call(1, fault=Fault.too_many_requests("0"), method="DELETE")
@@ -416,6 +317,7 @@ def test_revocation_is_retried_through_transient_failures(run: Run) -> None:
     assert broker.ledger.outstanding() == []
 
 
+@pytest.mark.vault
 def test_a_refused_revocation_is_logged_and_the_token_left_to_expire(
     run: Run, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -433,6 +335,7 @@ def test_a_refused_revocation_is_logged_and_the_token_left_to_expire(
     assert "NOT REVOKED" in "\n".join(broker.ledger.text_lines(broker.ledger.clock()))
 
 
+@pytest.mark.vault
 def test_minting_is_retried_only_when_it_cannot_have_happened(run: Run) -> None:
     mint = "/app/installations/77/access_tokens"
     run.github.faults.on_call(1, fault=Fault.too_many_requests("0"), method="POST", path=mint)
@@ -448,15 +351,149 @@ def test_minting_is_retried_only_when_it_cannot_have_happened(run: Run) -> None:
     assert broker.ledger.outstanding() == []
 
 
-def test_a_failed_start_still_revokes_the_vault_login(run: Run) -> None:
-    from dataclasses import replace
+# -- the grants of token_reset and the CI-resource kinds ---------------------------------
+# One installation token per grant, the borrowed installations credential, all gone when
+# the request ends. The broker runs with the env backend (App JWT signed with a local
+# key) against FakeGitHub, FakeAzure and the fake OIDC issuer; the vault path is the same
+# code below the backend and is covered by the tests above.
 
-    from admin_requests.errors import VaultError
 
-    run.credentials = replace(run.credentials, vault_secret_path="another-workflow")
-    broker = run.broker()
-    with pytest.raises(VaultError, match="403"), broker:
-        pass
-    [vault_token] = broker.ledger.records
-    assert vault_token.kind == "vault-token"
-    assert vault_token.revoked_at is not None
+@pytest.fixture
+def issuer(oidc_issuer: FakeOidcIssuer) -> FakeOidcIssuer:
+    return oidc_issuer
+
+
+@dataclass
+class World:
+    github: FakeGitHub
+    azure: FakeAzure
+    settings: Settings
+    credentials: CredentialSettings
+
+
+@pytest.fixture
+def world(
+    fake_github: FakeGitHub, azure: FakeAzure, issuer: FakeOidcIssuer, tmp_path: Path
+) -> World:
+    # The App needs 'secrets' (token_reset) on top of what the other kinds use.
+    app = fake_github.configure_app(
+        4242,
+        installation_id=77,
+        permissions={
+            "administration": "write",
+            "contents": "write",
+            "issues": "write",
+            "pull_requests": "write",
+            "actions": "write",
+            "secrets": "write",
+            "metadata": "read",
+        },
+    )
+    key = tmp_path / "app.pem"  # the env backend's local key (development only)
+    assert app.private_key_pem is not None
+    key.write_bytes(app.private_key_pem)
+    fake_github.add_repo("foo-feedstock", files={"recipe/meta.yaml": "package:\n  name: foo\n"})
+    fake_github.add_repo("feedstock-tokens")
+    fake_github.add_repo(
+        "feedstock-outputs",
+        files={
+            "config.json": json.dumps({"outputs_path": "o", "shard_level": 0, "shard_fill": "z"}),
+            "o/foo.json": json.dumps({"feedstocks": ["foo"]}),
+        },
+    )
+    fake_github.add_repo("ci-access-control")
+    fake_github.add_installation(900, "blacksmith")
+    fake_github.add_user_token("ghp_org_admin_for_installations")
+    environ = issuer.actions_environ()
+    return World(
+        fake_github,
+        azure,
+        Settings(
+            github_api_url=fake_github.url,
+            azure_devops_url=azure.url,
+            ci_app_installations=(("blacksmith", 900),),
+        ),
+        CredentialSettings(
+            backend="env",
+            dev_values={"github_installations_token": "ghp_org_admin_for_installations"},
+            dev_github_app_key_file=str(key),
+            github_app_id="4242",
+            github_installation_id="77",
+            oidc_request_url=environ["ACTIONS_ID_TOKEN_REQUEST_URL"],
+            oidc_request_token=environ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+            azure_tenant_id=azure.tenant,
+            azure_client_id=azure.client_id,
+            azure_authority_url=azure.url,
+        ),
+    )
+
+
+def test_a_token_reset_request_gets_three_scoped_tokens_and_azure_then_loses_them_all(
+    world: World,
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    loaded = load("action: token_reset\nfeedstocks: [foo]\n")
+    try:
+        with open_broker(world.settings, world.credentials, retrier=NO_WAIT) as broker:
+            reader = None
+            access = loaded.kind.access(loaded.model, _settings_only(world.settings))
+            with broker.request_services(access, world.settings, label="reset.yml") as services:
+                reader = services
+                assert services.github_for("feedstock-tokens") is not services.github
+                assert services.azure_devops is not None
+                [outcome] = [loaded.kind.execute(i, services) for i in loaded.items]
+            assert outcome.status is OutcomeStatus.DONE, outcome.detail
+            ledger = broker.ledger
+    finally:
+        logging.getLogger().removeHandler(handler)
+    gh = world.github
+    assert gh.effects["mint_token"] == 3
+    assert gh.effects["revoke_token"] == 3
+    kinds = [r.kind for r in ledger.records]
+    assert kinds.count("github-installation-token") == 3
+    assert kinds.count("azure-access-token") == 1
+    assert ledger.outstanding() == []
+    scopes = sorted(r.scope for r in ledger.records if r.kind == "github-installation-token")
+    assert scopes == [
+        "repositories=[feedstock-outputs]; contents:read",
+        "repositories=[feedstock-tokens]; contents:write",
+        "repositories=[foo-feedstock]; contents:read, secrets:write",
+    ]
+    for token in (
+        gh.actions_secret("foo-feedstock", "FEEDSTOCK_TOKEN"),
+        world.azure.pipeline("foo-feedstock").variables["FEEDSTOCK_TOKEN"]["value"],
+    ):
+        assert token not in stream.getvalue()
+    assert reader is not None
+    # Every GitHub token of the request is dead once it ended.
+    for client in [reader.github, *reader.github_by_repository.values()]:
+        with pytest.raises(Exception, match="401"):
+            client.repository("foo-feedstock")
+
+
+def test_a_ci_resource_request_borrows_the_installations_credential_for_its_duration(
+    world: World,
+) -> None:
+    loaded = load("action: blacksmith\nfeedstocks: [foo]\n")
+    with open_broker(world.settings, world.credentials, retrier=NO_WAIT) as broker:
+        access = loaded.kind.access(loaded.model, _settings_only(world.settings))
+        with broker.request_credentials(access, label="blacksmith.yml") as creds:
+            borrowed = creds.installations_token
+            assert borrowed is not None
+            assert creds.azure_token is None
+        assert borrowed.cleared
+        with broker.request_services(access, world.settings, label="blacksmith.yml") as services:
+            [outcome] = [loaded.kind.execute(i, services) for i in loaded.items]
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert world.github.installation_repositories(900) == {"foo-feedstock"}
+    assert "blacksmith" in world.github.repo("ci-access-control").file_text(".access_control.yml")
+
+
+def _settings_only(settings: Settings) -> object:
+    @dataclass
+    class Only:
+        settings: Settings
+
+    return Only(settings)
