@@ -13,9 +13,9 @@ Exempt by rule, because there is nothing of their own to test:
   and ``__all__``/``__version__`` assignments.
 
 Any other module without its mirrored test module is listed in ``UNMIRRORED`` with the
-reason: the test module that covers it today and why it is not split, or ``pending:``
-while its test folder is being restructured. An entry is stale, and fails, once its
-module is gone, exempt by rule, or has its mirrored test module. Test modules that
+reason: the test module that covers it today and why it is not split. An entry is
+stale, and fails, once its module is gone, exempt by rule, or has its mirrored test
+module. Test modules that
 mirror no module (``test_corpus.py``, ``test_browser.py``...) are allowed: they test a
 behaviour across modules.
 """
@@ -53,7 +53,6 @@ UNMIRRORED: dict[str, str] = {
     },
 }
 
-_PENDING = re.compile(r"^pending: tests/\S+ (and tests/\S+ )?(is|are) being restructured")
 _TEST_MODULE = re.compile(r"\btests/[\w/]+\.py\b")
 
 
@@ -142,7 +141,7 @@ def test_no_stale_or_unexplained_exemptions() -> None:
             stale.append(
                 f"UNMIRRORED[{key!r}]: {mirrored_test(Path(key)).relative_to(ROOT)} exists now"
             )
-        elif not _PENDING.match(reason):
+        else:
             named = _TEST_MODULE.findall(reason)
             if not named:
                 stale.append(f"UNMIRRORED[{key!r}]: the reason names no test module that covers it")
