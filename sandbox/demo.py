@@ -118,7 +118,6 @@ def run_process_workflow(
     ``env`` adds to what the sandbox passes (e.g. a retry policy in seconds).
     """
     token = sandbox.begin_job(event_name)
-    workspace.allow_push_with(token)
     try:
         return workspace.run_act(
             event_name,

@@ -3,8 +3,8 @@
 A ``Workspace`` is a throwaway git repository holding the working tree's files, with an
 ``origin`` that looks like production's (``https://github.com/conda-forge/admin-requests``)
 but is a local bare repository: a private git config (``GIT_CONFIG_GLOBAL``) rewrites
-that URL, and the token-bearing URL process.yml builds for pushing, to the bare
-repository with ``url.<bare>.insteadOf``. The workflow file itself is untouched and
+that URL to the bare repository with ``url.<bare>.insteadOf`` (the job's token travels
+in an HTTP header, which a local remote ignores). The workflow file itself is untouched and
 production-correct; only where the push lands differs.
 
 act runs each job on this machine (``-P ubuntu-latest=-self-hosted``) in a copy of the
@@ -147,18 +147,6 @@ class Workspace:
         """Make the workspace the remote's main, as a fresh checkout would be."""
         self.git("fetch", "-q", "origin", "main")
         self.git("reset", "-q", "--hard", "FETCH_HEAD")
-
-    def allow_push_with(self, token: str) -> None:
-        """Send process.yml's push URL (it carries the job token) to the bare remote too."""
-        url = f"https://x-access-token:{token}@{SERVER_URL.removeprefix('https://')}/"
-        self.git(
-            "config",
-            "--file",
-            str(self.gitconfig),
-            "--add",
-            f"url.{self.remote}.insteadOf",
-            f"{url}{org.REPOSITORY}.git",
-        )
 
     def merge_request(self, name: str, text: str, *, author: str, number: int) -> str:
         """Add ``requests/name`` as a merged pull request by ``author`` would; push it."""

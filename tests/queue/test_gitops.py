@@ -129,3 +129,15 @@ def test_sync_rebases_local_commits_onto_the_remote(repo: Repo, tmp_path: Path) 
     assert git.commits_since(tip) == 1
     assert ours.exists("requests/new.yml")
     assert ours.exists("requests/mine.yml")
+
+
+def test_a_token_authenticates_each_command_and_never_lands_in_git_config(repo: Repo) -> None:
+    git = Git(repo.root, BOT, token="job-token-s3cret")
+    sent = git.run("config", "--get", "http.extraheader").stdout.strip()
+    assert sent.startswith("AUTHORIZATION: basic ")
+    assert "job-token-s3cret" not in sent  # encoded, as git sends it
+    git.commit(["requests/README.md"], "nothing to commit")  # any command works as before
+    config = (repo.root / ".git" / "config").read_text()
+    assert "s3cret" not in config
+    assert "extraheader" not in config
+    assert "http.extraheader" not in git.run("remote", "-v").stdout

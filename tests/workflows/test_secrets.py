@@ -107,6 +107,21 @@ def expressions_in_run(document: Any) -> list[str]:
     return [str(value) for key, value in walk(document) if key == "run" and "${{" in str(value)]
 
 
+# A URL with credentials in it ('https://x-access-token:$TOKEN@host') or a command that
+# stores one in git's config: either leaves the token in .git/config for later steps.
+TOKEN_IN_GIT_CONFIG = re.compile(
+    r"://[^/\s\"']*@|remote\s+set-url|git\s+config\b[^\n]*(url\.|extraheader)"
+)
+
+
+def tokens_written_for_git(document: Any) -> list[str]:
+    return [
+        str(value)
+        for key, value in walk(document)
+        if key == "run" and TOKEN_IN_GIT_CONFIG.search(str(value))
+    ]
+
+
 def only_deploys_pages(job: Any) -> bool:
     steps = job.get("steps") or []
     return bool(steps) and all(
@@ -148,6 +163,22 @@ def test_no_stored_secret_but_github_token(path: Path) -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_expression_inside_run(path: Path) -> None:
     assert expressions_in_run(load(path.read_text(encoding="utf-8"))) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_step_writes_a_token_into_git_config(path: Path) -> None:
+    # Pushes authenticate per command (admin_requests/git_auth.py).
+    assert tokens_written_for_git(load(path.read_text(encoding="utf-8"))) == []
+
+
+def test_the_git_config_check_catches_a_token_in_a_remote_url() -> None:
+    bad = {
+        "steps": [
+            {"run": 'git remote set-url origin "https://x-access-token:${T}@github.com/o/r.git"'}
+        ]
+    }
+    assert tokens_written_for_git(bad) != []
+    assert tokens_written_for_git({"steps": [{"run": "git push origin main"}]}) == []
 
 
 WORKFLOWS = [p for p in FILES if p.parent == ROOT / ".github" / "workflows"]

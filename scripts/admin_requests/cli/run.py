@@ -149,7 +149,11 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
         policy=RetryPolicy.from_environ(environ),
     )
-    git = Git(root, checkpoint=checkpoint_from_environ(environ))
+    git = Git(
+        root,
+        checkpoint=checkpoint_from_environ(environ),
+        token=environ.get("GITHUB_TOKEN") if args.push and not args.dry_run else None,
+    )
     lease = None
     if args.push and not args.dry_run:
         # Before any credential is minted: a run that finds the lease taken does nothing.

@@ -8,6 +8,7 @@ the history says plainly that automation made them.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from admin_requests.errors import GitError, PushRejectedError
+from admin_requests.git_auth import token_environment
 from admin_requests.queue.checkpoints import Checkpoint, no_checkpoint
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,15 @@ class Git:
         identity: Identity | None = None,
         environ: Mapping[str, str] | None = None,
         checkpoint: Checkpoint = no_checkpoint,
+        token: str | None = None,
     ) -> None:
         self.root = root
         self.identity = identity or Identity()
         self.environ = dict(environ) if environ is not None else None
+        if token:
+            # Fetches and pushes authenticate per command (git_auth.py); the checkout's
+            # own config never holds the token.
+            self.environ = {**(self.environ or os.environ), **token_environment(token)}
         self.checkpoint = checkpoint  # see checkpoints.py (crash-safety tests)
 
     def run(

@@ -22,7 +22,6 @@ tests use a fake ``Rerenderer``. What conda-smithy itself writes is not tested h
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from admin_requests.errors import PermanentError, TransientError
+from admin_requests.git_auth import token_environment
 
 if TYPE_CHECKING:
     from admin_requests.credentials.redact import Secret
@@ -83,13 +83,9 @@ class CondaSmithyRerenderer:
             return True
 
     def _environment(self) -> dict[str, str]:
-        basic = base64.b64encode(f"x-access-token:{self.token.reveal()}".encode()).decode()
         return {
             **os.environ,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraheader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+            **token_environment(self.token.reveal()),
             "GIT_AUTHOR_NAME": "admin-requests[bot]",
             "GIT_AUTHOR_EMAIL": "admin-requests[bot]@users.noreply.github.com",
             "GIT_COMMITTER_NAME": "admin-requests[bot]",
