@@ -7,30 +7,18 @@ import pytest
 
 from tests.fakes import FakeAnaconda, FakeGitHub
 from tests.fakes.wiring import services_for
+from tests.kinds.broken.world import A, B, label_anaconda, label_github
 from tests.kinds.helpers import load, run, statuses
-
-A = "linux-64/foo-1.0-h0_0.conda"
-
-
-B = "noarch/bar-2.0-pyh0_0.tar.bz2"
-
-
-PATCHES = "conda-forge-repodata-patches-feedstock"
 
 
 @pytest.fixture
 def gh(fake_github: FakeGitHub) -> FakeGitHub:
-    fake_github.add_token("gh-admin")
-    fake_github.add_repo(PATCHES, workflows=("rebuild.yml",))
-    return fake_github
+    return label_github(fake_github)
 
 
 @pytest.fixture
 def ac(fake_anaconda: FakeAnaconda) -> FakeAnaconda:
-    fake_anaconda.add_token("ac-admin", scopes=["api:read", "api:write"], owners=["conda-forge"])
-    fake_anaconda.add_file("conda-forge", A)
-    fake_anaconda.add_file("conda-forge", B, labels=["main", "broken"])
-    return fake_anaconda
+    return label_anaconda(fake_anaconda)
 
 
 def test_not_broken_removes_the_label(gh: FakeGitHub, ac: FakeAnaconda) -> None:

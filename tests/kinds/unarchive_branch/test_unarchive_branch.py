@@ -7,18 +7,13 @@ import pytest
 
 from tests.fakes import FakeGitHub, sha
 from tests.fakes.wiring import services_for
+from tests.kinds.archive_branch.world import ARCHIVE, branch_github
 from tests.kinds.helpers import load, run, statuses
-
-ARCHIVE = "action: archive_branch\nfeedstocks:\n  foo:\n    - 1.x\n    - 2.x\n"
 
 
 @pytest.fixture
 def gh(fake_github: FakeGitHub) -> FakeGitHub:
-    fake_github.add_token("gh-admin")
-    fake_github.add_repo(
-        "foo-feedstock", branches={"main": sha("main"), "1.x": sha("one"), "2.x": sha("two")}
-    )
-    return fake_github
+    return branch_github(fake_github)
 
 
 def test_unarchive_brings_the_branch_back(gh: FakeGitHub) -> None:
