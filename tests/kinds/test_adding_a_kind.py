@@ -186,23 +186,19 @@ def test_ping_reads_the_repository(fake_github: FakeGitHub) -> None:
 '''
 
 
-def _drift_test(copy: Path) -> str:
-    # The test module of kinds/folders.py (the generated copies must match the folders).
-    for name in ("test_folders.py", "test_examples.py"):
-        if (copy / "tests" / "kinds" / name).is_file():
-            return f"tests/kinds/{name}"
-    raise AssertionError("no test module for kinds/folders.py in tests/kinds/")
+# The test module of kinds/folders.py: the generated copies must match the folders.
+DRIFT_TEST = "tests/kinds/test_folders.py"
 
 
-def _completeness_tests(copy: Path) -> list[str]:
-    return [
-        "tests/test_layout.py",
-        _drift_test(copy),
-        "tests/kinds/test_reference.py",
-        "tests/kinds/test_kind_hooks.py",
-        "tests/kinds/test_contract.py",
-        "tests/validation/test_properties.py",
-    ]
+COMPLETENESS_TESTS = [
+    "tests/test_layout.py",
+    DRIFT_TEST,
+    "tests/kinds/test_reference.py",
+    "tests/kinds/test_kind_hooks.py",
+    "tests/kinds/test_contract.py",
+    "tests/kinds/test_kinds.py",
+    "tests/validation/test_properties.py",
+]
 
 
 def _copy_repository(dest: Path) -> Path:
@@ -284,7 +280,7 @@ def test_a_kind_added_as_the_guide_says_passes_the_completeness_tests(tmp_path: 
     (tests / "test_ping.py").write_text(KIND_TEST)
 
     # The two folders alone are not enough: the kind is not registered.
-    unregistered = _pytest(copy, _drift_test(copy))
+    unregistered = _pytest(copy, DRIFT_TEST)
     assert unregistered.returncode != 0, unregistered.stdout
     assert "ping" in unregistered.stdout
 
@@ -296,7 +292,7 @@ def test_a_kind_added_as_the_guide_says_passes_the_completeness_tests(tmp_path: 
     )
 
     # Registered but not generated: the drift test says to run the generator.
-    stale = _pytest(copy, _drift_test(copy))
+    stale = _pytest(copy, DRIFT_TEST)
     assert stale.returncode != 0, stale.stdout
     assert "python3 dev.py generate" in stale.stdout
 
@@ -305,7 +301,7 @@ def test_a_kind_added_as_the_guide_says_passes_the_completeness_tests(tmp_path: 
     assert (copy / "docs" / "examples" / "ping.yml").read_text() == EXAMPLE
     assert (copy / ".github" / "PULL_REQUEST_TEMPLATE" / "ping.md").is_file()
 
-    complete = _pytest(copy, *_completeness_tests(copy), "tests/kinds/ping")
+    complete = _pytest(copy, *COMPLETENESS_TESTS, "tests/kinds/ping")
     assert complete.returncode == 0, complete.stdout[-4000:] + complete.stderr[-2000:]
     assert "[ping]" in complete.stdout  # the shared tests ran over the new kind too
     assert "test_ping_reads_the_repository PASSED" in complete.stdout
