@@ -50,13 +50,27 @@ _LABEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _BRANCH_BAD_RE = re.compile(r"(^[/.-])|(\.\.)|(//)|(@\{)|([~^:?*\[\\\s])|(\.lock$)|([/.]$)")
 
 
-def _unsafe_characters(value: str) -> str | None:
-    """Explain the first character that can never appear in a name."""
+# Printable ASCII without spaces: nearly every value, and it needs no per-character look.
+_PLAIN_ASCII_RE = re.compile(r"[!-~]*")
+
+
+def _control_or_space(value: str) -> str | None:
+    """Explain the first control character or whitespace in ``value``, if any."""
+    if _PLAIN_ASCII_RE.fullmatch(value):
+        return None
     for char in value:
         if unicodedata.category(char).startswith("C"):
             return f"contains the control character {char!r}"
         if char.isspace():
             return "contains whitespace"
+    return None
+
+
+def _unsafe_characters(value: str) -> str | None:
+    """Explain the first character that can never appear in a name."""
+    unsafe = _control_or_space(value)
+    if unsafe:
+        return unsafe
     if "/" in value:
         return "contains '/'"
     if ".." in value:
@@ -186,14 +200,7 @@ PACKAGE_FORM = (
 
 def parse_package_file(value: str) -> tuple[PackageFile | None, str | None]:
     """Split an artifact path; return (package, None) or (None, message)."""
-    unsafe = next(
-        (
-            f"contains the control character {c!r}"
-            for c in value
-            if unicodedata.category(c)[0] == "C"
-        ),
-        None,
-    ) or ("contains whitespace" if any(c.isspace() for c in value) else None)
+    unsafe = _control_or_space(value)
     if unsafe:
         return None, f"package {value!r} {unsafe}; write it as {PACKAGE_FORM}."
     extension = next((ext for ext in PACKAGE_EXTENSIONS if value.endswith(ext)), None)
