@@ -37,6 +37,9 @@ KNOWN_SUBDIRS = frozenset(
 )
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 GLOB_CHARACTERS = frozenset("*?[]!")
+_BRACKET_RE = re.compile(r"\[!?\]?[^\]]*\]")
+# Letters or digits a glob starts with; conda-forge's shortest granted stem is 'm2-*'.
+MIN_GLOB_STEM = 2
 CI_PROVIDERS = ("azure", "travis", "circle", "drone", "appveyor", "github_actions")
 
 # Feedstock and package names as conda-forge uses them: letters, digits and . _ - +
@@ -124,14 +127,22 @@ def check_output_name_or_glob(value: str) -> str | None:
         unsafe = _unsafe_characters(value)
         if unsafe:
             return f"glob {value!r} {unsafe}; write a glob of package names like 'libfoo*'."
-        literal = "".join(char for char in value if char not in GLOB_CHARACTERS)
-        if not literal.strip("-_."):
+        if value.count("[") != value.count("]"):
+            return f"glob {value!r} has unbalanced '[' and ']'; close every character class."
+        # A bracket expression such as [a-z] is one wildcard character, not literal text.
+        literal = _BRACKET_RE.sub("", value)
+        if not any(char.isalnum() for char in literal if char not in GLOB_CHARACTERS):
             return (
                 f"glob {value!r} has no literal part and would match every package; "
                 "anchor it to a name, e.g. 'libfoo*'."
             )
-        if value.count("[") != value.count("]"):
-            return f"glob {value!r} has unbalanced '[' and ']'; close every character class."
+        stem = re.split(r"[*?\[]", value, maxsplit=1)[0]
+        if sum(char.isalnum() for char in stem) < MIN_GLOB_STEM:
+            return (
+                f"glob {value!r} does not start with the name it extends, so it would match "
+                f"packages of other feedstocks; begin it with at least {MIN_GLOB_STEM} "
+                "letters or digits before any '*', '?' or '[', e.g. 'libfoo*'."
+            )
         return None
     return check_package_name(value)
 
