@@ -168,6 +168,45 @@ def test_what_the_role_cannot_refuse_an_old_token_or_a_far_exp(
         admin.call("DELETE", f"auth/jwt/role/{with_max_age}")
 
 
+# What a CEL role would add (docs/security.md, W11): an iat at most 5 minutes old and an
+# exp at most 5 minutes (and a few seconds) after it. GitHub's tokens: exp = iat + 300.
+CEL_AGE_BOUND = (
+    "int(claims.iat) >= int(now) - 300 && int(claims.exp) - int(claims.iat) <= 310"
+    " ? pb.Auth{policies: ['nothing']} : 'older than 5 minutes or valid for longer'"
+)
+
+
+def test_a_cel_role_could_refuse_what_the_jwt_role_cannot(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    """OpenBao's CEL roles (auth/jwt/cel/role, OpenBao only) see the claims and the time,
+    so the next step W11 names is possible: the tokens the test above must admit are
+    refused here, and a fresh one is not."""
+    admin = trusted_vault.admin()
+    body = {
+        "cel_program": {"expression": CEL_AGE_BOUND},
+        "bound_audiences": [AUDIENCE],
+        **{key: 5 for key in ("clock_skew_leeway", "expiration_leeway", "not_before_leeway")},
+    }
+    admin.call("POST", "auth/jwt/cel/role/age-bound", body)
+    try:
+        now = int(time.time())
+
+        def cel_login(**overrides: Any) -> int:
+            response = requests.post(
+                f"{trusted_vault.addr}/v1/auth/jwt/cel/login",
+                json={"role": "age-bound", "jwt": oidc_issuer.mint(AUDIENCE, **overrides)},
+                timeout=10,
+            )
+            return response.status_code
+
+        assert cel_login() == 200
+        assert cel_login(iat=now - 3600, nbf=now - 3600) == 400
+        assert cel_login(exp=now + 365 * 24 * 3600) == 400
+    finally:
+        admin.call("DELETE", "auth/jwt/cel/role/age-bound")
+
+
 def test_one_jwt_logs_in_as_often_as_it_is_sent_until_it_expires(
     trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
 ) -> None:
