@@ -7,7 +7,9 @@ expression in run:) are tests/workflows/test_secrets.py's; these are test.yml's 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +56,15 @@ def test_runs_on_pull_requests_that_change_what_the_suite_reads() -> None:
 def test_every_top_level_folder_with_python_in_it_is_in_the_paths() -> None:
     """A new top-level package or script is not left out of the pull-request tests."""
     covered = {path.removesuffix("/**") for path in TESTED_PATHS}
-    with_python = {
-        path.relative_to(ROOT).parts[0]
-        for path in ROOT.glob("*/**/*.py")
-        if not path.relative_to(ROOT).parts[0].startswith(".")
-    }
-    with_python |= {path.name for path in ROOT.glob("*.py")}
+    # The repository's files, as git sees them (not .venv/, site/ or other ignored output).
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    with_python = {Path(os.fsdecode(raw)).parts[0] for raw in filter(None, listed)}
+    assert {"scripts", "tests", "dev.py"} <= with_python  # the listing found the files
     assert with_python - covered == set()
 
 
