@@ -34,7 +34,10 @@ def test_backend_files_override_the_base_and_pull_request_rule_defaults_are_tole
         "    enforcement: active\n"
         "    rules:\n"
         "      - type: pull_request\n"
-        "        parameters: {required_approving_review_count: 1}\n"
+        # GitHub's description requires these five; allowed_merge_methods it fills in.
+        "        parameters: {required_approving_review_count: 1, dismiss_stale_reviews_on_push:"
+        " false,\n          require_code_owner_review: false, require_last_push_approval: false,"
+        "\n          required_review_thread_resolution: false}\n"
         "    bypass_actors:\n"
         "      - {actor_id: 4242, actor_type: Integration, bypass_mode: always}\n"
         "environments:\n  production:\n    variables: {A: base, B: base}\n"

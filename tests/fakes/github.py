@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from . import openapi
 from .server import FakeServer, HttpError, Request, Response
 
 NOT_ACCESSIBLE = "Resource not accessible by integration"
@@ -214,6 +215,8 @@ class FakeGitHub(FakeServer):
         self._actions_keys: dict[str, PrivateKey] = {}
         # Actions workflows and their runs, by repository (see the status-page block).
         self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
+        # Calls and answers that differ from GitHub's description (see dispatch).
+        self.contract_violations: list[str] = []
         self._register_routes()
         self._register_secrets_installations_pulls()
         self._register_workflow_run_routes()
@@ -425,6 +428,26 @@ class FakeGitHub(FakeServer):
             body["message"] = "Validation Failed"
             body["errors"] = [dict(e) for e in error.errors]
         return body
+
+    # -- the contract: every call checked against GitHub's description ------------------
+
+    def dispatch(self, request: Request) -> Response:
+        """Serve the call, then check it and the answer against GitHub's description
+        (tests/fakes/openapi.py); a violation is kept in ``contract_violations``."""
+        try:
+            response = super().dispatch(request)
+        except HttpError as error:
+            response = Response(error.status, self.error_body(error), error.headers)
+        found = openapi.check_exchange(
+            request.method,
+            request.path,
+            request.query,
+            request.body,
+            response.status,
+            response.body,
+        )
+        self.contract_violations += found
+        return response
 
     # -- authorisation ----------------------------------------------------------------
 
