@@ -74,6 +74,11 @@ class ConflictError(PermanentError):
     """The resource changed or already exists (409, or 422 'already exists')."""
 
 
+class InstallationRemovalRefused(PermanentError):
+    """GitHub will not take this repository out of an App installation (422): the App is
+    installed on all repositories, or it is the last repository the installation has."""
+
+
 # -- credentials (scripts/admin_requests/credentials/) ---------------------------------
 # Messages here never contain a secret value or a response body: they name the URL,
 # the status and what to change, and pass through the redactor before they are raised.

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access, GitHubGrant
-from admin_requests.errors import ConflictError, PermanentError
+from admin_requests.errors import ConflictError, InstallationRemovalRefused, PermanentError
 from admin_requests.kinds import ci_config
 from admin_requests.kinds.contract import (
     Item,
@@ -195,20 +195,30 @@ class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
             )
         state = services.github_for(repo).repository(repo)
         done: list[str] = []
+        refused: InstallationRemovalRefused | None = None
         if grant:
             if _set_installation(services, installation, state.id, grant=True):
                 done.append(f"added to the {self.resource} App installation")
             done += self._provider_extras(item, services, resources, grant=True)
         else:
             done += self._provider_extras(item, services, resources, grant=False)
-            if not self._installation_still_needed(services, repo) and _set_installation(
-                services, installation, state.id, grant=False
-            ):
-                done.append(f"removed from the {self.resource} App installation")
+            try:
+                if not self._installation_still_needed(services, repo) and _set_installation(
+                    services, installation, state.id, grant=False
+                ):
+                    done.append(f"removed from the {self.resource} App installation")
+            except InstallationRemovalRefused as error:
+                refused = error  # the record still says the access is gone (below)
         if _record(services, repo, resources, grant=grant, settings=self._record_settings(item)):
             done.append(
                 f"recorded in {services.settings.access_control_repository}/"
                 f"{services.settings.access_control_path}"
+            )
+        if refused is not None:
+            # A person must change the installation: parked with what was done and why.
+            return Outcome.failed(
+                f"{repo}: "
+                + "; ".join([*done, f"still in the {self.resource} App installation: {refused}"])
             )
         if grant and item.params.send_pr:
             pr = _send_pr(services, repo, state.default_branch, resources, item)
