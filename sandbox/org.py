@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.cirun import FakeCirun
 from tests.fakes.github import FakeGitHub, sha
 
 ORG = "conda-forge"
@@ -80,3 +81,8 @@ def seed_anaconda(ac: FakeAnaconda) -> None:
 
 def staged_sha256(ac: FakeAnaconda, basename: str) -> str:
     return ac.file(STAGING, basename).sha256
+
+
+def seed_cirun(cirun: FakeCirun) -> None:
+    """Cirun knows the organisation, whose access control gives nobody a runner yet."""
+    cirun.seed_access("version: 1\npolicies: []\naccess_control: []\n")

@@ -30,7 +30,7 @@ from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.credentials.broker_world import ARCHIVE, MARK_BROKEN, Run, gh, label, mint_for
-from tests.fakes import FakeGitHub
+from tests.fakes import FakeCirun, FakeGitHub
 from tests.fakes.azure import FakeAzure
 from tests.fakes.faults import Fault
 from tests.fakes.oidc import FakeOidcIssuer
@@ -369,11 +369,19 @@ class World:
     azure: FakeAzure
     settings: Settings
     credentials: CredentialSettings
+    cirun: FakeCirun
+
+
+CIRUN_KEY = "cirun-organisation-key"
 
 
 @pytest.fixture
 def world(
-    fake_github: FakeGitHub, azure: FakeAzure, issuer: FakeOidcIssuer, tmp_path: Path
+    fake_github: FakeGitHub,
+    azure: FakeAzure,
+    issuer: FakeOidcIssuer,
+    fake_cirun: FakeCirun,
+    tmp_path: Path,
 ) -> World:
     # The App needs 'secrets' (token_reset) on top of what the other kinds use.
     app = fake_github.configure_app(
@@ -403,7 +411,10 @@ def world(
     )
     fake_github.add_repo("ci-access-control")
     fake_github.add_installation(900, "blacksmith")
+    fake_github.add_installation(901, "cirun-application")
     fake_github.add_user_token("ghp_org_admin_for_installations")
+    fake_cirun.add_key(CIRUN_KEY)
+    fake_cirun.seed_access("version: 1\npolicies: []\naccess_control: []\n")
     environ = issuer.actions_environ()
     return World(
         fake_github,
@@ -411,11 +422,15 @@ def world(
         Settings(
             github_api_url=fake_github.url,
             azure_devops_url=azure.url,
-            ci_app_installations=(("blacksmith", 900),),
+            cirun_api_url=fake_cirun.api_url,
+            ci_app_installations=(("blacksmith", 900), ("cirun", 901)),
         ),
         CredentialSettings(
             backend="env",
-            dev_values={"github_installations_token": "ghp_org_admin_for_installations"},
+            dev_values={
+                "github_installations_token": "ghp_org_admin_for_installations",
+                "cirun_api_key": CIRUN_KEY,
+            },
             dev_github_app_key_file=str(key),
             github_app_id="4242",
             github_installation_id="77",
@@ -425,6 +440,7 @@ def world(
             azure_client_id=azure.client_id,
             azure_authority_url=azure.url,
         ),
+        fake_cirun,
     )
 
 
@@ -489,6 +505,31 @@ def test_a_ci_resource_request_borrows_the_installations_credential_for_its_dura
     assert outcome.status is OutcomeStatus.DONE, outcome.detail
     assert world.github.installation_repositories(900) == {"foo-feedstock"}
     assert "blacksmith" in world.github.repo("ci-access-control").file_text(".access_control.yml")
+
+
+def test_a_cirun_request_borrows_the_cirun_key_for_its_duration_only(world: World) -> None:
+    loaded = load(
+        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-gpu-large]\nsend_pr: false\n"
+    )
+    with open_broker(world.settings, world.credentials, retrier=NO_WAIT) as broker:
+        access = loaded.kind.access(loaded.model, _settings_only(world.settings))
+        with broker.request_credentials(access, label="cirun.yml") as creds:
+            borrowed = creds.cirun_api_key
+            assert borrowed is not None
+            assert borrowed.reveal() == CIRUN_KEY
+        assert borrowed.cleared
+        with broker.request_services(access, world.settings, label="cirun.yml") as services:
+            assert services.cirun is not None
+            [outcome] = [loaded.kind.execute(i, services) for i in loaded.items]
+        # Other kinds never see it.
+        other = load("action: blacksmith\nfeedstocks: [foo]\n")
+        other_access = other.kind.access(other.model, _settings_only(world.settings))
+        with broker.request_services(other_access, world.settings, label="b.yml") as services:
+            assert services.cirun is None
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert world.cirun.resources_of("foo-feedstock-policy") == ["cirun-openstack-gpu-large"]
+    assert world.cirun.repos == {"conda-forge/foo-feedstock": True}
+    assert world.github.installation_repositories(901) == {"foo-feedstock"}
 
 
 def _settings_only(settings: Settings) -> object:

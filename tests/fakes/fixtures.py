@@ -10,6 +10,7 @@ import pytest
 
 from . import openapi
 from .anaconda import FakeAnaconda
+from .cirun import FakeCirun
 from .github import FakeGitHub
 
 
@@ -24,6 +25,13 @@ def fake_github() -> Iterator[FakeGitHub]:
 def fake_anaconda() -> Iterator[FakeAnaconda]:
     """A started FakeAnaconda with no files or tokens yet."""
     with FakeAnaconda() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_cirun() -> Iterator[FakeCirun]:
+    """A started FakeCirun for 'conda-forge': no keys, repositories or access control yet."""
+    with FakeCirun(org="conda-forge") as fake:
         yield fake
 
 

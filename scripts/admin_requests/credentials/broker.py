@@ -38,6 +38,7 @@ from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.settings import (
     ANACONDA_CREDENTIAL_KEY,
+    CIRUN_API_KEY_KEY,
     GITHUB_APP_ID_KEY,
     GITHUB_INSTALLATION_ID_KEY,
     GITHUB_INSTALLATIONS_TOKEN_KEY,
@@ -45,7 +46,12 @@ from admin_requests.credentials.settings import (
 )
 from admin_requests.credentials.tokens import MintedToken
 from admin_requests.errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
-from admin_requests.services import AppInstallationsClient, AzureDevOpsClient, Services
+from admin_requests.services import (
+    AppInstallationsClient,
+    AzureDevOpsClient,
+    CirunClient,
+    Services,
+)
 from admin_requests.services.http import Retrier
 from admin_requests.services.smithy import CondaSmithyRerenderer
 
@@ -62,10 +68,11 @@ class RequestCredentials:
     anaconda_token: Secret | None
     # One installation token per Access.github_extra grant, with its repositories.
     github_extra: tuple[tuple[tuple[str, ...], Secret], ...] = ()
-    # Not revocable (Entra ID) or not ours to revoke (the installations credential):
-    # both are cleared when the block exits.
+    # Not revocable (Entra ID) or not ours to revoke (the installations credential, the
+    # Cirun API key): all are cleared when the block exits.
     azure_token: Secret | None = None
     installations_token: Secret | None = None
+    cirun_api_key: Secret | None = None
 
 
 class CredentialBroker:
@@ -178,7 +185,7 @@ class CredentialBroker:
                 "the credential broker was not started; use it as 'with open_broker(...) "
                 "as broker:'"
             )
-        github_token = anaconda_token = azure_token = installations_token = None
+        github_token = anaconda_token = azure_token = installations_token = cirun_key = None
         extra: list[tuple[tuple[str, ...], Secret]] = []
         # Unwinds newest first whatever happened: revokes what was minted inside this
         # block and clears what cannot be revoked.
@@ -199,8 +206,21 @@ class CredentialBroker:
                 if azure_token is not None:
                     minted.callback(azure_token.clear)
             if access.github_app_installations:
-                installations_token = self._read_installations_token(label)
+                installations_token = self._read_organisation_credential(
+                    GITHUB_INSTALLATIONS_TOKEN_KEY,
+                    label,
+                    what="changes CI providers' App installations",
+                    fix="store the org admin token for installations there",
+                )
                 minted.callback(installations_token.clear)
+            if access.cirun:
+                cirun_key = self._read_organisation_credential(
+                    CIRUN_API_KEY_KEY,
+                    label,
+                    what="changes who may use Cirun's runners",
+                    fix="store the organisation's Cirun API key there",
+                )
+                minted.callback(cirun_key.clear)
             yield RequestCredentials(
                 label,
                 access,
@@ -209,6 +229,7 @@ class CredentialBroker:
                 tuple(extra),
                 azure_token=azure_token,
                 installations_token=installations_token,
+                cirun_api_key=cirun_key,
             )
 
     def _hand_out(self, token: MintedToken | None, minted: ExitStack) -> Secret | None:
@@ -262,6 +283,10 @@ class CredentialBroker:
             if creds.installations_token is not None:
                 services.app_installations = AppInstallationsClient(
                     settings, creds.installations_token.reveal(), retrier=retrier
+                )
+            if creds.cirun_api_key is not None:
+                services.cirun = CirunClient(
+                    settings, creds.cirun_api_key.reveal(), retrier=retrier
                 )
             if settings.conda_smithy and creds.github_token is not None:
                 services.rerenderer = CondaSmithyRerenderer(
@@ -342,19 +367,18 @@ class CredentialBroker:
         token, _ = self._azure.mint(label)
         return token
 
-    def _read_installations_token(self, label: str) -> Secret:
+    def _read_organisation_credential(self, key: str, label: str, *, what: str, fix: str) -> Secret:
         # Read just in time, like the anaconda.org credential, and cleared when the
         # request ends: no other request of the job can reach it.
         entries = self.backend.read_job_secret()
-        credential = entries.pop(GITHUB_INSTALLATIONS_TOKEN_KEY, None)
+        credential = entries.pop(key, None)
         _clear_all(entries)
         if credential is None:
             raise CredentialConfigError(
-                f"request {label!r} changes CI providers' App installations, but the job's "
-                f"secret has no {GITHUB_INSTALLATIONS_TOKEN_KEY!r}; store the org admin "
-                "token for installations there (see docs/security.md)"
+                f"request {label!r} {what}, but the job's secret has no {key!r}; {fix} "
+                "(see docs/security.md)"
             )
-        log.info("read the installations credential for %s", label)
+        log.info("read %s for %s", key, label)
         return credential
 
 

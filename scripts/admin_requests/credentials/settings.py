@@ -28,6 +28,9 @@ GITHUB_INSTALLATION_ID_KEY = "github_installation_id"
 # The credential that may add repositories to CI providers' App installations (a classic
 # token: GitHub offers these calls to no App token); read only for CI-resource requests.
 GITHUB_INSTALLATIONS_TOKEN_KEY = "github_installations_token"  # noqa: S105 (a key name)
+# The organisation's Cirun API key (what conda-forge keeps as CIRUN_API_KEY): Cirun has no
+# federation, so it is long-lived and lives in the vault only; read only for cirun requests.
+CIRUN_API_KEY_KEY = "cirun_api_key"
 
 
 @dataclass(frozen=True)
