@@ -237,7 +237,7 @@ def describe_access(access: Access, for_what: str = "this request") -> list[str]
             "**Cirun**: the organisation's `cirun_api_key`, read from the vault for this "
             "request only, for Cirun's API (turn Cirun on for a feedstock, change its "
             "policy; Cirun's bot proposes the change to `.cirun` as a pull request). Cirun "
-            "has no federation: the key is long-lived (see the security page, W11)."
+            "has no federation: the key is long-lived (see the security page, W12)."
         )
     if access.azure_devops:
         lines.append(
