@@ -10,8 +10,9 @@ Everything listens on 127.0.0.1 and lives as long as the ``Sandbox`` object::
 Credentials are set up the way production sets them up: the vault gets ``vault/`` (the
 trust policy) through ``deploy.vault.apply``, the GitHub App's private key is imported
 into its transit engine and then forgotten (the fake GitHub keeps only the public half),
-and the organisation's anaconda.org credential is stored in the vault's KV secret and
-nowhere else. A job holds only its GITHUB_TOKEN, scoped like production's: this
+and the anaconda.org machine account's username and password (a member of the channel's
+organisation; anaconda.org mints tokens only for them) are stored in the vault's KV
+secret and nowhere else. A job holds only its GITHUB_TOKEN, scoped like production's: this
 repository, contents/issues write, pull requests read. Anything else it must get from
 the vault through its OIDC token.
 """
@@ -80,14 +81,15 @@ class Sandbox:
 
     def _configure_credentials(self) -> None:
         private_pem, _ = generate_app_key()
-        org_credential = "sandbox-org-credential-" + secrets.token_hex(16)
-        self.anaconda.add_token(org_credential, scopes=["all"], owners=[org.CHANNEL])
+        password = "sandbox-org-password-" + secrets.token_hex(16)
+        self.anaconda.add_account(org.ANACONDA_ACCOUNT, password, organisations=[org.CHANNEL])
         self.vault.configure(
             self.params,
             oidc_discovery_url=self.issuer.url,
             app_private_key_pem=private_pem,
             job_secret={
-                "anaconda_org_token": org_credential,
+                "anaconda_org_username": org.ANACONDA_ACCOUNT,
+                "anaconda_org_password": password,
                 "github_app_id": str(self.app.app_id),
                 "github_installation_id": str(self.app.installation_id),
             },
