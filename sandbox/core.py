@@ -10,10 +10,11 @@ Everything listens on 127.0.0.1 and lives as long as the ``Sandbox`` object::
 Credentials are set up the way production sets them up: the vault gets ``vault/`` (the
 trust policy) through ``deploy.vault.apply``, the GitHub App's private key is imported
 into its transit engine and then forgotten (the fake GitHub keeps only the public half),
-and the organisation's anaconda.org credential and Cirun API key are stored in the
-vault's KV secret and nowhere else. A job holds only its GITHUB_TOKEN, scoped like
-production's: this repository, contents/issues write, pull requests read. Anything else
-it must get from the vault through its OIDC token.
+and the anaconda.org machine account's username and password (a member of the channel's
+organisation; anaconda.org mints tokens only for them) and the Cirun API key are stored
+in the vault's KV secret and nowhere else. A job holds only its GITHUB_TOKEN, scoped like
+production's: this repository, contents/issues write, pull requests read. Anything else it
+must get from the vault through its OIDC token.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class Sandbox:
 
     def _configure_credentials(self) -> None:
         private_pem, _ = generate_app_key()
-        org_credential = "sandbox-org-credential-" + secrets.token_hex(16)
-        self.anaconda.add_token(org_credential, scopes=["all"], owners=[org.CHANNEL])
+        password = "sandbox-org-password-" + secrets.token_hex(16)
+        self.anaconda.add_account(org.ANACONDA_ACCOUNT, password, organisations=[org.CHANNEL])
         # Cirun has no federation: its API key is one more long-lived value in the vault.
         cirun_key = self.cirun.add_key("sandbox-cirun-key-" + secrets.token_hex(16))
         self.vault.configure(
@@ -94,7 +95,8 @@ class Sandbox:
             oidc_discovery_url=self.issuer.url,
             app_private_key_pem=private_pem,
             job_secret={
-                "anaconda_org_token": org_credential,
+                "anaconda_org_username": org.ANACONDA_ACCOUNT,
+                "anaconda_org_password": password,
                 "cirun_api_key": cirun_key,
                 "github_app_id": str(self.app.app_id),
                 "github_installation_id": str(self.app.installation_id),

@@ -20,6 +20,8 @@ ORG = "conda-forge"
 HOME = "admin-requests"
 REPOSITORY = f"{ORG}/{HOME}"
 CHANNEL = "conda-forge"
+# The anaconda.org machine account (a member of CHANNEL) whose password mints tokens.
+ANACONDA_ACCOUNT = "sandbox-machine-account"
 STAGING = "cf-staging"
 OUTPUTS = "feedstock-outputs"
 PATCHES = "conda-forge-repodata-patches-feedstock"

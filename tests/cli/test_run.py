@@ -26,7 +26,13 @@ from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.queue.support import Repo
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import (
+    ANACONDA_ORG_PASSWORD,
+    ANACONDA_ORG_USERNAME,
+    AUDIENCE,
+    BaoServer,
+    trust_parameters,
+)
 
 
 def test_run_dry_run_prints_the_plan_and_changes_nothing(
@@ -97,7 +103,9 @@ def world(
         repositories=[HOME],
         permissions={"contents": "write", "issues": "write", "pull_requests": "read"},
     )
-    fake_anaconda.add_token(ANACONDA_ORG_CREDENTIAL, scopes=["all"], owners=["conda-forge"])
+    fake_anaconda.add_account(
+        ANACONDA_ORG_USERNAME, ANACONDA_ORG_PASSWORD, organisations=["conda-forge"]
+    )
     fake_anaconda.add_file("conda-forge", PACKAGE)
     return {
         "GITHUB_TOKEN": JOB_TOKEN,
@@ -158,10 +166,13 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
         ([PATCHES], {"actions": "write"}, True),
         (["old-one-feedstock", "old-two-feedstock"], {"administration": "write"}, True),
     ]
-    # One short-lived anaconda.org token for the labels, removed; the org credential
-    # itself was only used to mint it.
-    minted = [t for t in fake_anaconda.tokens.values() if t.token != ANACONDA_ORG_CREDENTIAL]
-    assert [(sorted(t.scopes), t.removed) for t in minted] == [(["api:read", "api:write"], True)]
+    # One short-lived anaconda.org token for the labels, for the organisation, removed;
+    # the machine account's password was only used to mint it.
+    minted = fake_anaconda.minted()
+    assert [(sorted(t.scopes), t.owners, t.removed) for t in minted] == [
+        (["api:read", "api:write"], {"conda-forge"}, True)
+    ]
+    assert minted[0].minted_by == ANACONDA_ORG_USERNAME
     assert minted[0].expires_at is not None
     assert minted[0].expires_at - fake_anaconda.now() <= 900
     assert len(oidc_issuer.issued) == logins_before + 1  # one vault login for the job
@@ -177,7 +188,8 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     assert "### Credentials" in summary
     assert "| anaconda-token | requests/broken-bar.yml | scopes=" in summary
     assert "❌" not in summary
-    assert ANACONDA_ORG_CREDENTIAL not in out + summary
+    assert ANACONDA_ORG_PASSWORD not in out + summary
+    assert ANACONDA_ORG_USERNAME not in out + summary
 
 
 @pytest.mark.vault

@@ -35,7 +35,7 @@ from tests.fakes.azure import FakeAzure
 from tests.fakes.faults import Fault
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.kinds.helpers import load
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL
+from tests.vault_trust import ANACONDA_ORG_PASSWORD, ANACONDA_ORG_USERNAME
 
 NO_WAIT = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)
 
@@ -95,9 +95,11 @@ def process_two_requests(run: Run, broker: CredentialBroker) -> list[RequestCred
             json={"scopes": ["all"]},
             timeout=10,
         )
-        assert minted.status_code == 403
+        assert minted.status_code == 401
         info = run.anaconda.tokens[creds.anaconda_token.reveal()]
         assert info.scopes == frozenset({"api:write"})
+        assert info.owners == frozenset({"conda-forge"})  # for the organisation
+        assert info.minted_by == ANACONDA_ORG_USERNAME
         assert info.expires_at is not None
         assert info.expires_at - run.anaconda.now() <= 900
         seen.append(creds)
@@ -131,7 +133,7 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     assert run.anaconda.effects["mint"] == 1
     assert run.anaconda.effects["remove_token"] == 1
     for value in run.anaconda.tokens:
-        assert value == ANACONDA_ORG_CREDENTIAL or not run.anaconda.is_token_valid(value)
+        assert not run.anaconda.is_token_valid(value)
     for token in [t for t in run.github.tokens]:
         assert not run.github.is_token_valid(token)
 
@@ -165,7 +167,8 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     # No secret value reached a log line or the terminal.
     out, err = capsys.readouterr()
     text = caplog.text + out + err + "\n".join(r.getMessage() for r in caplog.records)
-    assert ANACONDA_ORG_CREDENTIAL in raw_tokens
+    assert ANACONDA_ORG_PASSWORD in raw_tokens
+    assert ANACONDA_ORG_USERNAME in raw_tokens
     # (Values shorter than Masker.MIN_LENGTH are the App and installation ids, which
     # are not secret and would otherwise redact every "77" in a log.)
     secrets = [value for value in raw_tokens if len(value) >= Masker.MIN_LENGTH]
@@ -200,19 +203,21 @@ def test_credentials_are_revoked_when_the_request_fails(run: Run) -> None:
 
 
 @pytest.mark.vault
-def test_org_credential_is_cleared_right_after_minting(run: Run) -> None:
+def test_username_and_password_are_cleared_right_after_minting(run: Run) -> None:
     used: list[Secret] = []
     original = AnacondaTokens.mint
 
-    def spy(self: AnacondaTokens, credential: Secret, *args: object, **kwargs: object) -> object:
-        used.append(credential)
-        return original(self, credential, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(
+        self: AnacondaTokens, username: Secret, password: Secret, *args: object, **kwargs: object
+    ) -> object:
+        used.extend((username, password))
+        return original(self, username, password, *args, **kwargs)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as patch, run.broker() as broker:
         patch.setattr(AnacondaTokens, "mint", spy)
         with broker.request_credentials(MARK_BROKEN, label="r.yml"):
-            assert len(used) == 1
-            assert used[0].cleared
+            assert len(used) == 2
+            assert all(secret.cleared for secret in used)
 
 
 @pytest.mark.vault
@@ -270,7 +275,8 @@ def test_in_actions_every_value_is_masked_the_moment_it_is_obtained(run: Run) ->
         masked = stream.getvalue().splitlines()
         assert f"::add-mask::{creds.github_token.reveal()}" in masked
         assert f"::add-mask::{creds.anaconda_token.reveal()}" in masked
-        assert f"::add-mask::{ANACONDA_ORG_CREDENTIAL}" in masked
+        assert f"::add-mask::{ANACONDA_ORG_PASSWORD}" in masked
+        assert f"::add-mask::{ANACONDA_ORG_USERNAME}" in masked
         assert f"::add-mask::{run.issuer.issued[-1]}" in masked
 
 

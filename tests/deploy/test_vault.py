@@ -47,7 +47,13 @@ from tests.fakes.oidc import (
     REPOSITORY_OWNER_ID,
     FakeOidcIssuer,
 )
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import (
+    ANACONDA_ORG_PASSWORD,
+    ANACONDA_ORG_USERNAME,
+    AUDIENCE,
+    BaoServer,
+    trust_parameters,
+)
 
 pytestmark = pytest.mark.vault
 
@@ -372,7 +378,7 @@ def test_imported_app_key_signs_jwts_github_verifies(
     apply(admin, trust_parameters(), oidc_discovery_url=oidc_issuer.url)
 
 
-def test_org_credential_is_what_was_stored(
+def test_machine_account_is_what_was_stored(
     trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
 ) -> None:
     token = Secret(process_token(trusted_vault, oidc_issuer)["client_token"])
@@ -381,8 +387,10 @@ def test_org_credential_is_what_was_stored(
     )
     params = trust_parameters()
     entries = client.read_kv2(token, params.kv_mount, params.secret_path)
-    assert entries["anaconda_org_token"].reveal() == ANACONDA_ORG_CREDENTIAL
-    assert repr(entries).count("***") == 3
+    assert entries["anaconda_org_username"].reveal() == ANACONDA_ORG_USERNAME
+    assert entries["anaconda_org_password"].reveal() == ANACONDA_ORG_PASSWORD
+    assert "anaconda_org_token" not in entries  # a password, not a token (docs/security.md)
+    assert repr(entries).count("***") == 4
 
 
 def test_command_line_apply_and_render(

@@ -37,7 +37,8 @@ from admin_requests.credentials.github_app import GitHubAppTokens
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.settings import (
-    ANACONDA_CREDENTIAL_KEY,
+    ANACONDA_PASSWORD_KEY,
+    ANACONDA_USERNAME_KEY,
     CIRUN_API_KEY_KEY,
     GITHUB_APP_ID_KEY,
     GITHUB_INSTALLATION_ID_KEY,
@@ -84,6 +85,7 @@ class CredentialBroker:
         github_api_url: str,
         anaconda_api_url: str,
         masker: Masker,
+        anaconda_organisation: str = "conda-forge",
         session: requests.Session,
         ledger: CredentialLedger | None = None,
         retrier: Retrier | None = None,
@@ -99,7 +101,7 @@ class CredentialBroker:
         self._github_api_url = github_api_url
         self._anaconda = AnacondaTokens(
             api_url=anaconda_api_url,
-            session=session,
+            organisation=anaconda_organisation,
             masker=masker,
             ledger=self.ledger,
             max_age_seconds=settings.anaconda_token_max_age,
@@ -141,7 +143,7 @@ class CredentialBroker:
         app_id = self.settings.github_app_id
         installation_id = self.settings.github_installation_id
         if not (app_id and installation_id):
-            # The ids are not secret, but they sit beside the organisation credential,
+            # The ids are not secret, but they sit beside the anaconda.org password,
             # which is cleared here unused: it is read again only to mint.
             entries = self.backend.read_job_secret()
             app_id = app_id or _reveal_and_clear(entries.get(GITHUB_APP_ID_KEY))
@@ -343,17 +345,22 @@ class CredentialBroker:
         return reachable
 
     def _mint_anaconda(self, access: Access, label: str) -> MintedToken:
-        # Read just in time and cleared by mint() right after its one use: the
-        # organisation credential is never held across requests.
+        # Read just in time and cleared by mint() right after their one use: the machine
+        # account's username and password are never held across requests.
         entries = self.backend.read_job_secret()
-        credential = entries.pop(ANACONDA_CREDENTIAL_KEY, None)
+        username = entries.pop(ANACONDA_USERNAME_KEY, None)
+        password = entries.pop(ANACONDA_PASSWORD_KEY, None)
         _clear_all(entries)
-        if credential is None:
+        if username is None or password is None:
+            for present in (username, password):
+                if present is not None:
+                    present.clear()
             raise CredentialConfigError(
-                f"the job's secret has no {ANACONDA_CREDENTIAL_KEY!r}; store the "
-                "organisation's anaconda.org token there (see docs/security.md)"
+                f"the job's secret has no {ANACONDA_USERNAME_KEY!r} and "
+                f"{ANACONDA_PASSWORD_KEY!r}; store the anaconda.org machine account's "
+                "username and password there (see docs/security.md)"
             )
-        return self._anaconda.mint(credential, access.anaconda_scopes, label)
+        return self._anaconda.mint(username, password, access.anaconda_scopes, label)
 
     def _mint_azure(self, label: str) -> Secret | None:
         if self._azure is None:
@@ -368,7 +375,7 @@ class CredentialBroker:
         return token
 
     def _read_organisation_credential(self, key: str, label: str, *, what: str, fix: str) -> Secret:
-        # Read just in time, like the anaconda.org credential, and cleared when the
+        # Read just in time, like the anaconda.org password, and cleared when the
         # request ends: no other request of the job can reach it.
         entries = self.backend.read_job_secret()
         credential = entries.pop(key, None)
