@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml.nodes import MappingNode
 
+from admin_requests import kinds
+from admin_requests.config import Settings
 from admin_requests.kinds import REGISTRY
 from admin_requests.validation.checker import check_paths, check_text, display_path
 from admin_requests.validation.fields import Decoder
@@ -134,3 +136,71 @@ def test_check_paths_passes_the_registry_on(tmp_path: Path) -> None:
     assert report.ok
     [report] = check_paths([tmp_path])
     assert not report.ok
+
+
+# Issue 16 finding 7: no request may act on the organisation's infrastructure
+# repositories. Feedstock names map to '<name>-feedstock', as each kind maps them.
+
+PROTECTED_CASES: list[Case] = [
+    (
+        "archive the repodata patches",
+        "action: archive\nfeedstocks:\n  - numpy\n  - conda-forge-repodata-patches\n",
+        [(4, 5, "protected-repository")],
+        "'conda-forge-repodata-patches' names the repository "
+        "'conda-forge-repodata-patches-feedstock', one of the organisation's infrastructure",
+    ),
+    (
+        "GitHub names are case-insensitive",
+        "action: unarchive\nfeedstocks: [Conda-Forge-Repodata-Patches]\n",
+        [(2, 14, "protected-repository")],
+        "remove it from the request",
+    ),
+    (
+        "a branch of it, named once for both branches",
+        "action: archive_branch\nfeedstocks:\n  conda-forge-repodata-patches:\n"
+        "    - old\n    - older\n",
+        [(3, 3, "protected-repository")],
+        "infrastructure repositories",
+    ),
+    (
+        "its feedstock token",
+        "action: token_reset\nfeedstocks: [conda-forge-repodata-patches]\n",
+        [(2, 14, "protected-repository")],
+        "'conda-forge-repodata-patches-feedstock'",
+    ),
+    (
+        "CI resources for it",
+        "action: cirun\nfeedstocks: [conda-forge-repodata-patches]\n"
+        "resources: [cirun-openstack-gpu-large]\n",
+        [(2, 14, "protected-repository")],
+        "no request may act on",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "fragment"), cases(PROTECTED_CASES))
+def test_a_protected_repository_is_refused_where_the_file_names_it(
+    text: str, expected: list[tuple[int, int, str]], fragment: str
+) -> None:
+    assert_exact_problems(text, expected, fragment)
+
+
+def test_the_protected_list_is_the_one_passed_in() -> None:
+    # The CLI and the queue pass their Settings' list (ADMIN_REQUESTS_PROTECTED_REPOSITORIES
+    # adds to it); a repository on it is refused, one off it is not.
+    text = "action: archive\nfeedstocks: [numpy]\n"
+    assert check_text(text).ok
+    settings = Settings.from_environ({"ADMIN_REQUESTS_PROTECTED_REPOSITORIES": "NumPy-Feedstock"})
+    [problem] = check_text(text, protected=settings.protected_repositories).problems
+    assert (problem.line, problem.code) == (2, "protected-repository")
+
+
+def test_every_kind_that_targets_a_feedstock_declares_it() -> None:
+    # Without target_repositories a kind's feedstocks would escape the protection.
+    for action, kind in REGISTRY.items():
+        example = (Path(kinds.__file__).parent / action / "example.yml").read_text()
+        report = check_text(example)
+        assert report.ok, action
+        for item in report.items:
+            if item.target.endswith("-feedstock"):
+                assert item.target in kind.target_repositories(item), action

@@ -84,7 +84,8 @@ def _print_text(reports: list[FileReport]) -> None:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    reports = check_paths(_resolve_paths(args))
+    protected = Settings.from_environ().protected_repositories
+    reports = check_paths(_resolve_paths(args), protected=protected)
     if args.format == "json":
         problems = [p.as_dict() for r in reports for p in r.problems]
         print(json.dumps(problems, indent=2))

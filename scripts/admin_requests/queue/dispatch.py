@@ -37,7 +37,7 @@ from admin_requests.queue.report import Disposition, RequestResult, RunReport
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy, StateStore, content_digest
 from admin_requests.queue.state import format_time as iso
 from admin_requests.services import Services
-from admin_requests.validation.checker import REQUEST_SUFFIXES, check_text
+from admin_requests.validation.checker import DEFAULT_PROTECTED, REQUEST_SUFFIXES, check_text
 from admin_requests.validation.source import read_text
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,9 @@ class QueueRunner:
             )
 
         text, read_problems = read_text(self.root / request, request)
-        report = check_text(text, request, self.kinds) if text is not None else None
+        report = (
+            check_text(text, request, self.kinds, self._protected()) if text is not None else None
+        )
         kind = self.kinds.get(report.action) if report and report.action else None
         if text is None or report is None or not report.ok or kind is None:
             problems = read_problems + (report.problems if report else [])
@@ -204,6 +206,12 @@ class QueueRunner:
         if len(done) == len(results):
             return self.recorder.completed(request, kind, results, stored)
         return self.recorder.failed(request, now, kind, text, digest, state, results)
+
+    def _protected(self) -> frozenset[str]:
+        """The repositories no request may target, as this run is configured."""
+        if self.services is None:
+            return DEFAULT_PROTECTED
+        return self.services.settings.protected_repositories
 
     def _share_run_services(self, _access: Access, _label: str) -> AbstractContextManager[Services]:
         """The default scope: every request shares the run's own services."""

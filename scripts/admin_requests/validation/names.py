@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # conda's platform subdirectories (conda/base/constants.py KNOWN_SUBDIRS, plus newer ones).
@@ -230,3 +231,22 @@ def parse_package_file(value: str) -> tuple[PackageFile | None, str | None]:
     if not _BUILD_RE.match(build):
         return None, f"build string {build!r} in {value!r} is not a valid conda build string."
     return PackageFile(subdir, name, version, build, extension), None
+
+
+def check_target_repository(value: str, repository: str, protected: Collection[str]) -> str | None:
+    """Why a request may not name ``repository`` (``value`` as written), or None.
+
+    GitHub's repository names are case-insensitive, so is this comparison.
+    """
+    if repository.lower() not in protected:
+        return None
+    named = (
+        f"{value!r} names the repository {repository!r}"
+        if value != repository
+        else (f"{repository!r}")
+    )
+    return (
+        f"{named}, one of the organisation's infrastructure repositories that no request "
+        f"may act on ({', '.join(sorted(protected))}); remove it from the request. Changes "
+        "to that repository are made there, by core."
+    )

@@ -181,6 +181,9 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
             for name in model.feedstocks
         ]
 
+    def target_repositories(self, item: Item[TokenResetParams]) -> tuple[str, ...]:
+        return (f"{item.params.feedstock}-feedstock",)
+
     def access(self, model: TokenResetRequest, services: Services) -> Access:
         # Three tokens, each as narrow as its use: secrets on the feedstocks (and reading
         # their conda-forge.yml and recipe), writing only the feedstock-tokens repository,
