@@ -362,3 +362,32 @@ def test_a_cancelled_run_revokes_what_it_holds(
         (["old-one-feedstock"], {"administration": "write"}, True)
     ]
     assert live_job_tokens(trusted_vault) == []
+
+
+MAIN = "import sys; from admin_requests.cli import main; sys.exit(main())"
+
+
+def workflow_commands(text: str) -> list[str]:
+    """The lines the Actions runner would read as commands (actions/runner ActionCommand)."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+
+
+def test_request_data_reaches_stdout_and_stderr_without_a_workflow_command(repo: Repo) -> None:
+    # Issue 16 finding 9: a file named with a newline and '::stop-commands::' reached the
+    # job log raw. In a real process, so the CLI's own log handler is the one in use.
+    name = "evil\n::stop-commands::pwned.yml"
+    repo.add_request(name, "action: archive\nfeedstocks:\n  - foo\n")
+    (repo.root / "queue-state").mkdir()
+    (repo.root / "queue-state" / f"{name}.json").symlink_to(repo.root / "README.md")
+    repo.commit("a link for a state file: its warning quotes the name")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ADMIN_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", MAIN, "run", "--root", str(repo.root)],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert "parked" in done.stdout
+    assert "symbolic link" in done.stderr
+    assert workflow_commands(done.stdout) == []
+    assert workflow_commands(done.stderr) == []

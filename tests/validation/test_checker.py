@@ -204,3 +204,38 @@ def test_every_kind_that_targets_a_feedstock_declares_it() -> None:
         for item in report.items:
             if item.target.endswith("-feedstock"):
                 assert item.target in kind.target_repositories(item), action
+
+
+# Issue 16 finding 9: the PR check refuses what the run refuses (names, symlinks).
+
+
+def test_a_request_file_name_with_a_newline_or_an_invisible_mark_is_refused(
+    tmp_path: Path,
+) -> None:
+    for name in ("evil\n::stop-commands::x.yml", "archive-pyshader-feedstock.yml\u200e", "ok.yml"):
+        (tmp_path / name).write_text(VALID)
+    reports = {Path(r.path).name: r for r in check_paths([tmp_path])}
+    assert reports["ok.yml"].ok
+    evil = reports["evil\n::stop-commands::x.yml"]
+    assert [(p.line, p.code) for p in evil.problems] == [(1, "bad-file-name")]
+    assert "'evil\\\\n::stop-commands::x.yml'" in evil.problems[0].message
+    assert "e.g. to 'evil-stop-commands-x.yml'" in evil.problems[0].message
+    # A real name from conda-forge's history, with a left-to-right mark at its end.
+    [problem] = reports["archive-pyshader-feedstock.yml\u200e"].problems
+    assert problem.code in ("bad-file-name", "not-a-request-file")
+
+
+def test_a_symlinked_request_is_refused_and_never_read(tmp_path: Path) -> None:
+    queue = tmp_path / "requests"
+    queue.mkdir()
+    outside = tmp_path / "os-release"
+    outside.write_text('NAME="Debian GNU/Linux"\n')
+    (queue / "a.yml").symlink_to(outside)
+    (queue / "dangling.yml").symlink_to(tmp_path / "nowhere")
+    reports = {Path(r.path).name: r for r in check_paths([queue])}
+    for name in ("a.yml", "dangling.yml"):
+        [problem] = reports[name].problems
+        assert problem.code == "symlink", name
+        assert "symbolic link" in problem.message
+        assert reports[name].path.endswith(f"requests/{name}")  # the link, not its target
+    assert all("Debian" not in p.message for r in reports.values() for p in r.problems)

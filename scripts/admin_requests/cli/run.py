@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin_requests.access import Access
-from admin_requests.actions_output import append_step_summary, render
+from admin_requests.actions_output import append_step_summary, neutralise_commands, render
 from admin_requests.cli import EXIT_INVALID, EXIT_OK
 from admin_requests.config import Settings
 from admin_requests.credentials.broker import CredentialBroker
@@ -167,10 +167,10 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         try:
             lease.acquire()
         except LeaseBusyError as exc:
-            print(f"admin-requests: {exc}")
+            print(neutralise_commands(f"admin-requests: {exc}"))
             return EXIT_OK
         except AdminRequestsError as exc:  # the remote cannot be reached
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     try:
         return _run(args, environ, root, settings, config, git, lease)
@@ -213,7 +213,7 @@ def _run(
         try:
             remote_tip = _prepare_checkout(args, git)
         except AdminRequestsError as exc:
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     tracker = build_tracker(settings, environ)
     if tracker is None:
@@ -241,11 +241,14 @@ def _run(
         # The broker could not be built or started (configuration, the vault or OIDC
         # refused): no request was touched, so none is charged an attempt. Whatever it
         # had obtained is already revoked.
-        print(f"admin-requests: error: cannot get the job's credentials: {exc}", file=sys.stderr)
+        print(
+            neutralise_commands(f"admin-requests: error: cannot get the job's credentials: {exc}"),
+            file=sys.stderr,
+        )
         if broker is not None:
             _report_credentials(broker, environ)
         return EXIT_INVALID
-    print(format_text(report))
+    print(neutralise_commands(format_text(report)))
     append_step_summary(render_summary(report), environ)
     if broker is not None:
         _report_credentials(broker, environ)
@@ -261,7 +264,7 @@ def _run(
         try:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
         except AdminRequestsError as exc:
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     # Parked requests have their issues; a runner error, a failed follow-up step or a
     # lost lease is for core, so it fails the workflow run where core sees it.
@@ -279,7 +282,7 @@ def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) ->
     """What was minted, for what, how long it could live, and whether it was revoked."""
     ended = datetime.now(UTC)
     ledger = broker.ledger
-    print("\n".join(ledger.text_lines(ended)))
+    print(neutralise_commands("\n".join(ledger.text_lines(ended))))
     append_step_summary(
         render(
             "run_credentials.md.j2",

@@ -19,7 +19,7 @@ from admin_requests.config import Settings
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, RequestKind, RequestModel
 from admin_requests.validation.fields import Decoder, describe
-from admin_requests.validation.names import check_target_repository
+from admin_requests.validation.names import check_request_file_name, check_target_repository
 from admin_requests.validation.problems import Problem
 from admin_requests.validation.source import (
     LoadedDocument,
@@ -60,7 +60,9 @@ class FileReport:
 def display_path(path: Path) -> str:
     """The path as people and GitHub annotations expect it: relative to the checkout."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        # The folder resolved, not the file: a symlink is shown where it is, not its target.
+        full = path.parent.resolve() / path.name
+        return full.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -224,7 +226,15 @@ def check_text(
 def check_file(
     path: Path, registry: Registry = REGISTRY, protected: frozenset[str] = DEFAULT_PROTECTED
 ) -> FileReport:
-    return _isolated(display_path(path), path, registry, protected)
+    report = _isolated(display_path(path), path, registry, protected)
+    report.problems[:0] = file_name_problems(path.name, report.path)
+    return report
+
+
+def file_name_problems(name: str, display: str) -> list[Problem]:
+    """A bad request file name as a problem of that file (the PR check and the run)."""
+    message = check_request_file_name(name)
+    return [] if message is None else [Problem(display, 1, 1, "bad-file-name", message)]
 
 
 def _misplaced(path: Path, display: str) -> FileReport:
@@ -253,7 +263,9 @@ def check_paths(
             for child in sorted(path.iterdir()):
                 if child.name in NON_REQUEST_FILES:
                     continue
-                if child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
+                if child.is_symlink():
+                    reports.append(check_file(child, registry, protected))  # refused
+                elif child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
                     reports.append(_misplaced(child, display_path(child)))
                 else:
                     reports.append(check_file(child, registry, protected))

@@ -250,3 +250,24 @@ def check_target_repository(value: str, repository: str, protected: Collection[s
         f"may act on ({', '.join(sorted(protected))}); remove it from the request. Changes "
         "to that repository are made there, by core."
     )
+
+
+# Request file names as people have always written them (letters, digits, '.', '_', '-',
+# '+', '#'): a name travels into logs, commit messages, issue titles and state files.
+_REQUEST_FILE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+#-]*\.ya?ml$")
+MAX_REQUEST_FILE_NAME = 200
+
+
+def check_request_file_name(name: str) -> str | None:
+    """Why a file in requests/ may not have this name, or None (the PR check and the run)."""
+    if len(name) <= MAX_REQUEST_FILE_NAME and _REQUEST_FILE_RE.match(name):
+        return None
+    stem = name.rsplit(".", 1)[0] if name.endswith((".yml", ".yaml")) else name
+    suggestion = re.sub(r"[^A-Za-z0-9_.+#-]+", "-", stem).strip("-.")[:80] or "my-request"
+    shown = name.encode("unicode_escape").decode("ascii")
+    return (
+        f"the file name {shown!r} is not a request file name: use letters, digits and '.', "
+        f"'_', '-', '+', '#' only (no spaces, no control or invisible characters), at most "
+        f"{MAX_REQUEST_FILE_NAME} characters, ending in .yml; rename it, e.g. to "
+        f"{suggestion + '.yml'!r}."
+    )
