@@ -20,7 +20,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin_requests.access import Access
-from admin_requests.actions_output import append_step_summary, neutralise_commands, render
+from admin_requests.actions_output import (
+    append_step_summary,
+    escape_command_data,
+    escape_markdown,
+    neutralise_commands,
+    render,
+    running_in_actions,
+)
 from admin_requests.cli import EXIT_INVALID, EXIT_OK
 from admin_requests.config import Settings
 from admin_requests.credentials.broker import CredentialBroker
@@ -31,7 +38,7 @@ from admin_requests.queue.checkpoints import checkpoint_from_environ
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.execute import ServicesFactory
 from admin_requests.queue.gitops import Git
-from admin_requests.queue.lease import LeaseBusyError, RunLease
+from admin_requests.queue.lease import MAX_TTL, LeaseBusyError, LeaseStuckError, RunLease
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
 from admin_requests.queue.report import format_text, render_summary
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
@@ -154,6 +161,12 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         checkpoint=checkpoint_from_environ(environ),
         token=environ.get("GITHUB_TOKEN") if args.push and not args.dry_run else None,
     )
+    ttl = timedelta(seconds=args.lease_ttl)
+    if not timedelta(0) <= ttl <= MAX_TTL:
+        # Other runs take a lease further ahead than MAX_TTL over as forged.
+        raise UsageError(
+            f"--lease-ttl {args.lease_ttl:g} is outside 0..{MAX_TTL.total_seconds():g} seconds"
+        )
     lease = None
     if args.push and not args.dry_run:
         # Before any credential is minted: a run that finds the lease taken does nothing.
@@ -162,13 +175,17 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
             args.remote,
             holder=_lease_holder(environ),
             clock=lambda: datetime.now(UTC),
-            ttl=timedelta(seconds=args.lease_ttl),
+            ttl=ttl,
         )
         try:
             lease.acquire()
         except LeaseBusyError as exc:
             print(neutralise_commands(f"admin-requests: {exc}"))
             return EXIT_OK
+        except LeaseStuckError as exc:
+            # Not another run's turn: nothing has been processed for hours. Fail loudly.
+            _report_stuck(str(exc), environ)
+            return EXIT_INVALID
         except AdminRequestsError as exc:  # the remote cannot be reached
             print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
@@ -177,6 +194,16 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     finally:
         if lease is not None:
             lease.release()
+
+
+def _report_stuck(message: str, environ: Mapping[str, str]) -> None:
+    print(neutralise_commands(f"admin-requests: error: {message}"), file=sys.stderr)
+    if running_in_actions(environ):
+        print(f"::error title=run lease::{escape_command_data(message)}")
+    append_step_summary(
+        f"## admin-requests run\n\n**The queue is stuck.** {escape_markdown(message)}\n",
+        environ,
+    )
 
 
 def _lease_holder(environ: Mapping[str, str]) -> str:
@@ -237,6 +264,8 @@ def _run(
                 ),
             )
             report = runner.run(guard=lease.keep if lease is not None else None)
+            if lease is not None:
+                report.notes[:0] = lease.notes  # a forged lease taken over: say so
     except CredentialError as exc:
         # The broker could not be built or started (configuration, the vault or OIDC
         # refused): no request was touched, so none is charged an attempt. Whatever it
