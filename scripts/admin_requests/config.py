@@ -62,6 +62,28 @@ class Settings:
     # the cirun pull request asks conda-forge's bot to rerender instead.
     conda_smithy: str = ""
     git_base_url: str = "https://github.com"
+    # Infrastructure repositories no request may act on (archive, branches, tokens, CI
+    # access), besides those named above, which are always protected (this repository,
+    # feedstock-outputs, feedstock-tokens, the repodata patches, .cirun, the CI access
+    # record): a request must not be able to archive or reset the organisation's own
+    # machinery. ADMIN_REQUESTS_PROTECTED_REPOSITORIES adds more ("a,b"); see
+    # ``protected_repositories``.
+    protected_extra_repositories: tuple[str, ...] = ("staged-recipes", ".github")
+
+    @property
+    def protected_repositories(self) -> frozenset[str]:
+        """The repository names (lower-case: GitHub's are case-insensitive) no request
+        may target; the checker and the queue both refuse them."""
+        names = (
+            self.repository.rpartition("/")[2],
+            self.feedstock_outputs_repository,
+            self.feedstock_tokens_repository,
+            self.repodata_patches_repository,
+            self.access_control_repository,
+            self.cirun_repository,
+            *self.protected_extra_repositories,
+        )
+        return frozenset(name.strip().lower() for name in names if name.strip())
 
     def cirun_users_list(self, resources: Sequence[str]) -> str | None:
         """The users_from_json URL for a policy with ``resources``: when all share a prefix."""
@@ -112,6 +134,14 @@ class Settings:
             azure_devops_project=environ.get("AZURE_DEVOPS_PROJECT", defaults.azure_devops_project),
             conda_smithy=environ.get("CONDA_SMITHY", defaults.conda_smithy),
             git_base_url=environ.get("GITHUB_SERVER_URL", defaults.git_base_url).rstrip("/"),
+            protected_extra_repositories=(
+                *defaults.protected_extra_repositories,
+                *(
+                    name.strip()
+                    for name in environ.get("ADMIN_REQUESTS_PROTECTED_REPOSITORIES", "").split(",")
+                    if name.strip()
+                ),
+            ),
         )
 
 

@@ -19,6 +19,10 @@ class StateFileError(AdminRequestsError):
     """A queue state file cannot be read (it is then ignored and rewritten)."""
 
 
+class QueueFileError(AdminRequestsError):
+    """The queue was about to change a file it must not (one reached through a symlink)."""
+
+
 class GitError(AdminRequestsError):
     """A git command failed while recording the queue's results."""
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from admin_requests.actions_output import escape_command_data
 from admin_requests.config import Settings
 from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.settings import (
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         summary = login_check(Settings.from_environ(environ), credentials)
         lines = export_lines(credentials, environ)
     except CredentialError as exc:
-        message = str(exc).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        message = escape_command_data(str(exc))
         print(f"::error title=vault-credentials::{message}", flush=True)
         return 1
     target = environ.get("GITHUB_ENV")

@@ -154,6 +154,9 @@ class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
     def _sends_pr(self, model: CiResourceRequest) -> bool:
         return False
 
+    def target_repositories(self, item: Item[CiResourceParams]) -> tuple[str, ...]:
+        return (f"{item.params.feedstock}-feedstock",)
+
     def access(self, model: CiResourceRequest, services: Services) -> Access:
         settings = services.settings
         return Access(

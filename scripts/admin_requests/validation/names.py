@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # conda's platform subdirectories (conda/base/constants.py KNOWN_SUBDIRS, plus newer ones).
@@ -248,3 +249,43 @@ def parse_package_file(value: str) -> tuple[PackageFile | None, str | None]:
     if not _BUILD_RE.match(build):
         return None, f"build string {build!r} in {value!r} is not a valid conda build string."
     return PackageFile(subdir, name, version, build, extension), None
+
+
+def check_target_repository(value: str, repository: str, protected: Collection[str]) -> str | None:
+    """Why a request may not name ``repository`` (``value`` as written), or None.
+
+    GitHub's repository names are case-insensitive, so is this comparison.
+    """
+    if repository.lower() not in protected:
+        return None
+    named = (
+        f"{value!r} names the repository {repository!r}"
+        if value != repository
+        else (f"{repository!r}")
+    )
+    return (
+        f"{named}, one of the organisation's infrastructure repositories that no request "
+        f"may act on ({', '.join(sorted(protected))}); remove it from the request. Changes "
+        "to that repository are made there, by core."
+    )
+
+
+# Request file names as people have always written them (letters, digits, '.', '_', '-',
+# '+', '#'): a name travels into logs, commit messages, issue titles and state files.
+_REQUEST_FILE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+#-]*\.ya?ml$")
+MAX_REQUEST_FILE_NAME = 200
+
+
+def check_request_file_name(name: str) -> str | None:
+    """Why a file in requests/ may not have this name, or None (the PR check and the run)."""
+    if len(name) <= MAX_REQUEST_FILE_NAME and _REQUEST_FILE_RE.match(name):
+        return None
+    stem = name.rsplit(".", 1)[0] if name.endswith((".yml", ".yaml")) else name
+    suggestion = re.sub(r"[^A-Za-z0-9_.+#-]+", "-", stem).strip("-.")[:80] or "my-request"
+    shown = name.encode("unicode_escape").decode("ascii")
+    return (
+        f"the file name {shown!r} is not a request file name: use letters, digits and '.', "
+        f"'_', '-', '+', '#' only (no spaces, no control or invisible characters), at most "
+        f"{MAX_REQUEST_FILE_NAME} characters, ending in .yml; rename it, e.g. to "
+        f"{suggestion + '.yml'!r}."
+    )

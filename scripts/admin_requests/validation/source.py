@@ -45,7 +45,20 @@ def problem_at(path: str, node: Node | None, code: str, message: str) -> Problem
 
 
 def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
-    """Return the file's text, or problems if it is too large or not UTF-8."""
+    """Return the file's text, or problems if it is a symlink, too large or not UTF-8."""
+    if path.is_symlink():
+        # Never followed: a link would make the run read (and write back) whatever it
+        # points at, anywhere on the runner.
+        return None, [
+            Problem(
+                display,
+                1,
+                1,
+                "symlink",
+                "the file is a symbolic link; a request must be a regular file in requests/. "
+                "Replace the link with the request's own text.",
+            )
+        ]
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return None, [
