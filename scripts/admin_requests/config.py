@@ -68,7 +68,8 @@ class Settings:
     # record): a request must not be able to archive or reset the organisation's own
     # machinery. ADMIN_REQUESTS_PROTECTED_REPOSITORIES adds more ("a,b"); see
     # ``protected_repositories``.
-    protected_extra_repositories: tuple[str, ...] = ("staged-recipes", ".github")
+    # '.cirun' holds Cirun's access control: its bot writes it, never a request.
+    protected_extra_repositories: tuple[str, ...] = ("staged-recipes", ".github", ".cirun")
 
     @property
     def protected_repositories(self) -> frozenset[str]:
@@ -80,7 +81,6 @@ class Settings:
             self.feedstock_tokens_repository,
             self.repodata_patches_repository,
             self.access_control_repository,
-            self.cirun_repository,
             *self.protected_extra_repositories,
         )
         return frozenset(name.strip().lower() for name in names if name.strip())
