@@ -28,7 +28,7 @@ from types import TracebackType
 
 import requests
 
-from admin_requests.access import Access
+from admin_requests.access import Access, push_access
 from admin_requests.config import Settings
 from admin_requests.credentials.anaconda_token import AnacondaTokens
 from admin_requests.credentials.azure import AzureFederatedTokens
@@ -56,9 +56,6 @@ from admin_requests.services.http import Retrier
 from admin_requests.services.smithy import CondaSmithyRerenderer
 
 log = logging.getLogger(__name__)
-
-# All a push needs: GitHub adds metadata: read to every installation token by itself.
-PUSH_PERMISSIONS = {"contents": "write"}
 
 
 @dataclass(frozen=True)
@@ -209,9 +206,7 @@ class CredentialBroker:
                 f"push_token({repository!r}): give the repository's name inside the "
                 "organisation, e.g. 'admin-requests'"
             )
-        access = Access(
-            github_repositories=(repository,), github_permissions=dict(PUSH_PERMISSIONS)
-        )
+        access = push_access(repository)
         with ExitStack() as minted:
             secret = self._hand_out(self._github.mint(access, label), minted)
             assert secret is not None
