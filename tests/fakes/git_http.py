@@ -71,6 +71,7 @@ class FakeGitServer(FakeServer):
         super().__init__()
         self.github = github
         self.root = root
+        self._served: dict[str, Path] = {}
         self.pushes: list[GitPush] = []
         self.refused: list[GitPush] = []
         base = "/{owner}/{repo}.git"
@@ -87,13 +88,18 @@ class FakeGitServer(FakeServer):
             check=True,
             capture_output=True,
         )
+        return self.serve(name, target)
+
+    def serve(self, name: str, bare: Path) -> str:
+        """Serve the existing bare repository ``bare`` as ``name``; its URL."""
+        self._served[name] = bare
         return self.repository_url(name)
 
     def repository_url(self, name: str) -> str:
         return f"{self.url}/{self.github.org}/{name}.git"
 
     def bare(self, name: str) -> Path:
-        return self.root / self.github.org / f"{name}.git"
+        return self._served[name]
 
     def error_body(self, error: HttpError) -> Any:
         return error.message.encode()  # git shows a plain-text body as it is
@@ -118,7 +124,7 @@ class FakeGitServer(FakeServer):
     def _authorise(self, request: Request, level: str) -> tuple[FakeToken, str]:
         info = self._token(request)
         owner, repo = request.params["owner"], request.params["repo"]
-        if owner != self.github.org or not self.bare(repo).is_dir():
+        if owner != self.github.org or repo not in self._served:
             raise HttpError(404, "Repository not found.")
         if info.repositories is not None and repo not in info.repositories:
             raise HttpError(404, "Repository not found.")
@@ -162,14 +168,14 @@ class FakeGitServer(FakeServer):
         service = request.query.get("service", "")
         if service not in ("git-upload-pack", "git-receive-pack"):
             raise HttpError(403, "only the smart HTTP protocol is served")
-        self._authorise(request, "write" if service == "git-receive-pack" else "read")
-        return self._backend(request)
+        _, repo = self._authorise(request, "write" if service == "git-receive-pack" else "read")
+        return self._backend(request, repo)
 
     def _service(self, request: Request) -> Response:
         pushing = request.path.endswith("/git-receive-pack")
         info, repo = self._authorise(request, "write" if pushing else "read")
         if not pushing:
-            return self._backend(request)
+            return self._backend(request, repo)
         body = request.body
         if (request.header("Content-Encoding") or "") == "gzip":
             body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
@@ -179,15 +185,17 @@ class FakeGitServer(FakeServer):
             if reason is not None:
                 self.refused.append(GitPush(push.token, repo, push.updates, reason))
                 raise HttpError(403, f"{reason}\npush declined due to repository rule violations")
-        response = self._backend(request)
+        response = self._backend(request, repo)
         self.pushes.append(push)
         return response
 
-    def _backend(self, request: Request) -> Response:
+    def _backend(self, request: Request, repo: str) -> Response:
         """Hand the request to ``git http-backend`` (CGI) and return its answer."""
+        bare = self._served[repo]
+        service = request.path.split(".git", 1)[1]  # /info/refs, /git-upload-pack...
         environ = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_PROJECT_ROOT": str(bare.parent),
             "GIT_HTTP_EXPORT_ALL": "1",
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": os.devnull,
@@ -197,7 +205,7 @@ class FakeGitServer(FakeServer):
             "GIT_CONFIG_KEY_0": "http.receivepack",
             "GIT_CONFIG_VALUE_0": "true",
             "REQUEST_METHOD": request.method,
-            "PATH_INFO": request.path,
+            "PATH_INFO": f"/{bare.name}{service}",
             "QUERY_STRING": "&".join(f"{k}={v}" for k, v in request.query.items()),
             "CONTENT_TYPE": request.header("Content-Type") or "",
             "CONTENT_LENGTH": str(len(request.body)),
