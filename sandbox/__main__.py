@@ -39,6 +39,8 @@ def _describe(sandbox: Sandbox, environment: dict[str, str]) -> str:
     notes = {
         "fake GitHub API": f"organisation {org.ORG}, {len(gh.repos)} repositories: "
         + ", ".join(sorted(gh.repos)),
+        "fake GitHub git (HTTP)": "git over HTTP for the workflow's checkouts under act; "
+        "checks tokens and the rulesets from deploy/github/",
         "fake anaconda.org API and channels": ", ".join(
             f"{owner} ({len(files)} files)" for owner, files in sorted(ac.files.items())
         ),

@@ -13,8 +13,13 @@ into its transit engine and then forgotten (the fake GitHub keeps only the publi
 and the anaconda.org machine account's username and password (a member of the channel's
 organisation; anaconda.org mints tokens only for them) and the Cirun API key are stored
 in the vault's KV secret and nowhere else. A job holds only its GITHUB_TOKEN, scoped like
-production's: this repository, contents/issues write, pull requests read. Anything else it
-must get from the vault through its OIDC token.
+production's: this repository, contents read, issues write, pull requests read. Anything
+else it must get from the vault through its OIDC token.
+
+Git goes over HTTP to ``git`` (tests/fakes/git_http.py), which checks each push's token
+as github.com does and enforces this repository's rulesets as ``deploy/github/`` declares
+them: main takes no direct push but the App's, so the job's GITHUB_TOKEN cannot push
+there and processing pushes with an App installation token (docs/security.md, W1).
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from types import TracebackType
 
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.cirun import FakeCirun
+from tests.fakes.git_http import FakeGitServer
 from tests.fakes.github import FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
+from admin_requests.deploy.spec import DEFAULT_CONFIG_DIR, load_spec
 from admin_requests.deploy.vault import TrustParameters
 
 from . import org
@@ -37,7 +44,7 @@ from .vault import VaultDevServer
 
 AUDIENCE = "https://vault.admin-requests.sandbox"
 # What process.yml's job token may do (its 'permissions:'), on this repository only.
-JOB_TOKEN_PERMISSIONS = {"contents": "write", "issues": "write", "pull_requests": "read"}
+JOB_TOKEN_PERMISSIONS = {"contents": "read", "issues": "write", "pull_requests": "read"}
 # How long the workflow's HTTP calls wait for a fake (production: 30 s).
 HTTP_TIMEOUT_SECONDS = "10"
 
@@ -46,6 +53,7 @@ class Sandbox:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.github = FakeGitHub(org.ORG, public_reads=True)
+        self.git = FakeGitServer(self.github, workdir / "git")
         self.anaconda = FakeAnaconda()
         self.cirun = FakeCirun(org=org.ORG)
         self.issuer = FakeOidcIssuer()
@@ -67,6 +75,8 @@ class Sandbox:
         try:
             self.github.start()
             self._stops.append(self.github.stop)
+            self.git.start()
+            self._stops.append(self.git.stop)
             self.anaconda.start()
             self._stops.append(self.anaconda.stop)
             self.cirun.start()
@@ -77,6 +87,7 @@ class Sandbox:
             self._stops.append(self.vault.stop)
             self._configure_credentials()
             org.seed_github(self.github)
+            self._apply_rulesets()
             org.seed_anaconda(self.anaconda)
             org.seed_cirun(self.cirun)
         except BaseException:
@@ -111,6 +122,18 @@ class Sandbox:
             installation_id=self.app.installation_id,
         )
 
+    def _apply_rulesets(self) -> None:
+        """This repository's rulesets as ``deploy apply`` sets them, with the App's id."""
+        values = {
+            "github_app_id": str(self.app.app_id),
+            "vault_addr": self.vault.addr,
+            "vault_audience": AUDIENCE,
+        }
+        spec = load_spec(DEFAULT_CONFIG_DIR, "vault", values)
+        rulesets = self.github.repo(org.HOME).admin.rulesets
+        for number, ruleset in enumerate(spec.rulesets, 1):
+            rulesets[number] = {"id": number, **ruleset}
+
     def stop(self) -> None:
         """Stop what was started, last first; safe to call twice."""
         while self._stops:
@@ -132,6 +155,7 @@ class Sandbox:
     def urls(self) -> dict[str, str]:
         return {
             "fake GitHub API": self.github.url,
+            "fake GitHub git (HTTP)": self.git.url,
             "fake anaconda.org API and channels": self.anaconda.url,
             "fake Cirun API": self.cirun.api_url,
             "fake GitHub OIDC issuer": self.issuer.url,

@@ -254,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("[demo] starting the sandbox (fakes and an OpenBao dev server)...", flush=True)
         with Sandbox(workdir / "sandbox") as sandbox:
             workspace = Workspace.create(workdir / "workspace")
+            workspace.serve_through(sandbox.git)
             base = workspace.head()
             merged = merge_sample_queue(sandbox, workspace, sample_queue())
             before = Snapshot.take(sandbox)

@@ -3,8 +3,12 @@
 A ``Workspace`` is a throwaway git repository holding the working tree's files, with an
 ``origin`` that looks like production's (``https://github.com/conda-forge/admin-requests``)
 but is a local bare repository: a private git config (``GIT_CONFIG_GLOBAL``) rewrites
-that URL to the bare repository with ``url.<bare>.insteadOf`` (the job's token travels
-in an HTTP header, which a local remote ignores). The workflow file itself is untouched and
+that URL with ``url.<...>.insteadOf``. The workspace's own commands (a maintainer's
+merged pull request) reach the bare repository directly. With ``serve_through`` the
+workflow's job reaches it over HTTP through the sandbox's git server instead, which checks
+the token each fetch and push sends in its header and the repository's rulesets, as
+github.com does; without it (check.yml's tests) the job uses the bare repository too, and
+a local remote ignores the header. The workflow file itself is untouched and
 production-correct; only where the push lands differs.
 
 act runs each job on this machine (``-P ubuntu-latest=-self-hosted``) in a copy of the
@@ -31,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.fakes.git_http import FakeGitServer
 
 from . import org
 
@@ -70,11 +76,14 @@ class Workspace:
     repo: Path = field(init=False)
     remote: Path = field(init=False)
     gitconfig: Path = field(init=False)
+    # The job's git config under act: the same as ``gitconfig`` until ``serve_through``.
+    job_gitconfig: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.repo = self.root / "admin-requests"
         self.remote = self.root / "remote.git"
         self.gitconfig = self.root / "gitconfig"
+        self.job_gitconfig = self.gitconfig
 
     @classmethod
     def create(cls, root: Path, *, share_venv: bool = True) -> Workspace:
@@ -106,6 +115,14 @@ class Workspace:
         workspace.git("commit", "-qm", "admin-requests as of this checkout")
         workspace.git("push", "-q", "origin", "main")
         return workspace
+
+    def serve_through(self, server: FakeGitServer) -> None:
+        """Make the workflow's job fetch and push over HTTP through ``server``."""
+        url = server.serve(org.HOME, self.remote)
+        self.job_gitconfig = self.root / "job-gitconfig"
+        self.job_gitconfig.write_text(
+            f'[url "{url}"]\n\tinsteadOf = {ORIGIN_URL}\n[init]\n\tdefaultBranch = main\n'
+        )
 
     # -- git ----------------------------------------------------------------------------
 
@@ -192,7 +209,7 @@ class Workspace:
             "ubuntu-latest=-self-hosted",
             "--no-cache-server",
             "--env",
-            f"GIT_CONFIG_GLOBAL={self.gitconfig}",
+            f"GIT_CONFIG_GLOBAL={self.job_gitconfig}",
         ]
         for key, value in (env or {}).items():
             argv += ["--env", f"{key}={value}"]

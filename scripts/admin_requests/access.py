@@ -57,3 +57,13 @@ class Access:
             or self.github_app_installations
             or self.cirun
         )
+
+
+def push_access(repository: str) -> Access:
+    """What a push of the automation's own commits needs: ``contents: write`` on that one
+    repository and nothing else (GitHub adds ``metadata: read`` to every token).
+
+    The processing run pushes its results and the run lease to this repository with it;
+    feedstock creation pushes to staged-recipes the same way (docs/security.md, W1).
+    """
+    return Access(github_repositories=(repository,), github_permissions={"contents": "write"})

@@ -25,6 +25,7 @@ from admin_requests.cli.run import command_run
 from admin_requests.errors import UsageError
 from admin_requests.queue.lease import LEASE_REF, LeaseInfo
 from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.git_http import FakeGitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.queue.support import Repo, bare_of, clone_of
@@ -454,3 +455,87 @@ def test_a_queue_locked_for_hours_fails_the_run_visibly(
     assert "the queue is stuck: 'stuck' has held the run lease" in captured.err
     assert "::error title=run lease::the queue is stuck" in captured.out
     assert "The queue is stuck." in summary.read_text()
+
+
+# The ruleset deploy/github/repository.yml declares for main (in the fake's shape): a
+# reviewed pull request for every change, with the App (id 4242) as the only bypass.
+PROTECT_MAIN = {
+    "id": 1,
+    "name": "protect main",
+    "target": "branch",
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
+    "rules": [
+        {"type": "deletion"},
+        {"type": "non_fast_forward"},
+        {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+    ],
+    "bypass_actors": [{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}],
+}
+
+
+@pytest.mark.vault
+def test_pushes_carry_an_app_token_for_this_repository_only_revoked_after_each(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # main requires reviewed pull requests; the App is the only actor that may push
+    # past that, so the job's GITHUB_TOKEN (github-actions[bot]) would be refused.
+    fake_github.repo(HOME).admin.rulesets[1] = dict(PROTECT_MAIN)
+    repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    with FakeGitServer(fake_github, tmp_path / "served") as server:
+        repo.git("remote", "add", "origin", server.add_repository(HOME, repo.root))
+
+        assert run(repo, world, "--push") == 0, capsys.readouterr()
+
+        served = ["git", "-C", str(server.bare(HOME))]
+        listed = subprocess.run(
+            [*served, "ls-tree", "--name-only", "main", "requests/"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    out = capsys.readouterr().out
+    assert server.refused == []
+    assert "requests/archive-old.yml" not in listed  # the result reached main
+    # The lease taken, the results, the lease released: each push with a token of its own.
+    assert [u.ref for p in server.pushes for u in p.updates] == [
+        "refs/admin-requests/lease",
+        "refs/heads/main",
+        "refs/admin-requests/lease",
+    ]
+    tokens = [fake_github.tokens[p.token] for p in server.pushes]
+    assert len({t.token for t in tokens}) == 3
+    assert JOB_TOKEN not in {t.token for t in tokens}
+    for token in tokens:
+        assert token.installation_id == 77  # the organisation's App
+        assert token.repositories == frozenset({HOME})
+        assert token.permissions == {"contents": "write"}
+        assert token.revoked
+    assert f"github-installation-token for push to conda-forge/{HOME}: repositories=[{HOME}]" in out
+    assert "none outstanding" in out
+
+
+@pytest.mark.vault
+def test_a_push_with_the_job_token_is_refused_by_the_pull_request_rule(
+    world: dict[str, str],
+    repo: Repo,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without a credentials backend (a local run) the push falls back to the job token:
+    # the same ruleset refuses it, which is what W1's fix relies on.
+    fake_github.repo(HOME).admin.rulesets[1] = dict(PROTECT_MAIN)
+    world.pop("ADMIN_REQUESTS_CREDENTIALS")
+    repo.add_request("a.yml", "action: archive\nfeedstocks:\n  - old-one\n")
+    with FakeGitServer(fake_github, tmp_path / "served") as server:
+        repo.git("remote", "add", "origin", server.add_repository(HOME, repo.root))
+
+        assert run(repo, world, "--push", "--push-attempts", "1") == 1
+
+    assert "Changes must be made through a pull request" in server.refused[0].reason
+    assert server.refused[0].token == JOB_TOKEN

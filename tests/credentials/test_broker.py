@@ -26,7 +26,11 @@ from admin_requests.credentials.broker import CredentialBroker, RequestCredentia
 from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.settings import CredentialSettings
-from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
+from admin_requests.errors import (
+    CredentialConfigError,
+    CredentialScopeError,
+    GitHubAppTokenError,
+)
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.credentials.broker_world import ARCHIVE, MARK_BROKEN, Run, gh, label, mint_for
@@ -199,6 +203,45 @@ def test_credentials_are_revoked_when_the_request_fails(run: Run) -> None:
         assert not run.anaconda.is_token_valid(raw_anaconda)
         assert broker.ledger.outstanding() == [
             r for r in broker.ledger.records if r.kind == "vault-token"
+        ]
+
+
+@pytest.mark.vault
+def test_a_push_token_writes_contents_of_one_repository_and_ends_with_its_block(
+    run: Run,
+) -> None:
+    # What processing pushes with (and feedstock creation will push to staged-recipes
+    # with): contents: write on the one repository, for one git command (W1).
+    raws: list[str] = []
+    with run.broker() as broker:
+        with broker.push_token("foo-feedstock", label="push to conda-forge/foo-feedstock") as raw:
+            raws.append(raw)
+            info = run.github.tokens[raw]
+            assert info.installation_id == 77
+            assert info.repositories == frozenset({"foo-feedstock"})
+            assert info.permissions == {"contents": "write"}
+            secret = Secret(raw)
+            assert gh(run, secret, "GET", "/repos/conda-forge/bar-feedstock") == 404
+            assert gh(run, secret, "PATCH", "/repos/conda-forge/foo-feedstock", {}) == 403
+        assert not run.github.is_token_valid(raw)
+
+        def failing_push() -> None:
+            with broker.push_token("bar-feedstock", label="push") as raw:
+                raws.append(raw)
+                raise RuntimeError("the push failed")
+
+        with pytest.raises(RuntimeError, match="the push failed"):
+            failing_push()
+        assert not run.github.is_token_valid(raws[1])
+        with (
+            pytest.raises(CredentialConfigError, match="name inside the organisation"),
+            broker.push_token("conda-forge/foo-feedstock", label="push"),
+        ):
+            pass
+        pushes = [r for r in broker.ledger.records if r.kind == "github-installation-token"]
+        assert [(r.label, r.revoked_at is not None) for r in pushes] == [
+            ("push to conda-forge/foo-feedstock", True),
+            ("push", True),
         ]
 
 

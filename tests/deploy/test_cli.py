@@ -14,7 +14,16 @@ from tests.fakes.github import FakeGitHub
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "github"
 REPOSITORY = "acme/admin-requests"
-VAULT = ["--set", "vault_addr=https://vault.acme.org", "--set", "vault_audience=acme-vault"]
+APP_ID = 4242  # the organisation's App: the ruleset's only bypass actor
+APP = ["--set", f"github_app_id={APP_ID}"]
+VAULT = [
+    *APP,
+    "--set",
+    "vault_addr=https://vault.acme.org",
+    "--set",
+    "vault_audience=acme-vault",
+]
+THE_APP = {"actor_id": APP_ID, "actor_type": "Integration", "bypass_mode": "always"}
 # What `check` needs, and nothing that writes: a scheduled drift check can use this.
 READ_ONLY = {
     "administration": "read",
@@ -66,8 +75,8 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
     assert admin.oidc_subject == {"use_default": True}
     (ruleset,) = admin.rulesets.values()
     assert ruleset["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
-    assert {r["type"] for r in ruleset["rules"]} == {"deletion", "non_fast_forward"}
-    assert ruleset["bypass_actors"] == []
+    assert {r["type"] for r in ruleset["rules"]} == {"deletion", "non_fast_forward", "pull_request"}
+    assert ruleset["bypass_actors"] == [THE_APP]
     production = admin.environments["production"]
     assert production["deployment_branch_policy"] == {
         "protected_branches": False,
@@ -122,12 +131,12 @@ def test_check_finds_drift_that_widens_access_and_apply_removes_it(
     assert "RepositoryRole" not in out
     code, out = deploy(github, "check", capsys=capsys)
     assert code == 1
-    assert 'bypass_actors: [{"actor_id": 5, "actor_type": "RepositoryRole"' in out
+    assert '"bypass_mode": "always"}, {"actor_id": 5, "actor_type": "RepositoryRole"' in out
 
     assert deploy(github, "apply", capsys=capsys)[0] == 0
     assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]
     assert "VAULT_ROLE" not in production["variables"]
-    assert admin.rulesets[ruleset["id"]]["bypass_actors"] == []
+    assert admin.rulesets[ruleset["id"]]["bypass_actors"] == [THE_APP]
     assert deploy(github, "check", capsys=capsys)[0] == 0
 
 
@@ -159,6 +168,7 @@ def test_aws_backend_customises_the_oidc_subject_as_deploy_aws_says(
 ) -> None:
     environ = {"GITHUB_TOKEN": "admin", "GITHUB_API_URL": github.url}
     values = [
+        *APP,
         "--set",
         "aws_region=eu-west-1",
         "--set",
@@ -200,3 +210,62 @@ def test_ids_prints_what_the_trust_policies_pin(
     assert main(["ids", "--repository", REPOSITORY], environ) == 0
     repo_id = github.repo("admin-requests").id
     assert capsys.readouterr().out == f"--repository-id {repo_id} --repository-owner-id 3000\n"
+
+
+def test_check_reports_a_ruleset_without_review_or_with_another_bypass_actor(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+    (ruleset,) = github.repo("admin-requests").admin.rulesets.values()
+    review = next(r for r in ruleset["rules"] if r["type"] == "pull_request")
+    assert review["parameters"]["required_approving_review_count"] == 1
+    assert review["parameters"]["require_code_owner_review"] is True
+
+    # Someone drops the review rule: direct pushes to main would be allowed again.
+    ruleset["rules"].remove(review)
+    code, out = deploy(github, "check", token="reader", capsys=capsys)
+    assert code == 1
+    assert (
+        'rules: ["deletion", "non_fast_forward"] -> '
+        '["deletion", "non_fast_forward", "pull_request"]' in out
+    )
+    # ... or keeps it but lets changes to .github/ pass without a code owner.
+    ruleset["rules"].append(
+        {
+            "type": "pull_request",
+            "parameters": {**review["parameters"], "require_code_owner_review": False},
+        }
+    )
+    code, out = deploy(github, "check", token="reader", capsys=capsys)
+    assert code == 1
+    assert "rules.pull_request.require_code_owner_review: false -> true" in out
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+
+    # Another actor past the rules (a team, or the App replaced by another one).
+    ruleset = github.repo("admin-requests").admin.rulesets[ruleset["id"]]
+    ruleset["bypass_actors"] = [
+        {"actor_id": 9999, "actor_type": "Integration", "bypass_mode": "always"}
+    ]
+    code, out = deploy(github, "check", token="reader", capsys=capsys)
+    assert code == 0  # a read-only token is not shown bypass actors, and says so
+    assert "ruleset 'protect main': bypass_actors not compared" in out
+    code, out = deploy(github, "check", capsys=capsys)
+    assert code == 1
+    assert (
+        'bypass_actors: [{"actor_id": 9999, "actor_type": "Integration", "bypass_mode": '
+        '"always"}] -> [{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": '
+        '"always"}]' in out
+    )
+    assert deploy(github, "apply", capsys=capsys)[0] == 0
+    assert github.repo("admin-requests").admin.rulesets[ruleset["id"]]["bypass_actors"] == [THE_APP]
+
+
+def test_the_app_id_is_required_and_must_be_a_number(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {"GITHUB_TOKEN": "admin", "GITHUB_API_URL": github.url}
+    assert main(["plan", "--repository", REPOSITORY, *VAULT[2:]], environ) == 2
+    assert "--set github_app_id=..." in capsys.readouterr().err
+    bad = ["--set", "github_app_id=my-app", *VAULT[2:]]
+    assert main(["plan", "--repository", REPOSITORY, *bad], environ) == 2
+    assert "actor_id must be a number" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.deploy.spec import load_spec, merge
+from admin_requests.deploy.spec import DEFAULT_CONFIG_DIR, load_spec, merge
 from admin_requests.errors import DeployConfigError
 
 
@@ -46,3 +46,25 @@ def test_values_fill_the_placeholders_and_missing_ones_are_named(tmp_path: Path)
     )
     with pytest.raises(DeployConfigError, match=r"\['role'\] must not be empty"):
         load_spec(tmp_path, "vault", {"addr": "a"})
+
+
+def test_main_requires_reviewed_pull_requests_and_only_the_app_bypasses() -> None:
+    # W1 (docs/security.md): no direct push to main, code owners review the code, and
+    # the one actor past the rules is the organisation's App, which pushes processing's
+    # results; never github-actions[bot], a role or a team.
+    values = {"github_app_id": "123456", "vault_addr": "https://v", "vault_audience": "v"}
+    for backend in ("vault", "aws"):
+        aws = {"aws_region": "r", "aws_role_arn": "a", "aws_secret_id": "s", "aws_kms_key_id": "k"}
+        spec = load_spec(DEFAULT_CONFIG_DIR, backend, {**values, **aws})
+        (main,) = [r for r in spec.rulesets if r["name"] == "protect main"]
+        assert main["enforcement"] == "active"
+        assert main["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
+        rules = {r["type"]: r.get("parameters", {}) for r in main["rules"]}
+        assert {"pull_request", "deletion", "non_fast_forward"} <= set(rules)
+        review = rules["pull_request"]
+        assert review["required_approving_review_count"] >= 1
+        assert review["require_code_owner_review"] is True
+        assert review["require_last_push_approval"] is True
+        assert main["bypass_actors"] == [
+            {"actor_type": "Integration", "actor_id": 123456, "bypass_mode": "always"}
+        ]

@@ -291,6 +291,13 @@ def check_deployment(workspace: Workspace, gh: FakeGitHub | None) -> None:
     assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]
     assert production["variables"]["VAULT_ADDR"] == "https://vault.example.org"
     assert admin.workflow_permissions["default_workflow_permissions"] == "read"
+    # main takes reviewed pull requests only; the App whose id the vault holds is the
+    # one actor past that rule (it pushes processing's results).
+    (ruleset,) = admin.rulesets.values()
+    assert "pull_request" in {rule["type"] for rule in ruleset["rules"]}
+    assert ruleset["bypass_actors"] == [
+        {"actor_type": "Integration", "actor_id": 123456, "bypass_mode": "always"}
+    ]
     vault = VaultAdmin(workspace.env["VAULT_ADDR"], workspace.env["VAULT_TOKEN"])
     secret = vault.call("GET", "admin-requests/data/process")["data"]["data"]
     assert secret == {

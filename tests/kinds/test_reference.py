@@ -9,11 +9,16 @@ from typing import Any, ClassVar
 import pytest
 from ruamel.yaml import YAML
 
+from admin_requests.config import Settings
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.archive import ArchiveKind, FeedstocksRequest
 from admin_requests.kinds.contract import RequestModel
 from admin_requests.kinds.folders import KINDS_DIR, REFERENCE, shown
-from admin_requests.kinds.reference import describe_type, render_reference
+from admin_requests.kinds.reference import (
+    describe_type,
+    render_app_permissions,
+    render_reference,
+)
 from admin_requests.kinds.reference_notes import SHARED_NOTES
 from admin_requests.validation.fields import Text
 from tests.kinds.notes_support import ROOT, notes_copy, problems_of
@@ -135,3 +140,16 @@ def test_a_shared_note_has_one_source_and_reads_the_same_in_each_kind() -> None:
     # Written once: no kind's reference.yml repeats a shared text.
     for path in KINDS_DIR.glob(f"*/{REFERENCE}"):
         assert "Feedstock names without the `-feedstock` suffix" not in path.read_text(), path
+
+
+def test_the_app_permissions_include_contents_write_for_the_runs_pushes() -> None:
+    # The App pushes processing's results to this repository (the ruleset's only bypass
+    # actor), so an App set up from this list must be able to: contents: write, even
+    # with no kind registered that asks for it.
+    table = render_app_permissions(
+        ROOT, registry={}, settings=Settings(repository="acme/admin-requests")
+    )
+    assert (
+        "| Contents | write | the processing run's pushes (on acme/admin-requests only) |"
+        in table.splitlines()
+    )

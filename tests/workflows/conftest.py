@@ -13,7 +13,9 @@ from .act import Run, require_act
 def start_run(root: Path) -> Iterator[Run]:
     require_act()
     with Sandbox(root / "sandbox") as sandbox:
-        yield Run(sandbox, Workspace.create(root / "workspace"))
+        workspace = Workspace.create(root / "workspace")
+        workspace.serve_through(sandbox.git)  # the job's git goes through GitHub's checks
+        yield Run(sandbox, workspace)
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,20 @@ def test_credentials_came_through_oidc_and_none_outlived_the_job(
     # One installation token per request that needs GitHub and one for the rebuild,
     # each for exactly its repositories and permission, each revoked.
     minted = [t for t in sandbox.github.tokens.values() if t.installation_id is not None]
+    pushes = [t for t in minted if t.repositories == {org.HOME}]
+    minted = [t for t in minted if t not in pushes]
+    # Each push (the lease taken, the results, the lease released) had a token of its
+    # own: the App's, contents: write on this repository only, revoked after it. The
+    # ruleset on main (deploy/github/) refused nothing, and no push used the job token.
+    assert len(pushes) == 3
+    assert all(t.permissions == {"contents": "write"} and t.revoked for t in pushes)
+    assert sorted(p.token for p in sandbox.git.pushes) == sorted(t.token for t in pushes)
+    assert [u.ref for p in sandbox.git.pushes for u in p.updates] == [
+        "refs/admin-requests/lease",
+        "refs/heads/main",
+        "refs/admin-requests/lease",
+    ]
+    assert sandbox.git.refused == []
     assert sorted((sorted(t.repositories or []), t.permissions, t.revoked) for t in minted) == [
         (["conda-forge-repodata-patches-feedstock"], {"actions": "write"}, True),
         (["feedstock-outputs"], {"contents": "write"}, True),
@@ -143,6 +157,7 @@ def test_credentials_came_through_oidc_and_none_outlived_the_job(
     # The job's own GITHUB_TOKEN: this repository only, ended with the job.
     [job_token] = sandbox.job_tokens
     assert sandbox.github.tokens[job_token].repositories == {org.HOME}
+    assert sandbox.github.tokens[job_token].permissions["contents"] == "read"  # pushes: the App
     assert not sandbox.github.is_token_valid(job_token)
     assert job_token not in result.output  # act masks it like a secret
     assert "sandbox-org-password-" not in result.output

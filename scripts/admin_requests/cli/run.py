@@ -7,6 +7,7 @@ opens the job's credential broker and pushes; ``cli`` only parses its arguments.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -33,11 +34,16 @@ from admin_requests.config import Settings
 from admin_requests.credentials.broker import CredentialBroker
 from admin_requests.credentials.factories import open_broker
 from admin_requests.credentials.settings import CredentialSettings
-from admin_requests.errors import AdminRequestsError, CredentialError, UsageError
+from admin_requests.errors import (
+    AdminRequestsError,
+    CredentialConfigError,
+    CredentialError,
+    UsageError,
+)
 from admin_requests.queue.checkpoints import checkpoint_from_environ
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.execute import ServicesFactory
-from admin_requests.queue.gitops import Git
+from admin_requests.queue.gitops import Git, PushToken
 from admin_requests.queue.lease import MAX_TTL, LeaseBusyError, LeaseStuckError, RunLease
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
 from admin_requests.queue.report import format_text, render_summary
@@ -156,10 +162,12 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
         policy=RetryPolicy.from_environ(environ),
     )
+    pushing = args.push and not args.dry_run
     git = Git(
         root,
         checkpoint=checkpoint_from_environ(environ),
-        token=environ.get("GITHUB_TOKEN") if args.push and not args.dry_run else None,
+        # Fetches and lease reads; pushes use the App's token once the broker is open.
+        token=environ.get("GITHUB_TOKEN") if pushing else None,
     )
     ttl = timedelta(seconds=args.lease_ttl)
     if not timedelta(0) <= ttl <= MAX_TTL:
@@ -167,33 +175,85 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         raise UsageError(
             f"--lease-ttl {args.lease_ttl:g} is outside 0..{MAX_TTL.total_seconds():g} seconds"
         )
-    lease = None
-    if args.push and not args.dry_run:
-        # Before any credential is minted: a run that finds the lease taken does nothing.
-        lease = RunLease(
-            git,
-            args.remote,
-            holder=_lease_holder(environ),
-            clock=lambda: datetime.now(UTC),
-            ttl=ttl,
-        )
-        try:
-            lease.acquire()
-        except LeaseBusyError as exc:
-            print(neutralise_commands(f"admin-requests: {exc}"))
-            return EXIT_OK
-        except LeaseStuckError as exc:
-            # Not another run's turn: nothing has been processed for hours. Fail loudly.
-            _report_stuck(str(exc), environ)
-            return EXIT_INVALID
-        except AdminRequestsError as exc:  # the remote cannot be reached
-            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
-            return EXIT_INVALID
+    broker: CredentialBroker | None = None
     try:
-        return _run(args, environ, root, settings, config, git, lease)
+        broker = open_job_broker(settings, environ, dry_run=args.dry_run)
+        with _stop_on_sigterm(), broker or nullcontext():
+            if broker is not None and pushing:
+                git.push_token = push_token_for(broker, settings)
+            code = _run_under_lease(args, environ, root, settings, config, git, broker)
+    except CredentialError as exc:
+        # The broker could not be built or started (configuration, the vault or OIDC
+        # refused): no request was touched, so none is charged an attempt. Whatever it
+        # had obtained is already revoked.
+        print(
+            neutralise_commands(f"admin-requests: error: cannot get the job's credentials: {exc}"),
+            file=sys.stderr,
+        )
+        if broker is not None:
+            _report_credentials(broker, environ)
+        return EXIT_INVALID
+    # After the pushes and the lease's release, so their tokens are in the ledger too.
+    if broker is not None:
+        _report_credentials(broker, environ)
+    elif code is not None:
+        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
+        print(f"credentials: {reason}")
+        append_step_summary(
+            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
+        )
+    return code if code is not None else EXIT_OK
+
+
+def push_token_for(broker: CredentialBroker, settings: Settings) -> PushToken:
+    """Pushes to this repository: an App installation token per git push (docs/security.md W1)."""
+    owner, _, name = settings.repository.partition("/")
+    if owner != settings.organisation:
+        raise CredentialConfigError(
+            f"this repository {settings.repository!r} is not in the organisation "
+            f"{settings.organisation!r} whose App pushes its results; run it there, or set "
+            "ADMIN_REQUESTS_ORGANISATION to its owner"
+        )
+    return functools.partial(broker.push_token, name, label=f"push to {settings.repository}")
+
+
+def _run_under_lease(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    root: Path,
+    settings: Settings,
+    config: QueueConfig,
+    git: Git,
+    broker: CredentialBroker | None,
+) -> int | None:
+    """``_run`` under the run lease when pushing; None when another run holds it."""
+    if not (args.push and not args.dry_run):
+        return _run(args, environ, root, settings, config, git, None, broker)
+    # Before anything is processed: a run that finds the lease taken does nothing (its
+    # one credential, the broker's vault login, is revoked when the broker closes).
+    lease = RunLease(
+        git,
+        args.remote,
+        holder=_lease_holder(environ),
+        clock=lambda: datetime.now(UTC),
+        ttl=timedelta(seconds=args.lease_ttl),
+    )
+    try:
+        lease.acquire()
+    except LeaseBusyError as exc:
+        print(neutralise_commands(f"admin-requests: {exc}"))
+        return None
+    except LeaseStuckError as exc:
+        # Not another run's turn: nothing has been processed for hours. Fail loudly.
+        _report_stuck(str(exc), environ)
+        return EXIT_INVALID
+    except AdminRequestsError as exc:  # the remote cannot be reached
+        print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        return _run(args, environ, root, settings, config, git, lease, broker)
     finally:
-        if lease is not None:
-            lease.release()
+        lease.release()
 
 
 def _report_stuck(message: str, environ: Mapping[str, str]) -> None:
@@ -233,6 +293,7 @@ def _run(
     config: QueueConfig,
     git: Git,
     lease: RunLease | None,
+    broker: CredentialBroker | None,
 ) -> int:
     """Process the queue (under ``lease`` when pushing), report, and push the results."""
     remote_tip = None
@@ -246,47 +307,24 @@ def _run(
     if tracker is None:
         log.warning("no GitHub token: parked requests get no issue")
     services = build_services(settings, environ)
-    broker: CredentialBroker | None = None
-    try:
-        broker = open_job_broker(settings, environ, dry_run=args.dry_run)
-        with _stop_on_sigterm(), broker or nullcontext():
-            runner = QueueRunner(
-                root,
-                services=services,
-                git=git,
-                clock=lambda: datetime.now(UTC),
-                tracker=tracker,
-                config=config,
-                services_for=(
-                    scoped_services(broker, settings, environ.get("GITHUB_TOKEN", ""))
-                    if broker is not None
-                    else None
-                ),
-            )
-            report = runner.run(guard=lease.keep if lease is not None else None)
-            if lease is not None:
-                report.notes[:0] = lease.notes  # a forged lease taken over: say so
-    except CredentialError as exc:
-        # The broker could not be built or started (configuration, the vault or OIDC
-        # refused): no request was touched, so none is charged an attempt. Whatever it
-        # had obtained is already revoked.
-        print(
-            neutralise_commands(f"admin-requests: error: cannot get the job's credentials: {exc}"),
-            file=sys.stderr,
-        )
-        if broker is not None:
-            _report_credentials(broker, environ)
-        return EXIT_INVALID
+    runner = QueueRunner(
+        root,
+        services=services,
+        git=git,
+        clock=lambda: datetime.now(UTC),
+        tracker=tracker,
+        config=config,
+        services_for=(
+            scoped_services(broker, settings, environ.get("GITHUB_TOKEN", ""))
+            if broker is not None
+            else None
+        ),
+    )
+    report = runner.run(guard=lease.keep if lease is not None else None)
+    if lease is not None:
+        report.notes[:0] = lease.notes  # a forged lease taken over: say so
     print(neutralise_commands(format_text(report)))
     append_step_summary(render_summary(report), environ)
-    if broker is not None:
-        _report_credentials(broker, environ)
-    else:
-        reason = DRY_RUN_CREDENTIALS if args.dry_run else NO_BACKEND_CREDENTIALS
-        print(f"credentials: {reason}")
-        append_step_summary(
-            render("run_credentials.md.j2", ledger=None, none_reason=reason), environ
-        )
     # Push this run's commits, and those an interrupted run left in this checkout; not
     # after losing the lease (another run has taken over the queue).
     if remote_tip is not None and git.commits_since(remote_tip) and report.stopped is None:

@@ -28,7 +28,7 @@ from types import TracebackType
 
 import requests
 
-from admin_requests.access import Access
+from admin_requests.access import Access, push_access
 from admin_requests.config import Settings
 from admin_requests.credentials.anaconda_token import AnacondaTokens
 from admin_requests.credentials.azure import AzureFederatedTokens
@@ -176,6 +176,43 @@ class CredentialBroker:
             except CredentialError as exc:
                 log.error("%s", self.masker.redact(str(exc)))
         log.info("credentials: %s", self.ledger.summary())
+
+    # -- pushes ----------------------------------------------------------------------
+
+    @contextmanager
+    def push_token(self, repository: str, *, label: str) -> Iterator[str]:
+        """An installation token that may push to ``repository`` (a name in the
+        organisation) and nothing else, for one git command; revoked when the block exits.
+
+        Pushes go through the organisation's App, not the job's GITHUB_TOKEN, because the
+        App is the one actor the repository's ruleset lets past its pull-request rule
+        (docs/security.md, W1); ``github-actions[bot]`` cannot be given that bypass. The
+        token carries ``contents: write`` on this one repository only (GitHub adds
+        ``metadata: read``), and the caller sends it in a header for that one command
+        (git_auth.py), never in ``.git/config``. Feedstock creation's pushes to
+        staged-recipes take the same path with their own repository name.
+        """
+        if not self._started:
+            raise CredentialError(
+                "the credential broker was not started; use it as 'with open_broker(...) "
+                "as broker:'"
+            )
+        if self._github is None:
+            raise CredentialConfigError(
+                f"pushing to {repository!r} needs the organisation's App, but none is "
+                f"configured; set {GITHUB_APP_ID_KEY!r} and {GITHUB_INSTALLATION_ID_KEY!r} in "
+                "the job's secret (or GITHUB_APP_ID / GITHUB_APP_INSTALLATION_ID)"
+            )
+        if not repository or "/" in repository:
+            raise CredentialConfigError(
+                f"push_token({repository!r}): give the repository's name inside the "
+                "organisation, e.g. 'admin-requests'"
+            )
+        access = push_access(repository)
+        with ExitStack() as minted:
+            secret = self._hand_out(self._github.mint(access, label), minted)
+            assert secret is not None
+            yield secret.reveal()
 
     # -- per request -----------------------------------------------------------------
 

@@ -114,6 +114,22 @@ def _list(data: Any, where: str) -> list[Any]:
     return data
 
 
+def _bypass_actor(actor: Any, ruleset: str) -> dict[str, Any]:
+    """A bypass actor as GitHub takes it: ``actor_id`` is a number, also when it came
+    from a ``--set`` value (``${github_app_id}``)."""
+    where = f"ruleset {ruleset!r}: bypass actor {actor!r}"
+    found: dict[str, Any] = _mapping(actor, where)
+    actor_id = found.get("actor_id")
+    if isinstance(actor_id, str):
+        if not actor_id.strip().isdigit():
+            raise DeployConfigError(
+                f"{where}: actor_id must be a number (an App's id is on its settings page, "
+                "e.g. --set github_app_id=123456)"
+            )
+        found = {**found, "actor_id": int(actor_id)}
+    return found
+
+
 def load_spec(config_dir: Path, backend: str, values: Mapping[str, str]) -> RepositorySpec:
     """Read, merge and fill the files; DeployConfigError says what is wrong and where."""
     if backend not in BACKENDS:
@@ -132,6 +148,10 @@ def load_spec(config_dir: Path, backend: str, values: Mapping[str, str]) -> Repo
     for number, ruleset in enumerate(rulesets, 1):
         if not isinstance(ruleset, dict) or not ruleset.get("name"):
             raise DeployConfigError(f"rulesets entry {number} needs a 'name'")
+        ruleset["bypass_actors"] = [
+            _bypass_actor(actor, ruleset["name"])
+            for actor in _list(ruleset.get("bypass_actors"), f"rulesets.{ruleset['name']}")
+        ]
     environments = []
     for name, env in _mapping(data.get("environments"), "environments").items():
         env = _mapping(env, f"environments.{name}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from admin_requests.access import Access
+from admin_requests.access import Access, push_access
 from admin_requests.config import Settings
 from admin_requests.errors import DocsReferenceError
 from admin_requests.kinds import REGISTRY
@@ -459,9 +459,18 @@ def render_app_permissions(
             if LEVELS.get(level, 0) > LEVELS.get(current, 0):
                 current = level
             needed[permission] = (current, users if action in users else [*users, action])
+    # Not a kind's: the processing run pushes its results and the run lease with the
+    # App's token (contents: write on this repository only), the one actor the
+    # ruleset lets past its pull-request rule (docs/security.md, W1).
+    pusher = f"the processing run's pushes (on {settings.repository} only)"
+    for permission, level in push_access("admin-requests").github_permissions.items():
+        current, users = needed.get(permission, (level, []))
+        if LEVELS.get(level, 0) > LEVELS.get(current, 0):
+            current = level
+        needed[permission] = (current, [*users, pusher])
     out = ["| permission | access | asked for by |", "|---|---|---|"]
     for permission, (level, users) in sorted(needed.items()):
-        kinds = ", ".join(f"[`{a}`](reference.md#{a})" for a in users)
+        kinds = ", ".join(f"[`{a}`](reference.md#{a})" if a in registry else a for a in users)
         out.append(f"| {permission.replace('_', ' ').capitalize()} | {level} | {kinds} |")
     out.append("| Metadata | read | every App has it |")
     if silent:

@@ -3,6 +3,12 @@ a file, and push with a bounded rebase-and-retry.
 
 Commits use a bot identity given by the caller and never the machine's git config, so
 the history says plainly that automation made them.
+
+Reads (fetch, ls-remote) authenticate with ``token`` (the job's GITHUB_TOKEN). Every
+push (the results, and the run lease's updates) authenticates with a token from
+``push_token`` when one is given: a context manager that yields a token for that one
+``git push`` and ends it afterwards (``CredentialBroker.push_token``: an installation
+token of the organisation's App, the ruleset's only bypass actor; docs/security.md W1).
 """
 
 from __future__ import annotations
@@ -11,16 +17,20 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from admin_requests.errors import GitError, PushRejectedError
+from admin_requests.errors import CredentialError, GitError, PushRejectedError
 from admin_requests.git_auth import token_environment
 from admin_requests.queue.checkpoints import Checkpoint, no_checkpoint
 
 log = logging.getLogger(__name__)
 
+
+# Yields a token good for one push, and ends it when the block exits.
+PushToken = Callable[[], AbstractContextManager[str]]
 
 # 'https://user:secret@host' in git's messages: the push remote carries the job token.
 CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
@@ -52,6 +62,7 @@ class Git:
         environ: Mapping[str, str] | None = None,
         checkpoint: Checkpoint = no_checkpoint,
         token: str | None = None,
+        push_token: PushToken | None = None,
     ) -> None:
         self.root = root
         self.identity = identity or Identity()
@@ -60,11 +71,18 @@ class Git:
             # Fetches and pushes authenticate per command (git_auth.py); the checkout's
             # own config never holds the token.
             self.environ = {**(self.environ or os.environ), **token_environment(token)}
+        self.push_token = push_token
         self.checkpoint = checkpoint  # see checkpoints.py (crash-safety tests)
 
     def run(
-        self, *args: str, check: bool = True, stdin: str | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        stdin: str | None = None,
+        auth: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """``git ARGS``; ``auth`` (git_auth.token_environment) replaces the read token's
+        header for this one command."""
         argv = [
             "git",
             "-c",
@@ -81,7 +99,7 @@ class Git:
             capture_output=True,
             text=True,
             check=False,
-            env=self.environ,
+            env={**(self.environ or os.environ), **auth} if auth else self.environ,
             input=stdin,
         )
         if check and result.returncode != 0:
@@ -91,6 +109,22 @@ class Git:
                 f"{result.returncode}: {detail}"
             )
         return result
+
+    def push(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """``git push ARGS``, with a token from ``push_token`` minted for this command only.
+
+        Without ``push_token`` (a local run, or no credentials backend) the push uses the
+        read token, which a ruleset that requires pull requests refuses on ``main``.
+        """
+        if self.push_token is None:
+            return self.run("push", *args, check=check)
+        try:
+            with self.push_token() as token:
+                return self.run("push", *args, check=check, auth=token_environment(token))
+        except CredentialError as exc:
+            # A GitError, so the callers' handling applies: the run lease counts it as
+            # lost (the safe side), the results' push fails the job and is redone next run.
+            raise GitError(f"cannot get a token to push with: {exc}") from None
 
     def _known(self, paths: Sequence[str]) -> list[str]:
         """The paths git can take: present on disk or tracked (deleted ones)."""
@@ -196,7 +230,7 @@ class Git:
         """
         for attempt in range(1, attempts + 1):
             self.checkpoint("push")
-            pushed = self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
+            pushed = self.push("--quiet", remote, f"HEAD:refs/heads/{branch}", check=False)
             if pushed.returncode == 0:
                 self.checkpoint("pushed")
                 return

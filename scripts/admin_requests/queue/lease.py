@@ -161,8 +161,8 @@ class RunLease:
 
     def _swap(self, expected: str, new: str) -> bool:
         """Set the remote reference to ``new`` ("" deletes) if it is ``expected`` ("" absent)."""
-        pushed = self.git.run(
-            "push",
+        # git.push: with the App's token for this one command when the run has one.
+        pushed = self.git.push(
             "--quiet",
             "--porcelain",
             f"--force-with-lease={self.ref}:{expected}",

@@ -1,0 +1,103 @@
+"""FakeGitServer: git over HTTP with GitHub's token checks and ruleset bypass."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from admin_requests.git_auth import token_environment
+from tests.fakes.git_http import FakeGitServer
+from tests.fakes.github import FakeGitHub
+from tests.queue.support import Repo
+
+HOME = "admin-requests"
+PROTECT_MAIN = {
+    "name": "protect main",
+    "target": "branch",
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
+    "rules": [{"type": "pull_request"}],
+    "bypass_actors": [{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}],
+}
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[FakeGitHub, FakeGitServer, Repo]]:
+    with FakeGitHub() as gh:
+        gh.configure_app(4242, installation_id=77)
+        gh.add_repo(HOME)
+        gh.repo(HOME).admin.rulesets[1] = {"id": 1, **PROTECT_MAIN}
+        repo = Repo(tmp_path / "work")
+        with FakeGitServer(gh, tmp_path / "served") as server:
+            url = server.add_repository(HOME, repo.root)
+            repo.git("remote", "add", "origin", url)
+            yield gh, server, repo
+
+
+def git(repo: Repo, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **token_environment(token)},
+        check=False,
+    )
+
+
+_numbers = itertools.count()
+
+
+def app_token(gh: FakeGitHub, permissions: dict[str, str]) -> str:
+    """An installation token of the App (installation 77), as the broker would mint."""
+    token = gh.add_token(f"ghs_app{next(_numbers)}", repositories=[HOME], permissions=permissions)
+    gh.tokens[token].installation_id = 77
+    return token
+
+
+def test_the_job_token_reads_but_a_pull_request_rule_refuses_its_push(
+    served: tuple[FakeGitHub, FakeGitServer, Repo],
+) -> None:
+    gh, server, repo = served
+    job = gh.add_token("ghs_job", repositories=[HOME], permissions={"contents": "write"})
+    assert git(repo, job, "fetch", "origin", "main").returncode == 0
+    repo.commit("direct")
+    pushed = git(repo, job, "push", "origin", "HEAD:refs/heads/main")
+    assert pushed.returncode != 0
+    assert "403" in pushed.stderr
+    assert [p.reason.split(":")[0] for p in server.refused] == ["GH013"]
+    assert "through a pull request" in server.refused[0].reason
+    # Outside the ruleset's refs (a lease reference) the same token may push.
+    assert git(repo, job, "push", "origin", "HEAD:refs/admin-requests/lease").returncode == 0
+
+
+def test_the_apps_token_bypasses_the_rule_and_each_check_answers_like_github(
+    served: tuple[FakeGitHub, FakeGitServer, Repo],
+) -> None:
+    gh, server, repo = served
+    repo.commit("results")
+    token = app_token(gh, {"contents": "write"})
+    assert git(repo, token, "push", "origin", "HEAD:refs/heads/main").returncode == 0
+    assert [(p.token, p.repository) for p in server.pushes] == [(token, HOME)]
+    assert server.pushes[0].updates[0].ref == "refs/heads/main"
+    served_head = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=server.bare(HOME), capture_output=True, text=True
+    ).stdout.strip()
+    assert served_head == repo.head()
+
+    reader = app_token(gh, {"contents": "read"})
+    assert "403" in git(repo, reader, "push", "origin", "HEAD:refs/heads/x").stderr
+    gh.add_token("ghs_other", repositories=["elsewhere"], permissions={"contents": "write"})
+    assert "not found" in git(repo, "ghs_other", "fetch", "origin").stderr
+    gh.revoke_token(token)
+    assert "could not read Username" in git(repo, token, "fetch", "origin").stderr  # 401
+    # An App that is not the bypass actor is refused like any other token.
+    gh.repo(HOME).admin.rulesets[1]["bypass_actors"] = []
+    again = app_token(gh, {"contents": "write"})
+    repo.commit("more")
+    assert git(repo, again, "push", "origin", "HEAD:refs/heads/main").returncode != 0
