@@ -75,6 +75,9 @@ class FakeServer:
     def __init__(self, *, seed: int = 0) -> None:
         self.faults = Faults(seed)
         self.calls: list[Call] = []
+        # (method, path) of each request as it arrives, before latency and handling:
+        # a test can tell that a client has had an earlier answer by a later arrival.
+        self.arrivals: list[tuple[str, str]] = []
         self.effects: Counter[str] = Counter()  # side effects by name (see each fake)
         self.lock = threading.RLock()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -140,6 +143,7 @@ class FakeServer:
     def reset_counters(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.arrivals.clear()
             self.effects.clear()
 
     # -- routing ----------------------------------------------------------------------
@@ -191,6 +195,8 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            with fake.lock:
+                fake.arrivals.append((self.command, split.path))
             if fake.faults.latency:
                 time.sleep(fake.faults.latency)
             fault = fake.faults.pick(self.command, split.path)
