@@ -5,6 +5,8 @@
     python3 dev.py sandbox  # only the sandbox (fake GitHub/anaconda.org/OIDC, OpenBao)
     python3 dev.py test     # the whole test suite: ruff, mypy, zizmor, pytest
     python3 dev.py setup    # only create/refresh .venv (used by actions/setup in CI)
+    python3 dev.py setup --runtime  # .venv with only the runtime lock, hash-checked
+                            # (requirements/runtime.txt; every job that holds a credential)
     python3 dev.py bench    # the benchmarks, as JSON on stdout (docs/performance.md)
     python3 dev.py generate # docs/examples/ and .github/PULL_REQUEST_TEMPLATE/ from
                             # the kind folders (scripts/admin_requests/kinds/<kind>/)
@@ -32,6 +34,8 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements" / "lock.txt"
+# Only the package's runtime dependencies, with hashes: what a job holding credentials runs.
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
 STAMP = VENV / ".admin-requests-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 LINTED = ("scripts", "tests", "sandbox", "benchmarks", "docs/hooks", "dev.py")
@@ -41,9 +45,10 @@ ZIZMOR_PERSONAS = ("pedantic", "auditor")
 CHROMIUM_PACKAGE = "chromium"
 
 
-def _environment_fingerprint() -> str:
+def _environment_fingerprint(lock: Path = LOCK) -> str:
     digest = hashlib.sha256()
-    for path in (LOCK, ROOT / "pyproject.toml"):
+    digest.update(lock.name.encode())  # a runtime .venv is never taken for a development one
+    for path in (lock, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
     digest.update(sys.version.encode())
     digest.update(str(ROOT).encode())  # the editable install points here
@@ -77,6 +82,32 @@ def ensure_environment() -> None:
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True
     )
+    STAMP.write_text(fingerprint)
+
+
+def ensure_runtime_environment() -> None:
+    """Create .venv afresh with only the runtime lock, every file checked against its hash.
+
+    For jobs that hold credentials (actions/setup with ``lock: runtime``): nothing from
+    the development lock (test servers, docs, fuzzers) runs there, and no file pip fetches
+    can differ from the one locked. ``--no-deps`` on both installs: the lock is complete
+    (tests/test_runtime_lock.py), so pip resolves nothing; the package itself is built
+    with the locked setuptools, without build isolation (which would fetch an unpinned one).
+    """
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file runs on any python3)
+        sys.exit(f"admin-requests needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if VENV.is_symlink():
+        return  # a borrowed environment (see ensure_environment)
+    fingerprint = _environment_fingerprint(RUNTIME_LOCK)
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    print("[dev] creating .venv with the runtime lock only", file=sys.stderr, flush=True)
+    # clear=True: packages a development install left behind must not stay importable.
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    install = [*pip, "install", "--no-compile", "--no-deps"]
+    subprocess.run([*install, "--require-hashes", "-r", str(RUNTIME_LOCK)], check=True)
+    subprocess.run([*install, "--no-build-isolation", str(ROOT)], check=True)
     STAMP.write_text(fingerprint)
 
 
@@ -273,6 +304,9 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
+    if sys.argv[1:] == ["setup", "--runtime"]:
+        ensure_runtime_environment()
+        return 0
     ensure_environment()
     return commands[sys.argv[1]](sys.argv[2:])
 

@@ -27,6 +27,7 @@ def test_the_environment_sets_urls_without_their_trailing_slash() -> None:
             "ADMIN_REQUESTS_HTTP_TIMEOUT": "2.5",
             "REPODATA_PATCHES_WORKFLOW": "",
             "CONDA_SMITHY": "/opt/conda/bin/conda-smithy",
+            "ADMIN_REQUESTS_RENDERED": "/tmp/rendered",
         }
     )
     assert (settings.organisation, settings.repository) == ("acme", "acme/admin-requests")
@@ -39,6 +40,7 @@ def test_the_environment_sets_urls_without_their_trailing_slash() -> None:
     # Empty is a value: send a repository_dispatch instead of starting a workflow.
     assert settings.repodata_patches_workflow == ""
     assert settings.conda_smithy == "/opt/conda/bin/conda-smithy"
+    assert settings.rendered_dir == "/tmp/rendered"
     assert settings.channel == "conda-forge"
 
 

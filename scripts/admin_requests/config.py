@@ -58,9 +58,13 @@ class Settings:
     azure_devops_url: str = "https://dev.azure.com"
     azure_devops_organisation: str = "conda-forge"
     azure_devops_project: str = "feedstock-builds"
-    # conda-smithy (installed from conda-forge in the job) for rerenders; "" = none, and
-    # the cirun pull request asks conda-forge's bot to rerender instead.
+    # The render job only (never a job with credentials): conda-smithy's executable,
+    # installed there from the conda lock (services/smithy.py).
     conda_smithy: str = ""
+    # The processing job: the directory the render jobs' renderings were downloaded to
+    # (services/rendered.py); "" = none, and the cirun pull request asks conda-forge's
+    # bot to rerender instead.
+    rendered_dir: str = ""
     git_base_url: str = "https://github.com"
     # Infrastructure repositories no request may act on (archive, branches, tokens, CI
     # access), besides those named above, which are always protected (this repository,
@@ -133,6 +137,7 @@ class Settings:
             ),
             azure_devops_project=environ.get("AZURE_DEVOPS_PROJECT", defaults.azure_devops_project),
             conda_smithy=environ.get("CONDA_SMITHY", defaults.conda_smithy),
+            rendered_dir=environ.get("ADMIN_REQUESTS_RENDERED", defaults.rendered_dir),
             git_base_url=environ.get("GITHUB_SERVER_URL", defaults.git_base_url).rstrip("/"),
             protected_extra_repositories=(
                 *defaults.protected_extra_repositories,

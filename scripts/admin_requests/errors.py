@@ -66,6 +66,11 @@ class PermanentError(ServiceError):
     """The service refused the call as it is (4xx): retrying the same call cannot help."""
 
 
+class RenderingRefused(PermanentError):
+    """The render job's patch for a feedstock changes what a rerender never writes, or
+    does not apply to the tree it names: it is never pushed (services/rendered.py)."""
+
+
 class NotFoundError(PermanentError):
     """The repository, reference, file or package does not exist (or is hidden from us)."""
 

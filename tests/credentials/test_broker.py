@@ -10,6 +10,7 @@ against the transit key's public half; tokens are checked for scope on every cal
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -33,6 +34,7 @@ from admin_requests.errors import (
 )
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services.http import Retrier, RetryPolicy
+from admin_requests.services.rendered import RenderedPatches
 from tests.credentials.broker_world import ARCHIVE, MARK_BROKEN, Run, gh, label, mint_for
 from tests.fakes import FakeCirun, FakeGitHub
 from tests.fakes.azure import FakeAzure
@@ -432,7 +434,8 @@ def world(
     fake_cirun: FakeCirun,
     tmp_path: Path,
 ) -> World:
-    # The App needs 'secrets' (token_reset) on top of what the other kinds use.
+    # The App needs 'secrets' (token_reset) and 'workflows' (a rerender's push) on top of
+    # what the other kinds use.
     app = fake_github.configure_app(
         4242,
         installation_id=77,
@@ -443,6 +446,7 @@ def world(
             "pull_requests": "write",
             "actions": "write",
             "secrets": "write",
+            "workflows": "write",
             "metadata": "read",
         },
     )
@@ -587,3 +591,29 @@ def _settings_only(settings: Settings) -> object:
         settings: Settings
 
     return Only(settings)
+
+
+def test_a_request_gets_the_render_jobs_renderings_with_its_own_token_and_no_conda_smithy(
+    world: World, tmp_path: Path
+) -> None:
+    """Issue 16: the processing job never runs conda-smithy; it pushes checked patches."""
+    settings = dataclasses.replace(
+        world.settings, rendered_dir=str(tmp_path), conda_smithy="/opt/smithy/bin/conda-smithy"
+    )
+    loaded = load(
+        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-gpu-large]\nsend_pr: true\n"
+    )
+    with open_broker(settings, world.credentials, retrier=NO_WAIT) as broker:
+        access = loaded.kind.access(loaded.model, _settings_only(settings))
+        assert access.github_permissions["workflows"] == "write"
+        with broker.request_services(access, settings, label="cirun.yml") as services:
+            rerenderer = services.rerenderer
+            assert isinstance(rerenderer, RenderedPatches)
+            assert rerenderer.directory == tmp_path
+            assert rerenderer.token.reveal().startswith("ghs_")
+        assert rerenderer.token.cleared  # revoked with the request's other credentials
+    without = dataclasses.replace(world.settings, conda_smithy="/opt/smithy/bin/conda-smithy")
+    with open_broker(without, world.credentials, retrier=NO_WAIT) as broker:
+        access = loaded.kind.access(loaded.model, _settings_only(without))
+        with broker.request_services(access, without, label="cirun.yml") as services:
+            assert services.rerenderer is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from admin_requests.access import Access
+from admin_requests.kinds.contract import RenderResult
 from admin_requests.services import Services
 from tests.fakes import FakeCirun, FakeGitHub
 from tests.kinds.helpers import Loaded
@@ -52,12 +53,15 @@ SETTINGS = {"ci_app_installations": tuple(INSTALLATIONS.items())}
 
 
 class RecordingRerenderer:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
+    """services.rerenderer answering ``result`` (services/rendered.py is the real one)."""
 
-    def rerender(self, repository: str, branch: str) -> bool:
+    def __init__(self, result: RenderResult = RenderResult.PUSHED) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.result = result
+
+    def rerender(self, repository: str, branch: str) -> RenderResult:
         self.calls.append((repository, branch))
-        return True
+        return self.result
 
 
 def with_ci_repositories(fake_github: FakeGitHub) -> FakeGitHub:

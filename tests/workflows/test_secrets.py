@@ -335,22 +335,90 @@ jobs:
     ]
 
 
-def test_conda_smithy_comes_from_conda_forge_at_a_pinned_version_for_the_run() -> None:
-    """The cirun rerender's conda-smithy: installed only when pinned, only from conda-forge.
+def test_the_processing_job_neither_installs_nor_runs_conda_smithy() -> None:
+    """Issue 16: a rerender runs the feedstock's recipe; never where the credentials are."""
+    text = PROCESS.read_text(encoding="utf-8")
+    job = load(text)["jobs"]["process"]
+    for step in job["steps"]:
+        assert "conda-smithy" not in str(step.get("run", ""))
+        assert "CONDA_SMITHY" not in (step.get("env") or {})
+    assert "CONDA_SMITHY_VERSION" not in text
 
-    Not run under act (the sandbox has no conda-forge channel); this checks the wiring.
-    """
-    (job,) = load(PROCESS.read_text(encoding="utf-8"))["jobs"].values()
-    steps = {step.get("id"): step for step in job["steps"]}
-    smithy = steps["smithy"]
-    assert "vars.CONDA_SMITHY_VERSION != ''" in smithy["if"]
-    assert "!inputs.dry_run" in smithy["if"]
-    assert smithy["env"] == {"CONDA_SMITHY_VERSION": "${{ vars.CONDA_SMITHY_VERSION }}"}
-    command = " ".join(smithy["run"].split())
-    assert "--override-channels --channel conda-forge" in command
-    assert '"conda-smithy==${CONDA_SMITHY_VERSION}"' in command
-    (run,) = [s for s in job["steps"] if "admin-requests run" in str(s.get("run", ""))]
-    assert run["env"]["CONDA_SMITHY"] == "${{ steps.smithy.outputs.path }}"
+
+# -- jobs that hold a credential install only the runtime lock ----------------------------
+
+SETUP_ACTION = "./actions/setup"
+
+
+def holds_a_credential(job: Any) -> bool:
+    """The job can get its OIDC token, or hands GITHUB_TOKEN/a secret to a step."""
+    permissions = job.get("permissions") or {}
+    text = str(job)
+    return (
+        (isinstance(permissions, dict) and permissions.get("id-token") == "write")
+        or permissions == "write-all"
+        or "github.token" in text
+        or bool(SECRET_REFERENCE.search(text))
+    )
+
+
+def setup_lock_problems(document: Any) -> list[str]:
+    """Jobs holding a credential that set up admin-requests without the runtime lock."""
+    problems = []
+    for name, job in (document.get("jobs") or {}).items():
+        if not holds_a_credential(job):
+            continue
+        for step in job.get("steps") or []:
+            if str(step.get("uses", "")).startswith(SETUP_ACTION):
+                lock = (step.get("with") or {}).get("lock")
+                if lock != "runtime":
+                    problems.append(f"{name}: sets up with lock {lock!r}, not 'runtime'")
+    return problems
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_jobs_holding_a_credential_install_only_the_runtime_lock(path: Path) -> None:
+    assert setup_lock_problems(load(path.read_text(encoding="utf-8"))) == []
+
+
+def test_the_lock_check_catches_a_privileged_job_with_the_development_lock() -> None:
+    bad = """
+jobs:
+  oidc:
+    permissions:
+      id-token: write
+    steps:
+      - uses: ./actions/setup
+        with:
+          lock: development
+  token:
+    steps:
+      - uses: ./actions/setup
+      - run: .venv/bin/admin-requests status
+        env:
+          GITHUB_TOKEN: ${{ github.token }}
+  harmless:
+    permissions:
+      contents: read
+    steps:
+      - uses: ./actions/setup
+        with:
+          lock: development
+"""
+    assert setup_lock_problems(load(bad)) == [
+        "oidc: sets up with lock 'development', not 'runtime'",
+        "token: sets up with lock None, not 'runtime'",
+    ]
+
+
+def test_process_and_status_hold_credentials_and_so_are_checked() -> None:
+    checked = {
+        (path.name, name)
+        for path in WORKFLOWS
+        for name, job in (load(path.read_text(encoding="utf-8")).get("jobs") or {}).items()
+        if holds_a_credential(job)
+    }
+    assert {("process.yml", "process"), ("status.yml", "build")} <= checked
 
 
 BACKEND_VARIABLES = {

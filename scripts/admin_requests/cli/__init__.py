@@ -1,4 +1,4 @@
-"""Command line: ``admin-requests check | plan | run | status``.
+"""Command line: ``admin-requests check | plan | run | status | render``.
 
 ``check`` runs on untrusted pull requests with no credentials, so this module imports
 only the offline side (validation, kinds); each other subcommand imports its clients,
@@ -176,6 +176,14 @@ def _command_run(args: argparse.Namespace) -> int:
     return command_run(args)
 
 
+def _command_render(args: argparse.Namespace) -> int:
+    # Loads conda-smithy's adapter only for `render` (module docstring). The module is
+    # not cli/render.py: that name would shadow actions_output.render imported here.
+    from admin_requests.cli.render_job import command_render
+
+    return command_render(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="admin-requests",
@@ -251,6 +259,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many recently completed requests to list (default: 50)",
     )
     status.set_defaults(handler=command_status)
+
+    render = sub.add_parser(
+        "render",
+        help="rerender the feedstocks queued items need, without credentials",
+        description="For the render job only: clone each feedstock anonymously, apply the "
+        "request's edits and run conda-smithy with an allowlisted environment; write "
+        "one rendering file per branch for the processing job to check and push.",
+    )
+    render.add_argument("--root", default=".", help="the repository checkout (default: .)")
+    render.add_argument("--plan", action="store_true", help="print the keys to render (JSON)")
+    render.add_argument("--key", default="", help="render only this key (from --plan)")
+    render.add_argument("--output", default="", metavar="DIR", help="folder to write into")
+    render.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a request file the processing run un-parks and retries (as 'run --retry')",
+    )
+    render.set_defaults(handler=_command_render)
     return parser
 
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import requests
@@ -54,7 +55,7 @@ from admin_requests.services import (
     Services,
 )
 from admin_requests.services.http import Retrier
-from admin_requests.services.smithy import CondaSmithyRerenderer
+from admin_requests.services.rendered import RenderedPatches
 
 log = logging.getLogger(__name__)
 
@@ -327,9 +328,11 @@ class CredentialBroker:
                 services.cirun = CirunClient(
                     settings, creds.cirun_api_key.reveal(), retrier=retrier
                 )
-            if settings.conda_smithy and creds.github_token is not None:
-                services.rerenderer = CondaSmithyRerenderer(
-                    settings.conda_smithy,
+            if settings.rendered_dir and creds.github_token is not None:
+                # Renderings made in the unprivileged render job: checked, then pushed
+                # with this request's token. conda-smithy never runs in this job.
+                services.rerenderer = RenderedPatches(
+                    Path(settings.rendered_dir),
                     f"{settings.git_base_url}/{settings.organisation}",
                     creds.github_token,
                 )

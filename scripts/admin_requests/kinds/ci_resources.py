@@ -16,9 +16,13 @@ yet so, so a rerun after any failure finishes the job without doing anything twi
    ``.access_control.yml`` (``Settings.access_control_repository``), written after the
    provider side so it never claims access that was not given;
 3. ``cirun`` with ``send_pr``: a pull request to the feedstock that builds it on the
-   runners (``conda-forge.yml`` and ``recipe/conda_build_config.yaml``), rerendered with
-   conda-smithy when the job has it (services/smithy.py), else by asking conda-forge's
-   bot to rerender in a comment.
+   runners (``conda-forge.yml`` and ``recipe/conda_build_config.yaml``), rerendered.
+   Rerendering evaluates the feedstock's recipe, so it never runs here: ``render``
+   describes the edits, the unprivileged render job applies them to a credential-less
+   clone and runs conda-smithy there, and ``execute`` pushes the checked result through
+   ``services.rerenderer`` (services/rendered.py). Without a usable rendering (no render
+   job, it failed, or the feedstock moved since) conda-forge's bot is asked to rerender
+   in a comment instead.
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ from admin_requests.access import Access, GitHubGrant
 from admin_requests.errors import ConflictError, InstallationRemovalRefused, PermanentError
 from admin_requests.kinds import ci_config
 from admin_requests.kinds.contract import (
+    FileEdit,
     Item,
     Outcome,
+    RenderRequest,
+    RenderResult,
     RequestKind,
     RequestModel,
     check_each,
@@ -307,12 +314,23 @@ class CirunKind(CiResourceKind):
         # conda-smithy rerender also rewrites .github/workflows/, which GitHub lets an
         # App push only with the 'workflows' permission.
         permissions = {"contents": "write", "pull_requests": "write"}
-        if settings.conda_smithy:
+        if settings.rendered_dir:
             permissions["workflows"] = "write"
         return permissions
 
     def _sends_pr(self, model: CiResourceRequest) -> bool:
         return model.send_pr and not model.revoke
+
+    def render(self, item: Item[CiResourceParams]) -> RenderRequest | None:
+        """The pull request's branch, rerendered after the two edits ``_send_pr`` makes."""
+        params = item.params
+        if params.revoke or not params.send_pr:
+            return None
+        return RenderRequest(
+            item.target,
+            pr_branch(list(params.resources), params.pull_request),
+            _runner_edits(list(params.resources), params.pull_request),
+        )
 
     def _record_settings(self, item: Item[CiResourceParams]) -> dict[str, object] | None:
         return {"pull_request": item.params.pull_request}
@@ -470,6 +488,23 @@ def _record(
 
 
 RERENDER_COMMAND = "@conda-forge-admin, please rerender"
+CBC_PATH = "recipe/conda_build_config.yaml"
+
+
+def pr_branch(resources: list[str], pull_request: bool) -> str:
+    digest = hashlib.sha256(f"{sorted(resources)}:{pull_request}".encode()).hexdigest()[:10]
+    return f"admin-requests-cirun-{digest}"
+
+
+def _runner_edits(resources: list[str], pull_request: bool) -> tuple[FileEdit, ...]:
+    """The pull request's two file edits; the render job applies the very same ones."""
+    return (
+        FileEdit(
+            "conda-forge.yml",
+            functools.partial(ci_config.enable_self_hosted, pull_request=pull_request),
+        ),
+        FileEdit(CBC_PATH, functools.partial(ci_config.set_runner_labels, resources=resources)),
+    )
 
 
 def _send_pr(
@@ -480,17 +515,18 @@ def _send_pr(
     Returns what was done, or None when nothing was needed.
     """
     github = services.github_for(repo)
-    cbc_path = "recipe/conda_build_config.yaml"
-    current = github.get_file(repo, cbc_path)
+    current = github.get_file(repo, CBC_PATH)
     labels = ci_config.runner_labels(current.content if current else None)
     if set(resources) <= set(labels):
         return None  # the feedstock already asks for these runners
     pull_request = item.params.pull_request
-    digest = hashlib.sha256(f"{sorted(resources)}:{pull_request}".encode()).hexdigest()[:10]
-    branch = f"admin-requests-cirun-{digest}"
+    branch = pr_branch(resources, pull_request)
     existing = github.open_pull_from(repo, branch)
     if existing is not None:
-        _ask_for_rerender(services, github, repo, existing.number)
+        # A rerun: render now if the rendering is there and still fits (it was pushed, or
+        # the last run stopped before it); else make sure the bot was asked.
+        if _rerender(services, repo, branch) is RenderResult.UNAVAILABLE:
+            _ask_for_rerender(github, repo, existing.number)
         return None
     if github.get_ref(repo, f"heads/{branch}") is None:
         head = github.get_ref(repo, f"heads/{base}")
@@ -500,37 +536,29 @@ def _send_pr(
         with contextlib.suppress(ConflictError):
             github.create_ref(repo, f"heads/{branch}", head)
     message = f"Build on the cirun runners {', '.join(resources)}"
-    github.update_file(
-        repo,
-        "conda-forge.yml",
-        functools.partial(ci_config.enable_self_hosted, pull_request=pull_request),
-        message,
-        branch=branch,
-    )
-    github.update_file(
-        repo,
-        cbc_path,
-        functools.partial(ci_config.set_runner_labels, resources=resources),
-        message,
-        branch=branch,
-    )
-    rerendered = services.rerenderer.rerender(repo, branch) if services.rerenderer else False
+    for edit in _runner_edits(resources, pull_request):
+        github.update_file(repo, edit.path, edit.change, message, branch=branch)
+    rendered = _rerender(services, repo, branch)
     pull = github.create_pull(
         repo,
         title=f"Build on cirun runners: {', '.join(resources)}",
-        body=_pr_body(resources, pull_request, rerendered=services.rerenderer is not None),
+        body=_pr_body(resources, pull_request, rerendered=rendered is not RenderResult.UNAVAILABLE),
         head=branch,
         base=base,
     )
+    if rendered is RenderResult.UNAVAILABLE:
+        _ask_for_rerender(github, repo, pull.number)
+        return f"opened pull request {pull.url}"
+    return f"opened pull request {pull.url} (rerendered)"
+
+
+def _rerender(services: Services, repo: str, branch: str) -> RenderResult:
     if services.rerenderer is None:
-        _ask_for_rerender(services, github, repo, pull.number)
-    suffix = " (rerendered)" if rerendered else ""
-    return f"opened pull request {pull.url}{suffix}"
+        return RenderResult.UNAVAILABLE
+    return services.rerenderer.rerender(repo, branch)
 
 
-def _ask_for_rerender(services: Services, github: GitHubClient, repo: str, number: int) -> None:
-    if services.rerenderer is not None:
-        return
+def _ask_for_rerender(github: GitHubClient, repo: str, number: int) -> None:
     if not any(RERENDER_COMMAND in body for body in github.comment_bodies(repo, number)):
         github.comment(repo, number, RERENDER_COMMAND)
 

@@ -89,6 +89,42 @@ class Outcome:
         return cls(OutcomeStatus.FAILED, detail)
 
 
+# What a file edit does with the file's current bytes (None: it does not exist); the
+# same contract as GitHubClient.update_file's ``change``, so one function serves both.
+FileChange = Callable[[bytes | None], bytes | None]
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    path: str
+    change: FileChange
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What an item needs rendered by conda-smithy, away from every credential.
+
+    Rendering evaluates the feedstock's recipe, which its maintainers control, so it runs
+    in a job of its own (``admin-requests render``: no id-token, no vault, contents read;
+    services/smithy.py). That job clones ``repository``'s default branch without
+    credentials, applies ``edits`` (the same functions ``execute`` applies through the
+    API to ``branch``), rerenders, and hands the result as a patch to the privileged job,
+    where ``execute``'s ``services.rerenderer`` checks and pushes it to ``branch``.
+    """
+
+    repository: str  # the feedstock repository, e.g. "foo-feedstock"
+    branch: str  # the branch execute() pushes the edits and the rendering to
+    edits: tuple[FileEdit, ...]
+
+
+class RenderResult(enum.Enum):
+    """What ``services.rerenderer.rerender(repository, branch)`` did with the branch."""
+
+    PUSHED = "pushed"  # the checked rendering is on the branch now
+    CURRENT = "current"  # the branch already is the rendering (an earlier run, or no change)
+    UNAVAILABLE = "unavailable"  # no rendering fits the branch: ask someone else to rerender
+
+
 class RequestKind(ABC, Generic[ModelT, ParamsT]):
     """One request kind (or one family of kinds sharing a model and params)."""
 
@@ -164,6 +200,16 @@ class RequestKind(ABC, Generic[ModelT, ParamsT]):
     @abstractmethod
     def execute(self, item: Item[ParamsT], services: Services) -> Outcome:
         """Carry out one item idempotently: doing it twice is the same as once."""
+
+    def render(self, item: Item[ParamsT]) -> RenderRequest | None:
+        """What ``item`` needs rendered in the unprivileged render job; None: nothing.
+
+        Offline and pure, like ``plan``: the render job holds no services. A kind that
+        returns a request here finds the result through ``services.rerenderer`` in
+        ``execute`` (and must cope with there being none: the render job may have been
+        skipped, failed, or rendered a branch that has moved since).
+        """
+        return None
 
     def follow_up_key(self) -> str:
         """Kinds with the same key share one follow-up per run (``after_run`` of the first).

@@ -12,7 +12,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from admin_requests.access import Access
-from admin_requests.kinds.contract import OutcomeStatus
+from admin_requests.kinds.ci_resources import CBC_PATH
+from admin_requests.kinds.contract import OutcomeStatus, RenderResult
 from admin_requests.services import Services
 from tests.fakes import FakeCirun, FakeGitHub
 from tests.kinds.ci_resources_world import (
@@ -342,7 +343,7 @@ def test_without_the_cirun_key_the_item_fails_and_says_what_is_missing(
     assert "'cirun_api_key'" in outcome.detail
 
 
-def test_cirun_with_conda_smithy_rerenders_instead_of_asking_the_bot(
+def test_cirun_with_a_rendering_pushes_it_instead_of_asking_the_bot(
     gh: FakeGitHub, cirun: FakeCirun
 ) -> None:
     loaded = load(CIRUN)
@@ -355,6 +356,44 @@ def test_cirun_with_conda_smithy_rerenders_instead_of_asking_the_bot(
     assert "(rerendered)" in outcome.detail
     assert "rerendered with conda-smithy" in pull.body
     assert pull.comments == []
+
+
+@pytest.mark.parametrize("rerun", [False, True])
+def test_cirun_without_a_usable_rendering_asks_the_bot_once(
+    gh: FakeGitHub, cirun: FakeCirun, rerun: bool
+) -> None:
+    """No render job, it failed, or the feedstock moved since: conda-forge's bot rerenders."""
+    loaded = load(CIRUN)
+    services_ = svc(gh, cirun, loaded)
+    services_.rerenderer = RecordingRerenderer(RenderResult.UNAVAILABLE)
+    [outcome] = run(loaded, services_)
+    if rerun:
+        run(loaded, services_)
+    [pull] = gh.pulls("foo-feedstock")
+    assert "(rerendered)" not in outcome.detail
+    assert "bot is asked to rerender" in pull.body
+    assert [c["body"] for c in pull.comments] == ["@conda-forge-admin, please rerender"]
+
+
+def test_cirun_renders_the_branch_execute_pushes_with_the_same_edits(
+    gh: FakeGitHub, cirun: FakeCirun
+) -> None:
+    """``render`` (the render job's input) names the branch and edits ``execute`` uses."""
+    loaded = load(CIRUN)
+    paths = ("conda-forge.yml", CBC_PATH)
+    before = {p: gh.repo("foo-feedstock").files.get(p) for p in paths}
+    [item] = loaded.kind.items(loaded.model)
+    wanted = loaded.kind.render(item)
+    assert wanted is not None
+    run(loaded, svc(gh, cirun, loaded))
+    [pull] = gh.pulls("foo-feedstock")
+    assert (wanted.repository, wanted.branch) == ("foo-feedstock", pull.head)
+    on_branch = gh.repo("foo-feedstock")
+    for edit in wanted.edits:
+        assert edit.path in paths
+        assert edit.change(before[edit.path]) == on_branch.branch_files[pull.head][edit.path]
+    quiet = load(CIRUN.replace("send_pr: true", "send_pr: false"))
+    assert [quiet.kind.render(i) for i in quiet.kind.items(quiet.model)] == [None]
 
 
 def test_cirun_sends_no_pull_request_to_a_feedstock_that_has_the_runners(
@@ -380,7 +419,7 @@ def test_cirun_access_asks_for_the_cirun_key_and_no_write_to_the_cirun_repositor
     assert [g.repositories for g in access.github_extra] == [(RECORDS,)]
     quiet = load(CIRUN.replace("send_pr: true", "send_pr: false"))
     assert quiet.kind.access(quiet.model, reader).github_permissions == {"metadata": "read"}
-    with_smithy = scoped_services(gh, Access(), conda_smithy="/opt/smithy/bin/conda-smithy")
+    with_smithy = scoped_services(gh, Access(), rendered_dir="/tmp/rendered")
     assert sending.kind.access(sending.model, with_smithy).github_permissions == {
         "contents": "write",
         "pull_requests": "write",
