@@ -32,11 +32,10 @@ from types import TracebackType
 
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.cirun import FakeCirun
-from tests.fakes.git_http import FakeGitServer
+from tests.fakes.git_http import FakeGitServer, deployed_rulesets
 from tests.fakes.github import FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
-from admin_requests.deploy.spec import DEFAULT_CONFIG_DIR, load_spec
 from admin_requests.deploy.vault import TrustParameters
 
 from . import org
@@ -124,15 +123,7 @@ class Sandbox:
 
     def _apply_rulesets(self) -> None:
         """This repository's rulesets as ``deploy apply`` sets them, with the App's id."""
-        values = {
-            "github_app_id": str(self.app.app_id),
-            "vault_addr": self.vault.addr,
-            "vault_audience": AUDIENCE,
-        }
-        spec = load_spec(DEFAULT_CONFIG_DIR, "vault", values)
-        rulesets = self.github.repo(org.HOME).admin.rulesets
-        for number, ruleset in enumerate(spec.rulesets, 1):
-            rulesets[number] = {"id": number, **ruleset}
+        self.github.repo(org.HOME).admin.rulesets.update(deployed_rulesets(self.app.app_id))
 
     def stop(self) -> None:
         """Stop what was started, last first; safe to call twice."""

@@ -25,7 +25,7 @@ from admin_requests.cli.run import command_run
 from admin_requests.errors import UsageError
 from admin_requests.queue.lease import LEASE_REF, LeaseInfo
 from tests.fakes.anaconda import FakeAnaconda
-from tests.fakes.git_http import FakeGitServer
+from tests.fakes.git_http import FakeGitServer, deployed_rulesets
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.queue.support import Repo, bare_of, clone_of
@@ -469,23 +469,6 @@ def test_a_queue_locked_for_hours_fails_the_run_visibly(
     assert "The queue is stuck." in summary.read_text()
 
 
-# The ruleset deploy/github/repository.yml declares for main (in the fake's shape): a
-# reviewed pull request for every change, with the App (id 4242) as the only bypass.
-PROTECT_MAIN = {
-    "id": 1,
-    "name": "protect main",
-    "target": "branch",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
-    "rules": [
-        {"type": "deletion"},
-        {"type": "non_fast_forward"},
-        {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
-    ],
-    "bypass_actors": [{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}],
-}
-
-
 @pytest.mark.vault
 def test_pushes_carry_an_app_token_for_this_repository_only_revoked_after_each(
     world: dict[str, str],
@@ -496,7 +479,7 @@ def test_pushes_carry_an_app_token_for_this_repository_only_revoked_after_each(
 ) -> None:
     # main requires reviewed pull requests; the App is the only actor that may push
     # past that, so the job's GITHUB_TOKEN (github-actions[bot]) would be refused.
-    fake_github.repo(HOME).admin.rulesets[1] = dict(PROTECT_MAIN)
+    fake_github.repo(HOME).admin.rulesets.update(deployed_rulesets(4242))
     repo.add_request("archive-old.yml", "action: archive\nfeedstocks:\n  - old-one\n")
     with FakeGitServer(fake_github, tmp_path / "served") as server:
         repo.git("remote", "add", "origin", server.add_repository(HOME, repo.root))
@@ -515,9 +498,9 @@ def test_pushes_carry_an_app_token_for_this_repository_only_revoked_after_each(
     assert "requests/archive-old.yml" not in listed  # the result reached main
     # The lease taken, the results, the lease released: each push with a token of its own.
     assert [u.ref for p in server.pushes for u in p.updates] == [
-        "refs/admin-requests/lease",
+        LEASE_REF,
         "refs/heads/main",
-        "refs/admin-requests/lease",
+        LEASE_REF,
     ]
     tokens = [fake_github.tokens[p.token] for p in server.pushes]
     assert len({t.token for t in tokens}) == 3
@@ -541,7 +524,7 @@ def test_a_push_with_the_job_token_is_refused_by_the_pull_request_rule(
 ) -> None:
     # Without a credentials backend (a local run) the push falls back to the job token:
     # the same ruleset refuses it, which is what W1's fix relies on.
-    fake_github.repo(HOME).admin.rulesets[1] = dict(PROTECT_MAIN)
+    fake_github.repo(HOME).admin.rulesets.update(deployed_rulesets(4242))
     world.pop("ADMIN_REQUESTS_CREDENTIALS")
     repo.add_request("a.yml", "action: archive\nfeedstocks:\n  - old-one\n")
     with FakeGitServer(fake_github, tmp_path / "served") as server:
@@ -549,5 +532,6 @@ def test_a_push_with_the_job_token_is_refused_by_the_pull_request_rule(
 
         assert run(repo, world, "--push", "--push-attempts", "1") == 1
 
-    assert "Changes must be made through a pull request" in server.refused[0].reason
+    # It can neither take the lease nor (were the lease ruleset missing) push to main.
+    assert "creations being restricted" in server.refused[0].reason
     assert server.refused[0].token == JOB_TOKEN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,10 @@ READ_ONLY = {
     "environments": "read",
     "metadata": "read",
 }
+
+
+def protect_main(rulesets: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    return next(r for r in rulesets.values() if r["name"] == "protect main")
 
 
 @pytest.fixture
@@ -73,10 +78,15 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
     assert admin.actions_permissions == {"enabled": True, "allowed_actions": "selected"}
     assert admin.workflow_permissions["default_workflow_permissions"] == "read"
     assert admin.oidc_subject == {"use_default": True}
-    (ruleset,) = admin.rulesets.values()
+    ruleset, lease = sorted(admin.rulesets.values(), key=lambda r: r["name"] != "protect main")
     assert ruleset["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
     assert {r["type"] for r in ruleset["rules"]} == {"deletion", "non_fast_forward", "pull_request"}
     assert ruleset["bypass_actors"] == [THE_APP]
+    # The run lease's branch: only the App creates, moves or deletes it (W13).
+    assert lease["name"] == "the run lease"
+    assert lease["conditions"]["ref_name"]["include"] == ["refs/heads/admin-requests/**"]
+    assert {r["type"] for r in lease["rules"]} == {"creation", "update", "deletion"}
+    assert lease["bypass_actors"] == [THE_APP]
     production = admin.environments["production"]
     assert production["deployment_branch_policy"] == {
         "protected_branches": False,
@@ -95,8 +105,9 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
     assert (code, github.effects.total()) == (0, 0), out
     assert "matches" in out
     # ... except what a read-only token is not shown, which it says it did not compare.
-    assert "1 thing(s) this token cannot see, so not compared:" in out
+    assert "2 thing(s) this token cannot see, so not compared:" in out
     assert "ruleset 'protect main': bypass_actors not compared" in out
+    assert "ruleset 'the run lease': bypass_actors not compared" in out
     code, out = deploy(github, "check", capsys=capsys)
     assert (code, "cannot see" in out) == (0, False), out
     assert deploy(github, "apply", capsys=capsys)[0] == 0
@@ -113,7 +124,7 @@ def test_check_finds_drift_that_widens_access_and_apply_removes_it(
     # gives workflows write tokens by default.
     production["branch_policies"][999] = {"name": "release/*", "type": "branch"}
     production["variables"]["VAULT_ROLE"] = "admin"
-    (ruleset,) = admin.rulesets.values()
+    ruleset = protect_main(admin.rulesets)
     ruleset["bypass_actors"].append(
         {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
     )
@@ -216,7 +227,7 @@ def test_check_reports_a_ruleset_without_review_or_with_another_bypass_actor(
     github: FakeGitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert deploy(github, "apply", capsys=capsys)[0] == 0
-    (ruleset,) = github.repo("admin-requests").admin.rulesets.values()
+    ruleset = protect_main(github.repo("admin-requests").admin.rulesets)
     review = next(r for r in ruleset["rules"] if r["type"] == "pull_request")
     assert review["parameters"]["required_approving_review_count"] == 1
     assert review["parameters"]["require_code_owner_review"] is True

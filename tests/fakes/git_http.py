@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from admin_requests.deploy.spec import DEFAULT_CONFIG_DIR, load_spec
+
 from .github import LEVELS, FakeGitHub, FakeToken
 from .server import FakeServer, HttpError, Request, Response
 
@@ -258,3 +260,17 @@ def _ref_updates(body: bytes) -> list[RefUpdate]:
         updates.append(RefUpdate(old, new, ref))
         at += length
     return updates
+
+
+def deployed_rulesets(app_id: int | str) -> dict[int, dict[str, Any]]:
+    """This repository's rulesets as ``deploy apply`` writes them (deploy/github/), keyed
+    by id in ``FakeGitHub``'s shape, with ``app_id`` as the App's id: what tests and the
+    sandbox enforce is what the deployment declares."""
+    values = {
+        "github_app_id": str(app_id),
+        # Only rulesets are taken from the spec; these fill the rest of it.
+        "vault_addr": "http://127.0.0.1:8200",
+        "vault_audience": "admin-requests",
+    }
+    spec = load_spec(DEFAULT_CONFIG_DIR, "vault", values)
+    return {number: {"id": number, **ruleset} for number, ruleset in enumerate(spec.rulesets, 1)}

@@ -11,19 +11,12 @@ from pathlib import Path
 import pytest
 
 from admin_requests.git_auth import token_environment
-from tests.fakes.git_http import FakeGitServer
+from admin_requests.queue.lease import LEASE_REF
+from tests.fakes.git_http import FakeGitServer, deployed_rulesets
 from tests.fakes.github import FakeGitHub
 from tests.queue.support import Repo
 
 HOME = "admin-requests"
-PROTECT_MAIN = {
-    "name": "protect main",
-    "target": "branch",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
-    "rules": [{"type": "pull_request"}],
-    "bypass_actors": [{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}],
-}
 
 
 @pytest.fixture
@@ -31,7 +24,7 @@ def served(tmp_path: Path) -> Iterator[tuple[FakeGitHub, FakeGitServer, Repo]]:
     with FakeGitHub() as gh:
         gh.configure_app(4242, installation_id=77)
         gh.add_repo(HOME)
-        gh.repo(HOME).admin.rulesets[1] = {"id": 1, **PROTECT_MAIN}
+        gh.repo(HOME).admin.rulesets.update(deployed_rulesets(4242))
         repo = Repo(tmp_path / "work")
         with FakeGitServer(gh, tmp_path / "served") as server:
             url = server.add_repository(HOME, repo.root)
@@ -72,8 +65,33 @@ def test_the_job_token_reads_but_a_pull_request_rule_refuses_its_push(
     assert "403" in pushed.stderr
     assert [p.reason.split(":")[0] for p in server.refused] == ["GH013"]
     assert "through a pull request" in server.refused[0].reason
-    # Outside the ruleset's refs (a lease reference) the same token may push.
-    assert git(repo, job, "push", "origin", "HEAD:refs/admin-requests/lease").returncode == 0
+    # Outside the rulesets' refs the same token may push.
+    assert git(repo, job, "push", "origin", "HEAD:refs/heads/topic").returncode == 0
+
+
+def test_only_the_app_may_write_the_run_lease(
+    served: tuple[FakeGitHub, FakeGitServer, Repo],
+) -> None:
+    # Issue 16 finding 8: anyone with write access pushed a lease that stopped
+    # processing. The lease is now the branch admin-requests/lease, which the ruleset
+    # "the run lease" (deploy/github/) lets only the App create, move or delete.
+    gh, server, repo = served
+    lease = f"HEAD:{LEASE_REF}"
+    writer = gh.add_token("ghs_writer", repositories=[HOME], permissions={"contents": "write"})
+    repo.commit("a forged lease")
+    refused = git(repo, writer, "push", "origin", lease)
+    assert refused.returncode != 0
+    assert "Cannot create ref due to creations being restricted" in server.refused[-1].reason
+
+    app = app_token(gh, {"contents": "write"})
+    assert git(repo, app, "push", "origin", lease).returncode == 0
+    repo.commit("the lease renewed")
+    assert git(repo, writer, "push", "--force", "origin", lease).returncode != 0
+    assert "Cannot update this protected ref" in server.refused[-1].reason
+    assert git(repo, writer, "push", "origin", f":{LEASE_REF}").returncode != 0
+    assert "Cannot delete this protected ref" in server.refused[-1].reason
+    assert git(repo, app, "push", "--force", "origin", lease).returncode == 0
+    assert git(repo, app, "push", "origin", f":{LEASE_REF}").returncode == 0
 
 
 def test_the_apps_token_bypasses_the_rule_and_each_check_answers_like_github(

@@ -15,6 +15,8 @@ from sandbox import org
 from sandbox.demo import merge_sample_queue, run_process_workflow, sample_queue
 from sandbox.workflow import ActResult, dispatch_event, push_event
 
+from admin_requests.queue.lease import LEASE_REF
+
 from .act import Run, state_on_main
 from .conftest import start_run
 
@@ -131,9 +133,9 @@ def test_credentials_came_through_oidc_and_none_outlived_the_job(
     assert all(t.permissions == {"contents": "write"} and t.revoked for t in pushes)
     assert sorted(p.token for p in sandbox.git.pushes) == sorted(t.token for t in pushes)
     assert [u.ref for p in sandbox.git.pushes for u in p.updates] == [
-        "refs/admin-requests/lease",
+        LEASE_REF,
         "refs/heads/main",
-        "refs/admin-requests/lease",
+        LEASE_REF,
     ]
     assert sandbox.git.refused == []
     assert sorted((sorted(t.repositories or []), t.permissions, t.revoked) for t in minted) == [

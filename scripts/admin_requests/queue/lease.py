@@ -5,8 +5,10 @@ holds when it does not (a group misconfigured or renamed, a second workflow, a r
 started by hand from a laptop with ``--push``). Two runs that both executed the queue
 would both carry out the same requests.
 
-The lease is a git reference on the remote, ``refs/admin-requests/lease``, outside the
-branches, so taking it never adds a commit to ``main``. It points at a parentless
+The lease is a branch of its own on the remote, ``admin-requests/lease``, so taking it
+never adds a commit to ``main``. A ruleset in ``deploy/github/repository.yml`` lets only
+the organisation's App create, update or delete it, and processing writes it with the
+App's token, as it pushes ``main`` (docs/security.md, W13). It points at a parentless
 commit with an empty tree whose message says who holds it and until when. Every change
 is a compare-and-swap on the remote, which git does atomically (``git push
 --force-with-lease=REF:EXPECTED``; an empty EXPECTED means "must not exist"):
@@ -24,8 +26,9 @@ never redoes what the previous holder already recorded there.
 Runs on different machines compare their clocks: keep the time to live well above any
 clock skew (GitHub's runners are NTP-synchronised).
 
-The lease is data anyone who can push to the repository can write, so it is checked
-before it is obeyed (issue 16, finding 8):
+Where that ruleset is missing (a deployment not yet applied, a fork), the lease is data
+anyone who can push to the repository can write, so it is checked before it is obeyed
+(issue 16, finding 8):
 
 - a lease that expires further ahead than ``MAX_TTL`` (plus clock skew), or that was
   taken in the future, was written by hand or by a broken run, never by this code: it
@@ -51,7 +54,8 @@ from admin_requests.queue.gitops import Git
 
 log = logging.getLogger(__name__)
 
-LEASE_REF = "refs/admin-requests/lease"
+# A branch, not another namespace: only branches and tags can be protected by a ruleset.
+LEASE_REF = "refs/heads/admin-requests/lease"
 # Where the run keeps its copy of the remote lease commit (a local reference only).
 SEEN_REF = "refs/admin-requests/seen-lease"
 DEFAULT_TTL = timedelta(minutes=20)
@@ -245,8 +249,9 @@ class RunLease:
                 f"the queue is stuck: {info.holder!r} has held the run lease since {since} "
                 f"(more than {STUCK_RUNS} x {_hours(MAX_TTL)}, longer than any processing "
                 "run lasts), so no request is being processed. If no processing run is in "
-                "progress, remove the lease (git push origin :refs/admin-requests/lease) and "
-                "find out who keeps renewing it."
+                "progress, find out who keeps renewing it, and remove the lease (only the App "
+                "may: have an organisation owner disable the ruleset 'the run lease' for "
+                "'git push origin :admin-requests/lease', then enable it again)."
             )
         raise LeaseBusyError(
             f"another run is processing the queue: {info.holder!r} holds the run "
