@@ -55,7 +55,9 @@ def check_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool
 def test_valid_request_passes(check_runs: dict[str, tuple[bool, str]]) -> None:
     ok, output = check_runs["valid"]
     assert ok, output[-3000:]
-    assert "[dev] installing pinned dependencies" in output  # a real install, not the shared one
+    # A real install, not the shared one, and of the runtime lock only (actions/setup's
+    # 'lock: runtime'): the check needs nothing of the development lock.
+    assert "[dev] creating .venv with the runtime lock only" in output
     assert "1 file(s) checked: 1 valid, 0 with problems." in output
     assert "archive the repository old-thing-feedstock" in output  # the job summary
 
