@@ -185,9 +185,20 @@ def test_the_runtime_lock_satisfies_pyprojects_version_ranges() -> None:
         assert requirement.specifier.contains(version, prereleases=True), (requirement, version)
 
 
-def test_the_development_lock_holds_much_more_than_the_runtime_lock() -> None:
-    # The figure docs/security.md quotes: what a privileged job no longer installs.
-    assert len(_lock_versions()) > 4 * len(_runtime_entries())
+def test_the_development_lock_holds_much_more_than_the_runtime_lock_as_the_docs_say() -> None:
+    # What a privileged job no longer installs: docs/security.md quotes the figures.
+    development, runtime = len(_lock_versions()), len(_runtime_entries())
+    assert development > 4 * runtime
+    everything = len(_closure(_declared(), {}) | {BUILD_BACKEND})  # UNUSED installed too
+    text = " ".join((ROOT / "docs" / "security.md").read_text().split())
+    for quoted in (
+        f"`requirements/lock.txt` ({development} distributions",
+        f"`requirements/runtime.txt` ({runtime} distributions",
+        f"{everything - runtime} distributions, {everything} with them",
+        f"{runtime} distributions, {runtime + 2} packages in its environment with pip and "
+        f"the package, against {development + 2} in the development one",
+    ):
+        assert quoted in text, f"docs/security.md should say {quoted!r}"
 
 
 def test_every_unused_dependency_is_one_its_distribution_declares() -> None:
