@@ -64,8 +64,9 @@ def seed_github(gh: FakeGitHub) -> None:
         OUTPUTS,
         files={
             "config.json": json.dumps(OUTPUTS_CONFIG, indent=2) + "\n",
-            "outputs/n/u/m/numpy.json": json.dumps({"feedstocks": ["numpy"]}) + "\n",
-            "outputs/l/i/b/libfoo.json": json.dumps({"feedstocks": ["libfoo"]}) + "\n",
+            # One line, no newline: as conda-forge/feedstock-outputs has them.
+            "outputs/n/u/m/numpy.json": json.dumps({"feedstocks": ["numpy"]}),
+            "outputs/l/i/b/libfoo.json": json.dumps({"feedstocks": ["libfoo"]}),
         },
     )
     gh.add_repo(PATCHES, workflows=(REBUILD_WORKFLOW,))
