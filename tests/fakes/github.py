@@ -20,6 +20,7 @@ verified with the configured public key.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import functools
 import hashlib
 import itertools
@@ -36,6 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from .server import FakeServer, HttpError, Request, Response
 
@@ -49,6 +52,29 @@ DEFAULT_APP_PERMISSIONS = {
     "pull_requests": "write",
     "actions": "write",
     "metadata": "read",
+}
+
+# conda-forge/conda-forge-repodata-patches-feedstock has one workflow, conda-smithy's
+# conda-build.yml, and no rebuild.yml: nothing to start by hand, a push to main builds
+# and publishes the patches. Its head and `on:` section as they are there; seed the fake
+# feedstock with REPODATA_PATCHES_FILES, and a push that starts it is a rebuild.
+REPODATA_PATCHES_WORKFLOW = "conda-build.yml"
+REPODATA_PATCHES_FILES = {
+    f".github/workflows/{REPODATA_PATCHES_WORKFLOW}": """\
+# This file was generated automatically from conda-smithy. To update this configuration,
+# update the conda-forge.yml and/or the recipe/meta.yaml.
+# -*- mode: yaml -*-
+
+name: Build conda package
+on:
+  push:
+    branches:
+      - main
+
+  pull_request:
+
+jobs: {}  # (the build matrix is left out: only what starts it matters here)
+""",
 }
 
 
@@ -113,6 +139,27 @@ class FakeInstallation:
 
 
 @dataclass
+class FakeCommit:
+    """A git commit object (the Git Data API); trees are opaque SHAs here."""
+
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class FakePush:
+    """A branch that moved (a push, as Actions sees it), and the workflows it starts."""
+
+    ref: str  # refs/heads/x
+    before: str
+    after: str
+    message: str  # the new head commit's message
+    workflows: tuple[str, ...]  # files under .github/workflows whose `on: push` matches
+
+
+@dataclass
 class FakeRepo:
     name: str
     id: int
@@ -122,10 +169,11 @@ class FakeRepo:
     files: dict[str, bytes] = field(default_factory=dict)  # on the default branch
     issues: dict[int, FakeIssue] = field(default_factory=dict)
     workflows: set[str] = field(default_factory=set)
-    workflow_dispatches: list[dict[str, Any]] = field(default_factory=list)
-    repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+    # Commit objects by SHA (GET/POST git/commits); seeded commits get one when first read.
+    git_commits: dict[str, FakeCommit] = field(default_factory=dict)
+    pushes: list[FakePush] = field(default_factory=list)  # every branch move, in order
     # Settings, rulesets, environments... (see "repository administration" below).
     admin: FakeRepoAdmin = field(default_factory=lambda: FakeRepoAdmin())
     # -- token_reset / CI resources (see FakeGitHub's "secrets, installations, pulls") --
@@ -143,6 +191,10 @@ class FakeRepo:
 
     def tag(self, name: str) -> str | None:
         return self.refs.get(f"refs/tags/{name}")
+
+    def pushes_starting(self, workflow: str) -> list[FakePush]:
+        """The branch moves that started ``workflow`` (a file under .github/workflows)."""
+        return [push for push in self.pushes if workflow in push.workflows]
 
 
 @dataclass
@@ -327,6 +379,23 @@ class FakeGitHub(FakeServer):
                 }
             )
 
+    def push_commit(
+        self, repo: str, branch: str, message: str, files: dict[str, str | bytes] | None = None
+    ) -> str:
+        """Someone else's push: a commit on top of ``branch`` (with ``files`` changed)."""
+        with self.lock:
+            found = self.repos[repo]
+            ref = f"refs/heads/{branch}"
+            before = found.refs[ref]
+            tree = sha(f"{repo}:{before}:{sorted(files or {})}:{next(self._ids)}")
+            commit = self._record_commit(found, tree, (before,), message)
+            on_branch = self._files_of(found, None if branch == found.default_branch else branch)
+            for path, content in (files or {}).items():
+                on_branch[path] = content.encode() if isinstance(content, str) else content
+            found.refs[ref] = commit.sha
+            self._pushed(found, ref, before, commit.sha)
+            return commit.sha
+
     # -- JSON shapes ------------------------------------------------------------------
 
     def _repo_url(self, repo: str) -> str:
@@ -449,6 +518,8 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/git/matching-refs/{ref:path}", self._matching_refs)
         r("POST", repo + "/git/refs", self._create_ref)
         r("PATCH", repo + "/git/refs/{ref:path}", self._update_ref)
+        r("GET", repo + "/git/commits/{sha}", self._get_git_commit)
+        r("POST", repo + "/git/commits", self._create_git_commit)
         r("DELETE", repo + "/git/refs/{ref:path}", self._delete_ref)
         r("GET", repo + "/contents/{path:path}", self._get_contents)
         r("PUT", repo + "/contents/{path:path}", self._put_contents)
@@ -459,8 +530,6 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/issues/{number}/comments", self._list_comments)
         r("POST", repo + "/issues/{number}/comments", self._comment)
         r("GET", repo + "/commits/{sha}/pulls", self._commit_pulls)
-        r("POST", repo + "/actions/workflows/{workflow}/dispatches", self._workflow_dispatch)
-        r("POST", repo + "/dispatches", self._repository_dispatch)
         r("GET", "/app/installations", self._app_installations)
         r("GET", "/orgs/{org}/installation", self._org_installation)
         r("GET", repo + "/installation", self._org_installation)
@@ -527,14 +596,123 @@ class FakeGitHub(FakeServer):
         assert repo is not None
         self._writable(repo)
         ref = "refs/" + request.params["ref"]
-        commit = str(request.json().get("sha", ""))
+        body = request.json()
+        commit = str(body.get("sha", ""))
         if ref not in repo.refs:
             raise HttpError(422, "Reference does not exist")
         if commit not in repo.commits:
             raise HttpError(422, "Object does not exist")
+        before = repo.refs[ref]
+        if not body.get("force") and not self._descends(repo, commit, before):
+            raise HttpError(422, "Update is not a fast forward")
         repo.refs[ref] = commit
-        self.effects["update_ref"] += 1
+        if commit != before:
+            self.effects["update_ref"] += 1
+            self._pushed(repo, ref, before, commit)
         return Response(200, self._ref_json(repo.name, ref, commit))
+
+    # git data: commit objects, and what a branch moving starts
+
+    def _commit_object(self, repo: FakeRepo, commit: str) -> FakeCommit | None:
+        """The object of a commit the repository has; seeded ones get a root commit."""
+        if commit not in repo.commits:
+            return None
+        if commit not in repo.git_commits:
+            repo.git_commits[commit] = FakeCommit(commit, sha(f"tree of {commit}"), (), "seeded")
+        return repo.git_commits[commit]
+
+    def _record_commit(
+        self, repo: FakeRepo, tree: str, parents: tuple[str, ...], message: str
+    ) -> FakeCommit:
+        commit = FakeCommit(sha(f"{repo.name}:{tree}:{next(self._ids)}"), tree, parents, message)
+        repo.git_commits[commit.sha] = commit
+        repo.commits.add(commit.sha)
+        return commit
+
+    def _descends(self, repo: FakeRepo, commit: str, ancestor: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or reachable through its parents."""
+        seen, todo = set(), [commit]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            found = self._commit_object(repo, current)
+            todo.extend(found.parents if found else ())
+        return False
+
+    def _pushed(self, repo: FakeRepo, ref: str, before: str, after: str) -> None:
+        if not ref.startswith("refs/heads/"):
+            return
+        branch = ref.removeprefix("refs/heads/")
+        head = self._commit_object(repo, after)
+        files = self._files_of(repo, None if branch == repo.default_branch else branch)
+        started = tuple(
+            path.rsplit("/", 1)[-1]
+            for path, content in sorted(files.items())
+            if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", path)
+            and _runs_on_push(content, branch)
+        )
+        repo.pushes.append(FakePush(ref, before, after, head.message if head else "", started))
+
+    def _git_commit_json(self, repo: str, commit: FakeCommit) -> dict[str, Any]:
+        person = {
+            "name": "admin-requests[bot]",
+            "email": "admin-requests[bot]@users.noreply.github.com",
+            "date": _iso(self.now()),
+        }
+        return {
+            "sha": commit.sha,
+            "node_id": f"C_{commit.sha[:16]}",
+            "url": f"{self._repo_url(repo)}/git/commits/{commit.sha}",
+            "html_url": f"https://github.com/{self.org}/{repo}/commit/{commit.sha}",
+            "author": person,
+            "committer": person,
+            "message": commit.message,
+            "tree": {"sha": commit.tree, "url": f"{self._repo_url(repo)}/git/trees/{commit.tree}"},
+            "parents": [
+                {
+                    "sha": parent,
+                    "url": f"{self._repo_url(repo)}/git/commits/{parent}",
+                    "html_url": f"https://github.com/{self.org}/{repo}/commit/{parent}",
+                }
+                for parent in commit.parents
+            ],
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+
+    def _get_git_commit(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        commit = self._commit_object(repo, request.params["sha"])
+        if commit is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._git_commit_json(repo.name, commit))
+
+    def _create_git_commit(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        if not isinstance(body.get("message"), str) or not body["message"]:
+            raise HttpError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
+        trees = {c.tree for c in repo.git_commits.values()}
+        if body.get("tree") not in trees:
+            raise HttpError(422, "Tree SHA does not exist")
+        parents = tuple(str(p) for p in body.get("parents") or [])
+        if any(self._commit_object(repo, p) is None for p in parents):
+            raise HttpError(422, "Parent SHA does not exist or is not a commit object")
+        commit = self._record_commit(repo, str(body["tree"]), parents, body["message"])
+        self.effects["create_commit"] += 1
+        return Response(201, self._git_commit_json(repo.name, commit))
 
     def _delete_ref(self, request: Request) -> Response:
         repo = self._authorise(request, "contents", "write", request.params["repo"])
@@ -586,9 +764,14 @@ class FakeGitHub(FakeServer):
             raise HttpError(409, f"{path} does not match {given}")
         files[path] = content
         branch = f"refs/heads/{body.get('branch') or repo.default_branch}"
+        before = repo.refs.get(branch)
         commit = sha(f"{repo.name}:{path}:{blob_sha(content)}:{time.monotonic_ns()}")
         repo.refs[branch] = commit
         repo.commits.add(commit)
+        repo.git_commits[commit] = FakeCommit(
+            commit, sha(f"tree of {commit}"), (before,) if before else (), str(body["message"])
+        )
+        self._pushed(repo, branch, before or "0" * 40, commit)
         self.effects["put_file"] += 1
         self.file_writes[repo.name] += 1
         return Response(
@@ -716,31 +899,6 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "pull_requests", "read", request.params["repo"])
         assert repo is not None
         return self._page(request, list(repo.commit_pulls.get(request.params["sha"], [])))
-
-    # dispatches
-
-    def _workflow_dispatch(self, request: Request) -> Response:
-        repo = self._authorise(request, "actions", "write", request.params["repo"])
-        assert repo is not None
-        workflow = request.params["workflow"]
-        if workflow not in repo.workflows:
-            raise HttpError(404, "Not Found")
-        body = request.json()
-        if not body.get("ref"):
-            raise HttpError(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
-        repo.workflow_dispatches.append({"workflow": workflow, **body})
-        self.effects["workflow_dispatch"] += 1
-        return Response(204)
-
-    def _repository_dispatch(self, request: Request) -> Response:
-        repo = self._authorise(request, "contents", "write", request.params["repo"])
-        assert repo is not None
-        body = request.json()
-        if not body.get("event_type"):
-            raise HttpError(422, 'Invalid request.\n\n"event_type" wasn\'t supplied.')
-        repo.repository_dispatches.append(body)
-        self.effects["repository_dispatch"] += 1
-        return Response(204)
 
     # GitHub App
 
@@ -1579,6 +1737,30 @@ class FakeWorkflow:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _runs_on_push(workflow: bytes, branch: str) -> bool:
+    """Whether a workflow file's ``on:`` starts it for a push to ``branch``.
+
+    ``on: push``, ``on: [push, ...]`` or ``on: {push: {branches: [...]}}`` (glob
+    patterns, and ``branches-ignore``), as Actions reads them; YAML 1.2, so ``on`` is
+    a key and not a boolean.
+    """
+    try:
+        data = YAML(typ="safe", pure=True).load(workflow.decode())
+    except (YAMLError, UnicodeDecodeError):
+        return False
+    on = data.get("on") if isinstance(data, dict) else None
+    if on == "push" or (isinstance(on, list) and "push" in on):
+        return True
+    if not isinstance(on, dict) or "push" not in on:
+        return False
+    push = on["push"] or {}
+    if "branches" in push:
+        return any(fnmatch.fnmatchcase(branch, str(p)) for p in push["branches"] or [])
+    if "branches-ignore" in push:
+        return not any(fnmatch.fnmatchcase(branch, str(p)) for p in push["branches-ignore"])
+    return "tags" not in push  # only tags filtered: branch pushes do not start it
 
 
 # == repository administration: state and GitHub's defaults =============================
