@@ -42,6 +42,7 @@ def _describe(sandbox: Sandbox, environment: dict[str, str]) -> str:
         "fake anaconda.org API and channels": ", ".join(
             f"{owner} ({len(files)} files)" for owner, files in sorted(ac.files.items())
         ),
+        "fake Cirun API": f"organisation {org.ORG}; its API key is in the vault only",
         "fake GitHub OIDC issuer": "ID tokens for process.yml on main, environment production",
         "OpenBao (dev server)": "trust policy from vault/, App key in transit, the job's "
         "secret in KV; audit log: " + str(sandbox.vault.audit_log),

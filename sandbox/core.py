@@ -1,4 +1,4 @@
-"""The sandbox: fake GitHub, fake anaconda.org, fake OIDC issuer and a real OpenBao.
+"""The sandbox: fake GitHub, anaconda.org and Cirun, fake OIDC issuer and a real OpenBao.
 
 Everything listens on 127.0.0.1 and lives as long as the ``Sandbox`` object::
 
@@ -10,10 +10,11 @@ Everything listens on 127.0.0.1 and lives as long as the ``Sandbox`` object::
 Credentials are set up the way production sets them up: the vault gets ``vault/`` (the
 trust policy) through ``deploy.vault.apply``, the GitHub App's private key is imported
 into its transit engine and then forgotten (the fake GitHub keeps only the public half),
-and the organisation's anaconda.org credential is stored in the vault's KV secret and
-nowhere else. A job holds only its GITHUB_TOKEN, scoped like production's: this
-repository, contents/issues write, pull requests read. Anything else it must get from
-the vault through its OIDC token.
+and the anaconda.org machine account's username and password (a member of the channel's
+organisation; anaconda.org mints tokens only for them) and the Cirun API key are stored
+in the vault's KV secret and nowhere else. A job holds only its GITHUB_TOKEN, scoped like
+production's: this repository, contents/issues write, pull requests read. Anything else it
+must get from the vault through its OIDC token.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.cirun import FakeCirun
 from tests.fakes.github import FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
@@ -45,6 +47,7 @@ class Sandbox:
         self.workdir = workdir
         self.github = FakeGitHub(org.ORG, public_reads=True)
         self.anaconda = FakeAnaconda()
+        self.cirun = FakeCirun(org=org.ORG)
         self.issuer = FakeOidcIssuer()
         self.vault = VaultDevServer(workdir / "openbao")
         self.app = org.AppIdentity()
@@ -66,6 +69,8 @@ class Sandbox:
             self._stops.append(self.github.stop)
             self.anaconda.start()
             self._stops.append(self.anaconda.stop)
+            self.cirun.start()
+            self._stops.append(self.cirun.stop)
             self.issuer.__enter__()
             self._stops.append(lambda: self.issuer.__exit__(None, None, None))
             self.vault.start()
@@ -73,6 +78,7 @@ class Sandbox:
             self._configure_credentials()
             org.seed_github(self.github)
             org.seed_anaconda(self.anaconda)
+            org.seed_cirun(self.cirun)
         except BaseException:
             self.stop()
             raise
@@ -80,14 +86,18 @@ class Sandbox:
 
     def _configure_credentials(self) -> None:
         private_pem, _ = generate_app_key()
-        org_credential = "sandbox-org-credential-" + secrets.token_hex(16)
-        self.anaconda.add_token(org_credential, scopes=["all"], owners=[org.CHANNEL])
+        password = "sandbox-org-password-" + secrets.token_hex(16)
+        self.anaconda.add_account(org.ANACONDA_ACCOUNT, password, organisations=[org.CHANNEL])
+        # Cirun has no federation: its API key is one more long-lived value in the vault.
+        cirun_key = self.cirun.add_key("sandbox-cirun-key-" + secrets.token_hex(16))
         self.vault.configure(
             self.params,
             oidc_discovery_url=self.issuer.url,
             app_private_key_pem=private_pem,
             job_secret={
-                "anaconda_org_token": org_credential,
+                "anaconda_org_username": org.ANACONDA_ACCOUNT,
+                "anaconda_org_password": password,
+                "cirun_api_key": cirun_key,
                 "github_app_id": str(self.app.app_id),
                 "github_installation_id": str(self.app.installation_id),
             },
@@ -123,6 +133,7 @@ class Sandbox:
         return {
             "fake GitHub API": self.github.url,
             "fake anaconda.org API and channels": self.anaconda.url,
+            "fake Cirun API": self.cirun.api_url,
             "fake GitHub OIDC issuer": self.issuer.url,
             "OpenBao (dev server)": self.vault.addr,
         }
@@ -146,11 +157,13 @@ class Sandbox:
         self.github.revoke_token(token)
 
     def workflow_env(self) -> dict[str, str]:
-        """Passed with act's --env: where the job finds GitHub, anaconda.org and its OIDC token."""
+        """Passed with act's --env: where the job finds GitHub, anaconda.org, Cirun and its
+        OIDC token."""
         return {
             "GITHUB_API_URL": self.github.url,
             "ANACONDA_API_URL": self.anaconda.url,
             "ANACONDA_CHANNEL_URL": self.anaconda.url,
+            "CIRUN_API_ENDPOINT": self.cirun.api_url,
             "ADMIN_REQUESTS_HTTP_TIMEOUT": HTTP_TIMEOUT_SECONDS,
             **self.issuer.actions_environ(),
         }

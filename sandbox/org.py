@@ -13,12 +13,15 @@ import json
 from dataclasses import dataclass
 
 from tests.fakes.anaconda import FakeAnaconda
+from tests.fakes.cirun import FakeCirun
 from tests.fakes.github import FakeGitHub, sha
 
 ORG = "conda-forge"
 HOME = "admin-requests"
 REPOSITORY = f"{ORG}/{HOME}"
 CHANNEL = "conda-forge"
+# The anaconda.org machine account (a member of CHANNEL) whose password mints tokens.
+ANACONDA_ACCOUNT = "sandbox-machine-account"
 STAGING = "cf-staging"
 OUTPUTS = "feedstock-outputs"
 PATCHES = "conda-forge-repodata-patches-feedstock"
@@ -81,3 +84,8 @@ def seed_anaconda(ac: FakeAnaconda) -> None:
 
 def staged_sha256(ac: FakeAnaconda, basename: str) -> str:
     return ac.file(STAGING, basename).sha256
+
+
+def seed_cirun(cirun: FakeCirun) -> None:
+    """Cirun knows the organisation, whose access control gives nobody a runner yet."""
+    cirun.seed_access("version: 1\npolicies: []\naccess_control: []\n")

@@ -257,8 +257,9 @@ def credential_lines(credentials: CredentialAccount, job_end: datetime) -> list[
         "each is valid for 60 s and cannot be revoked, so it is used once, to mint"
     )
     lines.append(
-        f"reads of the job's vault secret: {credentials.secret_reads} (the organisation's "
-        "anaconda.org credential is read just before each mint and dropped after it)"
+        f"reads of the job's vault secret: {credentials.secret_reads} (the "
+        "anaconda.org machine account's password is read just before each mint and "
+        "dropped after it)"
     )
     if credentials.refused_logins:
         lines.append(f"vault logins refused: {credentials.refused_logins}")

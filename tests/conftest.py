@@ -11,7 +11,7 @@ from tests.fakes.clock import START, FakeClock
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.fakes.tracker import MemoryTracker
 from tests.queue.support import Repo, ScriptedKind
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, BaoServer, trust_parameters
+from tests.vault_trust import ANACONDA_JOB_SECRET, BaoServer, trust_parameters
 
 # The fakes' fixtures (fake_github, fake_anaconda), for every test.
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -97,7 +97,7 @@ def trusted_vault(bao_server: BaoServer, oidc_issuer_session: FakeOidcIssuer) ->
         f"{params.kv_mount}/data/{params.secret_path}",
         {
             "data": {
-                "anaconda_org_token": ANACONDA_ORG_CREDENTIAL,
+                **ANACONDA_JOB_SECRET,
                 "github_app_id": "4242",
                 "github_installation_id": "77",
             }

@@ -20,8 +20,9 @@ def test_the_default_access_grants_nothing() -> None:
         Access(github_extra=(GitHubGrant(("feedstock-tokens",), {"contents": "write"}),)),
         Access(azure_devops=True),
         Access(github_app_installations=True),
+        Access(cirun=True),
     ],
-    ids=["repositories", "permissions", "anaconda", "extra", "azure", "installations"],
+    ids=["repositories", "permissions", "anaconda", "extra", "azure", "installations", "cirun"],
 )
 def test_any_one_grant_is_something(access: Access) -> None:
     """Each field alone is enough: forgetting one would run a request without its token."""

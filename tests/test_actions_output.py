@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
+import pytest
+
 from admin_requests.actions_output import (
+    CommandSafeFormatter,
     append_step_summary,
     error_annotation,
     escape_markdown,
     markdown_code_block,
+    neutralise_commands,
+    printable,
     running_in_actions,
 )
 from admin_requests.validation.problems import Problem
@@ -46,3 +53,52 @@ def test_only_actions_itself_counts_as_actions() -> None:
     assert running_in_actions({"GITHUB_ACTIONS": "true"})
     assert not running_in_actions({"GITHUB_ACTIONS": "1"})
     assert not running_in_actions({})
+
+
+# Issue 16 finding 9: one escaping function for every line of the log that may carry
+# request data, and no @-mention from a request's text in an issue.
+
+
+def runner_commands(text: str) -> list[str]:
+    """Lines the Actions runner reads as commands: '::' after blanks, or '##[' anywhere."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "evil\n::stop-commands::pwned",
+        "  ::add-mask::x",
+        "a\r\n\t::error::b",
+        "x ##[set-env name=A;]b",
+        ":::::: ####[[",
+    ],
+)
+def test_neutralised_text_holds_no_workflow_command(value: str) -> None:
+    assert runner_commands(value)
+    assert runner_commands(neutralise_commands(value)) == []
+    assert neutralise_commands(value).replace("\u200b", "") == value
+
+
+def test_the_log_formatter_neutralises_messages_and_tracebacks() -> None:
+    formatter = CommandSafeFormatter("%(levelname)s %(message)s")
+    try:
+        raise ValueError("\n::stop-commands::in-a-traceback")
+    except ValueError:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "processing %s", ("a\n::warning::b",), sys.exc_info()
+        )
+    text = formatter.format(record)
+    assert "in-a-traceback" in text
+    assert runner_commands(text) == []
+
+
+def test_printable_shows_control_and_invisible_characters_as_escapes() -> None:
+    assert printable("requests/a-b.yml") == "requests/a-b.yml"
+    assert printable("a\nb\x1b\u202e\u200e\u00a0c") == "a\\nb\\x1b\\u202e\\u200e\\xa0c"
+
+
+def test_markdown_neutralises_mentions() -> None:
+    assert escape_markdown("ask @core or @conda-forge/core") == (
+        "ask @\u200bcore or @\u200bconda-forge/core"
+    )

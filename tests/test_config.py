@@ -55,3 +55,16 @@ def test_a_bad_installation_says_how_to_write_it(text: str) -> None:
         UsageError, match=rf"has {text!r}; write each provider as 'kind=installation-id'"
     ):
         parse_installations(text)
+
+
+def test_every_infrastructure_repository_is_protected_by_default() -> None:
+    # Issue 16, finding 7: no request may target the organisation's machinery.
+    assert Settings().protected_repositories >= {
+        "admin-requests",
+        "feedstock-outputs",
+        "feedstock-tokens",
+        "conda-forge-repodata-patches-feedstock",
+        "staged-recipes",
+        ".github",
+        ".cirun",
+    }

@@ -172,4 +172,11 @@ def test_the_suite_runs_on_workers_and_arguments_after_test_come_last(
     assert pytest_argv[-4:] == ["-n", "0", "-k", "queue"]
     assert "--cov" in pytest_argv
     assert pytest_argv[pytest_argv.index("--dist") + 1] == "loadgroup"
-    assert [name for name, _ in seen["background"]] == ["mypy", "zizmor", "docs"]
+    background = dict(seen["background"])
+    assert list(background) == ["mypy", "zizmor pedantic", "zizmor auditor", "docs"]
+    for persona in ("pedantic", "auditor"):
+        zizmor = background[f"zizmor {persona}"]
+        assert Path(zizmor[0]).name == "zizmor"
+        assert f"--persona={persona}" in zizmor
+        assert {"--offline", "--strict-collection"} <= set(zizmor)
+        assert zizmor[-2:] == [".github", "actions"]

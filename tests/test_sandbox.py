@@ -57,6 +57,9 @@ def test_the_sandbox_serves_the_organisation_and_stops_cleanly_on_ctrl_c() -> No
         )
         assert archive.status_code == 404
         assert requests.get(f"{vault}/v1/sys/health", timeout=5).status_code == 200
+        # Cirun answers only to its API key, which only the vault holds.
+        cirun = env["CIRUN_API_ENDPOINT"]
+        assert requests.get(f"{cirun}/repo", timeout=5).status_code == 401
         # The trust policy is in place: the role exists and is bound to process.yml.
         role = requests.get(
             f"{vault}/v1/auth/jwt/role/admin-requests-process",
@@ -74,7 +77,7 @@ def test_the_sandbox_serves_the_organisation_and_stops_cleanly_on_ctrl_c() -> No
     assert process.returncode == 0, err
     assert "sandbox stopped; nothing is left running." in err
     assert not _alive(vault_pid)
-    for url in (github, vault, env["ANACONDA_API_URL"]):
+    for url in (github, vault, env["ANACONDA_API_URL"], cirun):
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)
 

@@ -17,7 +17,14 @@ AUDIENCE = "https://vault.admin-requests.test"
 # The dev server as the sandbox runs it (sandbox/vault.py): same binary, same flags.
 BaoServer = VaultDevServer
 
-ANACONDA_ORG_CREDENTIAL = "org-credential-" + "x7Q9" * 8
+# The anaconda.org machine account whose username and password the job's secret holds
+# (anaconda.org mints tokens only for them, with basic auth).
+ANACONDA_ORG_USERNAME = "cf-admin-machine"
+ANACONDA_ORG_PASSWORD = "org-password-" + "x7Q9" * 8
+ANACONDA_JOB_SECRET = {
+    "anaconda_org_username": ANACONDA_ORG_USERNAME,
+    "anaconda_org_password": ANACONDA_ORG_PASSWORD,
+}
 
 
 def trust_parameters() -> TrustParameters:

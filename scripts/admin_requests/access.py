@@ -34,6 +34,7 @@ class Access:
     ``azure_devops``: a federated Azure DevOps token (pipeline variables).
     ``github_app_installations``: the credential that may add repositories to other
     GitHub Apps' installations (CI-resource kinds); see docs/security.md.
+    ``cirun``: the organisation's Cirun API key (the ``cirun`` kind), read from the vault.
     """
 
     github_repositories: tuple[str, ...] = ()
@@ -42,6 +43,7 @@ class Access:
     github_extra: tuple[GitHubGrant, ...] = ()
     azure_devops: bool = False
     github_app_installations: bool = False
+    cirun: bool = False
 
     @property
     def grants_nothing(self) -> bool:
@@ -53,4 +55,5 @@ class Access:
             or self.github_extra
             or self.azure_devops
             or self.github_app_installations
+            or self.cirun
         )

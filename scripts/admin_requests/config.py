@@ -7,7 +7,7 @@ configurable so tests and the local sandbox point the clients at fakes on 127.0.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from admin_requests.errors import UsageError
@@ -36,9 +36,20 @@ class Settings:
     # that runs with the processing credentials.
     access_control_repository: str = "ci-access-control"
     access_control_path: str = ".access_control.yml"
-    # Cirun's own access control (its documented '.cirun' repository and '.access.yml').
-    cirun_repository: str = ".cirun"
-    cirun_access_path: str = ".access.yml"
+    # Cirun's API (services/cirun.py), as cirun-py calls it; CIRUN_API_ENDPOINT as there.
+    # It keeps the organisation's '.cirun/.access.yml' itself, through its own bot.
+    cirun_api_url: str = "https://api.cirun.io/api/v1"
+    # Who may start a feedstock's Cirun runners: users with these roles on it...
+    cirun_roles: tuple[str, ...] = ("admin", "maintain", "write")
+    # ...who, for runners named with the prefix, are also in the provider's list of users
+    # who accepted its terms of service (conda-forge: Quansight's open-gpu-server).
+    cirun_users_from_json: tuple[tuple[str, str], ...] = (
+        (
+            "cirun-openstack-",
+            "https://raw.githubusercontent.com/Quansight/open-gpu-server/main/access/"
+            "conda-forge-users.json",
+        ),
+    )
     # The installation id of each CI provider's GitHub App on the organisation, by
     # request kind ('blacksmith', 'cirun'...): ADMIN_REQUESTS_CI_APPS="cirun=1,depot=2".
     ci_app_installations: tuple[tuple[str, int], ...] = ()
@@ -50,6 +61,35 @@ class Settings:
     # the cirun pull request asks conda-forge's bot to rerender instead.
     conda_smithy: str = ""
     git_base_url: str = "https://github.com"
+    # Infrastructure repositories no request may act on (archive, branches, tokens, CI
+    # access), besides those named above, which are always protected (this repository,
+    # feedstock-outputs, feedstock-tokens, the repodata patches, .cirun, the CI access
+    # record): a request must not be able to archive or reset the organisation's own
+    # machinery. ADMIN_REQUESTS_PROTECTED_REPOSITORIES adds more ("a,b"); see
+    # ``protected_repositories``.
+    # '.cirun' holds Cirun's access control: its bot writes it, never a request.
+    protected_extra_repositories: tuple[str, ...] = ("staged-recipes", ".github", ".cirun")
+
+    @property
+    def protected_repositories(self) -> frozenset[str]:
+        """The repository names (lower-case: GitHub's are case-insensitive) no request
+        may target; the checker and the queue both refuse them."""
+        names = (
+            self.repository.rpartition("/")[2],
+            self.feedstock_outputs_repository,
+            self.feedstock_tokens_repository,
+            self.repodata_patches_repository,
+            self.access_control_repository,
+            *self.protected_extra_repositories,
+        )
+        return frozenset(name.strip().lower() for name in names if name.strip())
+
+    def cirun_users_list(self, resources: Sequence[str]) -> str | None:
+        """The users_from_json URL for a policy with ``resources``: when all share a prefix."""
+        for prefix, url in self.cirun_users_from_json:
+            if resources and all(r.startswith(prefix) for r in resources):
+                return url
+        return None
 
     def ci_app_installation(self, action: str) -> int | None:
         """The installation id of ``action``'s provider App, or None when not configured."""
@@ -83,7 +123,7 @@ class Settings:
             access_control_repository=environ.get(
                 "ACCESS_CONTROL_REPOSITORY", defaults.access_control_repository
             ),
-            cirun_repository=environ.get("CIRUN_REPOSITORY", defaults.cirun_repository),
+            cirun_api_url=environ.get("CIRUN_API_ENDPOINT", defaults.cirun_api_url).rstrip("/"),
             ci_app_installations=parse_installations(environ.get("ADMIN_REQUESTS_CI_APPS", "")),
             azure_devops_url=environ.get("AZURE_DEVOPS_URL", defaults.azure_devops_url).rstrip("/"),
             azure_devops_organisation=environ.get(
@@ -92,6 +132,14 @@ class Settings:
             azure_devops_project=environ.get("AZURE_DEVOPS_PROJECT", defaults.azure_devops_project),
             conda_smithy=environ.get("CONDA_SMITHY", defaults.conda_smithy),
             git_base_url=environ.get("GITHUB_SERVER_URL", defaults.git_base_url).rstrip("/"),
+            protected_extra_repositories=(
+                *defaults.protected_extra_repositories,
+                *(
+                    name.strip()
+                    for name in environ.get("ADMIN_REQUESTS_PROTECTED_REPOSITORIES", "").split(",")
+                    if name.strip()
+                ),
+            ),
         )
 
 

@@ -19,6 +19,10 @@ class StateFileError(AdminRequestsError):
     """A queue state file cannot be read (it is then ignored and rewritten)."""
 
 
+class QueueFileError(AdminRequestsError):
+    """The queue was about to change a file it must not (one reached through a symlink)."""
+
+
 class GitError(AdminRequestsError):
     """A git command failed while recording the queue's results."""
 
@@ -72,6 +76,11 @@ class AccessDeniedError(PermanentError):
 
 class ConflictError(PermanentError):
     """The resource changed or already exists (409, or 422 'already exists')."""
+
+
+class InstallationRemovalRefused(PermanentError):
+    """GitHub will not take this repository out of an App installation (422): the App is
+    installed on all repositories, or it is the last repository the installation has."""
 
 
 # -- credentials (scripts/admin_requests/credentials/) ---------------------------------

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,18 @@ import pytest
 from admin_requests.cli import build_parser, main
 from admin_requests.cli.run import command_run
 from admin_requests.errors import UsageError
+from admin_requests.queue.lease import LEASE_REF, LeaseInfo
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
-from tests.queue.support import Repo
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.queue.support import Repo, bare_of, clone_of
+from tests.vault_trust import (
+    ANACONDA_ORG_PASSWORD,
+    ANACONDA_ORG_USERNAME,
+    AUDIENCE,
+    BaoServer,
+    trust_parameters,
+)
 
 
 def test_run_dry_run_prints_the_plan_and_changes_nothing(
@@ -97,7 +105,9 @@ def world(
         repositories=[HOME],
         permissions={"contents": "write", "issues": "write", "pull_requests": "read"},
     )
-    fake_anaconda.add_token(ANACONDA_ORG_CREDENTIAL, scopes=["all"], owners=["conda-forge"])
+    fake_anaconda.add_account(
+        ANACONDA_ORG_USERNAME, ANACONDA_ORG_PASSWORD, organisations=["conda-forge"]
+    )
     fake_anaconda.add_file("conda-forge", PACKAGE)
     return {
         "GITHUB_TOKEN": JOB_TOKEN,
@@ -158,10 +168,13 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
         ([PATCHES], {"actions": "write"}, True),
         (["old-one-feedstock", "old-two-feedstock"], {"administration": "write"}, True),
     ]
-    # One short-lived anaconda.org token for the labels, removed; the org credential
-    # itself was only used to mint it.
-    minted = [t for t in fake_anaconda.tokens.values() if t.token != ANACONDA_ORG_CREDENTIAL]
-    assert [(sorted(t.scopes), t.removed) for t in minted] == [(["api:read", "api:write"], True)]
+    # One short-lived anaconda.org token for the labels, for the organisation, removed;
+    # the machine account's password was only used to mint it.
+    minted = fake_anaconda.minted()
+    assert [(sorted(t.scopes), t.owners, t.removed) for t in minted] == [
+        (["api:read", "api:write"], {"conda-forge"}, True)
+    ]
+    assert minted[0].minted_by == ANACONDA_ORG_USERNAME
     assert minted[0].expires_at is not None
     assert minted[0].expires_at - fake_anaconda.now() <= 900
     assert len(oidc_issuer.issued) == logins_before + 1  # one vault login for the job
@@ -177,7 +190,8 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     assert "### Credentials" in summary
     assert "| anaconda-token | requests/broken-bar.yml | scopes=" in summary
     assert "❌" not in summary
-    assert ANACONDA_ORG_CREDENTIAL not in out + summary
+    assert ANACONDA_ORG_PASSWORD not in out + summary
+    assert ANACONDA_ORG_USERNAME not in out + summary
 
 
 @pytest.mark.vault
@@ -362,3 +376,81 @@ def test_a_cancelled_run_revokes_what_it_holds(
         (["old-one-feedstock"], {"administration": "write"}, True)
     ]
     assert live_job_tokens(trusted_vault) == []
+
+
+MAIN = "import sys; from admin_requests.cli import main; sys.exit(main())"
+
+
+def workflow_commands(text: str) -> list[str]:
+    """The lines the Actions runner would read as commands (actions/runner ActionCommand)."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+
+
+def test_request_data_reaches_stdout_and_stderr_without_a_workflow_command(repo: Repo) -> None:
+    # Issue 16 finding 9: a file named with a newline and '::stop-commands::' reached the
+    # job log raw. In a real process, so the CLI's own log handler is the one in use.
+    name = "evil\n::stop-commands::pwned.yml"
+    repo.add_request(name, "action: archive\nfeedstocks:\n  - foo\n")
+    (repo.root / "queue-state").mkdir()
+    (repo.root / "queue-state" / f"{name}.json").symlink_to(repo.root / "README.md")
+    repo.commit("a link for a state file: its warning quotes the name")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ADMIN_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", MAIN, "run", "--root", str(repo.root)],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert "parked" in done.stdout
+    assert "symbolic link" in done.stderr
+    assert workflow_commands(done.stdout) == []
+    assert workflow_commands(done.stderr) == []
+
+
+def forge_lease(remote: Path, holder: str, acquired: datetime, expires: datetime) -> None:
+    """A lease commit pushed by hand: anyone with push access can write one."""
+
+    def git(*args: str, stdin: str | None = None) -> str:
+        command = ["git", "--git-dir", str(remote), "-c", "user.name=x", "-c", "user.email=x@x"]
+        return subprocess.run(
+            [*command, *args], check=True, capture_output=True, text=True, input=stdin
+        ).stdout.strip()
+
+    tree = git("mktree", stdin="")
+    message = LeaseInfo(holder, acquired, expires).to_message()
+    git("update-ref", LEASE_REF, git("commit-tree", tree, "-m", message))
+
+
+def test_a_forged_lease_does_not_stop_processing_and_the_summary_says_so(
+    repo: Repo, tmp_path: Path
+) -> None:
+    # Issue 16 finding 8: a lease pushed with "expires": "2099-..." stopped processing,
+    # with exit 0 and a green workflow.
+    remote = bare_of(repo, tmp_path)
+    ours = clone_of(remote, tmp_path / "ours")
+    forge_lease(remote, "forged", datetime.now(UTC), datetime(2099, 1, 1, tzinfo=UTC))
+    summary = tmp_path / "summary.md"
+
+    code = run(ours, {"GITHUB_STEP_SUMMARY": str(summary)}, "--push")
+
+    assert code == 0
+    assert "The run lease was taken over" in summary.read_text()
+    assert "2099-01-01T00:00:00Z" in summary.read_text()
+
+
+def test_a_queue_locked_for_hours_fails_the_run_visibly(
+    repo: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = bare_of(repo, tmp_path)
+    ours = clone_of(remote, tmp_path / "ours")
+    now = datetime.now(UTC)
+    forge_lease(remote, "stuck", now - timedelta(hours=4), now + timedelta(minutes=10))
+    summary = tmp_path / "summary.md"
+
+    code = run(ours, {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"}, "--push")
+
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "the queue is stuck: 'stuck' has held the run lease" in captured.err
+    assert "::error title=run lease::the queue is stuck" in captured.out
+    assert "The queue is stuck." in summary.read_text()

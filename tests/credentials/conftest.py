@@ -15,7 +15,13 @@ from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.azure import FakeAzure
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer, process_claims
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import (
+    ANACONDA_ORG_PASSWORD,
+    ANACONDA_ORG_USERNAME,
+    AUDIENCE,
+    BaoServer,
+    trust_parameters,
+)
 
 
 @pytest.fixture
@@ -30,7 +36,9 @@ def run(
     fake_github.configure_app(4242, public_key_pem=public.encode(), installation_id=77)
     for name in ("foo-feedstock", "bar-feedstock", "baz-feedstock"):
         fake_github.add_repo(name)
-    fake_anaconda.add_token(ANACONDA_ORG_CREDENTIAL, scopes=["all"], owners=["conda-forge"])
+    fake_anaconda.add_account(
+        ANACONDA_ORG_USERNAME, ANACONDA_ORG_PASSWORD, organisations=["conda-forge"]
+    )
     fake_anaconda.add_file("conda-forge", "linux-64/bar-1.0-h0_0.conda", labels=["main"])
     return Run(
         fake_github,

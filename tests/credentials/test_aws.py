@@ -26,7 +26,8 @@ from tests.fakes.oidc import FakeOidcIssuer
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/admin-requests-process"
-ORG_CREDENTIAL = "aws-held-org-credential-" + "Zq8" * 8
+ORG_USERNAME = "aws-held-machine-account"
+ORG_PASSWORD = "aws-held-org-password-" + "Zq8" * 8
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,8 @@ def test_aws_backend_run_uses_a_900_second_session(
         Name="admin-requests/process",
         SecretString=json.dumps(
             {
-                "anaconda_org_token": ORG_CREDENTIAL,
+                "anaconda_org_username": ORG_USERNAME,
+                "anaconda_org_password": ORG_PASSWORD,
                 "github_app_id": "4242",
                 "github_installation_id": "77",
             }
@@ -78,7 +80,7 @@ def test_aws_backend_run_uses_a_900_second_session(
     )
     fake_github.configure_app(4242, public_key_pem=public_pem, installation_id=77)
     fake_github.add_repo("foo-feedstock")
-    fake_anaconda.add_token(ORG_CREDENTIAL, scopes=["all"])
+    fake_anaconda.add_account(ORG_USERNAME, ORG_PASSWORD, organisations=["conda-forge"])
     settings = CredentialSettings(
         backend="aws",
         oidc_request_url=issuer.actions_environ()["ACTIONS_ID_TOKEN_REQUEST_URL"],

@@ -30,12 +30,12 @@ from admin_requests.errors import CredentialScopeError, GitHubAppTokenError
 from admin_requests.kinds.contract import OutcomeStatus
 from admin_requests.services.http import Retrier, RetryPolicy
 from tests.credentials.broker_world import ARCHIVE, MARK_BROKEN, Run, gh, label, mint_for
-from tests.fakes import FakeGitHub
+from tests.fakes import FakeCirun, FakeGitHub
 from tests.fakes.azure import FakeAzure
 from tests.fakes.faults import Fault
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.kinds.helpers import load
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL
+from tests.vault_trust import ANACONDA_ORG_PASSWORD, ANACONDA_ORG_USERNAME
 
 NO_WAIT = Retrier(RetryPolicy(base_delay=0.01), sleep=lambda _: None)
 
@@ -95,9 +95,11 @@ def process_two_requests(run: Run, broker: CredentialBroker) -> list[RequestCred
             json={"scopes": ["all"]},
             timeout=10,
         )
-        assert minted.status_code == 403
+        assert minted.status_code == 401
         info = run.anaconda.tokens[creds.anaconda_token.reveal()]
         assert info.scopes == frozenset({"api:write"})
+        assert info.owners == frozenset({"conda-forge"})  # for the organisation
+        assert info.minted_by == ANACONDA_ORG_USERNAME
         assert info.expires_at is not None
         assert info.expires_at - run.anaconda.now() <= 900
         seen.append(creds)
@@ -131,7 +133,7 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     assert run.anaconda.effects["mint"] == 1
     assert run.anaconda.effects["remove_token"] == 1
     for value in run.anaconda.tokens:
-        assert value == ANACONDA_ORG_CREDENTIAL or not run.anaconda.is_token_valid(value)
+        assert not run.anaconda.is_token_valid(value)
     for token in [t for t in run.github.tokens]:
         assert not run.github.is_token_valid(token)
 
@@ -165,7 +167,8 @@ def test_a_run_mints_scoped_credentials_and_revokes_them_all(
     # No secret value reached a log line or the terminal.
     out, err = capsys.readouterr()
     text = caplog.text + out + err + "\n".join(r.getMessage() for r in caplog.records)
-    assert ANACONDA_ORG_CREDENTIAL in raw_tokens
+    assert ANACONDA_ORG_PASSWORD in raw_tokens
+    assert ANACONDA_ORG_USERNAME in raw_tokens
     # (Values shorter than Masker.MIN_LENGTH are the App and installation ids, which
     # are not secret and would otherwise redact every "77" in a log.)
     secrets = [value for value in raw_tokens if len(value) >= Masker.MIN_LENGTH]
@@ -200,19 +203,21 @@ def test_credentials_are_revoked_when_the_request_fails(run: Run) -> None:
 
 
 @pytest.mark.vault
-def test_org_credential_is_cleared_right_after_minting(run: Run) -> None:
+def test_username_and_password_are_cleared_right_after_minting(run: Run) -> None:
     used: list[Secret] = []
     original = AnacondaTokens.mint
 
-    def spy(self: AnacondaTokens, credential: Secret, *args: object, **kwargs: object) -> object:
-        used.append(credential)
-        return original(self, credential, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(
+        self: AnacondaTokens, username: Secret, password: Secret, *args: object, **kwargs: object
+    ) -> object:
+        used.extend((username, password))
+        return original(self, username, password, *args, **kwargs)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as patch, run.broker() as broker:
         patch.setattr(AnacondaTokens, "mint", spy)
         with broker.request_credentials(MARK_BROKEN, label="r.yml"):
-            assert len(used) == 1
-            assert used[0].cleared
+            assert len(used) == 2
+            assert all(secret.cleared for secret in used)
 
 
 @pytest.mark.vault
@@ -270,7 +275,8 @@ def test_in_actions_every_value_is_masked_the_moment_it_is_obtained(run: Run) ->
         masked = stream.getvalue().splitlines()
         assert f"::add-mask::{creds.github_token.reveal()}" in masked
         assert f"::add-mask::{creds.anaconda_token.reveal()}" in masked
-        assert f"::add-mask::{ANACONDA_ORG_CREDENTIAL}" in masked
+        assert f"::add-mask::{ANACONDA_ORG_PASSWORD}" in masked
+        assert f"::add-mask::{ANACONDA_ORG_USERNAME}" in masked
         assert f"::add-mask::{run.issuer.issued[-1]}" in masked
 
 
@@ -369,11 +375,19 @@ class World:
     azure: FakeAzure
     settings: Settings
     credentials: CredentialSettings
+    cirun: FakeCirun
+
+
+CIRUN_KEY = "cirun-organisation-key"
 
 
 @pytest.fixture
 def world(
-    fake_github: FakeGitHub, azure: FakeAzure, issuer: FakeOidcIssuer, tmp_path: Path
+    fake_github: FakeGitHub,
+    azure: FakeAzure,
+    issuer: FakeOidcIssuer,
+    fake_cirun: FakeCirun,
+    tmp_path: Path,
 ) -> World:
     # The App needs 'secrets' (token_reset) on top of what the other kinds use.
     app = fake_github.configure_app(
@@ -403,7 +417,10 @@ def world(
     )
     fake_github.add_repo("ci-access-control")
     fake_github.add_installation(900, "blacksmith")
+    fake_github.add_installation(901, "cirun-application")
     fake_github.add_user_token("ghp_org_admin_for_installations")
+    fake_cirun.add_key(CIRUN_KEY)
+    fake_cirun.seed_access("version: 1\npolicies: []\naccess_control: []\n")
     environ = issuer.actions_environ()
     return World(
         fake_github,
@@ -411,11 +428,15 @@ def world(
         Settings(
             github_api_url=fake_github.url,
             azure_devops_url=azure.url,
-            ci_app_installations=(("blacksmith", 900),),
+            cirun_api_url=fake_cirun.api_url,
+            ci_app_installations=(("blacksmith", 900), ("cirun", 901)),
         ),
         CredentialSettings(
             backend="env",
-            dev_values={"github_installations_token": "ghp_org_admin_for_installations"},
+            dev_values={
+                "github_installations_token": "ghp_org_admin_for_installations",
+                "cirun_api_key": CIRUN_KEY,
+            },
             dev_github_app_key_file=str(key),
             github_app_id="4242",
             github_installation_id="77",
@@ -425,6 +446,7 @@ def world(
             azure_client_id=azure.client_id,
             azure_authority_url=azure.url,
         ),
+        fake_cirun,
     )
 
 
@@ -489,6 +511,31 @@ def test_a_ci_resource_request_borrows_the_installations_credential_for_its_dura
     assert outcome.status is OutcomeStatus.DONE, outcome.detail
     assert world.github.installation_repositories(900) == {"foo-feedstock"}
     assert "blacksmith" in world.github.repo("ci-access-control").file_text(".access_control.yml")
+
+
+def test_a_cirun_request_borrows_the_cirun_key_for_its_duration_only(world: World) -> None:
+    loaded = load(
+        "action: cirun\nfeedstocks: [foo]\nresources: [cirun-openstack-gpu-large]\nsend_pr: false\n"
+    )
+    with open_broker(world.settings, world.credentials, retrier=NO_WAIT) as broker:
+        access = loaded.kind.access(loaded.model, _settings_only(world.settings))
+        with broker.request_credentials(access, label="cirun.yml") as creds:
+            borrowed = creds.cirun_api_key
+            assert borrowed is not None
+            assert borrowed.reveal() == CIRUN_KEY
+        assert borrowed.cleared
+        with broker.request_services(access, world.settings, label="cirun.yml") as services:
+            assert services.cirun is not None
+            [outcome] = [loaded.kind.execute(i, services) for i in loaded.items]
+        # Other kinds never see it.
+        other = load("action: blacksmith\nfeedstocks: [foo]\n")
+        other_access = other.kind.access(other.model, _settings_only(world.settings))
+        with broker.request_services(other_access, world.settings, label="b.yml") as services:
+            assert services.cirun is None
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert world.cirun.resources_of("foo-feedstock-policy") == ["cirun-openstack-gpu-large"]
+    assert world.cirun.repos == {"conda-forge/foo-feedstock": True}
+    assert world.github.installation_repositories(901) == {"foo-feedstock"}
 
 
 def _settings_only(settings: Settings) -> object:

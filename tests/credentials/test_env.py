@@ -38,13 +38,13 @@ def test_env_backend_warns_loudly_and_signs_locally(
     )
     settings = CredentialSettings(
         backend="env",
-        dev_values={"anaconda_org_token": "dev-credential"},
+        dev_values={"anaconda_org_password": "dev-credential"},
         dev_github_app_key_file=str(pem),
     )
     backend = EnvBackend(settings, Masker(in_actions=False))
     backend.start(CredentialLedger())
     assert "for local development against fakes ONLY" in caplog.text
-    assert backend.read_job_secret()["anaconda_org_token"].reveal() == "dev-credential"
+    assert backend.read_job_secret()["anaconda_org_password"].reveal() == "dev-credential"
     key.public_key().verify(backend.sign_rs256(b"m"), b"m", padding.PKCS1v15(), hashes.SHA256())
 
 

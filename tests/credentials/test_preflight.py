@@ -9,7 +9,7 @@ import requests
 
 from admin_requests.credentials import preflight
 from tests.fakes.oidc import FakeOidcIssuer
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer
+from tests.vault_trust import ANACONDA_ORG_PASSWORD, ANACONDA_ORG_USERNAME, AUDIENCE, BaoServer
 
 
 def action_environ(vault: BaoServer, issuer: FakeOidcIssuer, github_env: Path) -> dict[str, str]:
@@ -44,8 +44,9 @@ def test_login_check_exports_only_configuration(
     out = capsys.readouterr().out
     # In Actions the values are masked by the runner: the lines name them, once each,
     # and nothing else of the run's output does.
-    assert out.count(ANACONDA_ORG_CREDENTIAL) == 1
-    assert f"::add-mask::{ANACONDA_ORG_CREDENTIAL}" in out.splitlines()
+    for value in (ANACONDA_ORG_USERNAME, ANACONDA_ORG_PASSWORD):
+        assert out.count(value) == 1
+        assert f"::add-mask::{value}" in out.splitlines()
     # The login it made is revoked: the token it got cannot read any more.
     tokens = [
         line.removeprefix("::add-mask::")

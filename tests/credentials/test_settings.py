@@ -19,12 +19,12 @@ def test_settings_come_from_the_environment_once() -> None:
             "VAULT_ADDR": "https://vault.example/",
             "GITHUB_ACTIONS": "true",
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN": TOKEN,
-            "ADMIN_DEV_ANACONDA_ORG_TOKEN": "x",
+            "ADMIN_DEV_ANACONDA_ORG_PASSWORD": "x",
         }
     )
     assert settings.vault_addr == "https://vault.example"
     assert settings.running_in_actions
-    assert settings.dev_values == {"anaconda_org_token": "x"}
+    assert settings.dev_values == {"anaconda_org_password": "x"}
     assert TOKEN not in repr(settings)
 
 

@@ -85,6 +85,11 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
     code, out = deploy(github, "check", token="reader", capsys=capsys)
     assert (code, github.effects.total()) == (0, 0), out
     assert "matches" in out
+    # ... except what a read-only token is not shown, which it says it did not compare.
+    assert "1 thing(s) this token cannot see, so not compared:" in out
+    assert "ruleset 'protect main': bypass_actors not compared" in out
+    code, out = deploy(github, "check", capsys=capsys)
+    assert (code, "cannot see" in out) == (0, False), out
     assert deploy(github, "apply", capsys=capsys)[0] == 0
     assert github.effects.total() == 0, "a second apply changes nothing"
 
@@ -109,8 +114,15 @@ def test_check_finds_drift_that_widens_access_and_apply_removes_it(
     assert code == 1
     assert "deployment branch policy 'release/*' (branch) is not declared: delete" in out
     assert "variable VAULT_ROLE is not declared: delete" in out
-    assert "bypass_actors" in out
     assert 'default_workflow_permissions: "write" -> "read"' in out
+    # GitHub shows bypass actors only to a token that can write the ruleset: the
+    # read-only check says it could not compare them, rather than "none".
+    assert "ruleset 'protect main': bypass_actors not compared" in out
+    assert "[not visible to this token]" in out
+    assert "RepositoryRole" not in out
+    code, out = deploy(github, "check", capsys=capsys)
+    assert code == 1
+    assert 'bypass_actors: [{"actor_id": 5, "actor_type": "RepositoryRole"' in out
 
     assert deploy(github, "apply", capsys=capsys)[0] == 0
     assert list(production["branch_policies"].values()) == [{"name": "main", "type": "branch"}]

@@ -10,7 +10,11 @@ with one key.
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import shutil
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +41,46 @@ from tests.fakes.github import generate_app_key
 from tests.fakes.oidc import (
     PROCESS_WORKFLOW_REF,
     REFUSED,
+    REFUSED_BY_THE_VAULT,
     REPOSITORY,
     REPOSITORY_ID,
     REPOSITORY_OWNER_ID,
     FakeOidcIssuer,
 )
-from tests.vault_trust import ANACONDA_ORG_CREDENTIAL, AUDIENCE, BaoServer, trust_parameters
+from tests.vault_trust import (
+    ANACONDA_ORG_PASSWORD,
+    ANACONDA_ORG_USERNAME,
+    AUDIENCE,
+    BaoServer,
+    trust_parameters,
+)
 
 pytestmark = pytest.mark.vault
 
 ROLE = "admin-requests-process"
 
 
-def login(vault: BaoServer, token: str, role: str = ROLE) -> requests.Response:
-    return requests.post(
-        f"{vault.addr}/v1/auth/jwt/login", json={"role": role, "jwt": token}, timeout=10
+# The vault tokens this module's logins bought, revoked after each test: the vault is the
+# session's, and tests/cli/test_run.py counts the JWT logins' tokens still alive in it.
+_BOUGHT: list[tuple[BaoServer, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _revoke_what_the_test_logged_in() -> Iterator[None]:
+    yield
+    while _BOUGHT:
+        vault, accessor = _BOUGHT.pop()
+        with contextlib.suppress(VaultError):  # the test revoked it itself
+            vault.admin().call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+
+
+def login(vault: BaoServer, token: str, role: str = ROLE, path: str = "login") -> requests.Response:
+    response = requests.post(
+        f"{vault.addr}/v1/auth/jwt/{path}", json={"role": role, "jwt": token}, timeout=10
     )
+    if response.status_code == 200:
+        _BOUGHT.append((vault, response.json()["auth"]["accessor"]))
+    return response
 
 
 def call(vault: BaoServer, token: str, method: str, path: str, body: Any = None) -> int:
@@ -89,7 +117,10 @@ def test_each_processing_trigger_is_accepted(
     assert login(trusted_vault, oidc_issuer.mint(AUDIENCE, event_name=event)).status_code == 200
 
 
-@pytest.mark.parametrize("overrides", REFUSED.values(), ids=REFUSED.keys())
+VAULT_REFUSED = {**REFUSED, **REFUSED_BY_THE_VAULT}
+
+
+@pytest.mark.parametrize("overrides", VAULT_REFUSED.values(), ids=VAULT_REFUSED.keys())
 def test_tokens_outside_the_trust_policy_are_refused(
     trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer, overrides: dict[str, Any]
 ) -> None:
@@ -106,6 +137,115 @@ def test_wrong_audience_is_refused(trusted_vault: BaoServer, oidc_issuer: FakeOi
 def test_expired_token_is_refused(trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer) -> None:
     oidc_issuer.lifetime = -120
     assert login(trusted_vault, oidc_issuer.mint(AUDIENCE)).status_code in (400, 403)
+
+
+# Tokens out of their time by 25 s: more than the role's few seconds of leeway for clock
+# skew, less than the 30 s it once allowed. Each differs from a fresh processing token in
+# one time claim (the last also moves nbf, from which a token without exp would
+# otherwise be counted); the argument is the time of minting.
+OUT_OF_TIME: dict[str, Callable[[int], dict[str, Any]]] = {
+    "expired 25 s ago": lambda now: {"exp": now - 25},
+    "not valid for another 25 s": lambda now: {"nbf": now + 25},
+    "issued 25 s in the future": lambda now: {"iat": now + 25},
+    # OpenBao gives a token without exp expiration_leeway after its iat/nbf.
+    "no exp, issued 25 s ago": lambda now: {"exp": None, "iat": now - 25, "nbf": now - 25},
+}
+
+
+@pytest.mark.parametrize("claims", OUT_OF_TIME.values(), ids=OUT_OF_TIME.keys())
+def test_tokens_a_few_seconds_out_of_their_time_are_refused(
+    trusted_vault: BaoServer,
+    oidc_issuer: FakeOidcIssuer,
+    claims: Callable[[int], dict[str, Any]],
+) -> None:
+    response = login(trusted_vault, oidc_issuer.mint(AUDIENCE, **claims(int(time.time()))))
+    assert response.status_code == 400, response.text
+    assert "error validating token" in response.text
+
+
+def test_what_the_role_cannot_refuse_an_old_token_or_a_far_exp(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    """OpenBao's JWT login compares exp, nbf and iat with now (hashicorp/cap's
+    Validator, within clock_skew_leeway) and nothing more: no bound on a token's age or
+    on how far ahead its exp lies. The role's max_age is for the OIDC browser flow (it
+    becomes the authorisation request's max_age) and is not read by JWT login. So what
+    bounds both is the signature: only GitHub's key can sign, and GitHub's tokens expire
+    minutes after they are issued (docs/security.md, W11). If OpenBao ever refuses these
+    tokens, this test fails and that page should say so.
+    """
+    now = int(time.time())
+    admin = trusted_vault.admin()
+    role = admin.call("GET", f"auth/jwt/role/{ROLE}")["data"]
+    with_max_age = f"{ROLE}-with-max-age"
+    admin.call("POST", f"auth/jwt/role/{with_max_age}", {**role, "max_age": 60})
+    try:
+        for overrides in (
+            {"iat": now - 3600, "nbf": now - 3600},  # issued an hour ago, exp still ahead
+            {"exp": now + 365 * 24 * 3600},  # valid for a year
+        ):
+            token = oidc_issuer.mint(AUDIENCE, **overrides)
+            for role_name in (ROLE, with_max_age):
+                response = login(trusted_vault, token, role=role_name)
+                assert response.status_code == 200, (overrides, role_name, response.text)
+    finally:
+        admin.call("DELETE", f"auth/jwt/role/{with_max_age}")
+
+
+# What a CEL role would add (docs/security.md, W11): an iat at most 5 minutes old and an
+# exp at most 5 minutes (and a few seconds) after it. GitHub's tokens: exp = iat + 300.
+CEL_AGE_BOUND = (
+    "int(claims.iat) >= int(now) - 300 && int(claims.exp) - int(claims.iat) <= 310"
+    " ? pb.Auth{policies: ['nothing']} : 'older than 5 minutes or valid for longer'"
+)
+
+
+def test_a_cel_role_could_refuse_what_the_jwt_role_cannot(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    """OpenBao's CEL roles (auth/jwt/cel/role, OpenBao only) see the claims and the time,
+    so the next step W11 names is possible: the tokens the test above must admit are
+    refused here, and a fresh one is not."""
+    admin = trusted_vault.admin()
+    body = {
+        "cel_program": {"expression": CEL_AGE_BOUND},
+        "bound_audiences": [AUDIENCE],
+        **{key: 5 for key in ("clock_skew_leeway", "expiration_leeway", "not_before_leeway")},
+    }
+    admin.call("POST", "auth/jwt/cel/role/age-bound", body)
+    try:
+        now = int(time.time())
+
+        def cel_login(**overrides: Any) -> int:
+            token = oidc_issuer.mint(AUDIENCE, **overrides)
+            return login(trusted_vault, token, role="age-bound", path="cel/login").status_code
+
+        assert cel_login() == 200
+        assert cel_login(iat=now - 3600, nbf=now - 3600) == 400
+        assert cel_login(exp=now + 365 * 24 * 3600) == 400
+    finally:
+        admin.call("DELETE", "auth/jwt/cel/role/age-bound")
+
+
+def test_one_jwt_logs_in_as_often_as_it_is_sent_until_it_expires(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    """OpenBao keeps no record of the jti it has seen: a JWT is a bearer credential for
+    its whole life, and revoking the vault token it bought does not retire it. What
+    bounds a replay is its exp (plus clock_skew_leeway, test above), its audience and
+    claims (the tests above) and the job's masking (docs/security.md, S6)."""
+    token = oidc_issuer.mint(AUDIENCE)
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    logins = []
+    for _ in range(3):
+        response = login(trusted_vault, token)
+        assert response.status_code == 200, response.text
+        logins.append(response.json()["auth"])
+        VaultClient(
+            trusted_vault.addr, session=requests.Session(), masker=Masker(in_actions=False)
+        ).revoke_self(Secret(logins[-1]["client_token"]))
+    assert len({auth["client_token"] for auth in logins}) == 3
+    assert jti not in json.dumps(logins)  # nothing of the JWT's identity is kept
 
 
 def test_token_signed_by_another_key_is_refused(
@@ -238,7 +378,7 @@ def test_imported_app_key_signs_jwts_github_verifies(
     apply(admin, trust_parameters(), oidc_discovery_url=oidc_issuer.url)
 
 
-def test_org_credential_is_what_was_stored(
+def test_machine_account_is_what_was_stored(
     trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
 ) -> None:
     token = Secret(process_token(trusted_vault, oidc_issuer)["client_token"])
@@ -247,8 +387,10 @@ def test_org_credential_is_what_was_stored(
     )
     params = trust_parameters()
     entries = client.read_kv2(token, params.kv_mount, params.secret_path)
-    assert entries["anaconda_org_token"].reveal() == ANACONDA_ORG_CREDENTIAL
-    assert repr(entries).count("***") == 3
+    assert entries["anaconda_org_username"].reveal() == ANACONDA_ORG_USERNAME
+    assert entries["anaconda_org_password"].reveal() == ANACONDA_ORG_PASSWORD
+    assert "anaconda_org_token" not in entries  # a password, not a token (docs/security.md)
+    assert repr(entries).count("***") == 4
 
 
 def test_command_line_apply_and_render(

@@ -220,8 +220,14 @@ def _commit_all(root: Path, message: str) -> None:
 
 
 def setup_deployment(workspace: Workspace, gh: FakeGitHub | None, issuer: str | None) -> None:
-    """What the operator has before the page: the App's key, downloaded from GitHub."""
+    """What the operator has before the page: the App's key, downloaded from GitHub.
+
+    The page reads two values (the anaconda.org machine account's username, then its
+    password); the harness answers every ``read`` with one line, so it provides the
+    username.
+    """
     (workspace.root / "app-key.pem").write_bytes(generate_app_key()[0])
+    workspace.env["ANACONDA_ORG_USERNAME"] = "doc-test-machine-account"
 
 
 def setup_operations(workspace: Workspace, gh: FakeGitHub | None, issuer: str | None) -> None:
@@ -255,7 +261,8 @@ def setup_operations(workspace: Workspace, gh: FakeGitHub | None, issuer: str | 
         f"{params.kv_mount}/data/{params.secret_path}",
         {
             "data": {
-                "anaconda_org_token": "org-cred",
+                "anaconda_org_username": "cf-machine-account",
+                "anaconda_org_password": "org-password",
                 "github_app_id": "4242",
                 "github_installation_id": "77",
             }
@@ -287,7 +294,8 @@ def check_deployment(workspace: Workspace, gh: FakeGitHub | None) -> None:
     vault = VaultAdmin(workspace.env["VAULT_ADDR"], workspace.env["VAULT_TOKEN"])
     secret = vault.call("GET", "admin-requests/data/process")["data"]["data"]
     assert secret == {
-        "anaconda_org_token": "doc-test-input",
+        "anaconda_org_username": "doc-test-machine-account",
+        "anaconda_org_password": "doc-test-input",
         "github_app_id": "123456",
         "github_installation_id": "7890123",
     }
@@ -300,7 +308,8 @@ def check_operations(workspace: Workspace, gh: FakeGitHub | None) -> None:
     assert not gh.is_token_valid(workspace.env["LEAKED_TOKEN"])
     vault = VaultAdmin(workspace.env["VAULT_ADDR"], workspace.env["VAULT_TOKEN"])
     secret = vault.call("GET", "admin-requests/data/process")["data"]["data"]
-    assert secret["anaconda_org_token"] == "doc-test-input"
+    assert secret["anaconda_org_password"] == "doc-test-input"
+    assert secret["anaconda_org_username"] == "cf-machine-account"  # patch kept the others
     assert secret["github_app_id"] == "4242"  # patch kept the other values
     key = vault.call("GET", "transit/keys/admin-requests-github-app")["data"]
     assert key["latest_version"] == 2

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .anaconda import FakeAnaconda
+from .cirun import FakeCirun
 from .faults import Fault, Faults
 from .github import FakeGitHub, blob_sha, sha
 
-__all__ = ["FakeAnaconda", "FakeGitHub", "Fault", "Faults", "blob_sha", "sha"]
+__all__ = ["FakeAnaconda", "FakeCirun", "FakeGitHub", "Fault", "Faults", "blob_sha", "sha"]

@@ -4,38 +4,57 @@
 
     with FakeAnaconda() as ac:
         ac.add_file("conda-forge", "linux-64/foo-1.0-h0_0.conda", labels=["main"])
-        ac.add_token("master", scopes=["all"])                 # may mint tokens
+        ac.add_account("cf-machine", "its-password", organisations=["conda-forge"])
         ac.add_token("labels", scopes=["api:write"], owners=["conda-forge"])
         ...
         assert ac.file("conda-forge", "linux-64/foo-1.0-h0_0.conda").labels == {"main", "broken"}
 
-Routes (as anaconda-client / binstar_client calls them; auth is ``Authorization: token X``):
+Routes, as anaconda-client (``binstar_client.Binstar``) calls them and with the statuses
+it accepts; auth is ``Authorization: token X`` except for minting
+(tests/services/test_anaconda_contract.py checks them against binstar_client's source):
 
-- ``GET /dist/{owner}/{name}/{version}/{subdir}/{filename}``: file metadata (public);
+- ``GET /dist/{owner}/{name}/{version}/{subdir}/{filename}``: file metadata (public), 200
+  (``distribution``);
 - ``POST``/``DELETE /channels/{owner}/{label}`` with JSON ``{package, version, basename}``:
-  add or remove a label on one file (needs ``api:write`` on ``owner``);
+  add or remove a label on one file (needs ``api:write`` on ``owner``), 201
+  (``add_channel``/``remove_channel``);
 - ``POST /copy/package/{owner}/{name}/{version}/{subdir}/{filename}`` with JSON
-  ``{to_owner, from_channel, to_channel}``: 409 when the destination has the file;
-- ``POST /authentications`` with JSON ``{scopes, note, max-age}``: mint a token (needs
-  ``all`` or ``auth``); ``DELETE /authentications``: remove the calling token;
-- ``GET /{channel}[/label/{label}]/{subdir}/{filename}``: the file's bytes (the CDN).
+  ``{to_owner, from_channel, to_channel}``: 200 with the copied files, 409 when the
+  destination has the file (``copy``);
+- ``POST /authentications`` with basic auth (an account's username and password; a
+  token is refused, 401) and JSON ``{scopes, note, note_url, hostname, user, max-age,
+  strength, fail-if-exists}``: 200 with a new token for ``user`` (an organisation the
+  account belongs to; the account itself when null) that expires after ``max-age``
+  seconds (``authenticate``). Keys binstar_client does not send (``fail_if_exists``...)
+  are refused with 400: stricter than anaconda.org, so a misspelt field cannot pass
+  unnoticed. ``DELETE /authentications``: the calling token removes itself, 201
+  (``remove_authentication``);
+- ``GET /{channel}[/label/{label}]/{subdir}/{filename}``: the file's bytes. This is the
+  channel CDN (conda.anaconda.org), which binstar_client does not call; it is served
+  here too so one fake stands for both (``CDN_ROUTES``).
 
-Unknown, expired or removed token: 401. Token not scoped to the owner: 404. Missing
+Errors are ``{"error": message}``, the field binstar_client reads. Unknown, expired or
+removed token, or a wrong password: 401. Token not scoped to the owner: 404. Missing
 scope: 403.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .server import FakeServer, HttpError, Request, Response
+from .server import FakeServer, Handler, HttpError, Request, Response
 
 READ_SCOPES = {"all", "api", "api:read", "api:write"}
 WRITE_SCOPES = {"all", "api", "api:write"}
-MINT_SCOPES = {"all", "auth"}
+# What binstar_client's authenticate() sends to POST /authentications.
+MINT_KEYS = frozenset(
+    {"scopes", "note", "note_url", "hostname", "user", "max-age", "strength", "fail-if-exists"}
+)
 
 
 @dataclass
@@ -67,6 +86,28 @@ class FakeAnacondaToken:
     # The fake's clock when the token was added or minted, and when it was removed.
     created_at: float = 0.0
     removed_at: float | None = None
+    # For minted tokens: the account that minted it and the JSON body it sent.
+    minted_by: str = ""
+    minted_with: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A request a route answered without an error (for the contract test)."""
+
+    method: str
+    pattern: str
+    request: Request
+    status: int
+
+
+@dataclass
+class FakeAnacondaAccount:
+    """A user account (a machine account): logs in with basic auth to mint tokens."""
+
+    username: str
+    password: str
+    organisations: frozenset[str]
 
 
 def split_filename(filename: str) -> tuple[str, str, str]:
@@ -84,6 +125,12 @@ class FakeAnaconda(FakeServer):
         # owner -> basename -> file
         self.files: dict[str, dict[str, FakeFile]] = {}
         self.tokens: dict[str, FakeAnacondaToken] = {}
+        self.accounts: dict[str, FakeAnacondaAccount] = {}
+        # (method, pattern) of every route, in the order registered.
+        self.route_patterns: list[tuple[str, str]] = []
+        # What each route answered; None (the default) keeps nothing, as a long-lived
+        # sandbox would otherwise grow without end. The contract test sets a list.
+        self.served: list[Served] | None = None
         self._register_routes()
 
     # -- seeding ----------------------------------------------------------------------
@@ -135,6 +182,20 @@ class FakeAnaconda(FakeServer):
             )
         return token
 
+    def add_account(
+        self, username: str, password: str, *, organisations: list[str] | tuple[str, ...] = ()
+    ) -> FakeAnacondaAccount:
+        """An account that may mint tokens for itself and for ``organisations``."""
+        with self.lock:
+            account = FakeAnacondaAccount(username, password, frozenset(organisations))
+            self.accounts[username] = account
+            return account
+
+    def minted(self) -> list[FakeAnacondaToken]:
+        """Tokens created through ``POST /authentications``, oldest first."""
+        with self.lock:
+            return [info for info in self.tokens.values() if info.minted_by]
+
     def is_token_valid(self, token: str) -> bool:
         with self.lock:
             info = self.tokens.get(token)
@@ -167,7 +228,44 @@ class FakeAnaconda(FakeServer):
             raise HttpError(403, f"this token lacks one of the scopes {sorted(scopes)}")
         return info
 
+    def _account(self, request: Request) -> FakeAnacondaAccount:
+        """The account of a basic-auth header; anything else is refused (401)."""
+        header = request.header("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise HttpError(401, "tokens cannot create tokens: log in with a username and password")
+        try:
+            username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise HttpError(401, "malformed basic auth") from None
+        account = self.accounts.get(username)
+        if account is None or not secrets.compare_digest(account.password, password):
+            raise HttpError(401, "Invalid username or password")
+        return account
+
     # -- routes -----------------------------------------------------------------------
+
+    # The channel CDN's routes (not anaconda.org's API; binstar_client never calls them).
+    CDN_ROUTES = frozenset(
+        {
+            ("GET", "/{channel}/label/{label}/{subdir}/{filename}"),
+            ("GET", "/{channel}/{subdir}/{filename}"),
+        }
+    )
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self.route_patterns.append((method, pattern))
+
+        def observed(request: Request) -> Response:
+            response = handler(request)
+            if self.served is not None:
+                self.served.append(Served(method, pattern, request, response.status))
+            return response
+
+        super().route(method, pattern, observed)
+
+    def error_body(self, error: HttpError) -> Any:
+        return {"error": error.message}
 
     def _register_routes(self) -> None:
         self.route("GET", "/dist/{owner}/{name}/{version}/{subdir}/{filename}", self._dist)
@@ -243,29 +341,37 @@ class FakeAnaconda(FakeServer):
         copy = FakeFile(to_owner, source.name, source.version, basename, source.content, {to_label})
         self.files.setdefault(to_owner, {})[basename] = copy
         self.effects["copy"] += 1
-        return Response(201, [self._dist_json(copy)])
+        return Response(200, [self._dist_json(copy)])
 
     def _mint(self, request: Request) -> Response:
-        info = self._token(request)
-        assert info is not None
-        if not info.scopes & MINT_SCOPES:
-            raise HttpError(403, "this token may not create tokens")
+        account = self._account(request)
         body = request.json()
+        if not isinstance(body, dict):
+            raise HttpError(400, "the body must be a JSON object")
+        unknown = sorted(set(body) - MINT_KEYS)
+        if unknown:
+            raise HttpError(400, f"unknown fields {unknown}")
         scopes = body.get("scopes") or []
         if isinstance(scopes, str):
             scopes = scopes.split()
-        if "all" not in info.scopes and not set(scopes) <= info.scopes:
-            raise HttpError(403, f"cannot grant scopes {sorted(set(scopes) - info.scopes)}")
+        fail_if_exists = body.get("fail-if-exists", False)
+        if not isinstance(fail_if_exists, bool):
+            raise HttpError(400, "'fail-if-exists' must be true or false")
+        owner = body.get("user") or account.username
+        if owner != account.username and owner not in account.organisations:
+            raise HttpError(403, f"{account.username!r} may not create tokens for {owner!r}")
         max_age = body.get("max-age")
         token = "ac-" + secrets.token_hex(16)
         expires = self.now() + float(max_age) if max_age is not None else None
         self.tokens[token] = FakeAnacondaToken(
             token,
             frozenset(scopes),
-            info.owners,
+            frozenset({owner}),
             expires,
             note=str(body.get("note", "")),
             created_at=self.now(),
+            minted_by=account.username,
+            minted_with=dict(body),
         )
         self.effects["mint"] += 1
         return Response(

@@ -40,9 +40,13 @@ from nacl.public import PrivateKey, SealedBox
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from . import openapi
 from .server import FakeServer, HttpError, Request, Response
 
 NOT_ACCESSIBLE = "Resource not accessible by integration"
+# Files larger than this come back from the contents API with encoding "none" and no
+# content (GitHub documents 1 MB); the blobs API serves them.
+CONTENTS_API_LIMIT = 1024 * 1024
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 # What an installation of the fake App may grant when nothing else is configured.
 DEFAULT_APP_PERMISSIONS = {
@@ -76,6 +80,19 @@ on:
 jobs: {}  # (the build matrix is left out: only what starts it matters here)
 """,
 }
+
+
+class ValidationFailed(HttpError):
+    """GitHub's 422 "Validation Failed", with the detail in ``errors[].message``."""
+
+    def __init__(self, *errors: dict[str, str]) -> None:
+        detail = "; ".join(e.get("message", e.get("code", "")) for e in errors)
+        super().__init__(422, f"Validation Failed: {detail}")
+        self.errors = errors
+
+
+def _missing(resource: str, field: str) -> dict[str, str]:
+    return {"resource": resource, "code": "missing_field", "field": field}
 
 
 def sha(seed: str) -> str:
@@ -136,6 +153,8 @@ class FakeInstallation:
     installation_id: int
     app_slug: str
     repository_ids: set[int] = field(default_factory=set)
+    # "all": installed on every repository of the organisation (repository_ids unused).
+    repository_selection: str = "selected"
 
 
 @dataclass
@@ -248,9 +267,12 @@ class FakeGitHub(FakeServer):
         self._actions_keys: dict[str, PrivateKey] = {}
         # Actions workflows and their runs, by repository (see the status-page block).
         self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
+        # Calls and answers that differ from GitHub's description (see dispatch).
+        self.contract_violations: list[str] = []
         self._register_routes()
         self._register_secrets_installations_pulls()
         self._register_workflow_run_routes()
+        self._register_blob_routes()
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -430,13 +452,15 @@ class FakeGitHub(FakeServer):
 
     def _content_json(self, repo: str, path: str, content: bytes) -> dict[str, Any]:
         blob = blob_sha(content)
+        # As GitHub: past 1 MB the contents API leaves the content out (read the blob).
+        large = len(content) > CONTENTS_API_LIMIT
         return {
             "type": "file",
-            "encoding": "base64",
+            "encoding": "none" if large else "base64",
             "size": len(content),
             "name": path.rsplit("/", 1)[-1],
             "path": path,
-            "content": base64.b64encode(content).decode(),
+            "content": "" if large else base64.b64encode(content).decode(),
             "sha": blob,
             "url": f"{self._repo_url(repo)}/contents/{path}",
             "git_url": f"{self._repo_url(repo)}/git/blobs/{blob}",
@@ -465,7 +489,34 @@ class FakeGitHub(FakeServer):
         }
 
     def error_body(self, error: HttpError) -> Any:
-        return {"message": error.message, "documentation_url": "https://docs.github.com/rest"}
+        body: dict[str, Any] = {
+            "message": error.message,
+            "documentation_url": "https://docs.github.com/rest",
+        }
+        if isinstance(error, ValidationFailed):
+            body["message"] = "Validation Failed"
+            body["errors"] = [dict(e) for e in error.errors]
+        return body
+
+    # -- the contract: every call checked against GitHub's description ------------------
+
+    def dispatch(self, request: Request) -> Response:
+        """Serve the call, then check it and the answer against GitHub's description
+        (tests/fakes/openapi.py); a violation is kept in ``contract_violations``."""
+        try:
+            response = super().dispatch(request)
+        except HttpError as error:
+            response = Response(error.status, self.error_body(error), error.headers)
+        found = openapi.check_exchange(
+            request.method,
+            request.path,
+            request.query,
+            request.body,
+            response.status,
+            response.body,
+        )
+        self.contract_violations += found
+        return response
 
     # -- authorisation ----------------------------------------------------------------
 
@@ -733,7 +784,11 @@ class FakeGitHub(FakeServer):
         if path in files:
             return Response(200, self._content_json(repo.name, path, files[path]))
         listing = [
-            self._content_json(repo.name, name, content)
+            {
+                k: v
+                for k, v in self._content_json(repo.name, name, content).items()
+                if k not in ("content", "encoding")  # a listing has no content
+            }
             for name, content in sorted(files.items())
             if name.startswith(path + "/") and "/" not in name[len(path) + 1 :]
         ]
@@ -774,10 +829,14 @@ class FakeGitHub(FakeServer):
         self._pushed(repo, branch, before or "0" * 40, commit)
         self.effects["put_file"] += 1
         self.file_writes[repo.name] += 1
+        written = self._content_json(repo.name, path, content)
+        # A write answers the file's metadata (file-commit), never its content.
+        written = {k: v for k, v in written.items() if k not in ("content", "encoding")}
+        written["download_url"] = f"https://raw.githubusercontent.com/{self.org}/{repo.name}/{path}"
         return Response(
             201 if current is None else 200,
             {
-                "content": self._content_json(repo.name, path, content),
+                "content": written,
                 "commit": {
                     "sha": commit,
                     "url": f"{self._repo_url(repo.name)}/git/commits/{commit}",
@@ -828,7 +887,7 @@ class FakeGitHub(FakeServer):
         self._writable(repo)
         body = request.json()
         if not body.get("title"):
-            raise HttpError(422, "Validation Failed: title is missing")
+            raise ValidationFailed(_missing("Issue", "title"))
         labels = [x if isinstance(x, str) else x["name"] for x in body.get("labels", [])]
         issue = self._new_issue(
             repo, body["title"], body.get("body") or "", labels, "admin-requests[bot]", "open"
@@ -866,7 +925,7 @@ class FakeGitHub(FakeServer):
         self._writable(repo)
         text = request.json().get("body")
         if not text:
-            raise HttpError(422, "Validation Failed: body is missing")
+            raise ValidationFailed(_missing("IssueComment", "body"))
         comment_id = next(self._ids)
         comment = {
             "id": comment_id,
@@ -1159,7 +1218,19 @@ class FakeGitHub(FakeServer):
         ruleset = repo.admin.rulesets.get(int(request.params["id"]))
         if ruleset is None:
             raise HttpError(404, "Not Found")
-        return Response(200, self._ruleset_json(repo, ruleset))
+        found = self._ruleset_json(repo, ruleset)
+        if not self._may(request, "administration", "write"):
+            # GitHub returns bypass_actors only to callers who can write the ruleset.
+            del found["bypass_actors"]
+        return Response(200, found)
+
+    def _may(self, request: Request, permission: str, level: str) -> bool:
+        """Whether the (already authorised) caller's token holds ``permission:level``."""
+        granted = self._token(request).permissions
+        if granted is None:
+            return True
+        held = granted.get(permission)
+        return held is not None and LEVELS[held] >= LEVELS[level]
 
     def _valid_ruleset(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("name"):
@@ -1192,7 +1263,9 @@ class FakeGitHub(FakeServer):
         repo = self._admin_repo(request, "administration", "write")
         ruleset = self._valid_ruleset(request.json())
         if any(r["name"] == ruleset["name"] for r in repo.admin.rulesets.values()):
-            raise HttpError(422, "Validation Failed: Name must be unique")
+            raise ValidationFailed(
+                {"resource": "Repository", "code": "custom", "message": "Name must be unique"}
+            )
         ruleset["id"] = next(self._ids)
         repo.admin.rulesets[ruleset["id"]] = ruleset
         self.effects["create_ruleset"] += 1
@@ -1285,7 +1358,7 @@ class FakeGitHub(FakeServer):
             raise HttpError(422, "Invalid request: name and type")
         policy = {"name": body["name"], "type": body.get("type", "branch")}
         if policy in env["branch_policies"].values():
-            raise HttpError(422, "Validation Failed: the policy already exists")
+            return Response(303)  # GitHub's description: "the same ... pattern already exists"
         number = next(self._ids)
         env["branch_policies"][number] = policy
         self.effects["create_branch_policy"] += 1
@@ -1355,7 +1428,11 @@ class FakeGitHub(FakeServer):
         body = request.json()
         name = str(body.get("name", ""))
         if not name or name.lower() in repo.admin.labels:
-            raise HttpError(422, "Validation Failed: name is missing or already exists")
+            raise ValidationFailed(
+                _missing("Label", "name")
+                if not name
+                else {"resource": "Label", "code": "already_exists", "field": "name"}
+            )
         label = {
             "name": name,
             "color": str(body.get("color", "ededed")).lstrip("#"),
@@ -1371,6 +1448,16 @@ class FakeGitHub(FakeServer):
         if label is None:
             raise HttpError(404, "Not Found")
         body = request.json()
+        new_name = body.get("new_name")
+        if new_name is not None:  # a rename; GitHub's field for it is new_name, not name
+            clash = repo.admin.labels.get(str(new_name).lower())
+            if not new_name or (clash is not None and clash is not label):
+                raise ValidationFailed(
+                    {"resource": "Label", "code": "already_exists", "field": "name"}
+                )
+            del repo.admin.labels[label["name"].lower()]
+            label["name"] = str(new_name)
+            repo.admin.labels[label["name"].lower()] = label
         for key in ("color", "description"):
             if key in body:
                 label[key] = str(body[key]).lstrip("#") if key == "color" else body[key]
@@ -1387,19 +1474,33 @@ class FakeGitHub(FakeServer):
             return SealedBox(self._actions_key(repo)).decrypt(sealed).decode()
 
     def add_installation(
-        self, installation_id: int, app_slug: str, repositories: tuple[str, ...] = ()
+        self,
+        installation_id: int,
+        app_slug: str,
+        repositories: tuple[str, ...] = (),
+        *,
+        all_repositories: bool = False,
     ) -> FakeInstallation:
-        """Another App (a CI provider's) installed on ``repositories`` of the organisation."""
+        """Another App (a CI provider's) installed on ``repositories`` of the organisation,
+        or on all of them (``all_repositories``)."""
         with self.lock:
             found = FakeInstallation(
-                installation_id, app_slug, {self.repos[n].id for n in repositories}
+                installation_id,
+                app_slug,
+                {self.repos[n].id for n in repositories},
+                "all" if all_repositories else "selected",
             )
             self.installations[installation_id] = found
             return found
 
+    def _installed_ids(self, installation: FakeInstallation) -> set[int]:
+        if installation.repository_selection == "all":
+            return {r.id for r in self.repos.values()}
+        return installation.repository_ids
+
     def installation_repositories(self, installation_id: int) -> set[str]:
         with self.lock:
-            ids = self.installations[installation_id].repository_ids
+            ids = self._installed_ids(self.installations[installation_id])
             return {r.name for r in self.repos.values() if r.id in ids}
 
     def add_user_token(self, token: str, *, scopes: tuple[str, ...] = ("repo",)) -> str:
@@ -1490,7 +1591,7 @@ class FakeGitHub(FakeServer):
             "updated_at": stamp,
         }
         self.effects["put_secret"] += 1
-        return Response(204 if existing else 201)
+        return Response(204) if existing else Response(201, {})  # GitHub: an empty object
 
     def _user_token(self, request: Request) -> None:
         header = request.header("Authorization") or ""
@@ -1520,25 +1621,39 @@ class FakeGitHub(FakeServer):
 
     def _list_installation_repos(self, request: Request) -> Response:
         installation = self._installation(request)
+        ids = self._installed_ids(installation)
         found = [
             self._repo_json(r)
             for r in sorted(self.repos.values(), key=lambda r: r.id)
-            if r.id in installation.repository_ids
+            if r.id in ids
         ]
         per_page = int(request.query.get("per_page", "30"))
         page = int(request.query.get("page", "1"))
         chunk = found[(page - 1) * per_page : page * per_page]
-        return Response(200, {"total_count": len(found), "repositories": chunk})
+        return Response(
+            200,
+            {
+                "total_count": len(found),
+                "repository_selection": installation.repository_selection,
+                "repositories": chunk,
+            },
+        )
 
     def _add_installation_repo(self, request: Request) -> Response:
         installation, repo = self._installation_repo(request)
-        if repo.id not in installation.repository_ids:
+        if repo.id not in self._installed_ids(installation):
             installation.repository_ids.add(repo.id)
             self.effects["installation_add"] += 1
         return Response(204)
 
     def _remove_installation_repo(self, request: Request) -> Response:
         installation, repo = self._installation_repo(request)
+        # GitHub's description: 422 when the App is installed on all repositories, or
+        # when this would remove the last one (the wording of the message is the fake's).
+        if installation.repository_selection == "all":
+            raise HttpError(422, "The installation is on all repositories of the organization")
+        if installation.repository_ids == {repo.id}:
+            raise HttpError(422, "The installation must keep at least one repository")
         if repo.id in installation.repository_ids:
             installation.repository_ids.discard(repo.id)
             self.effects["installation_remove"] += 1
@@ -1578,11 +1693,21 @@ class FakeGitHub(FakeServer):
         head, base = str(body.get("head", "")), str(body.get("base", ""))
         head = head.split(":", 1)[-1]
         if not body.get("title"):
-            raise HttpError(422, "Validation Failed: title is missing")
-        if f"refs/heads/{head}" not in repo.refs or f"refs/heads/{base}" not in repo.refs:
-            raise HttpError(422, "Validation Failed: head or base is not a branch")
+            raise ValidationFailed(_missing("PullRequest", "title"))
+        for name, branch in (("head", head), ("base", base)):
+            if f"refs/heads/{branch}" not in repo.refs:
+                raise ValidationFailed(
+                    {"resource": "PullRequest", "field": name, "code": "invalid"}
+                )
         if any(p.head == head and p.state == "open" for p in repo.pulls.values()):
-            raise HttpError(422, f"A pull request already exists for {self.org}:{head}.")
+            # GitHub's answer: the detail is in errors[].message, not in message.
+            raise ValidationFailed(
+                {
+                    "resource": "PullRequest",
+                    "code": "custom",
+                    "message": f"A pull request already exists for {self.org}:{head}.",
+                }
+            )
         number = max([*repo.issues, *repo.pulls], default=0) + 1
         pull = FakePull(
             number, body["title"], body.get("body") or "", head, base, "admin-requests[bot]"
@@ -1713,6 +1838,32 @@ class FakeGitHub(FakeServer):
         response = self._page(request, runs)
         response.body = {"total_count": len(runs), "workflow_runs": response.body}
         return response
+
+    # -- git blobs (files past the contents API's 1 MB) --------------------------------
+
+    def _register_blob_routes(self) -> None:
+        self.route("GET", "/repos/{owner}/{repo}/git/blobs/{sha}", self._get_blob)
+
+    def _get_blob(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        wanted = request.params["sha"]
+        for files in (repo.files, *repo.branch_files.values()):
+            for content in files.values():
+                if blob_sha(content) == wanted:
+                    return Response(
+                        200,
+                        {
+                            "sha": wanted,
+                            "node_id": f"B_{wanted[:12]}",
+                            "size": len(content),
+                            "url": f"{self._repo_url(repo.name)}/git/blobs/{wanted}",
+                            # GitHub wraps the base64 in lines, as git's tools do.
+                            "content": base64.encodebytes(content).decode(),
+                            "encoding": "base64",
+                        },
+                    )
+        raise HttpError(404, "Not Found")
 
 
 @dataclass

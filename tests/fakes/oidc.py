@@ -63,6 +63,9 @@ def process_claims(repository: str = REPOSITORY) -> dict[str, Any]:
         "run_id": "9000000001",
         "run_number": "42",
         "run_attempt": "1",
+        # GitHub's own runners. Under act the job runs on this machine
+        # (``-P ubuntu-latest=-self-hosted``), but this issuer plays GitHub for the
+        # production job, so its tokens say what GitHub's would for process.yml.
         "runner_environment": "github-hosted",
     }
 
@@ -228,4 +231,17 @@ REFUSED: dict[str, dict[str, Any]] = {
     "a reusable workflow calling from elsewhere": {
         "job_workflow_ref": "attacker/tools/.github/workflows/process.yml@refs/heads/main"
     },
+}
+
+# Claims the vault role binds that AWS's customised ``sub`` (deploy/aws/) does not carry,
+# so only the vault's tests refuse them. Each differs from a processing token in one claim.
+REFUSED_BY_THE_VAULT: dict[str, dict[str, Any]] = {
+    # A self-hosted runner is a machine someone other than GitHub controls (and keeps
+    # between jobs); the processing job only ever runs on GitHub's.
+    "a self-hosted runner": {"runner_environment": "self-hosted"},
+    # A tag can be pushed at any commit by anyone with write access, reviewed or not.
+    "a tag": {"ref_type": "tag"},
+    # process.yml called as a reusable workflow by another workflow of this repository:
+    # job_workflow_ref is process.yml, workflow_ref names the caller.
+    "called by another workflow": {"workflow_ref": OTHER_WORKFLOW},
 }

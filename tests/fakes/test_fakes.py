@@ -120,15 +120,36 @@ def test_github_refuses_permissions_beyond_the_installation(fake_github: FakeGit
     assert response.status_code == 422
 
 
+def _mint(
+    fake: FakeAnaconda, body: dict[str, object], auth: tuple[str, str] | None = None, **kw: str
+) -> requests.Response:
+    return requests.post(
+        fake.url + "/authentications", json=body, auth=auth, headers=kw or None, timeout=5
+    )
+
+
+MINT_BODY = {  # what binstar_client's authenticate() sends
+    "scopes": ["api:write"],
+    "note": "job",
+    "note_url": None,
+    "hostname": "runner",
+    "user": "conda-forge",
+    "max-age": 60,
+    "strength": "strong",
+    "fail-if-exists": False,
+}
+
+
 def test_anaconda_minted_token_expires_and_can_be_removed(fake_anaconda: FakeAnaconda) -> None:
-    fake_anaconda.add_token("master", scopes=["all"])
-    minted = requests.post(
-        fake_anaconda.url + "/authentications",
-        json={"scopes": ["api:write"], "max-age": 60, "note": "job"},
-        headers={"Authorization": "token master"},
-        timeout=5,
-    ).json()["token"]
+    fake_anaconda.add_account("machine", "its-password", organisations=["conda-forge"])
+    answer = _mint(fake_anaconda, MINT_BODY, ("machine", "its-password"))
+    assert answer.status_code == 200  # the only status binstar_client's authenticate accepts
+    minted = answer.json()["token"]
     assert fake_anaconda.is_token_valid(minted)
+    [info] = fake_anaconda.minted()
+    assert info.owners == {"conda-forge"}
+    assert info.minted_by == "machine"
+    assert info.minted_with == MINT_BODY
     fake_anaconda.advance(61)
     assert not fake_anaconda.is_token_valid(minted)
     fake_anaconda.advance(-61)
@@ -139,6 +160,66 @@ def test_anaconda_minted_token_expires_and_can_be_removed(fake_anaconda: FakeAna
     )
     assert removed.status_code == 201
     assert not fake_anaconda.is_token_valid(minted)
+
+
+def test_anaconda_mints_only_for_a_username_and_password(fake_anaconda: FakeAnaconda) -> None:
+    fake_anaconda.add_account("machine", "its-password", organisations=["conda-forge"])
+    fake_anaconda.add_token("master", scopes=["all"])
+    refused = [
+        _mint(fake_anaconda, MINT_BODY, Authorization="token master"),
+        _mint(fake_anaconda, MINT_BODY, Authorization="Bearer master"),
+        _mint(fake_anaconda, MINT_BODY),
+        _mint(fake_anaconda, MINT_BODY, ("machine", "wrong")),
+        _mint(fake_anaconda, MINT_BODY, ("nobody", "its-password")),
+    ]
+    assert [r.status_code for r in refused] == [401] * 5
+    assert "username and password" in refused[0].json()["error"]
+    assert fake_anaconda.effects["mint"] == 0
+
+
+def test_anaconda_mint_takes_binstar_clients_fields_only(fake_anaconda: FakeAnaconda) -> None:
+    fake_anaconda.add_account("machine", "its-password", organisations=["conda-forge"])
+    auth = ("machine", "its-password")
+    underscored = {k: v for k, v in MINT_BODY.items() if k != "fail-if-exists"}
+    answer = _mint(fake_anaconda, {**underscored, "fail_if_exists": False}, auth)
+    assert answer.status_code == 400
+    assert "fail_if_exists" in answer.json()["error"]
+    assert _mint(fake_anaconda, {**MINT_BODY, "fail-if-exists": "no"}, auth).status_code == 400
+    # ``user`` names the organisation: one the account is not in is refused; none is the
+    # account itself, whose token cannot act on the organisation.
+    assert _mint(fake_anaconda, {**MINT_BODY, "user": "other-org"}, auth).status_code == 403
+    own = _mint(fake_anaconda, {**MINT_BODY, "user": None}, auth).json()["token"]
+    assert fake_anaconda.tokens[own].owners == {"machine"}
+    fake_anaconda.add_file("conda-forge", "noarch/foo-1.0-pyh0_0.conda")
+    label = requests.post(
+        fake_anaconda.url + "/channels/conda-forge/broken",
+        json={"package": "foo", "version": "1.0", "basename": "noarch/foo-1.0-pyh0_0.conda"},
+        headers={"Authorization": f"token {own}"},
+        timeout=5,
+    )
+    assert label.status_code == 404
+
+
+def test_anaconda_copy_answers_200_with_the_copies(fake_anaconda: FakeAnaconda) -> None:
+    basename = "noarch/foo-1.0-pyh0_0.conda"
+    fake_anaconda.add_file("cf-staging", basename)
+    fake_anaconda.add_token("writer", scopes=["api:write"], owners=["conda-forge"])
+    answer = requests.post(
+        f"{fake_anaconda.url}/copy/package/cf-staging/foo/1.0/{basename}",
+        json={"to_owner": "conda-forge", "from_channel": "main", "to_channel": "main"},
+        headers={"Authorization": "token writer"},
+        timeout=5,
+    )
+    assert answer.status_code == 200  # binstar_client's copy accepts only 200
+    assert [copy["full_name"] for copy in answer.json()] == [f"conda-forge/foo/1.0/{basename}"]
+    again = requests.post(
+        f"{fake_anaconda.url}/copy/package/cf-staging/foo/1.0/{basename}",
+        json={"to_owner": "conda-forge", "from_channel": "main", "to_channel": "main"},
+        headers={"Authorization": "token writer"},
+        timeout=5,
+    )
+    assert again.status_code == 409
+    assert "already exists" in again.json()["error"]  # the field binstar_client reads
 
 
 def test_anaconda_scope_checks(fake_anaconda: FakeAnaconda) -> None:

@@ -25,6 +25,8 @@ def settings_for(
         "github_api_url": github.url if github else "http://127.0.0.1:9",
         "anaconda_api_url": anaconda.url if anaconda else "http://127.0.0.1:9",
         "channel_url": anaconda.url if anaconda else "http://127.0.0.1:9",
+        # Never the real Cirun: tests that use it pass a FakeCirun's api_url.
+        "cirun_api_url": "http://127.0.0.1:9",
         "http_timeout_seconds": TEST_TIMEOUT,
     }
     values.update(overrides)

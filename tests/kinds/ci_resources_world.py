@@ -1,12 +1,14 @@
-"""The GitHub world of the CI-resource kinds' tests (test_ci_resources.py, cirun/test_cirun.py,
-test_ci_config.py): the records repository, Cirun's .access.yml, one feedstock with a conda-
-forge.yml, and one provider App installation per kind."""
+"""The world of the CI-resource kinds' tests (test_ci_resources.py, cirun/test_cirun.py,
+test_ci_config.py): the records repository, one feedstock with a conda-forge.yml, one
+provider App installation per kind, and Cirun with conda-forge's real access control."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from admin_requests.access import Access
 from admin_requests.services import Services
-from tests.fakes import FakeGitHub
+from tests.fakes import FakeCirun, FakeGitHub
 from tests.kinds.helpers import Loaded
 from tests.kinds.scoped import Minted, scoped_services
 
@@ -26,20 +28,8 @@ access_control:
 """
 
 
-CIRUN_ACCESS = """\
-version: 1
-
-policies:
-  - id: old-feedstock
-    repo: old-feedstock
-    teams: [old]
-    pull_request: false
-
-access_control:
-  - resource: cirun-openstack-gpu-large
-    policies:
-      - old-feedstock
-"""
+# An excerpt of conda-forge's real .cirun/.access.yml (see tests/data/cirun/README.md).
+CIRUN_ACCESS = (Path(__file__).parents[1] / "data" / "cirun" / "access.yml").read_text()
 
 
 CONDA_FORGE_YML = "# feedstock settings\nbot:\n  automerge: true  # please\n"
@@ -79,6 +69,7 @@ def with_ci_repositories(fake_github: FakeGitHub) -> FakeGitHub:
     fake_github.add_repo("bar-feedstock")
     fake_github.add_repo("old-feedstock")
     fake_github.add_repo(RECORDS, files={".access_control.yml": ACCESS_CONTROL})
+    # As on conda-forge: Cirun's bot keeps it; admin-requests never writes it.
     fake_github.add_repo(".cirun", files={".access.yml": CIRUN_ACCESS})
     for action, installation in INSTALLATIONS.items():
         fake_github.add_installation(installation, action, ("old-feedstock",))
@@ -86,12 +77,25 @@ def with_ci_repositories(fake_github: FakeGitHub) -> FakeGitHub:
     return fake_github
 
 
+def with_cirun(fake_cirun: FakeCirun) -> FakeCirun:
+    """Cirun with conda-forge's real access control (the excerpt) and those feedstocks on."""
+    fake_cirun.seed_access(CIRUN_ACCESS)
+    for name in ("libmagma", "pytorch-cpu", "onnxruntime"):
+        fake_cirun.add_repo(f"conda-forge/{name}-feedstock")
+    return fake_cirun
+
+
 def services(
-    gh: FakeGitHub, loaded: Loaded, minted: Minted | None = None, **extra: object
+    gh: FakeGitHub,
+    loaded: Loaded,
+    minted: Minted | None = None,
+    *,
+    cirun: FakeCirun | None = None,
+    **extra: object,
 ) -> Services:
     reader = scoped_services(gh, Access(), **SETTINGS)
     access = loaded.kind.access(loaded.model, reader)
-    return scoped_services(gh, access, minted=minted, **{**SETTINGS, **extra})
+    return scoped_services(gh, access, minted=minted, cirun=cirun, **{**SETTINGS, **extra})
 
 
 def records(gh: FakeGitHub) -> str:

@@ -1,6 +1,6 @@
 """Services whose tokens carry exactly what a request's Access declares, as the broker
 gives them: the main installation token, one per extra grant, an Azure DevOps token, the
-installations credential. Tests prove with them that a kind needs nothing more."""
+installations credential, a Cirun API key. Tests prove with them that a kind needs nothing more."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import itertools
 from dataclasses import dataclass, field
 
 from admin_requests.access import Access
-from admin_requests.services import AppInstallationsClient, AzureDevOpsClient, Services
-from tests.fakes import FakeGitHub
+from admin_requests.services import (
+    AppInstallationsClient,
+    AzureDevOpsClient,
+    CirunClient,
+    Services,
+)
+from tests.fakes import FakeCirun, FakeGitHub
 from tests.fakes.azure import FakeAzure
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import services_for
@@ -25,6 +30,7 @@ class Minted:
     grants: dict[tuple[str, ...], str] = field(default_factory=dict)
     azure: str | None = None
     installations: str | None = None
+    cirun: str | None = None
 
 
 def scoped_services(
@@ -32,6 +38,7 @@ def scoped_services(
     access: Access,
     *,
     azure: FakeAzure | None = None,
+    cirun: FakeCirun | None = None,
     clock: FakeClock | None = None,
     minted: Minted | None = None,
     **settings: object,
@@ -45,6 +52,8 @@ def scoped_services(
     )
     if azure is not None:
         settings.setdefault("azure_devops_url", azure.url)
+    if cirun is not None:
+        settings.setdefault("cirun_api_url", cirun.api_url)
     services = services_for(
         gh, None, github_token=minted.main, anaconda_token=None, clock=clock, **settings
     )
@@ -65,5 +74,10 @@ def scoped_services(
         minted.installations = gh.add_user_token(f"ghp_installations_{n}")
         services.app_installations = AppInstallationsClient(
             services.settings, minted.installations, retrier=services.github.retrier
+        )
+    if access.cirun and cirun is not None:
+        minted.cirun = cirun.add_key(f"cirun-request-{n}")
+        services.cirun = CirunClient(
+            services.settings, minted.cirun, retrier=services.github.retrier
         )
     return services

@@ -7,9 +7,7 @@ import pytest
 
 from admin_requests.errors import PermanentError
 from admin_requests.kinds.ci_config import (
-    cirun_policy_ids,
     edit_access_control,
-    edit_cirun_access,
     enable_self_hosted,
     runner_labels,
     set_runner_labels,
@@ -18,7 +16,6 @@ from tests.fakes import FakeGitHub
 from tests.kinds.ci_resources_world import (
     ACCESS_CONTROL,
     CBC,
-    CIRUN_ACCESS,
     CONDA_FORGE_YML,
     records,
     services,
@@ -70,29 +67,6 @@ def test_a_records_file_that_is_not_yaml_or_not_a_mapping_is_left_for_a_person()
         edit_access_control(b"a: [b\n", resource="depot", feedstock="foo", grant=True)
     with pytest.raises(PermanentError, match=r"\.access_control\.yml"):
         edit_access_control(b"- a list\n", resource="depot", feedstock="foo", grant=True)
-
-
-def test_cirun_access_gives_and_takes_a_policy_with_its_last_resource() -> None:
-    granted = edit_cirun_access(
-        CIRUN_ACCESS.encode(),
-        resources=["cirun-openstack-gpu-large"],
-        repo="foo-feedstock",
-        team="foo",
-        pull_request=False,
-        grant=True,
-    )
-    assert granted is not None
-    assert cirun_policy_ids(granted) == {"old-feedstock", "foo-feedstock"}
-    revoked = edit_cirun_access(
-        granted,
-        resources=["cirun-openstack-gpu-large"],
-        repo="foo-feedstock",
-        team="foo",
-        pull_request=False,
-        grant=False,
-    )
-    assert revoked is not None
-    assert revoked.decode() == CIRUN_ACCESS
 
 
 def test_the_feedstock_edits_report_nothing_to_do_when_already_done() -> None:

@@ -81,6 +81,27 @@ def test_revoke_removes_the_app_and_the_record(gh: FakeGitHub) -> None:
     assert statuses(run(revoke, services(gh, revoke))) == [("done", False)]
 
 
+@pytest.mark.parametrize("all_repositories", [True, False])
+def test_a_removal_github_refuses_fails_with_why_and_the_record_still_changes(
+    gh: FakeGitHub, all_repositories: bool
+) -> None:
+    """GitHub will not take a repository out of an installation on all repositories, nor
+    the last one out of any (422): the record is updated, a person is told what to do."""
+    gh.add_installation(502, "blacksmith", ("foo-feedstock",), all_repositories=all_repositories)
+    grant = load("action: blacksmith\nfeedstocks: [foo]\n")
+    run(grant, services(gh, grant))
+    revoke = load("action: blacksmith\nfeedstocks: [foo]\nrevoke: true\n")
+    [outcome] = run(revoke, services(gh, revoke))
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "foo-feedstock" in gh.installation_repositories(502)
+    assert "foo-feedstock" not in records(gh)
+    assert f"recorded in {RECORDS}/.access_control.yml" in outcome.detail
+    why = "installed on all repositories" if all_repositories else "the last repository"
+    assert "still in the Blacksmith runners App installation: GitHub refused" in outcome.detail
+    assert why in outcome.detail
+    assert "organisation owner" in outcome.detail
+
+
 def test_an_unconfigured_provider_fails_with_words_and_changes_nothing(gh: FakeGitHub) -> None:
     loaded = load("action: depot\nfeedstocks: [foo]\n")
     reader = scoped_services(gh, Access())

@@ -306,3 +306,83 @@ def test_kinds_sharing_a_follow_up_run_it_once(
     assert report.count(Disposition.COMPLETED) == 2
     assert kind.after_runs == [["one", "two"]]
     assert undo.after_runs == []
+
+
+# Issue 16 finding 9: text that came from a request cannot steer the log, the issue, or
+# the files the run reads and writes.
+
+EVIL_NAME = "evil\n::stop-commands::pwned.yml"
+
+
+def test_a_badly_named_file_is_parked_and_its_issue_shows_the_name_escaped(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    repo.add_request(EVIL_NAME, things("one"))
+
+    [result] = make_runner(repo, clock, tracker, kinds=[kind]).run().results
+
+    assert result.disposition is Disposition.PARKED
+    assert kind.calls == []
+    assert any("bad-file-name" in problem for problem in result.problems)
+    [issue] = tracker.issues.values()
+    assert "\n" not in issue.title
+    assert "evil\\n::stop-commands::pwned.yml" in issue.title
+    assert "evil\\\\n::stop-commands::pwned.yml" in issue.body  # markdown-escaped backslash
+    assert "rename it, e.g. to 'evil-stop-commands-pwned.yml'" in issue.body
+    assert "\n" not in repo.subjects()[0]
+
+
+def test_an_issue_mentions_its_requester_and_nobody_else(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    added = repo.add_request("a.yml", things("ping-@octocat"))
+    tracker.pulls[added] = ["maintainer-gh"]
+    kind.always("ping-@octocat", Outcome.failed("ask @conda-forge/core about it"))
+
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
+
+    [issue] = tracker.issues.values()
+    assert issue.body.count("@maintainer-gh") == 1
+    mentions = [word for word in issue.body.split() if "@" in word]
+    assert all(w.startswith("@maintainer-gh") or "@\u200b" in w for w in mentions), mentions
+    assert "@\u200bconda-forge/core" in issue.body
+    assert "@\u200boctocat" in issue.body
+
+
+def test_a_symlinked_request_is_parked_without_reading_or_writing_through_it(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    # Two things: one done, one left, so the old run shrank the file through the link.
+    outside = repo.root.parent / "outside.yml"
+    outside.write_text(things("one", "two") + "# SECRET_LINE: hunter2\n")
+    (repo.root / "requests" / "a.yml").symlink_to(outside)
+    repo.commit("Add a link")
+    kind.always("two", Outcome.retry("later"))
+
+    [result] = make_runner(repo, clock, tracker, kinds=[kind]).run().results
+
+    assert result.disposition is Disposition.PARKED
+    assert kind.calls == []
+    assert outside.read_text() == things("one", "two") + "# SECRET_LINE: hunter2\n"
+    [issue] = tracker.issues.values()
+    assert "symbolic link" in issue.body
+    assert "hunter2" not in issue.body
+    assert (repo.root / "requests" / "a.yml").is_symlink()
+
+
+def test_a_symlinked_state_file_is_replaced_not_written_through(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker, kind: ScriptedKind
+) -> None:
+    target = repo.root / "docs" / "index.md"
+    target.parent.mkdir()
+    target.write_text("# the docs\n")
+    (repo.root / "queue-state").mkdir()
+    (repo.root / STATE).symlink_to(target)
+    repo.add_request("a.yml", things("one"))
+    kind.always("one", Outcome.retry("later"))
+
+    make_runner(repo, clock, tracker, kinds=[kind]).run()
+
+    assert target.read_text() == "# the docs\n"
+    assert not (repo.root / STATE).is_symlink()
+    assert state_of(repo)["attempts"] == 1

@@ -3,14 +3,17 @@ request's access, and what happens without credentials or services."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from admin_requests.access import Access
-from admin_requests.kinds.contract import Item, Outcome
+from admin_requests.config import Settings
+from admin_requests.kinds.contract import Item, Outcome, OutcomeStatus
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+from admin_requests.queue.execute import execute_item
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.report import Disposition
 from tests.fakes.clock import FakeClock
@@ -21,6 +24,7 @@ from tests.queue.support import (
     POLICY,
     Repo,
     ScriptedKind,
+    ThingParams,
     make_runner,
     registry_with,
     things,
@@ -135,3 +139,30 @@ def test_a_run_without_services_carries_nothing_out_and_retries_later(
     assert kind.after_runs == []
     assert report.results[0].disposition is Disposition.RETRY_LATER
     assert "no services" in report.results[0].items[0].outcome.detail
+
+
+class FeedstockKind(ScriptedKind):
+    """Targets '<thing>-feedstock', as the feedstock kinds map their names."""
+
+    def target_repositories(self, item: Item) -> tuple[str, ...]:
+        return (f"{item.target}-feedstock",)
+
+
+def test_an_item_that_targets_a_protected_repository_fails_without_reaching_the_kind() -> None:
+    # Issue 16 finding 7: the queue refuses it at execution too, with the run's own list
+    # (here one more repository than the checker's default list knows).
+    kind = FeedstockKind()
+    services = dataclasses.replace(
+        unreachable_services(),
+        settings=Settings.from_environ({"ADMIN_REQUESTS_PROTECTED_REPOSITORIES": "core-feedstock"}),
+    )
+    core = Item("fake:core", "fake", "core", "do core", ThingParams("core"))
+    other = Item("fake:other", "fake", "other", "do other", ThingParams("other"))
+
+    refused = execute_item(kind, core, services)
+    done = execute_item(kind, other, services)
+
+    assert refused.status is OutcomeStatus.FAILED
+    assert "'core-feedstock', one of the organisation's infrastructure" in refused.detail
+    assert done.status is OutcomeStatus.DONE
+    assert kind.calls == ["other"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,11 @@ from admin_requests.queue.dispatch import QueueRunner
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.lease import (
     LEASE_REF,
+    MAX_TTL,
     LeaseBusyError,
     LeaseInfo,
     LeaseLostError,
+    LeaseStuckError,
     RunLease,
 )
 from admin_requests.queue.report import Disposition
@@ -30,9 +32,9 @@ pytestmark = pytest.mark.soak
 TTL = timedelta(minutes=20)
 
 
-def git_out(*args: str, cwd: Path | None = None) -> str:
+def git_out(*args: str, cwd: Path | None = None, stdin: str | None = None) -> str:
     return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, input=stdin
     ).stdout
 
 
@@ -224,3 +226,72 @@ def test_two_runs_taking_a_free_lease_at_the_same_moment(remote: Path, tmp_path:
         for lease in leases:
             lease.release()
         assert remote_lease(remote) is None
+
+
+# Issue 16 finding 8: a lease pushed by hand cannot stop processing.
+
+
+def forge(remote: Path, holder: str, acquired: datetime, expires: datetime) -> None:
+    """Push a lease commit the way anyone with push access could, outside our code."""
+    message = LeaseInfo(holder, acquired, expires).to_message()
+    tree = git_out("--git-dir", str(remote), "mktree", cwd=None, stdin="")
+    commit = git_out(
+        "--git-dir",
+        str(remote),
+        "-c",
+        "user.name=x",
+        "-c",
+        "user.email=x@example.invalid",
+        "commit-tree",
+        tree.strip(),
+        "-m",
+        message,
+    ).strip()
+    git_out("--git-dir", str(remote), "update-ref", LEASE_REF, commit)
+
+
+def test_a_lease_that_expires_beyond_the_maximum_is_taken_over_and_reported(
+    remote: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    forge(remote, "forged", START, datetime(2099, 1, 1, tzinfo=UTC))
+    run = lease_for(checkout(remote, tmp_path / "a"), clock, "next run")
+
+    run.acquire()
+
+    info = remote_lease(remote)
+    assert info is not None
+    assert info.holder == "next run"
+    [note] = run.notes
+    assert "'forged' holds it until 2099-01-01T00:00:00Z" in note
+    assert "further ahead than a run's lease can last (1 h)" in note
+
+
+def test_a_lease_taken_in_the_future_is_taken_over(remote: Path, tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    forge(remote, "time traveller", START + timedelta(hours=2), START + timedelta(minutes=30))
+    run = lease_for(checkout(remote, tmp_path / "a"), clock, "next run")
+    run.acquire()
+    assert "in the future" in run.notes[0]
+
+
+def test_the_maximum_itself_and_a_little_clock_skew_are_still_obeyed(
+    remote: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    forge(remote, "slow clock", START, START + MAX_TTL + timedelta(minutes=4))
+    with pytest.raises(LeaseBusyError):
+        lease_for(checkout(remote, tmp_path / "a"), clock, "next run").acquire()
+
+
+def test_a_lease_held_for_more_than_a_few_runs_fails_loudly(remote: Path, tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    # Renewed in time, but taken over three maximum lifetimes ago: no run lasts that long.
+    forge(remote, "stuck", START - 3 * MAX_TTL - timedelta(minutes=1), START + timedelta(minutes=5))
+    run = lease_for(checkout(remote, tmp_path / "a"), clock, "next run")
+    with pytest.raises(LeaseStuckError, match="the queue is stuck: 'stuck' has held"):
+        run.acquire()
+    # Held for less: an ordinary busy queue.
+    forge(remote, "long run", START - 2 * MAX_TTL, START + timedelta(minutes=5))
+    with pytest.raises(LeaseBusyError):
+        run.acquire()

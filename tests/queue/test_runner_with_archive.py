@@ -88,3 +88,33 @@ def test_archive_request_with_a_typo_is_shrunk_parked_then_completed(
     [issue] = fake_github.issues(HOME)
     assert issue.state == "closed"
     assert repo.status() == ""
+
+
+def test_a_request_to_archive_an_infrastructure_repository_is_parked_not_carried_out(
+    fake_github: FakeGitHub, repo: Repo, clock: FakeClock
+) -> None:
+    # Issue 16 finding 7: a request archived conda-forge-repodata-patches-feedstock.
+    patches = "conda-forge-repodata-patches-feedstock"
+    fake_github.add_repo(HOME)
+    fake_github.add_repo(patches)
+    settings = Settings(github_api_url=fake_github.url, repository=f"conda-forge/{HOME}")
+    job_token = fake_github.add_token(
+        "job", repositories=[HOME], permissions={"issues": "write", "pull_requests": "read"}
+    )
+    tracker = GitHubIssueTracker(GitHubClient.build(settings, job_token), settings.repository)
+    admin = fake_github.add_token(
+        "admin", repositories=[patches], permissions={"administration": "write"}
+    )
+    services = Services.build(settings, github_token=admin, anaconda_token=None)
+    repo.add_request(
+        "archive-patches.yml", "action: archive\nfeedstocks:\n  - conda-forge-repodata-patches\n"
+    )
+
+    result = make_runner(repo, clock, tracker, services=services).run().results[0]
+
+    assert not fake_github.repo(patches).archived
+    assert result.disposition is Disposition.PARKED
+    assert any("protected-repository" in problem for problem in result.problems)
+    [issue] = fake_github.issues(HOME)
+    assert f"the repository '{patches}'" in issue.body
+    assert "no request may act on" in issue.body

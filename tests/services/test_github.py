@@ -14,8 +14,9 @@ from admin_requests.errors import (
     TransientError,
 )
 from admin_requests.services.github import GitHubClient
-from tests.fakes import FakeGitHub, Fault, sha
+from tests.fakes import FakeGitHub, Fault, blob_sha, sha
 from tests.fakes.clock import FakeClock
+from tests.fakes.github import CONTENTS_API_LIMIT
 from tests.fakes.wiring import services_for
 
 
@@ -186,3 +187,78 @@ def test_github_transport_trouble_is_retried(gh: FakeGitHub, fault: Fault) -> No
         "conda-forge/foo-feedstock"
     )
     assert len(clock.sleeps) == 1
+
+
+# -- GitHub's real answers (issue 15) ----------------------------------------------------
+
+
+def test_a_pull_request_github_says_already_exists_is_the_one_returned(
+    gh: FakeGitHub,
+) -> None:
+    """GitHub's 422 says "Validation Failed"; "already exists" is in errors[].message."""
+    client = _client(gh)
+    first = client.create_pull("foo-feedstock", title="t", body="b", head="1.x", base="main")
+    again = client.create_pull("foo-feedstock", title="t", body="b", head="1.x", base="main")
+    assert again == first
+    assert len(gh.pulls("foo-feedstock")) == 1
+
+
+def test_a_reference_that_exists_is_a_conflict_in_either_shape_of_githubs_answer(
+    gh: FakeGitHub,
+) -> None:
+    client = _client(gh)
+    client.create_ref("foo-feedstock", "tags/v1", sha("1"))
+    with pytest.raises(ConflictError):  # {"message": "Reference already exists"}
+        client.create_ref("foo-feedstock", "tags/v1", sha("1"))
+    validation = {
+        "message": "Validation Failed",
+        "errors": [
+            {"resource": "Reference", "code": "custom", "message": "Reference already exists"}
+        ],
+        "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
+    }
+    gh.faults.on_call(
+        1,
+        fault=Fault("status", status=422, body=json.dumps(validation).encode()),
+        method="POST",
+        path=r"/git/refs$",
+    )
+    with pytest.raises(ConflictError):
+        client.create_ref("foo-feedstock", "tags/v2", sha("1"))
+
+
+def test_a_file_over_1_mb_is_read_through_the_blobs_api_and_updated_whole(
+    gh: FakeGitHub,
+) -> None:
+    big = b"line\n" * (CONTENTS_API_LIMIT // 5 + 1)
+    gh.repo("foo-feedstock").files["big.txt"] = big
+    client = _client(gh)
+    found = client.get_file("foo-feedstock", "big.txt")
+    assert found is not None
+    assert (found.content, found.sha) == (big, blob_sha(big))
+    assert gh.count("GET", r"/git/blobs/") == 1
+    assert client.update_file("foo-feedstock", "big.txt", lambda c: (c or b"") + b"end\n", "m")
+    assert gh.repo("foo-feedstock").files["big.txt"] == big + b"end\n"
+
+
+def test_a_file_that_comes_back_short_is_never_written_back(gh: FakeGitHub) -> None:
+    """Content that does not match the size GitHub states is never taken as the file."""
+    short = {
+        "type": "file",
+        "encoding": "base64",
+        "size": 8,
+        "name": "config.json",
+        "path": "config.json",
+        "content": "",
+        "sha": blob_sha(b'{"a": 1}'),
+    }
+    gh.faults.on_call(
+        1,
+        fault=Fault("status", status=200, body=json.dumps(short).encode()),
+        method="GET",
+        path=r"/contents/config\.json$",
+    )
+    with pytest.raises(TransientError, match="8 bytes"):
+        _client(gh).update_file("foo-feedstock", "config.json", lambda c: b"{}", "m")
+    assert gh.effects["put_file"] == 0
+    assert gh.repo("foo-feedstock").file_text("config.json") == '{"a": 1}'

@@ -14,7 +14,7 @@ from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import FAILURE_LABEL, GitHubIssueTracker, IssueContext, Notifier
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
-from tests.fakes import FakeGitHub, Fault, sha
+from tests.fakes import FakeCirun, FakeGitHub, Fault, sha
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import retrier_for
 from tests.kinds.cirun.hooks import soak_request as build_cirun
@@ -178,14 +178,19 @@ class AlwaysSendPr:
 
 @pytest.mark.parametrize("path", [r"/pulls$", r"-feedstock/git/refs$"])
 def test_cirun_survives_a_lost_answer_on_its_branch_or_its_pull_request(
-    fake_github: FakeGitHub, path: str
+    fake_github: FakeGitHub, fake_cirun: FakeCirun, path: str
 ) -> None:
-    world = World(fake_github, None)
-    seed_common(fake_github, None)
+    world = World(fake_github, None, fake_cirun)
+    seed_common(fake_github, None, fake_cirun)
     request = build_cirun(world, AlwaysSendPr(), 1)  # type: ignore[arg-type]
     fake_github.faults.on_call(1, fault=Fault.lost_response(), method="POST", path=path)
     services = world_services(
-        fake_github, None, clock=FakeClock(), policy=RetryPolicy(), http_timeout_seconds=0.5
+        fake_github,
+        None,
+        clock=FakeClock(),
+        policy=RetryPolicy(),
+        http_timeout_seconds=0.5,
+        cirun=fake_cirun,
     )
     loaded = load(request.text)
     [outcome] = [loaded.kind.execute(item, services) for item in loaded.items]

@@ -12,6 +12,7 @@ from admin_requests.errors import AccessDeniedError, NotFoundError, PermanentErr
 from admin_requests.services.http import (
     HttpClient,
     RetryPolicy,
+    error_message,
     rate_limit_reset_seconds,
     retry_after_seconds,
     retry_hint,
@@ -184,3 +185,26 @@ def test_the_token_never_reaches_logs_or_errors(
     assert "secret-token-value" not in caplog.text
     assert "secret-token-value" not in str(raised.value)
     assert "secret-token-value" not in repr(client)
+
+
+def test_githubs_error_detail_is_read_from_errors_as_well_as_message() -> None:
+    """A 422 "Validation Failed" carries what failed in errors[]: both are kept."""
+    validation = {
+        "message": "Validation Failed",
+        "errors": [
+            {
+                "resource": "PullRequest",
+                "code": "custom",
+                "message": "A pull request already exists for conda-forge:x.",
+            },
+            {"resource": "Label", "code": "already_exists", "field": "name"},
+        ],
+        "documentation_url": "https://docs.github.com/rest",
+    }
+    assert error_message(validation) == (
+        "Validation Failed: A pull request already exists for conda-forge:x.: "
+        "Label name already_exists"
+    )
+    assert error_message({"message": "Reference already exists"}) == "Reference already exists"
+    assert error_message(["not", "a", "mapping"]) == "['not', 'a', 'mapping']"
+    assert len(error_message({"message": "x" * 1000})) == 300

@@ -3,7 +3,10 @@ every page of an installation's repositories, and adding and removing one."""
 
 from __future__ import annotations
 
+import pytest
+
 from admin_requests.config import Settings
+from admin_requests.errors import InstallationRemovalRefused
 from admin_requests.services import AppInstallationsClient
 from tests.fakes import FakeGitHub
 
@@ -37,12 +40,31 @@ def test_a_repository_is_added_to_and_removed_from_an_installation(
     fake_github: FakeGitHub,
 ) -> None:
     foo = fake_github.add_repo("foo-feedstock")
-    fake_github.add_installation(7, "depot")
+    bar = fake_github.add_repo("bar-feedstock")
+    fake_github.add_installation(7, "depot", ("bar-feedstock",))
     settings = Settings(github_api_url=fake_github.url, http_timeout_seconds=2)
     client = AppInstallationsClient(settings, fake_github.add_user_token("ghp_admin"))
     client.add(7, foo.id)
-    assert fake_github.installation_repositories(7) == {"foo-feedstock"}
-    assert client.repository_ids(7) == {foo.id}
+    assert fake_github.installation_repositories(7) == {"foo-feedstock", "bar-feedstock"}
+    assert client.repository_ids(7) == {foo.id, bar.id}
     client.remove(7, foo.id)
-    assert fake_github.installation_repositories(7) == set()
+    assert fake_github.installation_repositories(7) == {"bar-feedstock"}
     assert "ghp_admin" not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("all_repositories", "why"),
+    [(True, "installed on all repositories"), (False, "the last repository")],
+)
+def test_github_refusing_a_removal_says_why_and_what_to_do(
+    fake_github: FakeGitHub, all_repositories: bool, why: str
+) -> None:
+    """GitHub answers 422 for an App on all repositories, or for its last repository."""
+    foo = fake_github.add_repo("foo-feedstock")
+    fake_github.add_installation(7, "depot", ("foo-feedstock",), all_repositories=all_repositories)
+    settings = Settings(github_api_url=fake_github.url, http_timeout_seconds=2)
+    client = AppInstallationsClient(settings, fake_github.add_user_token("ghp_admin"))
+    with pytest.raises(InstallationRemovalRefused, match=why) as refused:
+        client.remove(7, foo.id)
+    assert "organisation owner" in str(refused.value)
+    assert fake_github.installation_repositories(7) == {"foo-feedstock"}

@@ -27,7 +27,7 @@ from admin_requests.queue.state import RetryPolicy as QueuePolicy
 from admin_requests.queue.state import StateStore
 from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
-from tests.fakes import FakeAnaconda, FakeGitHub, Fault
+from tests.fakes import FakeAnaconda, FakeCirun, FakeGitHub, Fault
 from tests.fakes.clock import START, FakeClock
 from tests.fakes.wiring import retrier_for, settings_for
 from tests.queue.support import BOT, Repo
@@ -79,7 +79,7 @@ UNEXPECTED = (
 )
 
 
-def inject_faults(fake: FakeGitHub | FakeAnaconda, timeout: float, seed: int) -> None:
+def inject_faults(fake: FakeGitHub | FakeAnaconda | FakeCirun, timeout: float, seed: int) -> None:
     """20% 5xx, plus 429 with Retry-After, timeouts, resets and lost responses.
 
     On GitHub, the first issue, comment and close calls also lose their answer, so the
@@ -177,10 +177,15 @@ def _git_lines(repo: Repo, *args: str) -> list[str]:
 
 @pytest.mark.parametrize(("seed", "attempts"), ROUNDS)
 def test_soak_mixed_queue_under_faults(
-    fakes: tuple[FakeGitHub, FakeAnaconda], tmp_path: Path, seed: int, attempts: int
+    fakes: tuple[FakeGitHub, FakeAnaconda],
+    fake_cirun: FakeCirun,
+    tmp_path: Path,
+    seed: int,
+    attempts: int,
 ) -> None:
     gh, ac = fakes
-    world = build_world(gh, ac, seed=seed, per_kind=PER_KIND, typos=TYPOS)
+    cirun = fake_cirun
+    world = build_world(gh, ac, seed=seed, per_kind=PER_KIND, typos=TYPOS, cirun=cirun)
     assert len(world.requests) >= 50
     assert {r.text.split("\n", 1)[0] for r in world.requests} == {
         f"action: {action}" for action in PER_KIND
@@ -200,6 +205,7 @@ def test_soak_mixed_queue_under_faults(
     )
     inject_faults(gh, timeout=1.2, seed=seed)
     inject_faults(ac, timeout=0.8, seed=seed + 1)
+    inject_faults(cirun, timeout=0.8, seed=seed + 2)
 
     clock = FakeClock(START)  # the queue's
     git = AuditedGit(repo.root, world, originals)
@@ -219,7 +225,12 @@ def test_soak_mixed_queue_under_faults(
             repo.root,
             # Built per run, as in production: per-run memos start empty.
             services=world_services(
-                gh, ac, clock=sleeps, policy=policy, http_timeout_seconds=HTTP_TIMEOUT
+                gh,
+                ac,
+                clock=sleeps,
+                policy=policy,
+                http_timeout_seconds=HTTP_TIMEOUT,
+                cirun=cirun,
             ),
             git=git,
             clock=clock,
@@ -232,8 +243,9 @@ def test_soak_mixed_queue_under_faults(
 
     print(  # the figures docs/performance.md quotes
         f"\nsoak: {len(world.requests)} requests, {len(world.checks)} items, {len(reports)} "
-        f"runs ({len(retried)} retries by core), {gh.call_count + ac.call_count} HTTP calls, "
-        f"{sum((gh.faults.injected_by_kind + ac.faults.injected_by_kind).values())} faults, "
+        f"runs ({len(retried)} retries by core), "
+        f"{gh.call_count + ac.call_count + cirun.call_count} HTTP calls, "
+        f"{sum(f.faults.injected_by_kind.total() for f in (gh, ac, cirun))} faults, "
         f"{len(sleeps.sleeps)} backoff waits ({sum(sleeps.sleeps):.0f} s on the fake clock)"
     )
 
@@ -275,7 +287,7 @@ def test_soak_mixed_queue_under_faults(
     assert set(bot_commits) <= git.audited
 
     # Each side effect happened once (the fakes count changes, not calls).
-    effects = gh.effects + ac.effects
+    effects = gh.effects + ac.effects + cirun.effects
     for name, expected in world.effects.items():
         # token_reset writes its registry at least twice per item (see world.py).
         found = effects[name] - (gh.file_writes[TOKENS] if name == "put_file" else 0)
@@ -345,13 +357,15 @@ def test_soak_mixed_queue_under_faults(
     assert len(gh.repo(PATCHES).workflow_dispatches) == effects["workflow_dispatch"]
 
 
-def test_every_kind_is_soaked(fakes: tuple[FakeGitHub, FakeAnaconda]) -> None:
+def test_every_kind_is_soaked(
+    fakes: tuple[FakeGitHub, FakeAnaconda], fake_cirun: FakeCirun
+) -> None:
     """The extension point: every kind is in the soak's queue, and its builder
     (``soak_request`` in tests/kinds/<kind>/hooks.py) checks the end state of each item
     its request plans (a builder without checks would pass without soaking anything)."""
     assert sorted(PER_KIND) == sorted(REGISTRY), "add the kind to PER_KIND above"
     gh, ac = fakes
-    world = build_world(gh, ac, seed=3, per_kind=dict.fromkeys(REGISTRY, 1))
+    world = build_world(gh, ac, seed=3, per_kind=dict.fromkeys(REGISTRY, 1), cirun=fake_cirun)
     for request in world.requests:
         unchecked = world.items_of(request.text) - set(world.checks)
         assert not unchecked, f"{request.path}: no end-state check for {sorted(unchecked)}"
@@ -374,8 +388,15 @@ def test_the_audit_catches_an_item_dropped_before_it_was_done(
 
 
 def test_world_is_reproducible_from_its_seed() -> None:
-    with FakeGitHub() as one, FakeGitHub() as two, FakeAnaconda() as ac1, FakeAnaconda() as ac2:
-        first = build_world(one, ac1, seed=7, per_kind=PER_KIND, typos=1)
-        second = build_world(two, ac2, seed=7, per_kind=PER_KIND, typos=1)
+    with (
+        FakeGitHub() as one,
+        FakeGitHub() as two,
+        FakeAnaconda() as ac1,
+        FakeAnaconda() as ac2,
+        FakeCirun() as c1,
+        FakeCirun() as c2,
+    ):
+        first = build_world(one, ac1, seed=7, per_kind=PER_KIND, typos=1, cirun=c1)
+        second = build_world(two, ac2, seed=7, per_kind=PER_KIND, typos=1, cirun=c2)
     assert [(r.path, r.text) for r in first.requests] == [(r.path, r.text) for r in second.requests]
     assert sorted(first.checks) == sorted(second.checks)

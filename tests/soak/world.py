@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from admin_requests.kinds.add_feedstock_output import ALLOWLIST_PATH, OutputsConfig
-from admin_requests.services import AppInstallationsClient, Services
+from admin_requests.services import AppInstallationsClient, CirunClient, Services
 from admin_requests.services.http import RetryPolicy
 from admin_requests.validation.checker import check_text
-from tests.fakes import FakeAnaconda, FakeGitHub
+from tests.fakes import FakeAnaconda, FakeCirun, FakeGitHub
 from tests.fakes.clock import FakeClock
 from tests.fakes.wiring import services_for
 from tests.kinds.kind_hooks import hooks_of
@@ -41,9 +41,9 @@ CHANNEL = "conda-forge"
 GITHUB_TOKEN = "gh-admin"
 ANACONDA_TOKEN = "ac-admin"
 INSTALLATIONS_TOKEN = "ghp-org-admin"  # a classic token: only these manage installations
+CIRUN_KEY = "cirun-org-key"  # the organisation's Cirun API key
 TOKENS = "feedstock-tokens"
 RECORDS = "ci-access-control"
-CIRUN = ".cirun"
 
 Check = Callable[[], bool]
 
@@ -60,6 +60,8 @@ class WorldRequest:
 class World:
     gh: FakeGitHub
     ac: FakeAnaconda | None
+    # Cirun's API (the cirun kind); its effects are expected in ``effects`` too.
+    cirun: FakeCirun | None = None
     requests: list[WorldRequest] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)  # item id -> end state holds
     effects: Counter[str] = field(default_factory=Counter)  # expected, once each
@@ -96,7 +98,7 @@ def package_file(rng: random.Random, prefix: str, n: int, k: int) -> str:
     return f"{subdir}/{prefix}{n}x{k}-1.{k}-h{n}_0.conda"
 
 
-def seed_common(gh: FakeGitHub, ac: FakeAnaconda | None) -> None:
+def seed_common(gh: FakeGitHub, ac: FakeAnaconda | None, cirun: FakeCirun | None = None) -> None:
     gh.add_token(GITHUB_TOKEN)
     gh.add_repo(HOME)
     gh.add_repo(PATCHES, workflows=("rebuild.yml",))
@@ -117,10 +119,12 @@ def seed_common(gh: FakeGitHub, ac: FakeAnaconda | None) -> None:
         ac.add_token(ANACONDA_TOKEN, scopes=["api:read", "api:write"])
     gh.add_repo(TOKENS)
     gh.add_repo(RECORDS, files={".access_control.yml": "version: 1\naccess_control: {}\n"})
-    gh.add_repo(CIRUN, files={".access.yml": "version: 1\npolicies: []\naccess_control: []\n"})
     for action, installation in CI_APPS.items():
         gh.add_installation(installation, action)
     gh.add_user_token(INSTALLATIONS_TOKEN)
+    if cirun is not None:
+        cirun.add_key(CIRUN_KEY)
+        cirun.seed_access("version: 1\npolicies: []\naccess_control: []\n")
 
 
 def world_services(
@@ -130,6 +134,7 @@ def world_services(
     clock: FakeClock,
     policy: RetryPolicy,
     http_timeout_seconds: float,
+    cirun: FakeCirun | None = None,
 ) -> Services:
     """One run's services: every client the kinds use, retries on ``clock``."""
     services = services_for(
@@ -141,10 +146,13 @@ def world_services(
         policy=policy,
         http_timeout_seconds=http_timeout_seconds,
         ci_app_installations=tuple(CI_APPS.items()),
+        **({"cirun_api_url": cirun.api_url} if cirun is not None else {}),
     )
     services.app_installations = AppInstallationsClient(
         services.settings, INSTALLATIONS_TOKEN, retrier=services.github.retrier
     )
+    if cirun is not None:
+        services.cirun = CirunClient(services.settings, CIRUN_KEY, retrier=services.github.retrier)
     return services
 
 
@@ -155,13 +163,14 @@ def build_world(
     seed: int,
     per_kind: dict[str, int],
     typos: int = 0,
+    cirun: FakeCirun | None = None,
 ) -> World:
     """Seed the fakes and return the queue: ``per_kind[action]`` requests of each kind."""
     from tests.kinds.archive.hooks import typo_request  # the hooks import this module
 
     rng = random.Random(seed)
-    world = World(gh, ac)
-    seed_common(gh, ac)
+    world = World(gh, ac, cirun)
+    seed_common(gh, ac, cirun)
     n = 0
     for action, count in per_kind.items():
         for _ in range(count):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml.nodes import MappingNode
 
+from admin_requests import kinds
+from admin_requests.config import Settings
 from admin_requests.kinds import REGISTRY
 from admin_requests.validation.checker import check_paths, check_text, display_path
 from admin_requests.validation.fields import Decoder
@@ -134,3 +136,106 @@ def test_check_paths_passes_the_registry_on(tmp_path: Path) -> None:
     assert report.ok
     [report] = check_paths([tmp_path])
     assert not report.ok
+
+
+# Issue 16 finding 7: no request may act on the organisation's infrastructure
+# repositories. Feedstock names map to '<name>-feedstock', as each kind maps them.
+
+PROTECTED_CASES: list[Case] = [
+    (
+        "archive the repodata patches",
+        "action: archive\nfeedstocks:\n  - numpy\n  - conda-forge-repodata-patches\n",
+        [(4, 5, "protected-repository")],
+        "'conda-forge-repodata-patches' names the repository "
+        "'conda-forge-repodata-patches-feedstock', one of the organisation's infrastructure",
+    ),
+    (
+        "GitHub names are case-insensitive",
+        "action: unarchive\nfeedstocks: [Conda-Forge-Repodata-Patches]\n",
+        [(2, 14, "protected-repository")],
+        "remove it from the request",
+    ),
+    (
+        "a branch of it, named once for both branches",
+        "action: archive_branch\nfeedstocks:\n  conda-forge-repodata-patches:\n"
+        "    - old\n    - older\n",
+        [(3, 3, "protected-repository")],
+        "infrastructure repositories",
+    ),
+    (
+        "its feedstock token",
+        "action: token_reset\nfeedstocks: [conda-forge-repodata-patches]\n",
+        [(2, 14, "protected-repository")],
+        "'conda-forge-repodata-patches-feedstock'",
+    ),
+    (
+        "CI resources for it",
+        "action: cirun\nfeedstocks: [conda-forge-repodata-patches]\n"
+        "resources: [cirun-openstack-gpu-large]\n",
+        [(2, 14, "protected-repository")],
+        "no request may act on",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "fragment"), cases(PROTECTED_CASES))
+def test_a_protected_repository_is_refused_where_the_file_names_it(
+    text: str, expected: list[tuple[int, int, str]], fragment: str
+) -> None:
+    assert_exact_problems(text, expected, fragment)
+
+
+def test_the_protected_list_is_the_one_passed_in() -> None:
+    # The CLI and the queue pass their Settings' list (ADMIN_REQUESTS_PROTECTED_REPOSITORIES
+    # adds to it); a repository on it is refused, one off it is not.
+    text = "action: archive\nfeedstocks: [numpy]\n"
+    assert check_text(text).ok
+    settings = Settings.from_environ({"ADMIN_REQUESTS_PROTECTED_REPOSITORIES": "NumPy-Feedstock"})
+    [problem] = check_text(text, protected=settings.protected_repositories).problems
+    assert (problem.line, problem.code) == (2, "protected-repository")
+
+
+def test_every_kind_that_targets_a_feedstock_declares_it() -> None:
+    # Without target_repositories a kind's feedstocks would escape the protection.
+    for action, kind in REGISTRY.items():
+        example = (Path(kinds.__file__).parent / action / "example.yml").read_text()
+        report = check_text(example)
+        assert report.ok, action
+        for item in report.items:
+            if item.target.endswith("-feedstock"):
+                assert item.target in kind.target_repositories(item), action
+
+
+# Issue 16 finding 9: the PR check refuses what the run refuses (names, symlinks).
+
+
+def test_a_request_file_name_with_a_newline_or_an_invisible_mark_is_refused(
+    tmp_path: Path,
+) -> None:
+    for name in ("evil\n::stop-commands::x.yml", "archive-pyshader-feedstock.yml\u200e", "ok.yml"):
+        (tmp_path / name).write_text(VALID)
+    reports = {Path(r.path).name: r for r in check_paths([tmp_path])}
+    assert reports["ok.yml"].ok
+    evil = reports["evil\n::stop-commands::x.yml"]
+    assert [(p.line, p.code) for p in evil.problems] == [(1, "bad-file-name")]
+    assert "'evil\\\\n::stop-commands::x.yml'" in evil.problems[0].message
+    assert "e.g. to 'evil-stop-commands-x.yml'" in evil.problems[0].message
+    # A real name from conda-forge's history, with a left-to-right mark at its end.
+    [problem] = reports["archive-pyshader-feedstock.yml\u200e"].problems
+    assert problem.code in ("bad-file-name", "not-a-request-file")
+
+
+def test_a_symlinked_request_is_refused_and_never_read(tmp_path: Path) -> None:
+    queue = tmp_path / "requests"
+    queue.mkdir()
+    outside = tmp_path / "os-release"
+    outside.write_text('NAME="Debian GNU/Linux"\n')
+    (queue / "a.yml").symlink_to(outside)
+    (queue / "dangling.yml").symlink_to(tmp_path / "nowhere")
+    reports = {Path(r.path).name: r for r in check_paths([queue])}
+    for name in ("a.yml", "dangling.yml"):
+        [problem] = reports[name].problems
+        assert problem.code == "symlink", name
+        assert "symbolic link" in problem.message
+        assert reports[name].path.endswith(f"requests/{name}")  # the link, not its target
+    assert all("Debian" not in p.message for r in reports.values() for p in r.problems)

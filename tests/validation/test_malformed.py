@@ -105,6 +105,14 @@ CASES: list[Case] = [
         "at least 0",
     ),
     (
+        # Issue 16 finding 11: an unbounded grace left a leaked token valid for good.
+        "expiration beyond 30 days",
+        "action: token_reset\nfeedstocks: [numpy]\n"
+        "existing_tokens_time_to_expiration: 999999999999999999\n",
+        [(3, 37, "expiration-too-long")],
+        "at most 2,592,000 seconds (30 days)",
+    ),
+    (
         "unique token not bool",
         "action: token_reset\nfeedstocks: [numpy]\nunique_token_per_provider: 'yes'\n",
         [(3, 28, "wrong-type")],

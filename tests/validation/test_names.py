@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from ruamel.yaml import YAML
 
 from admin_requests.validation.names import (
     PackageFile,
@@ -16,6 +19,14 @@ from admin_requests.validation.names import (
     parse_package_file,
 )
 from tests.validation.malformed import Case, assert_exact_problems, cases
+
+# conda-forge/feedstock-outputs' allowlist, unchanged (tests/data/README.md).
+REAL_ALLOWLIST = (
+    Path(__file__).parents[1]
+    / "data"
+    / "feedstock-outputs"
+    / "feedstock_outputs_autoreg_allowlist.yml"
+)
 
 # Feedstock names, as every kind that lists feedstocks checks them.
 
@@ -146,6 +157,10 @@ def test_outputs_are_names_or_globs_anchored_to_a_name() -> None:
     for value, fragment in [
         ("*", "one character long"),
         ("*-*", "no literal part"),
+        ("[a-z]*", "no literal part"),
+        ("*e*", "does not start with the name"),
+        ("?*a", "does not start with the name"),
+        ("l[ib]foo*", "does not start with the name"),
         ("lib[ab", "unbalanced"),
         ("lib foo*", "whitespace"),
         ("LibFoo", "valid conda package name"),
@@ -173,3 +188,10 @@ def test_digests_and_labels() -> None:
     assert check_label("gcc_rc") is None
     assert check_label("main..x") is not None
     assert check_label("main label") is not None
+
+
+def test_every_glob_conda_forge_has_granted_passes() -> None:
+    allowlist = YAML(typ="safe").load(REAL_ALLOWLIST.read_text())
+    globs = [glob for feedstock_globs in allowlist.values() for glob in feedstock_globs]
+    assert len(globs) > 100
+    assert [glob for glob in globs if check_output_name_or_glob(glob) is not None] == []

@@ -68,6 +68,12 @@ CASES: list[Case] = [
     ),
     ("huge flow nesting", "[" * 100_000, [(1, 21, "too-deep")], "Flatten the file"),
     (
+        "too many nodes",
+        "action: broken\npackages:\n" + "- a\n" * 200_000,
+        [(199_998, 1, "too-complex")],
+        "split the request",
+    ),
+    (
         "control character",
         "action: archive\nfeedstocks: [\x07numpy]\n",
         [(2, 14, "yaml-syntax")],

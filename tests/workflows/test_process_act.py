@@ -129,20 +129,24 @@ def test_credentials_came_through_oidc_and_none_outlived_the_job(
         (["old-thing-feedstock", "retired-tool-feedstock"], {"administration": "write"}, True),
     ]
     # Short-lived anaconda.org tokens for the three kinds that change labels or copy,
-    # removed; the organisation credential itself is never revealed.
-    anaconda = [t for t in sandbox.anaconda.tokens.values() if t.note]
+    # minted with the machine account's password for the organisation, removed; the
+    # username and password themselves are never revealed.
+    anaconda = sandbox.anaconda.minted()
     assert len(anaconda) == 3
     for token in anaconda:
         assert token.removed_at is not None
         assert token.expires_at is not None
         assert token.expires_at - token.created_at <= 900
         assert token.scopes == {"api:read", "api:write"}
+        assert token.owners == {org.CHANNEL}
+        assert token.minted_by == org.ANACONDA_ACCOUNT
     # The job's own GITHUB_TOKEN: this repository only, ended with the job.
     [job_token] = sandbox.job_tokens
     assert sandbox.github.tokens[job_token].repositories == {org.HOME}
     assert not sandbox.github.is_token_valid(job_token)
     assert job_token not in result.output  # act masks it like a secret
-    assert "sandbox-org-credential-" not in result.output
+    assert "sandbox-org-password-" not in result.output
+    assert org.ANACONDA_ACCOUNT not in result.output
 
 
 @pytest.fixture(scope="module")

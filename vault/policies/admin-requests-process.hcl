@@ -2,8 +2,8 @@
 # Everything not listed is denied. Rendered by admin_requests.deploy.vault, which fills
 # ${kv_mount}, ${secret_path}, ${transit_mount} and ${transit_key}.
 
-# Read the job's one secret (the anaconda.org organisation credential, App ids, and
-# the credential for CI providers' App installations).
+# Read the job's one secret (the anaconda.org machine account's username and password,
+# App ids, and the credential for CI providers' App installations).
 # No list, no metadata, no other path: a leaked vault token cannot enumerate.
 path "${kv_mount}/data/${secret_path}" {
   capabilities = ["read"]

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from admin_requests import __version__
 from admin_requests.actions_output import (
+    CommandSafeFormatter,
     append_step_summary,
     error_annotation,
+    escape_command_data,
+    neutralise_commands,
     render,
     running_in_actions,
 )
@@ -78,16 +81,19 @@ def _resolve_paths(args: argparse.Namespace) -> list[Path]:
 def _print_text(reports: list[FileReport]) -> None:
     for report in reports:
         for problem in report.problems:
-            print(problem.format_text())
+            print(neutralise_commands(problem.format_text()))
     bad = sum(not r.ok for r in reports)
     print(f"{len(reports)} file(s) checked: {len(reports) - bad} valid, {bad} with problems.")
 
 
 def command_check(args: argparse.Namespace) -> int:
-    reports = check_paths(_resolve_paths(args))
+    protected = Settings.from_environ().protected_repositories
+    reports = check_paths(_resolve_paths(args), protected=protected)
     if args.format == "json":
         problems = [p.as_dict() for r in reports for p in r.problems]
-        print(json.dumps(problems, indent=2))
+        # JSON escapes that decode to the same text, so no line holds a workflow command.
+        text = json.dumps(problems, indent=2)
+        print(text.replace("::", ":\\u003a").replace("##[", "##\\u005b"))
     else:
         _print_text(reports)
     if running_in_actions():
@@ -105,14 +111,14 @@ def command_plan(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for report in reports:
         if not report.ok:
-            print(f"{report.path}: not valid, nothing will be done")
+            print(neutralise_commands(f"{report.path}: not valid, nothing will be done"))
             for problem in report.problems:
-                print(f"  {problem.format_text()}")
+                print(neutralise_commands(f"  {problem.format_text()}"))
             continue
-        print(f"{report.path}: {report.action}, {len(report.items)} item(s)")
-        print(f"  {_next_run(report.path, now)}")
+        print(neutralise_commands(f"{report.path}: {report.action}, {len(report.items)} item(s)"))
+        print(neutralise_commands(f"  {_next_run(report.path, now)}"))
         for item in report.items:
-            print(f"  - [{item.id}] {item.description}")
+            print(neutralise_commands(f"  - [{item.id}] {item.description}"))
     return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
 
 
@@ -157,11 +163,9 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     )
     for problem in report.problems:
         if running_in_actions(environ):
-            # Workflow-command data: %, CR and LF must be escaped to stay one annotation.
-            data = problem.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::warning title=status page::{data}")
+            print(f"::warning title=status page::{escape_command_data(problem)}")
         else:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(neutralise_commands(f"warning: {problem}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -253,14 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    # Log records quote request data (file names, values): no line may be a command.
+    handler.setFormatter(CommandSafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
     )
     try:
         code: int = args.handler(args)
     except UsageError as exc:
-        print(f"admin-requests: error: {exc}", file=sys.stderr)
+        print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     return code
 

@@ -20,7 +20,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin_requests.access import Access
-from admin_requests.actions_output import append_step_summary, render
+from admin_requests.actions_output import (
+    append_step_summary,
+    escape_command_data,
+    escape_markdown,
+    neutralise_commands,
+    render,
+    running_in_actions,
+)
 from admin_requests.cli import EXIT_INVALID, EXIT_OK
 from admin_requests.config import Settings
 from admin_requests.credentials.broker import CredentialBroker
@@ -31,7 +38,7 @@ from admin_requests.queue.checkpoints import checkpoint_from_environ
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
 from admin_requests.queue.execute import ServicesFactory
 from admin_requests.queue.gitops import Git
-from admin_requests.queue.lease import LeaseBusyError, RunLease
+from admin_requests.queue.lease import MAX_TTL, LeaseBusyError, LeaseStuckError, RunLease
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
 from admin_requests.queue.report import format_text, render_summary
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
@@ -154,6 +161,12 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         checkpoint=checkpoint_from_environ(environ),
         token=environ.get("GITHUB_TOKEN") if args.push and not args.dry_run else None,
     )
+    ttl = timedelta(seconds=args.lease_ttl)
+    if not timedelta(0) <= ttl <= MAX_TTL:
+        # Other runs take a lease further ahead than MAX_TTL over as forged.
+        raise UsageError(
+            f"--lease-ttl {args.lease_ttl:g} is outside 0..{MAX_TTL.total_seconds():g} seconds"
+        )
     lease = None
     if args.push and not args.dry_run:
         # Before any credential is minted: a run that finds the lease taken does nothing.
@@ -162,21 +175,35 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
             args.remote,
             holder=_lease_holder(environ),
             clock=lambda: datetime.now(UTC),
-            ttl=timedelta(seconds=args.lease_ttl),
+            ttl=ttl,
         )
         try:
             lease.acquire()
         except LeaseBusyError as exc:
-            print(f"admin-requests: {exc}")
+            print(neutralise_commands(f"admin-requests: {exc}"))
             return EXIT_OK
+        except LeaseStuckError as exc:
+            # Not another run's turn: nothing has been processed for hours. Fail loudly.
+            _report_stuck(str(exc), environ)
+            return EXIT_INVALID
         except AdminRequestsError as exc:  # the remote cannot be reached
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     try:
         return _run(args, environ, root, settings, config, git, lease)
     finally:
         if lease is not None:
             lease.release()
+
+
+def _report_stuck(message: str, environ: Mapping[str, str]) -> None:
+    print(neutralise_commands(f"admin-requests: error: {message}"), file=sys.stderr)
+    if running_in_actions(environ):
+        print(f"::error title=run lease::{escape_command_data(message)}")
+    append_step_summary(
+        f"## admin-requests run\n\n**The queue is stuck.** {escape_markdown(message)}\n",
+        environ,
+    )
 
 
 def _lease_holder(environ: Mapping[str, str]) -> str:
@@ -213,7 +240,7 @@ def _run(
         try:
             remote_tip = _prepare_checkout(args, git)
         except AdminRequestsError as exc:
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     tracker = build_tracker(settings, environ)
     if tracker is None:
@@ -237,15 +264,20 @@ def _run(
                 ),
             )
             report = runner.run(guard=lease.keep if lease is not None else None)
+            if lease is not None:
+                report.notes[:0] = lease.notes  # a forged lease taken over: say so
     except CredentialError as exc:
         # The broker could not be built or started (configuration, the vault or OIDC
         # refused): no request was touched, so none is charged an attempt. Whatever it
         # had obtained is already revoked.
-        print(f"admin-requests: error: cannot get the job's credentials: {exc}", file=sys.stderr)
+        print(
+            neutralise_commands(f"admin-requests: error: cannot get the job's credentials: {exc}"),
+            file=sys.stderr,
+        )
         if broker is not None:
             _report_credentials(broker, environ)
         return EXIT_INVALID
-    print(format_text(report))
+    print(neutralise_commands(format_text(report)))
     append_step_summary(render_summary(report), environ)
     if broker is not None:
         _report_credentials(broker, environ)
@@ -261,7 +293,7 @@ def _run(
         try:
             git.push_with_rebase(args.remote, args.branch, args.push_attempts)
         except AdminRequestsError as exc:
-            print(f"admin-requests: error: {exc}", file=sys.stderr)
+            print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
             return EXIT_INVALID
     # Parked requests have their issues; a runner error, a failed follow-up step or a
     # lost lease is for core, so it fails the workflow run where core sees it.
@@ -279,7 +311,7 @@ def _report_credentials(broker: CredentialBroker, environ: Mapping[str, str]) ->
     """What was minted, for what, how long it could live, and whether it was revoked."""
     ended = datetime.now(UTC)
     ledger = broker.ledger
-    print("\n".join(ledger.text_lines(ended)))
+    print(neutralise_commands("\n".join(ledger.text_lines(ended))))
     append_step_summary(
         render(
             "run_credentials.md.j2",

@@ -146,7 +146,8 @@ class AwsBackend:
         if not isinstance(data, dict):
             raise AwsCredentialError(
                 f"secret {s.aws_secret_id!r} is not a JSON object; store it as "
-                '{"anaconda_org_token": "...", "github_app_id": "...", ...}'
+                '{"anaconda_org_username": "...", "anaconda_org_password": "...", '
+                '"github_app_id": "...", ...}'
             )
         return {str(k): self._masker.register(str(v)) for k, v in data.items()}
 

@@ -37,7 +37,9 @@ from admin_requests.credentials.github_app import GitHubAppTokens
 from admin_requests.credentials.ledger import CredentialLedger
 from admin_requests.credentials.redact import Masker, Secret
 from admin_requests.credentials.settings import (
-    ANACONDA_CREDENTIAL_KEY,
+    ANACONDA_PASSWORD_KEY,
+    ANACONDA_USERNAME_KEY,
+    CIRUN_API_KEY_KEY,
     GITHUB_APP_ID_KEY,
     GITHUB_INSTALLATION_ID_KEY,
     GITHUB_INSTALLATIONS_TOKEN_KEY,
@@ -45,7 +47,12 @@ from admin_requests.credentials.settings import (
 )
 from admin_requests.credentials.tokens import MintedToken
 from admin_requests.errors import CredentialConfigError, CredentialError, RepositoriesRefusedError
-from admin_requests.services import AppInstallationsClient, AzureDevOpsClient, Services
+from admin_requests.services import (
+    AppInstallationsClient,
+    AzureDevOpsClient,
+    CirunClient,
+    Services,
+)
 from admin_requests.services.http import Retrier
 from admin_requests.services.smithy import CondaSmithyRerenderer
 
@@ -62,10 +69,11 @@ class RequestCredentials:
     anaconda_token: Secret | None
     # One installation token per Access.github_extra grant, with its repositories.
     github_extra: tuple[tuple[tuple[str, ...], Secret], ...] = ()
-    # Not revocable (Entra ID) or not ours to revoke (the installations credential):
-    # both are cleared when the block exits.
+    # Not revocable (Entra ID) or not ours to revoke (the installations credential, the
+    # Cirun API key): all are cleared when the block exits.
     azure_token: Secret | None = None
     installations_token: Secret | None = None
+    cirun_api_key: Secret | None = None
 
 
 class CredentialBroker:
@@ -77,6 +85,7 @@ class CredentialBroker:
         github_api_url: str,
         anaconda_api_url: str,
         masker: Masker,
+        anaconda_organisation: str = "conda-forge",
         session: requests.Session,
         ledger: CredentialLedger | None = None,
         retrier: Retrier | None = None,
@@ -92,7 +101,7 @@ class CredentialBroker:
         self._github_api_url = github_api_url
         self._anaconda = AnacondaTokens(
             api_url=anaconda_api_url,
-            session=session,
+            organisation=anaconda_organisation,
             masker=masker,
             ledger=self.ledger,
             max_age_seconds=settings.anaconda_token_max_age,
@@ -134,7 +143,7 @@ class CredentialBroker:
         app_id = self.settings.github_app_id
         installation_id = self.settings.github_installation_id
         if not (app_id and installation_id):
-            # The ids are not secret, but they sit beside the organisation credential,
+            # The ids are not secret, but they sit beside the anaconda.org password,
             # which is cleared here unused: it is read again only to mint.
             entries = self.backend.read_job_secret()
             app_id = app_id or _reveal_and_clear(entries.get(GITHUB_APP_ID_KEY))
@@ -178,7 +187,7 @@ class CredentialBroker:
                 "the credential broker was not started; use it as 'with open_broker(...) "
                 "as broker:'"
             )
-        github_token = anaconda_token = azure_token = installations_token = None
+        github_token = anaconda_token = azure_token = installations_token = cirun_key = None
         extra: list[tuple[tuple[str, ...], Secret]] = []
         # Unwinds newest first whatever happened: revokes what was minted inside this
         # block and clears what cannot be revoked.
@@ -199,8 +208,21 @@ class CredentialBroker:
                 if azure_token is not None:
                     minted.callback(azure_token.clear)
             if access.github_app_installations:
-                installations_token = self._read_installations_token(label)
+                installations_token = self._read_organisation_credential(
+                    GITHUB_INSTALLATIONS_TOKEN_KEY,
+                    label,
+                    what="changes CI providers' App installations",
+                    fix="store the org admin token for installations there",
+                )
                 minted.callback(installations_token.clear)
+            if access.cirun:
+                cirun_key = self._read_organisation_credential(
+                    CIRUN_API_KEY_KEY,
+                    label,
+                    what="changes who may use Cirun's runners",
+                    fix="store the organisation's Cirun API key there",
+                )
+                minted.callback(cirun_key.clear)
             yield RequestCredentials(
                 label,
                 access,
@@ -209,6 +231,7 @@ class CredentialBroker:
                 tuple(extra),
                 azure_token=azure_token,
                 installations_token=installations_token,
+                cirun_api_key=cirun_key,
             )
 
     def _hand_out(self, token: MintedToken | None, minted: ExitStack) -> Secret | None:
@@ -262,6 +285,10 @@ class CredentialBroker:
             if creds.installations_token is not None:
                 services.app_installations = AppInstallationsClient(
                     settings, creds.installations_token.reveal(), retrier=retrier
+                )
+            if creds.cirun_api_key is not None:
+                services.cirun = CirunClient(
+                    settings, creds.cirun_api_key.reveal(), retrier=retrier
                 )
             if settings.conda_smithy and creds.github_token is not None:
                 services.rerenderer = CondaSmithyRerenderer(
@@ -318,17 +345,22 @@ class CredentialBroker:
         return reachable
 
     def _mint_anaconda(self, access: Access, label: str) -> MintedToken:
-        # Read just in time and cleared by mint() right after its one use: the
-        # organisation credential is never held across requests.
+        # Read just in time and cleared by mint() right after their one use: the machine
+        # account's username and password are never held across requests.
         entries = self.backend.read_job_secret()
-        credential = entries.pop(ANACONDA_CREDENTIAL_KEY, None)
+        username = entries.pop(ANACONDA_USERNAME_KEY, None)
+        password = entries.pop(ANACONDA_PASSWORD_KEY, None)
         _clear_all(entries)
-        if credential is None:
+        if username is None or password is None:
+            for present in (username, password):
+                if present is not None:
+                    present.clear()
             raise CredentialConfigError(
-                f"the job's secret has no {ANACONDA_CREDENTIAL_KEY!r}; store the "
-                "organisation's anaconda.org token there (see docs/security.md)"
+                f"the job's secret has no {ANACONDA_USERNAME_KEY!r} and "
+                f"{ANACONDA_PASSWORD_KEY!r}; store the anaconda.org machine account's "
+                "username and password there (see docs/security.md)"
             )
-        return self._anaconda.mint(credential, access.anaconda_scopes, label)
+        return self._anaconda.mint(username, password, access.anaconda_scopes, label)
 
     def _mint_azure(self, label: str) -> Secret | None:
         if self._azure is None:
@@ -342,19 +374,18 @@ class CredentialBroker:
         token, _ = self._azure.mint(label)
         return token
 
-    def _read_installations_token(self, label: str) -> Secret:
-        # Read just in time, like the anaconda.org credential, and cleared when the
+    def _read_organisation_credential(self, key: str, label: str, *, what: str, fix: str) -> Secret:
+        # Read just in time, like the anaconda.org password, and cleared when the
         # request ends: no other request of the job can reach it.
         entries = self.backend.read_job_secret()
-        credential = entries.pop(GITHUB_INSTALLATIONS_TOKEN_KEY, None)
+        credential = entries.pop(key, None)
         _clear_all(entries)
         if credential is None:
             raise CredentialConfigError(
-                f"request {label!r} changes CI providers' App installations, but the job's "
-                f"secret has no {GITHUB_INSTALLATIONS_TOKEN_KEY!r}; store the org admin "
-                "token for installations there (see docs/security.md)"
+                f"request {label!r} {what}, but the job's secret has no {key!r}; {fix} "
+                "(see docs/security.md)"
             )
-        log.info("read the installations credential for %s", label)
+        log.info("read %s for %s", key, label)
         return credential
 
 

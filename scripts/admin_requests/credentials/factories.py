@@ -93,6 +93,8 @@ def open_broker(
         settings=credentials,
         github_api_url=settings.github_api_url,
         anaconda_api_url=settings.anaconda_api_url,
+        # The anaconda.org owner the request kinds act on: minted tokens are for it.
+        anaconda_organisation=settings.channel,
         masker=masker,
         session=session,
         retrier=retrier,

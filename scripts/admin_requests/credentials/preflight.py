@@ -18,9 +18,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from admin_requests.actions_output import escape_command_data
 from admin_requests.config import Settings
 from admin_requests.credentials.factories import open_broker
-from admin_requests.credentials.settings import ANACONDA_CREDENTIAL_KEY, CredentialSettings
+from admin_requests.credentials.settings import (
+    ANACONDA_PASSWORD_KEY,
+    ANACONDA_USERNAME_KEY,
+    CredentialSettings,
+)
 from admin_requests.errors import CredentialConfigError, CredentialError
 
 log = logging.getLogger(__name__)
@@ -93,13 +98,14 @@ def export_lines(settings: CredentialSettings, environ: Mapping[str, str]) -> li
 def login_check(settings: Settings, credentials: CredentialSettings) -> str:
     with open_broker(settings, credentials) as broker:
         entries = broker.backend.read_job_secret()
-        has_credential = ANACONDA_CREDENTIAL_KEY in entries
+        missing = [k for k in (ANACONDA_USERNAME_KEY, ANACONDA_PASSWORD_KEY) if k not in entries]
         for secret in entries.values():
             secret.clear()
-        if not has_credential:
+        if missing:
             raise CredentialConfigError(
-                f"the job's secret has no {ANACONDA_CREDENTIAL_KEY!r}; store the "
-                "organisation's anaconda.org token there (docs/security.md)"
+                f"the job's secret has no {' and no '.join(repr(k) for k in missing)}; store "
+                "the anaconda.org machine account's username and password there "
+                "(docs/security.md)"
             )
     return broker.ledger.summary()
 
@@ -112,7 +118,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         summary = login_check(Settings.from_environ(environ), credentials)
         lines = export_lines(credentials, environ)
     except CredentialError as exc:
-        message = str(exc).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        message = escape_command_data(str(exc))
         print(f"::error title=vault-credentials::{message}", flush=True)
         return 1
     target = environ.get("GITHUB_ENV")

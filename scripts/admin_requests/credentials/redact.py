@@ -16,6 +16,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NoReturn, TextIO
 
+from admin_requests.actions_output import escape_command_data
+
 REDACTED = "***"
 
 
@@ -70,11 +72,6 @@ class Secret:
         raise TypeError("a Secret cannot be pickled or copied out of the process")
 
 
-def _escape_command_data(value: str) -> str:
-    # Same escaping as actions/toolkit's command data, so the runner masks what we mean.
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 class Masker:
     """Registers secret values: masks them in Actions and redacts them from our text.
 
@@ -102,7 +99,7 @@ class Masker:
             if self.in_actions:
                 stream = self._stream or sys.stdout
                 for piece in sorted(new, key=len, reverse=True):
-                    stream.write(f"::add-mask::{_escape_command_data(piece)}\n")
+                    stream.write(f"::add-mask::{escape_command_data(piece)}\n")
                 stream.flush()
         return Secret(value)
 

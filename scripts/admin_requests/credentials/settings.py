@@ -22,12 +22,18 @@ MAX_TOKEN_SECONDS = 900
 
 # Keys of the job's secret (a KV v2 entry, a Secrets Manager JSON secret, or ADMIN_DEV_*
 # variables for the env backend).
-ANACONDA_CREDENTIAL_KEY = "anaconda_org_token"
+# anaconda.org creates tokens only for a username and password (basic auth), so the
+# job's secret holds the machine account's, never a token (docs/security.md).
+ANACONDA_USERNAME_KEY = "anaconda_org_username"
+ANACONDA_PASSWORD_KEY = "anaconda_org_password"  # noqa: S105 (a key name)
 GITHUB_APP_ID_KEY = "github_app_id"
 GITHUB_INSTALLATION_ID_KEY = "github_installation_id"
 # The credential that may add repositories to CI providers' App installations (a classic
 # token: GitHub offers these calls to no App token); read only for CI-resource requests.
 GITHUB_INSTALLATIONS_TOKEN_KEY = "github_installations_token"  # noqa: S105 (a key name)
+# The organisation's Cirun API key (what conda-forge keeps as CIRUN_API_KEY): Cirun has no
+# federation, so it is long-lived and lives in the vault only; read only for cirun requests.
+CIRUN_API_KEY_KEY = "cirun_api_key"
 
 
 @dataclass(frozen=True)

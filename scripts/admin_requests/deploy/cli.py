@@ -89,6 +89,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 print(f"applying {change.describe()}")
                 change.apply()
         changes = plan_changes(api, spec)
+    unseen = [change for change in changes if change.unseen]
+    changes = [change for change in changes if not change.unseen]
+    if unseen:
+        print(f"{len(unseen)} thing(s) this token cannot see, so not compared:")
+        _print(unseen)
     if not changes:
         print(f"{args.repository} matches {args.config_dir.name}/ (backend {args.backend}).")
         return EXIT_OK

@@ -27,8 +27,13 @@ class Change:
     resource: str  # "repository settings", "ruleset 'protect main'"...
     summary: str  # what differs, current -> desired
     apply: Callable[[], None] | None  # None: a person must do it (see summary)
+    # Not a difference: something GitHub does not show this token, so it was not
+    # compared. Said every time, never counted as drift, never "none".
+    unseen: bool = False
 
     def describe(self) -> str:
+        if self.unseen:
+            return f"{self.resource}: {self.summary} [not visible to this token]"
         how = "" if self.apply else " [by hand]"
         return f"{self.resource}: {self.summary}{how}"
 
@@ -160,14 +165,29 @@ def _ruleset(api: RepositoryApi, desired: dict[str, Any]) -> list[Change]:
     for rule, parameters in want.items():
         if rule in have:
             found += differences(parameters, have[rule], f"rules.{rule}")
-    actors = current.get("bypass_actors", [])
-    if _actor_set(actors) != _actor_set(body["bypass_actors"]):
-        found.append(f"bypass_actors: {_show(actors)} -> {_show(body['bypass_actors'])}")
+    unseen = []
+    if "bypass_actors" not in current:
+        # GitHub leaves bypass_actors out for callers who cannot write the ruleset
+        # (a read-only token): unknown, which is not the same as none.
+        unseen.append(
+            Change(
+                resource,
+                "bypass_actors not compared: GitHub shows them only to a token that can "
+                "write the ruleset (administration: write); check them with such a token",
+                None,
+                unseen=True,
+            )
+        )
+    else:
+        actors = current["bypass_actors"]
+        if _actor_set(actors) != _actor_set(body["bypass_actors"]):
+            found.append(f"bypass_actors: {_show(actors)} -> {_show(body['bypass_actors'])}")
     if not found:
-        return []
+        return unseen
     number = match["id"]
     return [
-        Change(resource, "; ".join(found), lambda: api.send("PUT", f"/rulesets/{number}", body))
+        Change(resource, "; ".join(found), lambda: api.send("PUT", f"/rulesets/{number}", body)),
+        *unseen,
     ]
 
 
@@ -297,14 +317,20 @@ def _label(api: RepositoryApi, label: dict[str, str]) -> list[Change]:
     current = api.get(f"/labels/{quote(name, safe='')}", missing_ok=True)
     if current is None:
         return [Change(resource, "create", lambda: api.send("POST", "/labels", label))]
-    found = differences({k: v for k, v in label.items() if k != "name"}, current)
+    body: dict[str, str] = {k: v for k, v in label.items() if k != "name"}
+    found = differences(body, current)
+    # GitHub finds labels by name whatever the case; one spelled otherwise is renamed,
+    # and a rename is `new_name` (a `name` in the body is not a field of this call).
+    live_name = str(current.get("name", name))
+    if live_name != name:
+        found.insert(0, f"name: {_show(live_name)} -> {_show(name)}")
+        body["new_name"] = name
     if not found:
         return []
-    body = dict(label)
     return [
         Change(
             resource,
             "; ".join(found),
-            lambda: api.send("PATCH", f"/labels/{quote(name, safe='')}", body),
+            lambda: api.send("PATCH", f"/labels/{quote(live_name, safe='')}", body),
         )
     ]

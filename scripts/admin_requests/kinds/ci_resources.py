@@ -8,8 +8,10 @@ Carrying one out, per feedstock (every step first looks, then changes only what 
 yet so, so a rerun after any failure finishes the job without doing anything twice):
 
 1. the provider side: the feedstock is added to (or removed from) the provider's GitHub
-   App installation on the organisation; for ``cirun`` also the resource policy in the
-   organisation's ``.cirun`` repository (``.access.yml``);
+   App installation on the organisation; for ``cirun`` also, through Cirun's API as
+   conda-smithy calls it (services/cirun.py), Cirun turned on for the feedstock and its
+   policy ``<repo>-policy`` given (or relieved of) the resources. On a revoke the App
+   stays while any policy still gives the feedstock a resource of the provider;
 2. the record: one entry per resource and feedstock in the organisation's
    ``.access_control.yml`` (``Settings.access_control_repository``), written after the
    provider side so it never claims access that was not given;
@@ -22,6 +24,7 @@ yet so, so a rerun after any failure finishes the job without doing anything twi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access, GitHubGrant
-from admin_requests.errors import ConflictError, PermanentError
+from admin_requests.errors import ConflictError, InstallationRemovalRefused, PermanentError
 from admin_requests.kinds import ci_config
 from admin_requests.kinds.contract import (
     Item,
@@ -49,7 +52,7 @@ from admin_requests.validation.problems import Problem
 
 if TYPE_CHECKING:
     from admin_requests.config import Settings
-    from admin_requests.services import GitHubClient, Services
+    from admin_requests.services import CirunClient, GitHubClient, Services
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,9 @@ class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
     def _sends_pr(self, model: CiResourceRequest) -> bool:
         return False
 
+    def target_repositories(self, item: Item[CiResourceParams]) -> tuple[str, ...]:
+        return (f"{item.params.feedstock}-feedstock",)
+
     def access(self, model: CiResourceRequest, services: Services) -> Access:
         settings = services.settings
         return Access(
@@ -195,20 +201,31 @@ class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
             )
         state = services.github_for(repo).repository(repo)
         done: list[str] = []
+        refused: InstallationRemovalRefused | None = None
         if grant:
             if _set_installation(services, installation, state.id, grant=True):
                 done.append(f"added to the {self.resource} App installation")
-            done += self._provider_extras(item, services, resources, grant=True)
+            done += self._grant_provider(item, services, resources)
         else:
-            done += self._provider_extras(item, services, resources, grant=False)
-            if not self._installation_still_needed(services, repo) and _set_installation(
-                services, installation, state.id, grant=False
-            ):
-                done.append(f"removed from the {self.resource} App installation")
+            taken, still_needed = self._revoke_provider(item, services, resources)
+            done += taken
+            try:
+                if not still_needed and _set_installation(
+                    services, installation, state.id, grant=False
+                ):
+                    done.append(f"removed from the {self.resource} App installation")
+            except InstallationRemovalRefused as error:
+                refused = error  # the record still says the access is gone (below)
         if _record(services, repo, resources, grant=grant, settings=self._record_settings(item)):
             done.append(
                 f"recorded in {services.settings.access_control_repository}/"
                 f"{services.settings.access_control_path}"
+            )
+        if refused is not None:
+            # A person must change the installation: parked with what was done and why.
+            return Outcome.failed(
+                f"{repo}: "
+                + "; ".join([*done, f"still in the {self.resource} App installation: {refused}"])
             )
         if grant and item.params.send_pr:
             pr = _send_pr(services, repo, state.default_branch, resources, item)
@@ -218,17 +235,21 @@ class CiResourceKind(RequestKind[CiResourceRequest, CiResourceParams]):
             return Outcome.done(f"{repo}: already in place", changed=False)
         return Outcome.done(f"{repo}: " + "; ".join(done))
 
-    def _provider_extras(
-        self, item: Item[CiResourceParams], services: Services, resources: list[str], *, grant: bool
+    def _grant_provider(
+        self, item: Item[CiResourceParams], services: Services, resources: list[str]
     ) -> list[str]:
+        """The provider's own side of a grant, beyond its App installation: what was done."""
         return []
+
+    def _revoke_provider(
+        self, item: Item[CiResourceParams], services: Services, resources: list[str]
+    ) -> tuple[list[str], bool]:
+        """The provider's side of a revoke: what was done, and whether the feedstock keeps
+        other resources of this provider (then its App installation stays)."""
+        return [], False
 
     def _record_settings(self, item: Item[CiResourceParams]) -> dict[str, object] | None:
         return None
-
-    def _installation_still_needed(self, services: Services, repo: str) -> bool:
-        """Whether the feedstock still has other resources of this provider after a revoke."""
-        return False
 
 
 class CirunKind(CiResourceKind):
@@ -272,8 +293,10 @@ class CirunKind(CiResourceKind):
     def _resources(self, model: CiResourceRequest) -> tuple[str, ...]:
         return tuple(str(r) for r in model.resources)
 
-    def _record_repositories(self, settings: Settings) -> tuple[str, ...]:
-        return (settings.access_control_repository, settings.cirun_repository)
+    def access(self, model: CiResourceRequest, services: Services) -> Access:
+        # Cirun keeps its '.access.yml' itself: the request reaches it through Cirun's API
+        # with the organisation's key, and needs no write access to the '.cirun' repository.
+        return dataclasses.replace(super().access(model, services), cirun=True)
 
     def _feedstock_permissions(
         self, model: CiResourceRequest, settings: Settings
@@ -294,39 +317,99 @@ class CirunKind(CiResourceKind):
     def _record_settings(self, item: Item[CiResourceParams]) -> dict[str, object] | None:
         return {"pull_request": item.params.pull_request}
 
-    def _installation_still_needed(self, services: Services, repo: str) -> bool:
-        # Cirun resources are granted one request at a time: the Cirun App stays on the
-        # feedstock while its policy still gives it any resource.
-        settings = services.settings
-        found = services.github_for(settings.cirun_repository).get_file(
-            settings.cirun_repository, settings.cirun_access_path
-        )
-        return found is not None and repo in ci_config.cirun_policy_ids(found.content)
-
-    def _provider_extras(
-        self, item: Item[CiResourceParams], services: Services, resources: list[str], *, grant: bool
+    def _grant_provider(
+        self, item: Item[CiResourceParams], services: Services, resources: list[str]
     ) -> list[str]:
+        """Cirun on for the feedstock, and its policy given the resources: as conda-smithy's
+        ``enable_cirun_for_project`` and ``add_repo_to_cirun_resource`` do, each only when
+        Cirun does not already say so."""
+        cirun, org, repo = _cirun(services), services.settings.organisation, item.target
+        done = []
+        full_name = f"{org}/{repo}"
+        # One listing per run; kept current as this run changes it.
+        active: set[str] = services.memo(
+            "cirun-active-repositories",
+            lambda: {name for name, on in cirun.repositories().items() if on},
+        )
+        if full_name not in active:
+            cirun.set_repo(full_name, active=True)
+            active.add(full_name)
+            done.append("Cirun turned on for it")
+        access = cirun.access_control(org)
+        ours = cirun.policy_id(repo)
+        policy = access.policy(ours)
+        missing = [r for r in resources if r not in access.resources_of(ours)]
+        pull_request = item.params.pull_request
+        if not missing and policy is not None and policy.pull_request == pull_request:
+            return done
+        # The policy keeps every resource it has; asking for all of this request's
+        # resources sets its pull_request for them all at once.
         settings = services.settings
-        repo, name = item.target, item.params.feedstock
-        change = functools.partial(
-            ci_config.edit_cirun_access,
-            resources=resources,
-            repo=repo,
-            team=name,
-            pull_request=item.params.pull_request,
-            grant=grant,
-            name=settings.cirun_access_path,
+        roles = settings.cirun_roles
+        users_from_json = settings.cirun_users_list(resources)
+        cirun.add_repo_to_resources(
+            org,
+            repo,
+            resources,
+            pull_request=pull_request,
+            roles=roles,
+            users_from_json=users_from_json,
+            # conda-smithy's fallback when neither is given: the feedstock's team.
+            teams=None if roles or users_from_json else [item.params.feedstock],
         )
-        verb = "Grant" if grant else "Revoke"
-        changed = services.github_for(settings.cirun_repository).update_file(
-            settings.cirun_repository,
-            settings.cirun_access_path,
-            change,
-            f"[admin-requests] {verb} {repo} the cirun resources {', '.join(resources)}",
+        scope = "pushes and pull requests" if pull_request else "pushes only"
+        done.append(
+            f"Cirun asked to give its policy {ours} {', '.join(missing or resources)} "
+            f"({scope}); Cirun's bot proposes the change to "
+            f"{org}/.cirun's .access.yml as a pull request"
         )
-        if not changed:
-            return []
-        return [f"cirun policy updated in {settings.cirun_repository}/{settings.cirun_access_path}"]
+        return done
+
+    def _revoke_provider(
+        self, item: Item[CiResourceParams], services: Services, resources: list[str]
+    ) -> tuple[list[str], bool]:
+        """Take the resources from the feedstock's ``<repo>-policy`` and nothing else.
+
+        Policies core wrote by hand for the feedstock (``<repo>-windows-policy``...) are
+        not Cirun's API's to change: they stay, and while any of them (or the API's policy)
+        still gives the feedstock a resource, the Cirun App stays on it. A revoke of a
+        resource that such a policy gives fails, naming the policy, for core to edit.
+        """
+        cirun, org, repo = _cirun(services), services.settings.organisation, item.target
+        access = cirun.access_control(org)
+        ours = cirun.policy_id(repo)
+        held = [r for r in resources if r in access.resources_of(ours)]
+        done = []
+        if held:
+            cirun.remove_repo_from_resources(org, repo, held)
+            done.append(
+                f"Cirun asked to take {', '.join(held)} from its policy {ours}; Cirun's bot "
+                f"proposes the change to {org}/.cirun's .access.yml as a pull request"
+            )
+        remaining = access.resources_for_repo(repo, without=[(ours, r) for r in held])
+        kept_by_hand = sorted(
+            {(r, p) for r, ids in remaining.items() for p in ids if p != ours and r in resources}
+        )
+        if kept_by_hand:
+            # Not done: the feedstock keeps the runner. A person must change that policy.
+            raise PermanentError(
+                f"{repo!r} still may use "
+                + ", ".join(f"{r} through the policy {p!r}" for r, p in kept_by_hand)
+                + f", which core keeps by hand in {org}/.cirun's .access.yml (Cirun's API "
+                f"changes only {ours!r}); remove it there, then retry this request"
+            )
+        if remaining:
+            log.info("%s keeps Cirun resources %s: the App stays", repo, ", ".join(remaining))
+        return done, bool(remaining)
+
+
+def _cirun(services: Services) -> CirunClient:
+    if services.cirun is None:
+        raise PermanentError(
+            "admin-requests has no Cirun API client in this run (the job's secret needs "
+            "'cirun_api_key', the organisation's Cirun API key); ask core"
+        )
+    return services.cirun
 
 
 def _set_installation(services: Services, installation: int, repo_id: int, *, grant: bool) -> bool:

@@ -140,6 +140,17 @@ class RequestKind(ABC, Generic[ModelT, ParamsT]):
         """``plan`` without repeats: an entry listed twice is one unit of work."""
         return list({item.id: item for item in self.plan(model)}.values())
 
+    def target_repositories(self, item: Item[ParamsT]) -> tuple[str, ...]:
+        """The organisation's repositories ``item`` acts on because the request names them.
+
+        As the kind maps names (``numpy`` -> ``numpy-feedstock``); not the infrastructure
+        the kind itself uses to do it (token_reset's feedstock-tokens). The checker and
+        the queue refuse an item whose target is protected
+        (``Settings.protected_repositories``), so every kind that acts on repositories a
+        request names must list them here; tests/kinds/test_contract.py checks it does.
+        """
+        return ()
+
     # -- online part (the processing engine) ----------------------------------------
 
     @abstractmethod

@@ -58,9 +58,15 @@ def guarded(what: str, action: Callable[[], Outcome], *, not_found: str) -> Outc
 
 
 def check_online(
-    path: str, where: Text, check: Callable[[], str | None], code: str
+    path: str,
+    where: Text,
+    check: Callable[[], str | None],
+    code: str,
+    *,
+    severity: str = "error",
 ) -> list[Problem]:
-    """A preflight check of one value: its message as an error, or a warning if unsure."""
+    """A preflight check of one value: its message (an error unless told), or a warning if
+    the check could not be made."""
     try:
         message = check()
     except ServiceError as error:
@@ -77,7 +83,7 @@ def check_online(
         ]
     if message is None:
         return []
-    return [Problem(path, where.line, where.column, code, message)]
+    return [Problem(path, where.line, where.column, code, message, severity=severity)]
 
 
 def feedstocks_exist(

@@ -232,6 +232,13 @@ def describe_access(access: Access, for_what: str = "this request") -> list[str]
             "to another App's installation to a user's classic token only; see the "
             "security page, W10)."
         )
+    if access.cirun:
+        lines.append(
+            "**Cirun**: the organisation's `cirun_api_key`, read from the vault for this "
+            "request only, for Cirun's API (turn Cirun on for a feedstock, change its "
+            "policy; Cirun's bot proposes the change to `.cirun` as a pull request). Cirun "
+            "has no federation: the key is long-lived (see the security page, W12)."
+        )
     if access.azure_devops:
         lines.append(
             "**Azure DevOps**: an Entra ID access token obtained with the job's OIDC token "

@@ -15,6 +15,7 @@ request and each item the run checks it still holds the queue (the lease guard).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -37,7 +38,12 @@ from admin_requests.queue.report import Disposition, RequestResult, RunReport
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy, StateStore, content_digest
 from admin_requests.queue.state import format_time as iso
 from admin_requests.services import Services
-from admin_requests.validation.checker import REQUEST_SUFFIXES, check_text
+from admin_requests.validation.checker import (
+    DEFAULT_PROTECTED,
+    REQUEST_SUFFIXES,
+    check_text,
+    file_name_problems,
+)
 from admin_requests.validation.source import read_text
 
 log = logging.getLogger(__name__)
@@ -121,10 +127,11 @@ class QueueRunner:
         folder = self.root / self.config.queue_dir
         if not folder.is_dir():
             return []
+        # Symlinks are listed (and parked, never followed) as the PR check reports them.
         return [
             f"{self.config.queue_dir}/{path.name}"
             for path in sorted(folder.iterdir())
-            if path.is_file() and path.suffix in REQUEST_SUFFIXES
+            if (path.is_file() or path.is_symlink()) and path.suffix in REQUEST_SUFFIXES
         ]
 
     def run(self, guard: Guard | None = None) -> RunReport:
@@ -171,7 +178,11 @@ class QueueRunner:
     def _process(
         self, request: str, now: datetime, done_by_kind: dict[str, list[Item[Any]]]
     ) -> RequestResult:
-        digest = content_digest((self.root / request).read_bytes())
+        path = self.root / request
+        # A symlink is never read through: its identity is where it points.
+        digest = content_digest(
+            os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        )
         stored = self.store.load(request)
         decision = decide(request, stored, digest, now, retry=self.config.retry)
         state = decision.state
@@ -189,8 +200,14 @@ class QueueRunner:
                 notes=[f"next attempt not before {iso(decision.not_before)}"],
             )
 
-        text, read_problems = read_text(self.root / request, request)
-        report = check_text(text, request, self.kinds) if text is not None else None
+        refused = file_name_problems(Path(request).name, request)
+        if refused:
+            # Checked as the PR check does; the name itself is never trusted further.
+            return self.recorder.invalid(request, now, digest, state, None, refused, self.kinds)
+        text, read_problems = read_text(path, request)
+        report = (
+            check_text(text, request, self.kinds, self._protected()) if text is not None else None
+        )
         kind = self.kinds.get(report.action) if report and report.action else None
         if text is None or report is None or not report.ok or kind is None:
             problems = read_problems + (report.problems if report else [])
@@ -204,6 +221,12 @@ class QueueRunner:
         if len(done) == len(results):
             return self.recorder.completed(request, kind, results, stored)
         return self.recorder.failed(request, now, kind, text, digest, state, results)
+
+    def _protected(self) -> frozenset[str]:
+        """The repositories no request may target, as this run is configured."""
+        if self.services is None:
+            return DEFAULT_PROTECTED
+        return self.services.settings.protected_repositories
 
     def _share_run_services(self, _access: Access, _label: str) -> AbstractContextManager[Services]:
         """The default scope: every request shares the run's own services."""

@@ -21,6 +21,7 @@ from admin_requests.queue.report import Disposition, ItemResult, RequestResult
 from admin_requests.queue.state import RequestState
 from admin_requests.services import Services
 from admin_requests.validation.checker import FileReport
+from admin_requests.validation.names import check_target_repository
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,29 @@ class RequestExecutor:
         return result
 
 
+def protected_target(
+    kind: RequestKind[Any, Any], item: Item[Any], services: Services
+) -> str | None:
+    """Why ``item`` must not run: it targets a protected repository (or None)."""
+    for repository in kind.target_repositories(item):
+        protected = services.settings.protected_repositories
+        refusal = check_target_repository(repository, repository, protected)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Services) -> Outcome:
-    """One item's outcome; whatever the kind raises or returns instead is a retry."""
+    """One item's outcome; whatever the kind raises or returns instead is a retry.
+
+    An item that targets a protected repository fails without reaching the kind: the
+    checker refuses such a file, and this holds even when the checker was given another
+    list (the pull-request check runs with the default configuration) or was bypassed.
+    """
+    refusal = protected_target(kind, item, services)
+    if refusal is not None:
+        log.error("refusing %s: %s", item.id, refusal)
+        return Outcome.failed(f"not done: {refusal}")
     try:
         outcome = kind.execute(item, services)
     except Exception as exc:

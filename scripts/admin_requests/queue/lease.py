@@ -23,6 +23,17 @@ never redoes what the previous holder already recorded there.
 
 Runs on different machines compare their clocks: keep the time to live well above any
 clock skew (GitHub's runners are NTP-synchronised).
+
+The lease is data anyone who can push to the repository can write, so it is checked
+before it is obeyed (issue 16, finding 8):
+
+- a lease that expires further ahead than ``MAX_TTL`` (plus clock skew), or that was
+  taken in the future, was written by hand or by a broken run, never by this code: it
+  is taken over, and the takeover is reported (``RunLease.notes``, the job summary);
+- a valid lease held for longer than ``STUCK_RUNS`` times ``MAX_TTL`` (a processing job
+  is stopped by Actions after 60 minutes) means the queue is stuck: ``acquire`` raises
+  ``LeaseStuckError``, and the run fails visibly instead of exiting 0 while nothing is
+  processed. Its message says how to clear the lease.
 """
 
 from __future__ import annotations
@@ -44,6 +55,13 @@ LEASE_REF = "refs/admin-requests/lease"
 # Where the run keeps its copy of the remote lease commit (a local reference only).
 SEEN_REF = "refs/admin-requests/seen-lease"
 DEFAULT_TTL = timedelta(minutes=20)
+# The longest a run may make its lease last; --lease-ttl cannot go beyond it. A lease
+# further ahead than this was not written by a run.
+MAX_TTL = timedelta(hours=1)
+# How far another runner's clock may be ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+# A lease held this many maximum lifetimes (3 h; a job lasts at most 60 minutes) is stuck.
+STUCK_RUNS = 3
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 Clock = Callable[[], datetime]
@@ -51,6 +69,10 @@ Clock = Callable[[], datetime]
 
 class LeaseBusyError(AdminRequestsError):
     """Another run holds the lease and it has not expired: this run must not process."""
+
+
+class LeaseStuckError(AdminRequestsError):
+    """A valid-looking lease has been held for far longer than any run lasts."""
 
 
 class LeaseLostError(AdminRequestsError):
@@ -98,6 +120,8 @@ class RunLease:
         ttl: timedelta = DEFAULT_TTL,
         ref: str = LEASE_REF,
     ) -> None:
+        if not timedelta(0) <= ttl <= MAX_TTL:
+            raise ValueError(f"a lease's time to live must be between 0 and {MAX_TTL}")
         self.git = git
         self.remote = remote
         self.holder = holder
@@ -109,6 +133,8 @@ class RunLease:
         self.acquired: datetime | None = None
         self.renewed_at: datetime | None = None
         self.lost = False
+        # What the job summary must say about the lease (a forged one taken over...).
+        self.notes: list[str] = []
         self._lock = threading.Lock()  # keep() may be called from item threads
 
     # -- the remote reference -----------------------------------------------------------
@@ -171,19 +197,19 @@ class RunLease:
             expected = ""
             if found is not None:
                 commit, info = found
-                if info is not None and info.expires > now:
-                    raise LeaseBusyError(
-                        f"another run is processing the queue: {info.holder!r} holds the run "
-                        f"lease since {info.acquired.strftime(TIME_FORMAT)}, until "
-                        f"{info.expires.strftime(TIME_FORMAT)} at the latest; this run does "
-                        "nothing. If that run was killed, its lease expires by itself."
+                invalid = self._invalid(info, now)
+                if invalid is None and info is not None and info.expires > now:
+                    self._refuse(info, now)
+                if invalid is not None:
+                    log.warning("taking over an invalid run lease: %s", invalid)
+                    self.notes.append(f"The run lease was taken over: {invalid}.")
+                else:
+                    log.warning(
+                        "taking over a stale run lease (%s); its run stopped without releasing it",
+                        f"held by {info.holder!r} until {info.expires:%Y-%m-%dT%H:%M:%SZ}"
+                        if info
+                        else "unreadable",
                     )
-                log.warning(
-                    "taking over a stale run lease (%s); its run stopped without releasing it",
-                    f"held by {info.holder!r} until {info.expires:%Y-%m-%dT%H:%M:%SZ}"
-                    if info
-                    else "unreadable",
-                )
                 expected = commit
             new = self._lease_commit(now, now)
             if self._swap(expected, new):
@@ -191,6 +217,41 @@ class RunLease:
                 return
         raise LeaseBusyError(
             "another run took the run lease at the same moment; this run does nothing."
+        )
+
+    def _invalid(self, info: LeaseInfo | None, now: datetime) -> str | None:
+        """Why the remote lease cannot have been written by a run, or None if it can."""
+        if info is None:
+            return None  # unreadable: treated as stale, as before
+        latest = now + MAX_TTL + CLOCK_SKEW
+        if info.expires > latest:
+            return (
+                f"it said {info.holder!r} holds it until {info.expires:%Y-%m-%dT%H:%M:%SZ}, "
+                f"further ahead than a run's lease can last ({_hours(MAX_TTL)}), so it was "
+                "written by hand or by a broken run"
+            )
+        if info.acquired > now + CLOCK_SKEW:
+            return (
+                f"it said {info.holder!r} took it at {info.acquired:%Y-%m-%dT%H:%M:%SZ}, in the "
+                "future, so it was written by hand or by a broken run"
+            )
+        return None
+
+    def _refuse(self, info: LeaseInfo, now: datetime) -> None:
+        """A valid lease is held: busy, or stuck when held for longer than any run lasts."""
+        since, until = info.acquired.strftime(TIME_FORMAT), info.expires.strftime(TIME_FORMAT)
+        if now - info.acquired > STUCK_RUNS * MAX_TTL:
+            raise LeaseStuckError(
+                f"the queue is stuck: {info.holder!r} has held the run lease since {since} "
+                f"(more than {STUCK_RUNS} x {_hours(MAX_TTL)}, longer than any processing "
+                "run lasts), so no request is being processed. If no processing run is in "
+                "progress, remove the lease (git push origin :refs/admin-requests/lease) and "
+                "find out who keeps renewing it."
+            )
+        raise LeaseBusyError(
+            f"another run is processing the queue: {info.holder!r} holds the run "
+            f"lease since {since}, until {until} at the latest; this run does "
+            "nothing. If that run was killed, its lease expires by itself."
         )
 
     def keep(self) -> None:
@@ -236,3 +297,8 @@ class RunLease:
         traceback: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} h"

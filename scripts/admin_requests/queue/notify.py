@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from admin_requests.actions_output import render
+from admin_requests.actions_output import escape_markdown, printable, render
 from admin_requests.errors import TransientError, UncertainWriteError
 from admin_requests.queue.gitops import Git
 from admin_requests.services.github import GitHubClient
@@ -67,9 +67,14 @@ class Requester:
 
     @property
     def mention(self) -> str:
-        if self.login:
+        """Markdown for the issue's first word: the one @-mention an issue body makes.
+
+        Every other '@' in the body (request text, a commit author's name) is neutralised
+        by the templates' filters, so an issue notifies its requester and nobody else.
+        """
+        if self.login and LOGIN.match(self.login):
             return f"@{self.login}"
-        return self.name or "requester"
+        return escape_markdown(printable(self.name or "requester"))
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,8 @@ class Notifier:
             comment = render("issue_parked_again.md.j2", **values)
             self.tracker.comment_on_issue(existing.number, comment)
             return existing.number
-        title = f"Request {context.request} needs attention"
+        # A name that came with a newline (a bad name, parked for it) stays on one line.
+        title = f"Request {printable(context.request)} needs attention"
         return self.tracker.create_issue(title, body, [self.label])
 
     def report_resolved(

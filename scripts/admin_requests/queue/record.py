@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from admin_requests.actions_output import printable
+from admin_requests.errors import QueueFileError
 from admin_requests.kinds.contract import OutcomeStatus, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
 from admin_requests.queue.gitops import Git
@@ -180,7 +182,7 @@ class Recorder:
         )
         new_state = self._open_issue(request, new_state, context, result.notes)
         result.state, result.issue = new_state, new_state.issue
-        message = f"Park {request}: the file is not valid\n\n" + "\n".join(lines)
+        message = f"Park {printable(request)}: the file is not valid\n\n" + "\n".join(lines)
         result.committed = self._write(request, message, state=new_state)
         return result
 
@@ -253,10 +255,13 @@ class Recorder:
     ) -> bool:
         """Change the request file (remove it, or write ``text``), save ``state`` (None:
         delete it) and commit both; whether a commit was made."""
+        path = self.root / request
         if remove_file:
-            (self.root / request).unlink()
+            path.unlink()
         elif text is not None:
-            (self.root / request).write_text(text, encoding="utf-8")
+            if path.is_symlink():  # the queue never gets here with one; never write through
+                raise QueueFileError(f"refusing to write {request!r} through a symbolic link")
+            path.write_text(text, encoding="utf-8")
         if state is None:
             self.store.delete(request)
         else:

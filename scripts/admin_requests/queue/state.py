@@ -250,6 +250,10 @@ class StateStore:
 
     def load(self, request: str) -> RequestState | None:
         path = self.root / self.relative_path(request)
+        if path.is_symlink():
+            # Never followed (it could point anywhere on the runner); save() replaces it.
+            log.warning("ignoring the state file %s: it is a symbolic link", path)
+            return None
         if not path.exists():
             return None
         try:
@@ -263,6 +267,8 @@ class StateStore:
     def save(self, state: RequestState) -> None:
         path = self.root / self.relative_path(state.request)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()  # write a file of our own, never through a link
         path.write_text(state.to_json(), encoding="utf-8")
 
     def delete(self, request: str) -> None:
@@ -275,6 +281,8 @@ class StateStore:
             return []
         found = []
         for path in sorted(folder.glob("*.json")):
+            if path.is_symlink():
+                continue
             try:
                 found.append(RequestState.from_json(path.read_text(encoding="utf-8")).request)
             except StateFileError as exc:

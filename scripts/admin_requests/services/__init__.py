@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from admin_requests.config import Settings
 from admin_requests.services.anaconda import AnacondaClient
 from admin_requests.services.azure_devops import AzureDevOpsClient
+from admin_requests.services.cirun import CirunClient
 from admin_requests.services.github import GitHubClient
 from admin_requests.services.http import Retrier, RetryPolicy
 from admin_requests.services.installations import AppInstallationsClient
@@ -34,6 +35,7 @@ class Services:
     # Present only for requests whose Access asked for them (see admin_requests/access.py).
     azure_devops: AzureDevOpsClient | None = None
     app_installations: AppInstallationsClient | None = None
+    cirun: CirunClient | None = None
     rerenderer: Rerenderer | None = None
     # Seconds since the epoch; tests move it (token expiry).
     clock: Callable[[], float] = time.time
@@ -79,6 +81,7 @@ __all__ = [
     "AnacondaClient",
     "AppInstallationsClient",
     "AzureDevOpsClient",
+    "CirunClient",
     "GitHubClient",
     "Rerenderer",
     "Retrier",

@@ -1,25 +1,180 @@
-"""The anaconda.org API client (plain HTTP through services/http.py).
+"""The anaconda.org API client: anaconda-client's ``binstar_client.Binstar``.
 
-The calls and payloads are the ones anaconda-client (``binstar_client``) makes:
-``GET /dist/{owner}/{package}/{version}/{basename}``, ``POST``/``DELETE
-/channels/{owner}/{label}`` with ``{package, version, basename}``, ``POST
-/copy/package/{owner}/{package}/{version}/{basename}`` with ``{to_owner, from_channel,
-to_channel}``. Auth is the ``Authorization: token ...`` header, set once on the
-session: tokens never go on a command line, in a URL or in a log. (The request's token
-itself is minted and deleted by credentials/anaconda_token.py.)
+Every anaconda.org call the project makes is a ``Binstar`` method, so method, path,
+payload and the statuses accepted are the official client's own: ``distribution``
+(file metadata), ``add_channel``/``remove_channel`` (a label on one file), ``copy``,
+and, in credentials/anaconda_token.py, ``authenticate`` and ``remove_authentication``
+(the request's token is minted and deleted there). tests/services/test_anaconda_contract.py
+checks it against binstar_client's source.
+
+``Binstar`` builds its own ``requests.Session`` and sets no timeout and no retries.
+``binstar`` below mounts ``ProjectAdapter`` on that session for http:// and https://,
+so every request it sends gets the project's timeout and goes through the project's
+``Retrier`` (connection errors, timeouts, 5xx, 429, ``Retry-After``). The token is the
+``Authorization: token ...`` header ``Binstar`` sets once on the session: never on a
+command line, in a URL or in a log. binstar_client's errors become the project's
+(``NotFoundError``, ``AccessDeniedError``, ``ConflictError``...) here, at the edge.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from binstar_client import Binstar
+from binstar_client import errors as binstar_errors
+from requests.adapters import HTTPAdapter
 
 from admin_requests.config import Settings
-from admin_requests.services.http import HttpClient, Retrier
+from admin_requests.errors import (
+    AccessDeniedError,
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    ServiceError,
+    TransientError,
+    UncertainWriteError,
+)
+from admin_requests.services.http import Retrier, RetryableFailure, never_connected, retry_hint
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _where(request: requests.PreparedRequest) -> str:
+    # Without the query string: it is where a careless caller would put a token.
+    parts = urlsplit(request.url or "")
+    return f"{request.method} {urlunsplit((parts.scheme, parts.netloc, parts.path, '', ''))}"
+
+
+class ProjectAdapter(HTTPAdapter):
+    """The transport under ``Binstar``'s session: the project's timeout and retries.
+
+    ``creates_credential``: the session mints a token (``POST /authentications``). Such a
+    call is retried only when it cannot have taken effect (no connection was made, or
+    429): a retried 5xx or lost answer could leave a first token nobody knows of (it
+    still expires by its ``max-age``).
+    """
+
+    def __init__(self, *, timeout: float, retrier: Retrier, creates_credential: bool = False):
+        super().__init__(max_retries=0)  # the Retrier retries; urllib3 must not as well
+        self.timeout = timeout
+        self.retrier = retrier
+        self.creates_credential = creates_credential
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        where = _where(request)
+
+        def attempt() -> requests.Response:
+            try:
+                response = super(ProjectAdapter, self).send(
+                    request,
+                    stream=stream,
+                    timeout=self.timeout if timeout is None else timeout,
+                    verify=verify,
+                    cert=cert,
+                    proxies=proxies,
+                )
+            except requests.ConnectTimeout:
+                raise RetryableFailure(f"no connection within {self.timeout}s") from None
+            except (requests.ConnectionError, requests.Timeout) as error:
+                sent = not (isinstance(error, requests.ConnectionError) and never_connected(error))
+                if self.creates_credential and sent:
+                    raise UncertainWriteError(
+                        f"{where} failed after sending ({type(error).__name__}); not retried, "
+                        "as it may have created a token; the next run tries again"
+                    ) from None
+                raise RetryableFailure(f"no answer ({type(error).__name__})") from None
+            status = response.status_code
+            retry, wait = retry_hint(status, response.headers, self.retrier.clock())
+            if retry and (status == 429 or not self.creates_credential):
+                response.close()
+                raise RetryableFailure(f"HTTP {status}", wait)
+            log.debug("%s -> %d", where, status)
+            return response
+
+        return self.retrier.run(attempt, where)
+
+
+def binstar(
+    api_url: str,
+    token: str | None,
+    *,
+    timeout: float,
+    retrier: Retrier,
+    creates_credential: bool = False,
+) -> Binstar:
+    """A ``Binstar`` for ``api_url`` whose session carries the project's timeout and retries."""
+    client = Binstar(token=token, domain=api_url)
+    adapter = ProjectAdapter(
+        timeout=timeout, retrier=retrier, creates_credential=creates_credential
+    )
+    client.session.mount("https://", adapter)
+    client.session.mount("http://", adapter)
+    return client
+
+
+def translated(what: str, call: Callable[[], T]) -> T:
+    """``call()``, with binstar_client's errors raised as the project's named ones.
+
+    binstar_client raises on any status its method does not accept; its message is the
+    service's ``error`` field or a line naming method, URL and status (no token: that
+    is a header).
+    """
+    try:
+        return call()
+    except binstar_errors.BinstarError as error:
+        message = str(error.args[0]) if error.args else type(error).__name__
+        raise service_error(binstar_status(error), what, message) from None
+
+
+# binstar_client's error classes by the status they stand for; its ``copy`` re-raises a
+# 409 as ``Conflict`` with a message only, so the class is what tells.
+_STATUS_OF_CLASS: tuple[tuple[type[binstar_errors.BinstarError], int], ...] = (
+    (binstar_errors.NotFound, 404),
+    (binstar_errors.Unauthorized, 401),
+    (binstar_errors.Conflict, 409),
+    (binstar_errors.ServerError, 500),
+)
+
+
+def binstar_status(error: binstar_errors.BinstarError) -> int | None:
+    """The HTTP status behind a binstar_client error (it passes it as the second arg)."""
+    if len(error.args) > 1 and isinstance(error.args[1], int):
+        return error.args[1]
+    for cls, status in _STATUS_OF_CLASS:
+        if isinstance(error, cls):
+            return status
+    return None
+
+
+def service_error(status: int | None, what: str, message: str) -> ServiceError:
+    if status == 404:
+        return NotFoundError(f"{what}: not found (404): {message}", status=status)
+    if status in (401, 403):
+        return AccessDeniedError(
+            f"{what}: access denied ({status}): {message}; the token is missing, expired or "
+            "lacks the scope; check the credentials this request was given.",
+            status=status,
+        )
+    if status == 409:
+        return ConflictError(f"{what}: conflict (409): {message}", status=status)
+    if status is not None and status >= 500:
+        # Only a call that is not retried (a mint) gets here with a 5xx.
+        return TransientError(f"{what}: failed ({status}): {message}", status=status)
+    return PermanentError(f"{what}: refused ({status}): {message}", status=status)
 
 
 @dataclass(frozen=True)
@@ -46,47 +201,45 @@ class AnacondaClient:
     ) -> None:
         self.settings = settings
         self.retrier = retrier or Retrier()
-        self.api = HttpClient(
+        self.api = binstar(
             settings.anaconda_api_url,
-            token=token,
+            token,
             timeout=settings.http_timeout_seconds,
             retrier=self.retrier,
         )
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never show the session's headers
         return f"AnacondaClient({self.settings.anaconda_api_url!r})"
-
-    @staticmethod
-    def _path(*parts: str) -> str:
-        # basenames hold a "/" between subdir and file name: keep it.
-        return "/" + "/".join(quote(part, safe="/") for part in parts)
 
     def distribution(
         self, owner: str, package: str, version: str, basename: str
     ) -> Distribution | None:
         """The file's metadata (sha256, labels), or None when it is not there."""
-        data = self.api.json(
-            "GET", self._path("dist", owner, package, version, basename), missing_ok=True
-        )
-        if data is None:
+        try:
+            data = translated(
+                f"GET dist {owner}/{package}/{version}/{basename}",
+                lambda: self.api.distribution(owner, package, version, basename),
+            )
+        except NotFoundError:
             return None
         return _distribution(owner, package, version, basename, data)
 
     def add_label(self, owner: str, label: str, package: str, version: str, basename: str) -> None:
-        self._label("POST", owner, label, package, version, basename)
+        translated(
+            f"add label {label!r} to {owner}/{basename}",
+            lambda: self.api.add_channel(
+                label, owner, package=package, version=version, filename=basename
+            ),
+        )
 
     def remove_label(
         self, owner: str, label: str, package: str, version: str, basename: str
     ) -> None:
-        self._label("DELETE", owner, label, package, version, basename)
-
-    def _label(
-        self, method: str, owner: str, label: str, package: str, version: str, basename: str
-    ) -> None:
-        self.api.request(
-            method,
-            self._path("channels", owner, label),
-            json={"package": package, "version": version, "basename": basename},
+        translated(
+            f"remove label {label!r} from {owner}/{basename}",
+            lambda: self.api.remove_channel(
+                label, owner, package=package, version=version, filename=basename
+            ),
         )
 
     def copy(
@@ -101,10 +254,17 @@ class AnacondaClient:
         to_label: str = "main",
     ) -> None:
         """Copy one file to ``to_owner`` under ``to_label``; ConflictError when it is there."""
-        self.api.request(
-            "POST",
-            self._path("copy", "package", owner, package, version, basename),
-            json={"to_owner": to_owner, "from_channel": from_label, "to_channel": to_label},
+        translated(
+            f"copy {owner}/{basename} to {to_owner}",
+            lambda: self.api.copy(
+                owner,
+                package,
+                version,
+                basename,
+                to_owner=to_owner,
+                from_label=from_label,
+                to_label=to_label,
+            ),
         )
 
 

@@ -35,6 +35,7 @@ from admin_requests.errors import (
 from admin_requests.services.http import (
     Retrier,
     RetryableFailure,
+    error_message,
     never_connected,
     permanent_error,
     retry_hint,
@@ -306,7 +307,33 @@ class GitHubClient:
                 f"{path!r} in {self.full_name(repo)!r} is a directory, not a file; check the "
                 "configured path."
             )
-        return FileContent(path, base64.b64decode(data["content"]), str(data["sha"]))
+        blob = str(data["sha"])
+        if data.get("encoding") == "none":
+            # Past 1 MB the contents API answers without the content: read the blob.
+            content = self._blob(repo, blob)
+        else:
+            content = base64.b64decode(data.get("content") or "")
+        size = data.get("size")
+        if isinstance(size, int) and len(content) != size:
+            # Never hand on a file read short: a write based on it would truncate it.
+            raise TransientError(
+                f"{path!r} in {self.full_name(repo)!r} came back with {len(content)} of its "
+                f"{size} bytes; nothing was written, it is read again in a later run."
+            )
+        return FileContent(path, content, blob)
+
+    def _blob(self, repo: str, blob: str) -> bytes:
+        """A file's bytes from the blobs API (any size up to 100 MB)."""
+        data = self._call(
+            f"read blob {blob[:12]} in {self.full_name(repo)!r}",
+            lambda: self._raw("GET", self._url(repo, f"/git/blobs/{blob}")),
+        )
+        if data.get("encoding") != "base64":
+            raise PermanentError(
+                f"blob {blob[:12]} in {self.full_name(repo)!r} came back as "
+                f"{data.get('encoding')!r}, not base64; read it with git instead."
+            )
+        return base64.b64decode(data["content"])
 
     def put_file(
         self,
@@ -694,7 +721,4 @@ def _next_link(headers: dict[str, Any]) -> str | None:
 
 
 def _message(error: GithubException) -> str:
-    data = error.data
-    if isinstance(data, dict) and "message" in data:
-        return str(data["message"])[:300]
-    return str(data)[:300]
+    return error_message(error.data)

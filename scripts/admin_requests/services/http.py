@@ -185,15 +185,37 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def error_message(body: Any) -> str:
+    """A service's error text from its JSON body, short.
+
+    GitHub puts the detail of a 422 in ``errors``: ``{"message": "Validation Failed",
+    "errors": [{"resource": "PullRequest", "code": "custom", "message": "A pull request
+    already exists for owner:branch."}]}``; other answers carry it in ``message`` alone
+    (``{"message": "Reference already exists"}``). Both are read, so callers can tell
+    one refusal from another.
+    """
+    if not isinstance(body, dict) or "message" not in body:
+        return str(body)[:300]
+    parts = [str(body["message"])]
+    for error in body.get("errors") or []:
+        if isinstance(error, dict):
+            detail = error.get("message") or " ".join(
+                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
+            )
+            if detail:
+                parts.append(str(detail))
+        elif error:
+            parts.append(str(error))
+    return ": ".join(parts)[:300]
+
+
 def _message(response: requests.Response) -> str:
     """The service's error message, short; never the request (it has the token)."""
     try:
         body = response.json()
     except ValueError:
         return response.reason or "no message"
-    if isinstance(body, dict) and "message" in body:
-        return str(body["message"])[:300]
-    return str(body)[:300]
+    return error_message(body)
 
 
 class HttpClient:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from admin_requests.config import Settings
+from admin_requests.errors import InstallationRemovalRefused, PermanentError
 from admin_requests.services.http import HttpClient, Retrier
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,45 @@ class AppInstallationsClient:
         )
 
     def remove(self, installation_id: int, repository_id: int) -> None:
-        self.http.request(
-            "DELETE", f"/user/installations/{installation_id}/repositories/{repository_id}"
+        """Take the repository out; InstallationRemovalRefused when GitHub will not.
+
+        GitHub answers 422 when the App is installed on all repositories (none can be
+        taken out alone) or when this is the last repository of the installation.
+        """
+        try:
+            self.http.request(
+                "DELETE", f"/user/installations/{installation_id}/repositories/{repository_id}"
+            )
+        except PermanentError as error:
+            if error.status != 422:
+                raise
+            raise InstallationRemovalRefused(
+                f"GitHub refused to remove repository {repository_id} from App installation "
+                f"{installation_id} (422): {self._why_not_removable(installation_id)}",
+                status=422,
+            ) from None
+
+    def _why_not_removable(self, installation_id: int) -> str:
+        data = self.http.json(
+            "GET",
+            f"/user/installations/{installation_id}/repositories",
+            params={"per_page": "1"},
+        )
+        selection = data.get("repository_selection") if isinstance(data, dict) else None
+        total = data.get("total_count") if isinstance(data, dict) else None
+        if selection == "all":
+            return (
+                "the App is installed on all repositories of the organisation, so none can "
+                "be taken out alone; an organisation owner switches its repository access "
+                "to selected repositories, without this one, in the App's installation settings"
+            )
+        if total == 1:
+            return (
+                "it is the last repository of the installation, which GitHub does not "
+                "remove; an organisation owner uninstalls the App, or gives it another "
+                "repository first, in the App's installation settings"
+            )
+        return (
+            "the App is installed on all repositories, or this is the last one it has; an "
+            "organisation owner changes its repository access in the App's installation settings"
         )

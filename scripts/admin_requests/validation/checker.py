@@ -15,9 +15,11 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from admin_requests.config import Settings
 from admin_requests.kinds import REGISTRY
 from admin_requests.kinds.contract import Item, RequestKind, RequestModel
 from admin_requests.validation.fields import Decoder, describe
+from admin_requests.validation.names import check_request_file_name, check_target_repository
 from admin_requests.validation.problems import Problem
 from admin_requests.validation.source import (
     LoadedDocument,
@@ -35,6 +37,9 @@ Registry = Mapping[str, RequestKind[Any, Any]]
 REQUEST_SUFFIXES = (".yml", ".yaml")
 # Files that may sit in requests/ without being requests.
 NON_REQUEST_FILES = frozenset({"README.md", ".gitkeep"})
+# The repositories no request may act on, as the default configuration names them; the
+# CLI and the queue pass their own Settings' list.
+DEFAULT_PROTECTED = Settings().protected_repositories
 
 
 @dataclass
@@ -55,7 +60,9 @@ class FileReport:
 def display_path(path: Path) -> str:
     """The path as people and GitHub annotations expect it: relative to the checkout."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        # The folder resolved, not the file: a symlink is shown where it is, not its target.
+        full = path.parent.resolve() / path.name
+        return full.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -78,7 +85,11 @@ def _closest_action(action: str, registry: Registry) -> str | None:
     return matches[0] if matches else None
 
 
-def check_loaded(document: LoadedDocument, registry: Registry = REGISTRY) -> FileReport:
+def check_loaded(
+    document: LoadedDocument,
+    registry: Registry = REGISTRY,
+    protected: frozenset[str] = DEFAULT_PROTECTED,
+) -> FileReport:
     report = FileReport(document.path)
     node = _action_node(document.root)
     if node is None:
@@ -123,13 +134,56 @@ def check_loaded(document: LoadedDocument, registry: Registry = REGISTRY) -> Fil
     if model is None:
         return report
     report.problems.extend(kind.validate(model))
+    if not report.ok:
+        return report
+    items = kind.items(model)
+    report.problems.extend(protected_targets(document, kind, items, protected))
     if report.ok:
         report.model = model
-        report.items = kind.items(model)
+        report.items = items
     return report
 
 
-def _isolated(display: str, check: LoadedDocument | Path | str, registry: Registry) -> FileReport:
+def _entry_nodes(root: MappingNode, kind: RequestKind[Any, Any]) -> dict[str, Node]:
+    """Where each item is written: its list entry, or the key of its list in a mapping."""
+    layout = kind.item_entries
+    if layout is None:
+        return {}
+    nodes: dict[str, Node] = {}
+    for group in layout.groups(kind.action, root):
+        for entry in group.entries:
+            nodes.setdefault(entry.item_id, group.key if group.removable else entry.node)
+    return nodes
+
+
+def protected_targets(
+    document: LoadedDocument,
+    kind: RequestKind[Any, Any],
+    items: list[Item[Any]],
+    protected: frozenset[str],
+) -> list[Problem]:
+    """One problem per protected repository the items target, where the file names it."""
+    where = _entry_nodes(document.root, kind)
+    problems: list[Problem] = []
+    seen: set[tuple[str, int]] = set()
+    for item in items:
+        node = where.get(item.id)
+        for repository in kind.target_repositories(item):
+            value = str(node.value) if isinstance(node, ScalarNode) else repository
+            message = check_target_repository(value, repository, protected)
+            if message is None or (repository.lower(), id(node)) in seen:
+                continue
+            seen.add((repository.lower(), id(node)))
+            problems.append(problem_at(document.path, node, "protected-repository", message))
+    return problems
+
+
+def _isolated(
+    display: str,
+    check: LoadedDocument | Path | str,
+    registry: Registry,
+    protected: frozenset[str] = DEFAULT_PROTECTED,
+) -> FileReport:
     """Check one file; an unexpected exception becomes that file's problem, not a crash."""
     try:
         if isinstance(check, Path):
@@ -140,7 +194,7 @@ def _isolated(display: str, check: LoadedDocument | Path | str, registry: Regist
             document, problems = check, []
         if document is None:
             return FileReport(display, problems=problems)
-        report = check_loaded(document, registry)
+        report = check_loaded(document, registry, protected)
     except Exception as exc:  # one bad file must never stop the others
         log.exception("internal error while checking %s", display)
         return FileReport(
@@ -160,12 +214,27 @@ def _isolated(display: str, check: LoadedDocument | Path | str, registry: Regist
     return report
 
 
-def check_text(text: str, display: str = "<request>", registry: Registry = REGISTRY) -> FileReport:
-    return _isolated(display, text, registry)
+def check_text(
+    text: str,
+    display: str = "<request>",
+    registry: Registry = REGISTRY,
+    protected: frozenset[str] = DEFAULT_PROTECTED,
+) -> FileReport:
+    return _isolated(display, text, registry, protected)
 
 
-def check_file(path: Path, registry: Registry = REGISTRY) -> FileReport:
-    return _isolated(display_path(path), path, registry)
+def check_file(
+    path: Path, registry: Registry = REGISTRY, protected: frozenset[str] = DEFAULT_PROTECTED
+) -> FileReport:
+    report = _isolated(display_path(path), path, registry, protected)
+    report.problems[:0] = file_name_problems(path.name, report.path)
+    return report
+
+
+def file_name_problems(name: str, display: str) -> list[Problem]:
+    """A bad request file name as a problem of that file (the PR check and the run)."""
+    message = check_request_file_name(name)
+    return [] if message is None else [Problem(display, 1, 1, "bad-file-name", message)]
 
 
 def _misplaced(path: Path, display: str) -> FileReport:
@@ -182,7 +251,11 @@ def _misplaced(path: Path, display: str) -> FileReport:
     return FileReport(display, problems=[Problem(display, 1, 1, "not-a-request-file", message)])
 
 
-def check_paths(paths: Iterable[Path], registry: Registry = REGISTRY) -> list[FileReport]:
+def check_paths(
+    paths: Iterable[Path],
+    registry: Registry = REGISTRY,
+    protected: frozenset[str] = DEFAULT_PROTECTED,
+) -> list[FileReport]:
     """Check files and directories (a directory means every file directly inside it)."""
     reports: list[FileReport] = []
     for path in paths:
@@ -190,12 +263,14 @@ def check_paths(paths: Iterable[Path], registry: Registry = REGISTRY) -> list[Fi
             for child in sorted(path.iterdir()):
                 if child.name in NON_REQUEST_FILES:
                     continue
-                if child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
+                if child.is_symlink():
+                    reports.append(check_file(child, registry, protected))  # refused
+                elif child.is_dir() or child.suffix not in REQUEST_SUFFIXES:
                     reports.append(_misplaced(child, display_path(child)))
                 else:
-                    reports.append(check_file(child, registry))
+                    reports.append(check_file(child, registry, protected))
         elif path.suffix in REQUEST_SUFFIXES:
-            reports.append(check_file(path, registry))
+            reports.append(check_file(path, registry, protected))
         elif path.name not in NON_REQUEST_FILES:
             reports.append(_misplaced(path, display_path(path)))
     return reports

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # conda's platform subdirectories (conda/base/constants.py KNOWN_SUBDIRS, plus newer ones).
@@ -37,6 +38,9 @@ KNOWN_SUBDIRS = frozenset(
 )
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 GLOB_CHARACTERS = frozenset("*?[]!")
+_BRACKET_RE = re.compile(r"\[!?\]?[^\]]*\]")
+# Letters or digits a glob starts with; conda-forge's shortest granted stem is 'm2-*'.
+MIN_GLOB_STEM = 2
 CI_PROVIDERS = ("azure", "travis", "circle", "drone", "appveyor", "github_actions")
 
 # Feedstock and package names as conda-forge uses them: letters, digits and . _ - +
@@ -50,13 +54,27 @@ _LABEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _BRANCH_BAD_RE = re.compile(r"(^[/.-])|(\.\.)|(//)|(@\{)|([~^:?*\[\\\s])|(\.lock$)|([/.]$)")
 
 
-def _unsafe_characters(value: str) -> str | None:
-    """Explain the first character that can never appear in a name."""
+# Printable ASCII without spaces: nearly every value, and it needs no per-character look.
+_PLAIN_ASCII_RE = re.compile(r"[!-~]*")
+
+
+def _control_or_space(value: str) -> str | None:
+    """Explain the first control character or whitespace in ``value``, if any."""
+    if _PLAIN_ASCII_RE.fullmatch(value):
+        return None
     for char in value:
         if unicodedata.category(char).startswith("C"):
             return f"contains the control character {char!r}"
         if char.isspace():
             return "contains whitespace"
+    return None
+
+
+def _unsafe_characters(value: str) -> str | None:
+    """Explain the first character that can never appear in a name."""
+    unsafe = _control_or_space(value)
+    if unsafe:
+        return unsafe
     if "/" in value:
         return "contains '/'"
     if ".." in value:
@@ -110,14 +128,22 @@ def check_output_name_or_glob(value: str) -> str | None:
         unsafe = _unsafe_characters(value)
         if unsafe:
             return f"glob {value!r} {unsafe}; write a glob of package names like 'libfoo*'."
-        literal = "".join(char for char in value if char not in GLOB_CHARACTERS)
-        if not literal.strip("-_."):
+        if value.count("[") != value.count("]"):
+            return f"glob {value!r} has unbalanced '[' and ']'; close every character class."
+        # A bracket expression such as [a-z] is one wildcard character, not literal text.
+        literal = _BRACKET_RE.sub("", value)
+        if not any(char.isalnum() for char in literal if char not in GLOB_CHARACTERS):
             return (
                 f"glob {value!r} has no literal part and would match every package; "
                 "anchor it to a name, e.g. 'libfoo*'."
             )
-        if value.count("[") != value.count("]"):
-            return f"glob {value!r} has unbalanced '[' and ']'; close every character class."
+        stem = re.split(r"[*?\[]", value, maxsplit=1)[0]
+        if sum(char.isalnum() for char in stem) < MIN_GLOB_STEM:
+            return (
+                f"glob {value!r} does not start with the name it extends, so it would match "
+                f"packages of other feedstocks; begin it with at least {MIN_GLOB_STEM} "
+                "letters or digits before any '*', '?' or '[', e.g. 'libfoo*'."
+            )
         return None
     return check_package_name(value)
 
@@ -186,14 +212,7 @@ PACKAGE_FORM = (
 
 def parse_package_file(value: str) -> tuple[PackageFile | None, str | None]:
     """Split an artifact path; return (package, None) or (None, message)."""
-    unsafe = next(
-        (
-            f"contains the control character {c!r}"
-            for c in value
-            if unicodedata.category(c)[0] == "C"
-        ),
-        None,
-    ) or ("contains whitespace" if any(c.isspace() for c in value) else None)
+    unsafe = _control_or_space(value)
     if unsafe:
         return None, f"package {value!r} {unsafe}; write it as {PACKAGE_FORM}."
     extension = next((ext for ext in PACKAGE_EXTENSIONS if value.endswith(ext)), None)
@@ -230,3 +249,43 @@ def parse_package_file(value: str) -> tuple[PackageFile | None, str | None]:
     if not _BUILD_RE.match(build):
         return None, f"build string {build!r} in {value!r} is not a valid conda build string."
     return PackageFile(subdir, name, version, build, extension), None
+
+
+def check_target_repository(value: str, repository: str, protected: Collection[str]) -> str | None:
+    """Why a request may not name ``repository`` (``value`` as written), or None.
+
+    GitHub's repository names are case-insensitive, so is this comparison.
+    """
+    if repository.lower() not in protected:
+        return None
+    named = (
+        f"{value!r} names the repository {repository!r}"
+        if value != repository
+        else (f"{repository!r}")
+    )
+    return (
+        f"{named}, one of the organisation's infrastructure repositories that no request "
+        f"may act on ({', '.join(sorted(protected))}); remove it from the request. Changes "
+        "to that repository are made there, by core."
+    )
+
+
+# Request file names as people have always written them (letters, digits, '.', '_', '-',
+# '+', '#'): a name travels into logs, commit messages, issue titles and state files.
+_REQUEST_FILE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+#-]*\.ya?ml$")
+MAX_REQUEST_FILE_NAME = 200
+
+
+def check_request_file_name(name: str) -> str | None:
+    """Why a file in requests/ may not have this name, or None (the PR check and the run)."""
+    if len(name) <= MAX_REQUEST_FILE_NAME and _REQUEST_FILE_RE.match(name):
+        return None
+    stem = name.rsplit(".", 1)[0] if name.endswith((".yml", ".yaml")) else name
+    suggestion = re.sub(r"[^A-Za-z0-9_.+#-]+", "-", stem).strip("-.")[:80] or "my-request"
+    shown = name.encode("unicode_escape").decode("ascii")
+    return (
+        f"the file name {shown!r} is not a request file name: use letters, digits and '.', "
+        f"'_', '-', '+', '#' only (no spaces, no control or invisible characters), at most "
+        f"{MAX_REQUEST_FILE_NAME} characters, ending in .yml; rename it, e.g. to "
+        f"{suggestion + '.yml'!r}."
+    )

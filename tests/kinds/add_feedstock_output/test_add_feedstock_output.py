@@ -149,6 +149,37 @@ def test_preflight_checks_the_feedstocks_exist(gh: FakeGitHub) -> None:
     assert [(p.code, p.line) for p in problems] == [("no-such-feedstock", 3)]
 
 
+def test_outputs_for_a_feedstock_that_does_not_exist_are_never_registered(
+    gh: FakeGitHub,
+) -> None:
+    # Whoever later created nope-feedstock would inherit them.
+    request = load(
+        "action: add_feedstock_output\nfeedstock_to_output_mapping:\n"
+        "  nope: [nope-core, 'nope-*']\n"
+    )
+    outcomes = run(request, services_for(gh, None))
+    assert statuses(outcomes) == [("failed", False)] * 2
+    assert all("no repository 'nope-feedstock'" in o.detail for o in outcomes)
+    assert gh.effects == {}
+
+
+def test_preflight_says_when_an_output_or_glob_belongs_to_another_feedstock(
+    gh: FakeGitHub,
+) -> None:
+    request = load(
+        "action: add_feedstock_output\nfeedstock_to_output_mapping:\n"
+        "  foo: [py, foo-core, 'libarrow*']\n  arrow: ['libarrow*']\n"
+    )
+    problems = request.kind.preflight(request.model, services_for(gh, None))
+    assert [(p.code, p.severity, p.line, p.column) for p in problems] == [
+        ("owned-elsewhere", "warning", 3, 9),
+        ("owned-elsewhere", "warning", 3, 23),
+    ]
+    assert "the output 'py' is already registered to python-feedstock" in problems[0].message
+    assert "'libarrow*' is already allowed for arrow-feedstock" in problems[1].message
+    assert "agreement of those feedstocks' maintainers" in problems[1].message
+
+
 def test_a_token_scoped_to_other_repositories_is_refused(gh: FakeGitHub) -> None:
     gh.add_token("other", repositories=["foo-feedstock"], permissions={"contents": "write"})
     request = load(REQUEST)

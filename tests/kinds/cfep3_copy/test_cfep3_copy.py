@@ -66,6 +66,22 @@ def test_a_different_file_already_on_the_channel_is_never_replaced(ac: FakeAnaco
     assert ac.effects == {}
 
 
+def test_a_file_already_on_the_channel_is_labelled_only_once_its_source_is_verified(
+    ac: FakeAnaconda,
+) -> None:
+    # The channel has the very file, under another label; the requested source does not.
+    ac.add_file("conda-forge", FILE, labels=["broken"], content=CONTENT)
+    request = (
+        "action: cfep3_copy\nanaconda_org_packages:\n"
+        f"  - package: nowhere/label/cf202003/{FILE}\n    sha256: {SHA}\n"
+    )
+    (outcome,) = run(load(request), services_for(None, ac))
+    assert outcome.status.value == "failed"
+    assert "'nowhere/label/cf202003/linux-64/foo-1.0-h0_0.conda' does not exist" in outcome.detail
+    assert ac.file("conda-forge", FILE).labels == {"broken"}
+    assert ac.effects == {}
+
+
 def test_missing_source_or_label_fails(ac: FakeAnaconda) -> None:
     (outcome,) = run(load(_request(label="other")), services_for(None, ac))
     assert outcome.status.value == "failed"

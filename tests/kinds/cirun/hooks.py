@@ -7,12 +7,11 @@ import random
 
 from hypothesis import strategies as st
 
-from admin_requests.kinds import ci_config
 from admin_requests.kinds.ci_resources import CiResourceParams
-from tests.fakes import FakeGitHub
+from tests.fakes import FakeCirun, FakeGitHub
 from tests.kinds import ci_resources_hooks as family
 from tests.kinds.ci_resources_hooks import check_item
-from tests.soak.world import CIRUN, World, WorldRequest, block_list
+from tests.soak.world import World, WorldRequest, block_list
 
 __all__ = ["EXAMPLE_PARAMS", "EXAMPLE_REQUEST", "check_item", "request_files", "soak_request"]
 
@@ -29,9 +28,11 @@ def request_files() -> st.SearchStrategy[str]:
     return family.request_files("cirun")
 
 
-def _cirun_done(gh: FakeGitHub, repo: str, send_pr: bool) -> bool:
-    policies = ci_config.cirun_policy_ids(gh.repo(CIRUN).files[".access.yml"])
-    if not (family.granted(gh, "cirun", CIRUN_RESOURCE, repo) and repo in policies):
+def _cirun_done(gh: FakeGitHub, cirun: FakeCirun, repo: str, send_pr: bool) -> bool:
+    on = cirun.repos.get(f"conda-forge/{repo}", False)
+    if not (on and CIRUN_RESOURCE in cirun.resources_of(f"{repo}-policy")):
+        return False
+    if not family.granted(gh, "cirun", CIRUN_RESOURCE, repo):
         return False
     if not send_pr:
         return True
@@ -40,7 +41,8 @@ def _cirun_done(gh: FakeGitHub, repo: str, send_pr: bool) -> bool:
 
 
 def soak_request(world: World, rng: random.Random, n: int) -> WorldRequest:
-    gh = world.gh
+    gh, cirun = world.gh, world.cirun
+    assert cirun is not None, "the cirun kind's soak needs a FakeCirun: build_world(cirun=...)"
     send_pr = rng.random() < 0.6
     names = [f"soak-cir{n}x{k}" for k in range(rng.randint(1, 2))]
     for name in names:
@@ -52,12 +54,15 @@ def soak_request(world: World, rng: random.Random, n: int) -> WorldRequest:
                 "recipe/conda_build_config.yaml": "c_compiler_version:\n  - 13\n",
             },
         )
-        world.checks[f"cirun:{name}"] = lambda r=repo: _cirun_done(gh, r, send_pr)
+        world.checks[f"cirun:{name}"] = lambda r=repo: _cirun_done(gh, cirun, r, send_pr)
         if send_pr:
             world.pulls.append(repo)
     world.effects["installation_add"] += len(names)
-    # The record and the cirun policy; with the pull request, its branch and two files.
-    world.effects["put_file"] += len(names) * (4 if send_pr else 2)
+    # Cirun on for each feedstock, and its policy given the resource (FakeCirun's effects).
+    world.effects["set_repo"] += len(names)
+    world.effects["access_add"] += len(names)
+    # The record; with the pull request, its branch and two files.
+    world.effects["put_file"] += len(names) * (3 if send_pr else 1)
     if send_pr:
         world.effects["create_ref"] += len(names)
         world.effects["create_pull"] += len(names)

@@ -8,6 +8,7 @@ hmac.compare_digest), so a mistake in our hashing cannot pass by agreeing with i
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
@@ -422,3 +423,21 @@ def test_without_azure_configured_the_item_says_so(gh: FakeGitHub) -> None:
     assert foo.status is OutcomeStatus.FAILED
     assert "Azure Pipelines is not configured for admin-requests" in foo.detail
     assert bar.status is OutcomeStatus.DONE
+
+
+def test_an_item_with_a_grace_beyond_the_maximum_is_refused_before_anything_changes(
+    gh: FakeGitHub, azure: FakeAzure
+) -> None:
+    # Issue 16 finding 11: the checker refuses such a file (tests/validation/
+    # test_malformed.py); an item that reaches execute anyway changes nothing either.
+    loaded = request("existing_tokens_time_to_expiration: 3600\n")
+    svc = services(gh, azure, loaded)
+    item = loaded.items[0]
+    forged = dataclasses.replace(
+        item, params=dataclasses.replace(item.params, expiration=999999999999999999)
+    )
+    outcome = loaded.kind.execute(forged, svc)
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "at most 2,592,000 seconds (30 days)" in outcome.detail
+    assert gh.effects == {}
+    assert accepts(registry(gh, "foo"), OLD_TOKEN, "github_actions", time.time() + 10**9)

@@ -18,7 +18,12 @@ from ruamel.yaml.tokens import CommentToken
 from admin_requests.access import Access
 from admin_requests.errors import NotFoundError, PermanentError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
-from admin_requests.kinds.execution import feedstocks_exist, guarded
+from admin_requests.kinds.execution import (
+    check_online,
+    feedstocks_exist,
+    guarded,
+    missing_feedstock,
+)
 from admin_requests.kinds.layout import EntryLayout, MappingOfLists
 from admin_requests.validation.fields import Decoder, Text, describe
 from admin_requests.validation.names import check_feedstock_name, check_output_name_or_glob, is_glob
@@ -178,7 +183,17 @@ class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams])
 
     def preflight(self, model: FeedstockOutputsRequest, services: Services) -> list[Problem]:
         keys = [key for key, _ in model.feedstock_to_output_mapping]
-        return feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
+        problems = feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
+        for key, outputs in model.feedstock_to_output_mapping:
+            for output in outputs:
+                problems += check_online(
+                    model.path,
+                    output,
+                    functools.partial(_owned_elsewhere, services, str(_bare(key)), str(output)),
+                    "owned-elsewhere",
+                    severity="warning",
+                )
+        return problems
 
     def execute(self, item: Item[OutputParams], services: Services) -> Outcome:
         repository = services.settings.feedstock_outputs_repository
@@ -192,6 +207,13 @@ class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams])
     def _register(self, item: Item[OutputParams], services: Services) -> Outcome:
         feedstock, output = item.params.feedstock, item.params.output
         repository = services.settings.feedstock_outputs_repository
+        # Checked here too, not only in dry runs: outputs registered to a feedstock that
+        # does not exist would pass to whoever later creates a repository of that name.
+        missing = services.memo(
+            f"missing-feedstock:{feedstock}", lambda: missing_feedstock(services, feedstock)
+        )
+        if missing is not None:
+            return Outcome.failed(missing)
         if item.params.glob:
             path = ALLOWLIST_PATH
             change = functools.partial(add_glob, feedstock=feedstock, glob=output)
@@ -206,6 +228,45 @@ class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams])
         if not changed:
             return Outcome.done(f"already in {repository}/{path}", changed=False)
         return Outcome.done(f"recorded in {repository}/{path}")
+
+
+def _owned_elsewhere(services: Services, feedstock: str, output: str) -> str | None:
+    """Say plainly when ``output`` already belongs to other feedstocks, for the reviewer."""
+    repository = services.settings.feedstock_outputs_repository
+    github = services.github_for(repository)
+    if is_glob(output):
+        found = github.get_file(repository, ALLOWLIST_PATH)
+        others = _feedstocks_with_glob(found.content if found else None, output) - {feedstock}
+        what = f"the glob {output!r} is already allowed for"
+    else:
+        found = github.get_file(repository, sharded_path(output, outputs_config(services)))
+        others = _registered_feedstocks(found.content if found else None) - {feedstock}
+        what = f"the output {output!r} is already registered to"
+    if not others:
+        return None
+    owners = ", ".join(f"{name}-feedstock" for name in sorted(others))
+    return (
+        f"{what} {owners}; adding it lets {feedstock}-feedstock upload it too. Merge only "
+        "with the agreement of those feedstocks' maintainers, linked in the pull request."
+    )
+
+
+def _registered_feedstocks(content: bytes | None) -> set[str]:
+    try:
+        feedstocks = json.loads(content)["feedstocks"] if content else []
+    except (ValueError, KeyError, TypeError):
+        return set()  # a broken file is reported when the item is carried out
+    return {str(name) for name in feedstocks} if isinstance(feedstocks, list) else set()
+
+
+def _feedstocks_with_glob(content: bytes | None, glob: str) -> set[str]:
+    try:
+        data = YAML(typ="safe").load(content) if content else None
+    except YAMLError:
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    return {str(name) for name, globs in data.items() if isinstance(globs, list) and glob in globs}
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ class ArchiveKind(RequestKind[FeedstocksRequest, RepositoryParams]):
             for name in model.feedstocks
         ]
 
+    def target_repositories(self, item: Item[RepositoryParams]) -> tuple[str, ...]:
+        return (item.params.repository,)
+
     def access(self, model: FeedstocksRequest, services: Services) -> Access:
         # Archiving is a repository setting: administration, on exactly these repositories.
         return Access(

@@ -113,6 +113,9 @@ class ArchiveBranchKind(RequestKind[BranchesRequest, BranchParams]):
         branch, tag = f"heads/{item.params.branch}", f"tags/{item.params.tag}"
         return (branch, tag) if self.archive else (tag, branch)
 
+    def target_repositories(self, item: Item[BranchParams]) -> tuple[str, ...]:
+        return (item.params.repository,)
+
     def access(self, model: BranchesRequest, services: Services) -> Access:
         return Access(
             github_repositories=tuple(

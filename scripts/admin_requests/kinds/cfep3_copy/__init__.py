@@ -209,12 +209,14 @@ class Cfep3CopyKind(RequestKind[CopyRequest, CopyParams]):
 
     def _copy(self, item: Item[CopyParams], services: Services) -> Outcome:
         p, channel, anaconda = item.params, services.settings.channel, services.anaconda
-        target = anaconda.distribution(channel, p.name, p.version, p.basename)
-        if target is not None:
-            return self._already_there(item, target, services)
+        # The source is verified first, every time: a file already on the channel with
+        # the requested sha256 is no proof that the reviewed source exists as requested.
         problem = _source_problem(services, p)
         if problem is not None:
             return Outcome.failed(problem)
+        target = anaconda.distribution(channel, p.name, p.version, p.basename)
+        if target is not None:
+            return self._already_there(item, target, services)
         # A conflict means an earlier attempt copied it but its answer was lost: verify below.
         with contextlib.suppress(ConflictError):
             anaconda.copy(

@@ -73,6 +73,10 @@ SECRET_NAME = "FEEDSTOCK_TOKEN"  # noqa: S105 (the variable's name, not a value)
 STORABLE = ("github_actions", "azure")
 # How long a provisional registry entry stays valid if the reset is never finalised.
 PENDING_SECONDS = 7 * 24 * 3600
+# The longest the old tokens may stay valid after a reset. A reset usually follows a
+# leak: an unbounded grace (999999999999999999 s) would leave the leaked token valid for
+# good while the request looks done. 30 days covers any build still running on them.
+MAX_EXPIRATION_SECONDS = 30 * 24 * 3600
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
 ENTRIES = ListEntries("feedstocks")
 
@@ -90,6 +94,14 @@ class TokenResetParams:
     feedstock: str  # without the '-feedstock' suffix
     providers: tuple[str, ...]  # the CI providers not in skip_providers
     expiration: int | None  # seconds the old tokens stay valid; None: removed at once
+
+
+def _too_long(expiration: int) -> str:
+    return (
+        f"'existing_tokens_time_to_expiration' is {expiration:,} seconds; the old tokens may "
+        f"stay valid for at most {MAX_EXPIRATION_SECONDS:,} seconds (30 days) after a reset. "
+        "Write a smaller number (e.g. 86400 for a day), or null to replace them at once."
+    )
 
 
 def _check_provider(value: str) -> str | None:
@@ -125,9 +137,11 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
                 )
         ok, expiration = True, None
         if "existing_tokens_time_to_expiration" in fields:
-            ok, expiration = decoder.optional_int(
-                fields["existing_tokens_time_to_expiration"], "existing_tokens_time_to_expiration"
-            )
+            node = fields["existing_tokens_time_to_expiration"]
+            ok, expiration = decoder.optional_int(node, "existing_tokens_time_to_expiration")
+            if expiration is not None and expiration > MAX_EXPIRATION_SECONDS:
+                decoder.error(node, "expiration-too-long", _too_long(expiration))
+                ok = False
         unique: bool | None = False
         if "unique_token_per_provider" in fields:
             unique = decoder.boolean(
@@ -167,6 +181,9 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
             for name in model.feedstocks
         ]
 
+    def target_repositories(self, item: Item[TokenResetParams]) -> tuple[str, ...]:
+        return (f"{item.params.feedstock}-feedstock",)
+
     def access(self, model: TokenResetRequest, services: Services) -> Access:
         # Three tokens, each as narrow as its use: secrets on the feedstocks (and reading
         # their conda-forge.yml and recipe), writing only the feedstock-tokens repository,
@@ -193,6 +210,10 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         return problems
 
     def execute(self, item: Item[TokenResetParams], services: Services) -> Outcome:
+        expiration = item.params.expiration
+        if expiration is not None and expiration > MAX_EXPIRATION_SECONDS:
+            # The checker refuses it; this holds for items that did not come through it.
+            return Outcome.failed(_too_long(expiration))
         repo = item.target
         org = services.settings.organisation
         outcome = guarded(
