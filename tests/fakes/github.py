@@ -187,7 +187,6 @@ class FakeRepo:
     refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/x" -> commit sha
     files: dict[str, bytes] = field(default_factory=dict)  # on the default branch
     issues: dict[int, FakeIssue] = field(default_factory=dict)
-    workflows: set[str] = field(default_factory=set)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
     # Commit objects by SHA (GET/POST git/commits); seeded commits get one when first read.
@@ -284,7 +283,6 @@ class FakeGitHub(FakeServer):
         branches: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
         files: dict[str, str | bytes] | None = None,
-        workflows: tuple[str, ...] = (),
     ) -> FakeRepo:
         with self.lock:
             repo = FakeRepo(name, next(self._ids), archived=archived)
@@ -293,7 +291,6 @@ class FakeGitHub(FakeServer):
             repo.refs.update({f"refs/tags/{t}": s for t, s in (tags or {}).items()})
             for path, content in (files or {}).items():
                 repo.files[path] = content.encode() if isinstance(content, str) else content
-            repo.workflows.update(workflows)
             repo.commits.update(repo.refs.values())
             self.repos[name] = repo
             return repo
@@ -1736,11 +1733,10 @@ class FakeGitHub(FakeServer):
     def add_workflow(
         self, repo: str, path: str, name: str, *, state: str = "active"
     ) -> FakeWorkflow:
-        """A workflow file (``.github/workflows/x.yml``) of ``repo``; dispatchable too."""
+        """A workflow the Actions API lists for ``repo`` (runs: ``add_workflow_run``)."""
         with self.lock:
             workflow = FakeWorkflow(next(self._ids), name, path, state)
             self.actions_workflows.setdefault(repo, []).append(workflow)
-            self.repos[repo].workflows.add(path.rsplit("/", 1)[-1])
             return workflow
 
     def add_workflow_run(

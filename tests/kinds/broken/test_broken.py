@@ -102,17 +102,14 @@ def test_a_branch_that_keeps_moving_fails_the_follow_up(
 
 
 def test_long_package_lists_are_counted_in_the_first_line() -> None:
-    few = [f"linux-64/p{n}-1-0.conda" for n in range(5)]
-    assert rebuild_message(few) == "resync repo data for broken/not-broken packages " + " ".join(
-        few
-    )
-    many = [f"linux-64/p{n}-1-0.conda" for n in range(250)]
+    prefix = "resync repo data for broken/not-broken packages "
+    few = [f"linux-64/p{n}-1-0.conda" for n in range(30)]
+    assert rebuild_message(few) == prefix + " ".join(few)  # upstream's one line
+    many = [f"linux-64/p{n}-1-0.conda" for n in range(600)]
     subject, blank, *body = rebuild_message(many).splitlines()
-    assert subject == (
-        "resync repo data for broken/not-broken packages " + " ".join(many[:5]) + " and 245 more"
-    )
+    assert subject == prefix + " ".join(many[:30]) + " and 570 more"
     assert blank == ""
-    assert body == [*many[:200], "... and 50 more"]
+    assert body == [*many[30:530], "... and 70 more"]
 
 
 def test_missing_package_fails_and_preflight_says_so(gh: FakeGitHub, ac: FakeAnaconda) -> None:

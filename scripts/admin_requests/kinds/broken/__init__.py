@@ -28,9 +28,11 @@ ENTRIES = ListEntries("packages")
 # The rebuild: an empty commit on the repodata-patches feedstock's branch, whose push
 # starts its build (conda-build.yml runs on push to main), with upstream's message.
 RESYNC_MESSAGE = "resync repo data for broken/not-broken packages"
-# How many packages the message's first line names, and its body lists, before it counts.
-SUBJECT_PACKAGES = 5
-BODY_PACKAGES = 200
+# Upstream names every package on the message's one line; a run of hundreds would make
+# a line of tens of kilobytes, so past a few dozen the first line counts the rest, and
+# the body lists them (bounded too: the request files and the run's summary have all).
+SUBJECT_PACKAGES = 30
+BODY_PACKAGES = 500
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,18 @@ class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
 
 
 def rebuild_message(packages: list[str]) -> str:
-    """Upstream's commit message, which names the packages; long lists are counted."""
+    """Upstream's commit message, which names the packages; long lists are counted.
+
+    Up to ``SUBJECT_PACKAGES`` it is upstream's one line exactly. Beyond, the line names
+    the first ones and counts the others, which the body lists (the first
+    ``BODY_PACKAGES`` of them, then a count).
+    """
     if len(packages) <= SUBJECT_PACKAGES:
         return f"{RESYNC_MESSAGE} {' '.join(packages)}"
-    named = " ".join(packages[:SUBJECT_PACKAGES])
-    subject = f"{RESYNC_MESSAGE} {named} and {len(packages) - SUBJECT_PACKAGES} more"
-    listed = packages[:BODY_PACKAGES]
-    rest = len(packages) - len(listed)
+    named, others = packages[:SUBJECT_PACKAGES], packages[SUBJECT_PACKAGES:]
+    subject = f"{RESYNC_MESSAGE} {' '.join(named)} and {len(others)} more"
+    listed = others[:BODY_PACKAGES]
+    rest = len(others) - len(listed)
     body = "\n".join(listed) + (f"\n... and {rest} more" if rest else "")
     return f"{subject}\n\n{body}\n"
 
