@@ -268,6 +268,10 @@ class FakeGitHub(FakeServer):
         self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
         # Calls and answers that differ from GitHub's description (see dispatch).
         self.contract_violations: list[str] = []
+        # The organisation's opt-in to immutable OIDC subjects, which a repository that
+        # sets nothing of its own falls back to (GitHub's description of
+        # use_immutable_subject).
+        self.org_immutable_oidc_subject = False
         self._register_routes()
         self._register_secrets_installations_pulls()
         self._register_workflow_run_routes()
@@ -1088,11 +1092,7 @@ class FakeGitHub(FakeServer):
         r("GET", actions + "/workflow", self._admin_get("workflow_permissions", "administration"))
         r("PUT", actions + "/workflow", self._put_workflow_permissions)
         r("GET", repo + "/actions/secrets", self._list_repo_secrets)
-        r(
-            "GET",
-            repo + "/actions/oidc/customization/sub",
-            self._admin_get("oidc_subject", "actions"),
-        )
+        r("GET", repo + "/actions/oidc/customization/sub", self._get_oidc_subject)
         r("PUT", repo + "/actions/oidc/customization/sub", self._put_oidc_subject)
         r("GET", repo + "/rulesets", self._list_rulesets)
         r("POST", repo + "/rulesets", self._create_ruleset)
@@ -1179,6 +1179,26 @@ class FakeGitHub(FakeServer):
         repo = self._admin_repo(request, "secrets", "read")
         return Response(200, _secrets_json(repo.admin.secrets))
 
+    def _get_oidc_subject(self, request: Request) -> Response:
+        """The template, whether the subject is immutable (the repository's own choice,
+        else the organisation's) and the prefix of the ``sub`` the repository's tokens
+        get (``sub_claim_prefix``), as GitHub's description has them.
+
+        The immutable prefix puts each id after its name with ``@``, as GitHub's docs
+        draft writes it (its changelog wrote ``-``): the project reads the prefix
+        GitHub answers, never builds it, so only the fake depends on that spelling.
+        """
+        repo = self._admin_repo(request, "actions", "read")
+        answer = dict(repo.admin.oidc_subject)
+        immutable = bool(answer.pop("use_immutable_subject", self.org_immutable_oidc_subject))
+        answer["use_immutable_subject"] = immutable
+        answer["sub_claim_prefix"] = (
+            f"repo:{self.org}@{ORG_ID}/{repo.name}@{repo.id}"
+            if immutable
+            else f"repo:{self.org}/{repo.name}"
+        )
+        return Response(200, answer)
+
     def _put_oidc_subject(self, request: Request) -> Response:
         repo = self._admin_repo(request, "actions", "write")
         body = request.json()
@@ -1190,6 +1210,12 @@ class FakeGitHub(FakeServer):
             if not keys or not all(isinstance(k, str) and k.isidentifier() for k in keys):
                 raise HttpError(422, "Invalid request: include_claim_keys")
             subject["include_claim_keys"] = list(keys)
+        if "use_immutable_subject" in body:
+            if not isinstance(body["use_immutable_subject"], bool):
+                raise HttpError(422, "Invalid request: 'use_immutable_subject' must be a boolean")
+            subject["use_immutable_subject"] = body["use_immutable_subject"]
+        elif "use_immutable_subject" in repo.admin.oidc_subject:
+            subject["use_immutable_subject"] = repo.admin.oidc_subject["use_immutable_subject"]
         repo.admin.oidc_subject = subject
         self.effects["update_oidc_subject"] += 1
         return Response(201, {})
