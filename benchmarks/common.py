@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and tests.fakes
 
 from tests.fakes import FakeAnaconda, FakeGitHub  # noqa: E402
+from tests.fakes.github import REPODATA_PATCHES_FILES  # noqa: E402
 
 GITHUB_TOKEN = "gh-admin"  # noqa: S105 (a fake's token)
 ANACONDA_TOKEN = "ac-admin"  # noqa: S105 (a fake's token)
@@ -64,7 +65,7 @@ def fakes(packages: int, outputs: int) -> Iterator[Fakes]:
     with FakeGitHub(org=ORG) as gh, FakeAnaconda() as ac:
         gh.add_token(GITHUB_TOKEN)
         ac.add_token(ANACONDA_TOKEN, scopes=["api:read", "api:write"])
-        gh.add_repo(PATCHES, workflows=("rebuild.yml",))
+        gh.add_repo(PATCHES, files=REPODATA_PATCHES_FILES)
         gh.add_repo(f"{OUTPUTS_FEEDSTOCK}-feedstock")
         gh.add_repo(
             OUTPUTS,

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.cirun import FakeCirun
-from tests.fakes.github import FakeGitHub, sha
+from tests.fakes.github import (
+    REPODATA_PATCHES_FILES,
+    REPODATA_PATCHES_WORKFLOW,
+    FakeGitHub,
+    sha,
+)
 
 ORG = "conda-forge"
 HOME = "admin-requests"
@@ -25,7 +30,7 @@ ANACONDA_ACCOUNT = "sandbox-machine-account"
 STAGING = "cf-staging"
 OUTPUTS = "feedstock-outputs"
 PATCHES = "conda-forge-repodata-patches-feedstock"
-REBUILD_WORKFLOW = "rebuild.yml"
+REBUILD_WORKFLOW = REPODATA_PATCHES_WORKFLOW  # conda-build.yml, started by a push to main
 OUTPUTS_CONFIG = {"outputs_path": "outputs", "shard_level": 3, "shard_fill": "z"}
 
 # name -> branches besides main
@@ -67,11 +72,12 @@ def seed_github(gh: FakeGitHub) -> None:
         OUTPUTS,
         files={
             "config.json": json.dumps(OUTPUTS_CONFIG, indent=2) + "\n",
-            "outputs/n/u/m/numpy.json": json.dumps({"feedstocks": ["numpy"]}) + "\n",
-            "outputs/l/i/b/libfoo.json": json.dumps({"feedstocks": ["libfoo"]}) + "\n",
+            # One line, no newline: as conda-forge/feedstock-outputs has them.
+            "outputs/n/u/m/numpy.json": json.dumps({"feedstocks": ["numpy"]}),
+            "outputs/l/i/b/libfoo.json": json.dumps({"feedstocks": ["libfoo"]}),
         },
     )
-    gh.add_repo(PATCHES, workflows=(REBUILD_WORKFLOW,))
+    gh.add_repo(PATCHES, files=REPODATA_PATCHES_FILES)
 
 
 def seed_anaconda(ac: FakeAnaconda) -> None:

@@ -1,8 +1,9 @@
 """What a workflow run did to the sandbox, in words, from the services' own records.
 
 Nothing here trusts the workflow's log: the state comes from the fakes (repositories,
-labels, issues, dispatches, tokens with their creation and revocation times), the
-vault's audit device (logins, signatures, revocations) and the bare git remote.
+labels, issues, pushes and the builds they start, tokens with their creation and
+revocation times), the vault's audit device (logins, signatures, revocations) and the
+bare git remote.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tests.fakes.github import FakeToken
+from tests.fakes.github import FakePush, FakeToken
 
 from .core import Sandbox
 from .vault import AuditEvent
@@ -28,7 +29,7 @@ class Snapshot:
     refs: dict[str, dict[str, str]]
     files: dict[str, dict[str, bytes]]
     labels: dict[tuple[str, str], frozenset[str]]
-    dispatches: dict[str, int]
+    pushes: dict[str, tuple[FakePush, ...]]  # every branch move, in order
     issues: dict[int, str]
 
     @classmethod
@@ -44,10 +45,7 @@ class Snapshot:
                     for owner, files in ac.files.items()
                     for basename, f in files.items()
                 },
-                dispatches={
-                    name: len(repo.workflow_dispatches) + len(repo.repository_dispatches)
-                    for name, repo in gh.repos.items()
-                },
+                pushes={name: tuple(repo.pushes) for name, repo in gh.repos.items()},
                 issues={
                     number: issue.state
                     for repo in gh.repos.values()
@@ -77,13 +75,14 @@ def changes(before: Snapshot, after: Snapshot, sandbox: Sandbox) -> list[str]:
                 lines.append(f"GitHub  {name}: added {path} = {' '.join(content.split())}")
             elif old_files[path] != new_files[path]:
                 lines.append(f"GitHub  {name}: changed {path}")
-    for name in sorted(after.dispatches):
-        started = after.dispatches[name] - before.dispatches.get(name, 0)
-        if started:
-            repo = sandbox.github.repo(name)
-            what = [f"{d['workflow']} on {d['ref']}" for d in repo.workflow_dispatches[-started:]]
-            what = what or ["a repository_dispatch event"]
-            lines.append(f"GitHub  {name}: started {', '.join(what)} ({started}x)")
+    for name in sorted(after.pushes):
+        for push in after.pushes[name][len(before.pushes.get(name, ())) :]:
+            subject = push.message.splitlines()[0] if push.message else "(no message)"
+            started = f", which started {', '.join(push.workflows)}" if push.workflows else ""
+            lines.append(
+                f"GitHub  {name}: {_ref(push.ref)} moved {push.before[:7]} -> "
+                f"{push.after[:7]} ({subject}){started}"
+            )
     for key in sorted(after.labels):
         owner, basename = key
         old_labels = before.labels.get(key)

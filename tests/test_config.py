@@ -25,7 +25,7 @@ def test_the_environment_sets_urls_without_their_trailing_slash() -> None:
             "AZURE_DEVOPS_URL": "http://127.0.0.1:8083/",
             "GITHUB_SERVER_URL": "http://127.0.0.1:8084/",
             "ADMIN_REQUESTS_HTTP_TIMEOUT": "2.5",
-            "REPODATA_PATCHES_WORKFLOW": "",
+            "REPODATA_PATCHES_BRANCH": "production",
             "CONDA_SMITHY": "/opt/conda/bin/conda-smithy",
             "ADMIN_REQUESTS_RENDERED": "/tmp/rendered",
         }
@@ -37,8 +37,9 @@ def test_the_environment_sets_urls_without_their_trailing_slash() -> None:
     assert settings.azure_devops_url == "http://127.0.0.1:8083"
     assert settings.git_base_url == "http://127.0.0.1:8084"
     assert settings.http_timeout_seconds == 2.5
-    # Empty is a value: send a repository_dispatch instead of starting a workflow.
-    assert settings.repodata_patches_workflow == ""
+    # The branch the rebuild commit goes to (main, where the feedstock builds on push).
+    assert settings.repodata_patches_branch == "production"
+    assert Settings().repodata_patches_branch == "main"
     assert settings.conda_smithy == "/opt/conda/bin/conda-smithy"
     assert settings.rendered_dir == "/tmp/rendered"
     assert settings.channel == "conda-forge"

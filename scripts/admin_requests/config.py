@@ -27,10 +27,9 @@ class Settings:
     feedstock_outputs_repository: str = "feedstock-outputs"
     feedstock_tokens_repository: str = "feedstock-tokens"
     repodata_patches_repository: str = "conda-forge-repodata-patches-feedstock"
-    # The workflow (file name) that rebuilds the repodata patches, started once per run
-    # after labels change; empty: send a repository_dispatch event instead.
-    repodata_patches_workflow: str = "rebuild.yml"
-    repodata_patches_ref: str = "main"
+    # The branch whose push rebuilds the patches: broken/not_broken add one empty commit
+    # to it per run that changed labels, as upstream does.
+    repodata_patches_branch: str = "main"
     http_timeout_seconds: float = 30.0
     # CI resources: the organisation's record of which feedstock may use which resource.
     # Not this repository: a request's token would then be able to push to the code
@@ -119,10 +118,9 @@ class Settings:
             repodata_patches_repository=environ.get(
                 "REPODATA_PATCHES_REPOSITORY", defaults.repodata_patches_repository
             ),
-            repodata_patches_workflow=environ.get(
-                "REPODATA_PATCHES_WORKFLOW", defaults.repodata_patches_workflow
+            repodata_patches_branch=environ.get(
+                "REPODATA_PATCHES_BRANCH", defaults.repodata_patches_branch
             ),
-            repodata_patches_ref=environ.get("REPODATA_PATCHES_REF", defaults.repodata_patches_ref),
             http_timeout_seconds=float(
                 environ.get("ADMIN_REQUESTS_HTTP_TIMEOUT", defaults.http_timeout_seconds)
             ),

@@ -26,7 +26,7 @@ from admin_requests.errors import UsageError
 from admin_requests.queue.lease import LEASE_REF, LeaseInfo
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.git_http import FakeGitServer, deployed_rulesets
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import REPODATA_PATCHES_FILES, REPODATA_PATCHES_WORKFLOW, FakeGitHub
 from tests.fakes.oidc import FakeOidcIssuer
 from tests.queue.support import Repo, bare_of, clone_of
 from tests.vault_trust import (
@@ -98,7 +98,7 @@ def world(
     fake_github.configure_app(4242, public_key_pem=public.encode(), installation_id=77)
     fake_github.public_reads = True  # feedstocks are public: the job token may read them
     fake_github.add_repo(HOME)
-    fake_github.add_repo(PATCHES, workflows=("rebuild.yml",))
+    fake_github.add_repo(PATCHES, files=REPODATA_PATCHES_FILES)
     for name in ("old-one-feedstock", "old-two-feedstock"):
         fake_github.add_repo(name)
     fake_github.add_token(
@@ -157,16 +157,16 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     assert fake_github.repo("old-one-feedstock").archived
     assert fake_github.repo("old-two-feedstock").archived
     assert fake_anaconda.file("conda-forge", PACKAGE).labels == {"main", "broken"}
-    # The rebuild in ANOTHER repository, which the job token could never start.
-    assert fake_github.repo(PATCHES).workflow_dispatches == [
-        {"workflow": "rebuild.yml", "ref": "main", "inputs": {}}
-    ]
+    # The rebuild in ANOTHER repository, which the job token could never start: one
+    # empty commit on its main, made with the follow-up's own token.
+    (rebuild,) = fake_github.repo(PATCHES).pushes_starting(REPODATA_PATCHES_WORKFLOW)
+    assert rebuild.message == f"resync repo data for broken/not-broken packages {PACKAGE}"
     assert not repo.exists("requests/archive-old.yml")
     assert not repo.exists("requests/broken-bar.yml")
     # One installation token per request that needs GitHub, one for the follow-up,
     # each for exactly its repositories and permission, all revoked.
     assert sorted(installation_tokens(fake_github)) == [
-        ([PATCHES], {"actions": "write"}, True),
+        ([PATCHES], {"contents": "write"}, True),
         (["old-one-feedstock", "old-two-feedstock"], {"administration": "write"}, True),
     ]
     # One short-lived anaconda.org token for the labels, for the organisation, removed;
@@ -183,7 +183,7 @@ def test_each_request_and_the_follow_up_get_their_own_scoped_revoked_tokens(
     assert "credentials: 6 credentials minted, 4 revoked, none outstanding" in out
     assert (
         "  - github-installation-token for follow-up of 'broken/not_broken': repositories=["
-        f"{PATCHES}]; actions:write (at most 3600 s; revoked after" in out
+        f"{PATCHES}]; contents:write (at most 3600 s; revoked after" in out
     )
     assert "  - vault-token for job: role admin-requests-process" in out
     assert "outlive the run by at most" in out  # the App JWTs: they cannot be revoked
@@ -315,14 +315,14 @@ def test_a_failed_follow_up_still_revokes_its_token_and_fails_the_job(
     fake_github: FakeGitHub,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fake_github.repo(PATCHES).workflows.clear()  # the rebuild workflow is gone: 404
+    del fake_github.repo(PATCHES).refs["refs/heads/main"]  # nothing to commit on: 404
     repo.add_request("broken-bar.yml", f"action: broken\npackages:\n  - {PACKAGE}\n")
 
     assert run(repo, world) == 1
 
     out = capsys.readouterr().out
     assert "the follow-up step of 'broken/not_broken' failed" in out
-    assert installation_tokens(fake_github) == [([PATCHES], {"actions": "write"}, True)]
+    assert installation_tokens(fake_github) == [([PATCHES], {"contents": "write"}, True)]
     assert "none outstanding" in out
 
 

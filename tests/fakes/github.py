@@ -20,6 +20,7 @@ verified with the configured public key.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import functools
 import hashlib
 import itertools
@@ -36,6 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from . import openapi
 from .server import FakeServer, HttpError, Request, Response
@@ -53,6 +56,29 @@ DEFAULT_APP_PERMISSIONS = {
     "pull_requests": "write",
     "actions": "write",
     "metadata": "read",
+}
+
+# conda-forge/conda-forge-repodata-patches-feedstock has one workflow, conda-smithy's
+# conda-build.yml, and no rebuild.yml: nothing to start by hand, a push to main builds
+# and publishes the patches. Its head and `on:` section as they are there; seed the fake
+# feedstock with REPODATA_PATCHES_FILES, and a push that starts it is a rebuild.
+REPODATA_PATCHES_WORKFLOW = "conda-build.yml"
+REPODATA_PATCHES_FILES = {
+    f".github/workflows/{REPODATA_PATCHES_WORKFLOW}": """\
+# This file was generated automatically from conda-smithy. To update this configuration,
+# update the conda-forge.yml and/or the recipe/meta.yaml.
+# -*- mode: yaml -*-
+
+name: Build conda package
+on:
+  push:
+    branches:
+      - main
+
+  pull_request:
+
+jobs: {}  # (the build matrix is left out: only what starts it matters here)
+""",
 }
 
 
@@ -132,6 +158,27 @@ class FakeInstallation:
 
 
 @dataclass
+class FakeCommit:
+    """A git commit object (the Git Data API); trees are opaque SHAs here."""
+
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class FakePush:
+    """A branch that moved (a push, as Actions sees it), and the workflows it starts."""
+
+    ref: str  # refs/heads/x
+    before: str
+    after: str
+    message: str  # the new head commit's message
+    workflows: tuple[str, ...]  # files under .github/workflows whose `on: push` matches
+
+
+@dataclass
 class FakeRepo:
     name: str
     id: int
@@ -140,11 +187,11 @@ class FakeRepo:
     refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/x" -> commit sha
     files: dict[str, bytes] = field(default_factory=dict)  # on the default branch
     issues: dict[int, FakeIssue] = field(default_factory=dict)
-    workflows: set[str] = field(default_factory=set)
-    workflow_dispatches: list[dict[str, Any]] = field(default_factory=list)
-    repository_dispatches: list[dict[str, Any]] = field(default_factory=list)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)  # every commit SHA the repo has
+    # Commit objects by SHA (GET/POST git/commits); seeded commits get one when first read.
+    git_commits: dict[str, FakeCommit] = field(default_factory=dict)
+    pushes: list[FakePush] = field(default_factory=list)  # every branch move, in order
     # Settings, rulesets, environments... (see "repository administration" below).
     admin: FakeRepoAdmin = field(default_factory=lambda: FakeRepoAdmin())
     # -- token_reset / CI resources (see FakeGitHub's "secrets, installations, pulls") --
@@ -162,6 +209,10 @@ class FakeRepo:
 
     def tag(self, name: str) -> str | None:
         return self.refs.get(f"refs/tags/{name}")
+
+    def pushes_starting(self, workflow: str) -> list[FakePush]:
+        """The branch moves that started ``workflow`` (a file under .github/workflows)."""
+        return [push for push in self.pushes if workflow in push.workflows]
 
 
 @dataclass
@@ -217,6 +268,10 @@ class FakeGitHub(FakeServer):
         self.actions_workflows: dict[str, list[FakeWorkflow]] = {}
         # Calls and answers that differ from GitHub's description (see dispatch).
         self.contract_violations: list[str] = []
+        # The organisation's opt-in to immutable OIDC subjects, which a repository that
+        # sets nothing of its own falls back to (GitHub's description of
+        # use_immutable_subject).
+        self.org_immutable_oidc_subject = False
         self._register_routes()
         self._register_secrets_installations_pulls()
         self._register_workflow_run_routes()
@@ -232,7 +287,6 @@ class FakeGitHub(FakeServer):
         branches: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
         files: dict[str, str | bytes] | None = None,
-        workflows: tuple[str, ...] = (),
     ) -> FakeRepo:
         with self.lock:
             repo = FakeRepo(name, next(self._ids), archived=archived)
@@ -241,7 +295,6 @@ class FakeGitHub(FakeServer):
             repo.refs.update({f"refs/tags/{t}": s for t, s in (tags or {}).items()})
             for path, content in (files or {}).items():
                 repo.files[path] = content.encode() if isinstance(content, str) else content
-            repo.workflows.update(workflows)
             repo.commits.update(repo.refs.values())
             self.repos[name] = repo
             return repo
@@ -348,6 +401,23 @@ class FakeGitHub(FakeServer):
                     "merge_commit_sha": commit,
                 }
             )
+
+    def push_commit(
+        self, repo: str, branch: str, message: str, files: dict[str, str | bytes] | None = None
+    ) -> str:
+        """Someone else's push: a commit on top of ``branch`` (with ``files`` changed)."""
+        with self.lock:
+            found = self.repos[repo]
+            ref = f"refs/heads/{branch}"
+            before = found.refs[ref]
+            tree = sha(f"{repo}:{before}:{sorted(files or {})}:{next(self._ids)}")
+            commit = self._record_commit(found, tree, (before,), message)
+            on_branch = self._files_of(found, None if branch == found.default_branch else branch)
+            for path, content in (files or {}).items():
+                on_branch[path] = content.encode() if isinstance(content, str) else content
+            found.refs[ref] = commit.sha
+            self._pushed(found, ref, before, commit.sha)
+            return commit.sha
 
     # -- JSON shapes ------------------------------------------------------------------
 
@@ -500,6 +570,8 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/git/matching-refs/{ref:path}", self._matching_refs)
         r("POST", repo + "/git/refs", self._create_ref)
         r("PATCH", repo + "/git/refs/{ref:path}", self._update_ref)
+        r("GET", repo + "/git/commits/{sha}", self._get_git_commit)
+        r("POST", repo + "/git/commits", self._create_git_commit)
         r("DELETE", repo + "/git/refs/{ref:path}", self._delete_ref)
         r("GET", repo + "/contents/{path:path}", self._get_contents)
         r("PUT", repo + "/contents/{path:path}", self._put_contents)
@@ -510,8 +582,6 @@ class FakeGitHub(FakeServer):
         r("GET", repo + "/issues/{number}/comments", self._list_comments)
         r("POST", repo + "/issues/{number}/comments", self._comment)
         r("GET", repo + "/commits/{sha}/pulls", self._commit_pulls)
-        r("POST", repo + "/actions/workflows/{workflow}/dispatches", self._workflow_dispatch)
-        r("POST", repo + "/dispatches", self._repository_dispatch)
         r("GET", "/app/installations", self._app_installations)
         r("GET", "/orgs/{org}/installation", self._org_installation)
         r("GET", repo + "/installation", self._org_installation)
@@ -578,14 +648,123 @@ class FakeGitHub(FakeServer):
         assert repo is not None
         self._writable(repo)
         ref = "refs/" + request.params["ref"]
-        commit = str(request.json().get("sha", ""))
+        body = request.json()
+        commit = str(body.get("sha", ""))
         if ref not in repo.refs:
             raise HttpError(422, "Reference does not exist")
         if commit not in repo.commits:
             raise HttpError(422, "Object does not exist")
+        before = repo.refs[ref]
+        if not body.get("force") and not self._descends(repo, commit, before):
+            raise HttpError(422, "Update is not a fast forward")
         repo.refs[ref] = commit
-        self.effects["update_ref"] += 1
+        if commit != before:
+            self.effects["update_ref"] += 1
+            self._pushed(repo, ref, before, commit)
         return Response(200, self._ref_json(repo.name, ref, commit))
+
+    # git data: commit objects, and what a branch moving starts
+
+    def _commit_object(self, repo: FakeRepo, commit: str) -> FakeCommit | None:
+        """The object of a commit the repository has; seeded ones get a root commit."""
+        if commit not in repo.commits:
+            return None
+        if commit not in repo.git_commits:
+            repo.git_commits[commit] = FakeCommit(commit, sha(f"tree of {commit}"), (), "seeded")
+        return repo.git_commits[commit]
+
+    def _record_commit(
+        self, repo: FakeRepo, tree: str, parents: tuple[str, ...], message: str
+    ) -> FakeCommit:
+        commit = FakeCommit(sha(f"{repo.name}:{tree}:{next(self._ids)}"), tree, parents, message)
+        repo.git_commits[commit.sha] = commit
+        repo.commits.add(commit.sha)
+        return commit
+
+    def _descends(self, repo: FakeRepo, commit: str, ancestor: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or reachable through its parents."""
+        seen, todo = set(), [commit]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            found = self._commit_object(repo, current)
+            todo.extend(found.parents if found else ())
+        return False
+
+    def _pushed(self, repo: FakeRepo, ref: str, before: str, after: str) -> None:
+        if not ref.startswith("refs/heads/"):
+            return
+        branch = ref.removeprefix("refs/heads/")
+        head = self._commit_object(repo, after)
+        files = self._files_of(repo, None if branch == repo.default_branch else branch)
+        started = tuple(
+            path.rsplit("/", 1)[-1]
+            for path, content in sorted(files.items())
+            if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", path)
+            and _runs_on_push(content, branch)
+        )
+        repo.pushes.append(FakePush(ref, before, after, head.message if head else "", started))
+
+    def _git_commit_json(self, repo: str, commit: FakeCommit) -> dict[str, Any]:
+        person = {
+            "name": "admin-requests[bot]",
+            "email": "admin-requests[bot]@users.noreply.github.com",
+            "date": _iso(self.now()),
+        }
+        return {
+            "sha": commit.sha,
+            "node_id": f"C_{commit.sha[:16]}",
+            "url": f"{self._repo_url(repo)}/git/commits/{commit.sha}",
+            "html_url": f"https://github.com/{self.org}/{repo}/commit/{commit.sha}",
+            "author": person,
+            "committer": person,
+            "message": commit.message,
+            "tree": {"sha": commit.tree, "url": f"{self._repo_url(repo)}/git/trees/{commit.tree}"},
+            "parents": [
+                {
+                    "sha": parent,
+                    "url": f"{self._repo_url(repo)}/git/commits/{parent}",
+                    "html_url": f"https://github.com/{self.org}/{repo}/commit/{parent}",
+                }
+                for parent in commit.parents
+            ],
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+
+    def _get_git_commit(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        commit = self._commit_object(repo, request.params["sha"])
+        if commit is None:
+            raise HttpError(404, "Not Found")
+        return Response(200, self._git_commit_json(repo.name, commit))
+
+    def _create_git_commit(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        if not isinstance(body.get("message"), str) or not body["message"]:
+            raise HttpError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
+        trees = {c.tree for c in repo.git_commits.values()}
+        if body.get("tree") not in trees:
+            raise HttpError(422, "Tree SHA does not exist")
+        parents = tuple(str(p) for p in body.get("parents") or [])
+        if any(self._commit_object(repo, p) is None for p in parents):
+            raise HttpError(422, "Parent SHA does not exist or is not a commit object")
+        commit = self._record_commit(repo, str(body["tree"]), parents, body["message"])
+        self.effects["create_commit"] += 1
+        return Response(201, self._git_commit_json(repo.name, commit))
 
     def _delete_ref(self, request: Request) -> Response:
         repo = self._authorise(request, "contents", "write", request.params["repo"])
@@ -641,9 +820,14 @@ class FakeGitHub(FakeServer):
             raise HttpError(409, f"{path} does not match {given}")
         files[path] = content
         branch = f"refs/heads/{body.get('branch') or repo.default_branch}"
+        before = repo.refs.get(branch)
         commit = sha(f"{repo.name}:{path}:{blob_sha(content)}:{time.monotonic_ns()}")
         repo.refs[branch] = commit
         repo.commits.add(commit)
+        repo.git_commits[commit] = FakeCommit(
+            commit, sha(f"tree of {commit}"), (before,) if before else (), str(body["message"])
+        )
+        self._pushed(repo, branch, before or "0" * 40, commit)
         self.effects["put_file"] += 1
         self.file_writes[repo.name] += 1
         written = self._content_json(repo.name, path, content)
@@ -775,31 +959,6 @@ class FakeGitHub(FakeServer):
         repo = self._authorise(request, "pull_requests", "read", request.params["repo"])
         assert repo is not None
         return self._page(request, list(repo.commit_pulls.get(request.params["sha"], [])))
-
-    # dispatches
-
-    def _workflow_dispatch(self, request: Request) -> Response:
-        repo = self._authorise(request, "actions", "write", request.params["repo"])
-        assert repo is not None
-        workflow = request.params["workflow"]
-        if workflow not in repo.workflows:
-            raise HttpError(404, "Not Found")
-        body = request.json()
-        if not body.get("ref"):
-            raise HttpError(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
-        repo.workflow_dispatches.append({"workflow": workflow, **body})
-        self.effects["workflow_dispatch"] += 1
-        return Response(204)
-
-    def _repository_dispatch(self, request: Request) -> Response:
-        repo = self._authorise(request, "contents", "write", request.params["repo"])
-        assert repo is not None
-        body = request.json()
-        if not body.get("event_type"):
-            raise HttpError(422, 'Invalid request.\n\n"event_type" wasn\'t supplied.')
-        repo.repository_dispatches.append(body)
-        self.effects["repository_dispatch"] += 1
-        return Response(204)
 
     # GitHub App
 
@@ -933,11 +1092,7 @@ class FakeGitHub(FakeServer):
         r("GET", actions + "/workflow", self._admin_get("workflow_permissions", "administration"))
         r("PUT", actions + "/workflow", self._put_workflow_permissions)
         r("GET", repo + "/actions/secrets", self._list_repo_secrets)
-        r(
-            "GET",
-            repo + "/actions/oidc/customization/sub",
-            self._admin_get("oidc_subject", "actions"),
-        )
+        r("GET", repo + "/actions/oidc/customization/sub", self._get_oidc_subject)
         r("PUT", repo + "/actions/oidc/customization/sub", self._put_oidc_subject)
         r("GET", repo + "/rulesets", self._list_rulesets)
         r("POST", repo + "/rulesets", self._create_ruleset)
@@ -1024,6 +1179,26 @@ class FakeGitHub(FakeServer):
         repo = self._admin_repo(request, "secrets", "read")
         return Response(200, _secrets_json(repo.admin.secrets))
 
+    def _get_oidc_subject(self, request: Request) -> Response:
+        """The template, whether the subject is immutable (the repository's own choice,
+        else the organisation's) and the prefix of the ``sub`` the repository's tokens
+        get (``sub_claim_prefix``), as GitHub's description has them.
+
+        The immutable prefix puts each id after its name with ``@``, as GitHub's docs
+        draft writes it (its changelog wrote ``-``): the project reads the prefix
+        GitHub answers, never builds it, so only the fake depends on that spelling.
+        """
+        repo = self._admin_repo(request, "actions", "read")
+        answer = dict(repo.admin.oidc_subject)
+        immutable = bool(answer.pop("use_immutable_subject", self.org_immutable_oidc_subject))
+        answer["use_immutable_subject"] = immutable
+        answer["sub_claim_prefix"] = (
+            f"repo:{self.org}@{ORG_ID}/{repo.name}@{repo.id}"
+            if immutable
+            else f"repo:{self.org}/{repo.name}"
+        )
+        return Response(200, answer)
+
     def _put_oidc_subject(self, request: Request) -> Response:
         repo = self._admin_repo(request, "actions", "write")
         body = request.json()
@@ -1035,6 +1210,12 @@ class FakeGitHub(FakeServer):
             if not keys or not all(isinstance(k, str) and k.isidentifier() for k in keys):
                 raise HttpError(422, "Invalid request: include_claim_keys")
             subject["include_claim_keys"] = list(keys)
+        if "use_immutable_subject" in body:
+            if not isinstance(body["use_immutable_subject"], bool):
+                raise HttpError(422, "Invalid request: 'use_immutable_subject' must be a boolean")
+            subject["use_immutable_subject"] = body["use_immutable_subject"]
+        elif "use_immutable_subject" in repo.admin.oidc_subject:
+            subject["use_immutable_subject"] = repo.admin.oidc_subject["use_immutable_subject"]
         repo.admin.oidc_subject = subject
         self.effects["update_oidc_subject"] += 1
         return Response(201, {})
@@ -1578,11 +1759,10 @@ class FakeGitHub(FakeServer):
     def add_workflow(
         self, repo: str, path: str, name: str, *, state: str = "active"
     ) -> FakeWorkflow:
-        """A workflow file (``.github/workflows/x.yml``) of ``repo``; dispatchable too."""
+        """A workflow the Actions API lists for ``repo`` (runs: ``add_workflow_run``)."""
         with self.lock:
             workflow = FakeWorkflow(next(self._ids), name, path, state)
             self.actions_workflows.setdefault(repo, []).append(workflow)
-            self.repos[repo].workflows.add(path.rsplit("/", 1)[-1])
             return workflow
 
     def add_workflow_run(
@@ -1730,6 +1910,30 @@ class FakeWorkflow:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _runs_on_push(workflow: bytes, branch: str) -> bool:
+    """Whether a workflow file's ``on:`` starts it for a push to ``branch``.
+
+    ``on: push``, ``on: [push, ...]`` or ``on: {push: {branches: [...]}}`` (glob
+    patterns, and ``branches-ignore``), as Actions reads them; YAML 1.2, so ``on`` is
+    a key and not a boolean.
+    """
+    try:
+        data = YAML(typ="safe", pure=True).load(workflow.decode())
+    except (YAMLError, UnicodeDecodeError):
+        return False
+    on = data.get("on") if isinstance(data, dict) else None
+    if on == "push" or (isinstance(on, list) and "push" in on):
+        return True
+    if not isinstance(on, dict) or "push" not in on:
+        return False
+    push = on["push"] or {}
+    if "branches" in push:
+        return any(fnmatch.fnmatchcase(branch, str(p)) for p in push["branches"] or [])
+    if "branches-ignore" in push:
+        return not any(fnmatch.fnmatchcase(branch, str(p)) for p in push["branches-ignore"])
+    return "tags" not in push  # only tags filtered: branch pushes do not start it
 
 
 # == repository administration: state and GitHub's defaults =============================

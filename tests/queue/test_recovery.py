@@ -16,6 +16,7 @@ from admin_requests.queue.report import Disposition
 from admin_requests.services import Services
 from tests.fakes import FakeAnaconda, FakeGitHub
 from tests.fakes.clock import FakeClock
+from tests.fakes.github import REPODATA_PATCHES_FILES, REPODATA_PATCHES_WORKFLOW
 from tests.queue.support import (
     BOT,
     Repo,
@@ -33,7 +34,7 @@ def test_one_repodata_rebuild_for_broken_and_not_broken_in_one_run(
 ) -> None:
     fake_github.add_token("gh")
     patches = fake_github.add_repo(
-        "conda-forge-repodata-patches-feedstock", workflows=("rebuild.yml",)
+        "conda-forge-repodata-patches-feedstock", files=REPODATA_PATCHES_FILES
     )
     fake_anaconda.add_token("ac")
     fake_anaconda.add_file("conda-forge", "noarch/a-1-h0_0.conda")
@@ -50,8 +51,13 @@ def test_one_repodata_rebuild_for_broken_and_not_broken_in_one_run(
     report = make_runner(repo, clock, None, services=services).run()
 
     assert report.count(Disposition.COMPLETED) == 2
-    assert fake_github.effects["workflow_dispatch"] == 1
-    assert len(patches.workflow_dispatches) == 1
+    # One empty commit on the feedstock's main, naming both packages: one build.
+    (rebuild,) = patches.pushes_starting(REPODATA_PATCHES_WORKFLOW)
+    assert rebuild.message == (
+        "resync repo data for broken/not-broken packages noarch/a-1-h0_0.conda "
+        "noarch/b-1-h0_0.conda"
+    )
+    assert fake_github.effects["create_commit"] == 1
 
 
 # -- an interrupted checkout ----------------------------------------------------------------

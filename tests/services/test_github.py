@@ -33,7 +33,6 @@ def gh(fake_github: FakeGitHub) -> FakeGitHub:
         "foo-feedstock",
         branches={"main": sha("m"), "1.x": sha("1")},
         files={"config.json": '{"a": 1}'},
-        workflows=("rebuild.yml",),
     )
     return fake_github
 
@@ -109,17 +108,47 @@ def test_update_file_gives_up_for_this_run_when_it_keeps_changing(gh: FakeGitHub
         client.update_file("foo-feedstock", "config.json", racing, "x", attempts=3)
 
 
-def test_dispatches_are_recorded(gh: FakeGitHub) -> None:
+def test_an_empty_commit_goes_on_top_of_the_branch_without_a_clone(gh: FakeGitHub) -> None:
     client = _client(gh)
-    client.dispatch_workflow("foo-feedstock", "rebuild.yml", "main", {"why": "broken"})
-    client.repository_dispatch("foo-feedstock", "rebuild", {"n": 1})
-    repo = gh.repo("foo-feedstock")
-    assert repo.workflow_dispatches == [
-        {"workflow": "rebuild.yml", "ref": "main", "inputs": {"why": "broken"}}
+    head = client.get_commit("foo-feedstock", sha("m"))
+    assert (head.sha, head.parents) == (sha("m"), ())  # a seeded commit: a root
+    commit = client.commit_to_branch("foo-feedstock", "main", "resync")
+    # Read the ref, read its commit, create one, move the ref: nothing else.
+    assert [(c.method, c.path.split("/git/")[-1]) for c in gh.calls[-4:]] == [
+        ("GET", "ref/heads/main"),
+        ("GET", f"commits/{sha('m')}"),
+        ("POST", "commits"),
+        ("PATCH", "refs/heads/main"),
     ]
-    assert repo.repository_dispatches == [{"event_type": "rebuild", "client_payload": {"n": 1}}]
-    with pytest.raises(NotFoundError):
-        client.dispatch_workflow("foo-feedstock", "missing.yml", "main")
+    # The same tree on top of the old head, and main moved to it: an empty commit.
+    assert (commit.tree, commit.parents, commit.message) == (head.tree, (sha("m"),), "resync")
+    assert gh.repo("foo-feedstock").branch("main") == commit.sha
+    assert client.get_commit("foo-feedstock", commit.sha) == commit
+    assert gh.repo("foo-feedstock").branch("1.x") == sha("1")
+    (push,) = gh.repo("foo-feedstock").pushes
+    assert (push.ref, push.before, push.after) == ("refs/heads/main", sha("m"), commit.sha)
+    with pytest.raises(NotFoundError, match="no branch 'gone'"):
+        client.commit_to_branch("foo-feedstock", "gone", "resync")
+
+
+def test_a_ref_update_that_is_not_a_fast_forward_is_a_conflict(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    head = client.get_commit("foo-feedstock", sha("m"))
+    beside = client.create_commit("foo-feedstock", "beside", head.tree, [sha("1")])
+    with pytest.raises(ConflictError, match="not a fast forward"):
+        client.update_ref("foo-feedstock", "heads/main", beside.sha)
+    assert gh.repo("foo-feedstock").branch("main") == sha("m")  # nobody's work undone
+    ours = client.create_commit("foo-feedstock", "ours", head.tree, [sha("m")])
+    client.update_ref("foo-feedstock", "heads/main", ours.sha)
+    client.update_ref("foo-feedstock", "heads/main", ours.sha)  # again: no change, no error
+    assert gh.effects["update_ref"] == 1
+
+
+def test_committing_needs_contents_write_on_that_repository(gh: FakeGitHub) -> None:
+    gh.add_token("reader", repositories=["foo-feedstock"], permissions={"contents": "read"})
+    with pytest.raises(AccessDeniedError):
+        _client(gh, "reader").commit_to_branch("foo-feedstock", "main", "resync")
+    assert gh.repo("foo-feedstock").branch("main") == sha("m")
 
 
 def test_issues_and_pull_requests(gh: FakeGitHub) -> None:

@@ -28,6 +28,7 @@ from admin_requests.services.http import RetryPolicy
 from admin_requests.validation.checker import check_text
 from tests.fakes import FakeAnaconda, FakeCirun, FakeGitHub
 from tests.fakes.clock import FakeClock
+from tests.fakes.github import REPODATA_PATCHES_FILES
 from tests.fakes.wiring import services_for
 from tests.kinds.kind_hooks import hooks_of
 from tests.kinds.test_ci_resources import INSTALLATIONS as CI_APPS  # CI Apps
@@ -101,7 +102,7 @@ def package_file(rng: random.Random, prefix: str, n: int, k: int) -> str:
 def seed_common(gh: FakeGitHub, ac: FakeAnaconda | None, cirun: FakeCirun | None = None) -> None:
     gh.add_token(GITHUB_TOKEN)
     gh.add_repo(HOME)
-    gh.add_repo(PATCHES, workflows=("rebuild.yml",))
+    gh.add_repo(PATCHES, files=REPODATA_PATCHES_FILES)
     gh.add_repo(
         OUTPUTS,
         files={

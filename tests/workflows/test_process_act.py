@@ -83,10 +83,14 @@ def test_the_sandbox_shows_every_item_done_once(pushed: tuple[Run, ActResult, st
     assert "broken" in ac.file(org.CHANNEL, "linux-64/numpy-2.0.0-py312h1103770_0.conda").labels
     assert "broken" not in ac.file(org.CHANNEL, "noarch/pytest-8.3.0-pyhd8ed1ab_0.conda").labels
     assert ac.has_file(org.CHANNEL, org.STAGED[0])
-    # broken and not_broken share one rebuild of the repodata patches.
-    assert gh.repo(org.PATCHES).workflow_dispatches == [
-        {"workflow": org.REBUILD_WORKFLOW, "ref": "main", "inputs": {}}
-    ]
+    # broken and not_broken share one rebuild of the repodata patches: one empty commit
+    # on its main, whose push starts its build.
+    (rebuild,) = gh.repo(org.PATCHES).pushes
+    assert rebuild.workflows == (org.REBUILD_WORKFLOW,)
+    assert rebuild.message.startswith("resync repo data for broken/not-broken packages ")
+    commit = gh.repo(org.PATCHES).git_commits[rebuild.after]
+    assert commit.parents == (rebuild.before,)
+    assert commit.tree == gh.repo(org.PATCHES).git_commits[rebuild.before].tree
     assert gh.effects["archive"] == 2
     assert ac.effects["add_label"] == 2
     assert ac.effects["remove_label"] == 1
@@ -139,7 +143,7 @@ def test_credentials_came_through_oidc_and_none_outlived_the_job(
     ]
     assert sandbox.git.refused == []
     assert sorted((sorted(t.repositories or []), t.permissions, t.revoked) for t in minted) == [
-        (["conda-forge-repodata-patches-feedstock"], {"actions": "write"}, True),
+        (["conda-forge-repodata-patches-feedstock"], {"contents": "write"}, True),
         (["feedstock-outputs"], {"contents": "write"}, True),
         (["libfoo-feedstock"], {"contents": "write"}, True),
         (["old-thing-feedstock", "retired-tool-feedstock"], {"administration": "write"}, True),

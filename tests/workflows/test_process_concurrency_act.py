@@ -27,7 +27,11 @@ CHANGES = {
     "branch to tag": ("POST", r"/git/refs$"),
     "branch deleted": ("DELETE", r"/git/refs/"),
     "output registered": ("PUT", r"^/repos/conda-forge/feedstock-outputs/contents/"),
-    "rebuild started": ("POST", r"/actions/workflows/.+/dispatches$"),
+    # The rebuild: the patches feedstock's main moved to an empty commit (its push builds).
+    "rebuild started": (
+        "PATCH",
+        r"^/repos/conda-forge/conda-forge-repodata-patches-feedstock/git/refs/heads/main$",
+    ),
     "issue opened": ("POST", r"^/repos/conda-forge/admin-requests/issues$"),
 }
 LABEL_CHANGES = {

@@ -6,7 +6,9 @@
     python -m admin_requests.deploy ids   --repository OWNER/NAME
 
 ``plan`` lists what differs, ``apply`` changes it (then checks again), ``check`` exits 1
-when anything differs, for a scheduled drift check (read permissions suffice); ``ids``
+when anything differs, for a scheduled drift check (read permissions suffice); with the
+vault backend each also works out the OIDC subject the repository gives its jobs and
+compares it with the vault role's (``oidc_subject.py``); ``ids``
 prints the numeric repository and owner ids the vault role and AWS trust policy pin.
 The token (``GITHUB_TOKEN``) is a repository administrator's, e.g. ``gh auth token``;
 never a workflow's.

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from admin_requests.deploy.oidc_subject import subject_changes
 from admin_requests.deploy.plan import Change, RepositoryApi, plan_changes
-from admin_requests.deploy.spec import BACKENDS, DEFAULT_CONFIG_DIR, load_spec
+from admin_requests.deploy.spec import BACKENDS, DEFAULT_CONFIG_DIR, RepositorySpec, load_spec
+from admin_requests.deploy.vault import DEFAULT_TRUST_DIR
 from admin_requests.errors import AdminRequestsError, DeployConfigError
 from admin_requests.services.http import HttpClient
 
@@ -49,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         help="fill ${NAME} in the files (repeatable)",
     )
     parser.add_argument("--config-dir", type=Path, default=DEFAULT_CONFIG_DIR)
+    parser.add_argument(
+        "--trust-dir",
+        type=Path,
+        default=DEFAULT_TRUST_DIR,
+        help="the vault trust policy (roles/*.json) whose bound subject the repository's "
+        "OIDC subject must match (backend vault)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP call")
     return parser
 
@@ -56,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
 def _print(changes: list[Change]) -> None:
     for change in changes:
         print(f"  {change.describe()}")
+
+
+def _plan(api: RepositoryApi, spec: RepositorySpec, args: argparse.Namespace) -> list[Change]:
+    changes = plan_changes(api, spec)
+    if args.backend == "vault":
+        # The files can match and the vault still refuse every login: the subject is
+        # also the organisation's to change (immutable subjects), so it is worked out
+        # from what GitHub answers, not from the files.
+        changes += subject_changes(api, args.trust_dir)
+    return changes
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -82,13 +101,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(f"--repository-id {found['id']} --repository-owner-id {found['owner']['id']}")
         return EXIT_OK
     spec = load_spec(args.config_dir, args.backend, _values(args.values))
-    changes = plan_changes(api, spec)
+    changes = _plan(api, spec, args)
     if args.command == "apply":
         for change in changes:
             if change.apply is not None:
                 print(f"applying {change.describe()}")
                 change.apply()
-        changes = plan_changes(api, spec)
+        changes = _plan(api, spec, args)
     unseen = [change for change in changes if change.unseen]
     changes = [change for change in changes if not change.unseen]
     if unseen:

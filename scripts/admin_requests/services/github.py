@@ -14,7 +14,7 @@ import base64
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -65,6 +65,16 @@ class FileContent:
     @property
     def text(self) -> str:
         return self.content.decode()
+
+
+@dataclass(frozen=True)
+class GitCommit:
+    """A git commit object as the Git Data API has it."""
+
+    sha: str
+    tree: str  # the sha of its tree
+    parents: tuple[str, ...]
+    message: str
 
 
 @dataclass(frozen=True)
@@ -387,31 +397,92 @@ class GitHubClient:
             f"({attempts} tries); it is retried in a later run."
         )
 
-    # -- workflows --------------------------------------------------------------------
+    # -- git data: commits without a clone --------------------------------------------
 
-    def dispatch_workflow(
-        self, repo: str, workflow: str, ref: str, inputs: dict[str, str] | None = None
-    ) -> None:
-        """Start ``workflow`` (file name or id) on ``ref`` (workflow_dispatch)."""
-        self._call(
-            f"start workflow {workflow!r} in {self.full_name(repo)!r}",
-            lambda: self._raw(
-                "POST",
-                self._url(repo, f"/actions/workflows/{quote(workflow)}/dispatches"),
-                input={"ref": ref, "inputs": inputs or {}},
-            ),
+    def get_commit(self, repo: str, sha: str) -> GitCommit:
+        """The git commit object ``sha`` (its tree and parents); NotFoundError if unknown."""
+        data = self._call(
+            f"read commit {sha[:12]} in {self.full_name(repo)!r}",
+            lambda: self._raw("GET", self._url(repo, f"/git/commits/{quote(sha)}")),
         )
+        return _git_commit(data)
 
-    def repository_dispatch(
-        self, repo: str, event_type: str, client_payload: dict[str, Any] | None = None
-    ) -> None:
-        self._call(
-            f"send {event_type!r} to {self.full_name(repo)!r}",
-            lambda: self._raw(
-                "POST",
-                self._url(repo, "/dispatches"),
-                input={"event_type": event_type, "client_payload": client_payload or {}},
-            ),
+    def create_commit(
+        self, repo: str, message: str, tree: str, parents: Sequence[str]
+    ) -> GitCommit:
+        """A new commit object; no branch points at it until ``update_ref`` moves one.
+
+        Repeated when its answer is lost: a second object that nothing points at is
+        never seen (git keeps it unreachable), so a retry cannot write anything twice.
+        """
+        body = {"message": message, "tree": tree, "parents": list(parents)}
+        data = self._call(
+            f"create a commit in {self.full_name(repo)!r}",
+            lambda: self._raw("POST", self._url(repo, "/git/commits"), input=body),
+        )
+        return _git_commit(data)
+
+    def update_ref(self, repo: str, ref: str, sha: str, *, force: bool = False) -> None:
+        """Move ``refs/{ref}`` to ``sha``.
+
+        Without ``force`` GitHub moves it only forward (``sha`` must descend from where
+        it is now): ConflictError when someone else moved it meanwhile. Moving it again
+        to where it already is changes nothing, so a lost answer is simply retried.
+        """
+        what = f"move {ref!r} of {self.full_name(repo)!r} to {sha[:12]}"
+        try:
+            self._call(
+                what,
+                lambda: self._raw(
+                    "PATCH",
+                    self._url(repo, f"/git/refs/{quote(ref)}"),
+                    input={"sha": sha, "force": force},
+                ),
+            )
+        except PermanentError as error:
+            if error.status == 422 and "fast forward" in str(error):
+                raise ConflictError(
+                    f"{what}: it moved meanwhile (not a fast forward)", status=422
+                ) from None
+            raise
+
+    def commit_to_branch(
+        self,
+        repo: str,
+        branch: str,
+        message: str,
+        *,
+        tree_for: Callable[[GitCommit], str] | None = None,
+        attempts: int = 5,
+    ) -> GitCommit:
+        """Add one commit on top of ``branch``, as a push would, and return it.
+
+        Reads the branch's head commit, makes a commit on it whose tree is
+        ``tree_for(head)`` (by default the head's own tree: an empty commit; a caller
+        that changes files builds the tree there, e.g. with ``POST /git/trees``) and
+        moves the branch to it without force. When someone pushed in between, it starts
+        again from the new head, at most ``attempts`` times, so nobody's push is undone.
+        """
+        name = self.full_name(repo)
+        for _ in range(attempts):
+            head = self.get_ref(repo, f"heads/{branch}")
+            if head is None:
+                raise NotFoundError(
+                    f"{name!r} has no branch {branch!r}; check the configured branch.",
+                    status=404,
+                )
+            parent = self.get_commit(repo, head)
+            tree = tree_for(parent) if tree_for is not None else parent.tree
+            commit = self.create_commit(repo, message, tree, [parent.sha])
+            try:
+                self.update_ref(repo, f"heads/{branch}", commit.sha)
+            except ConflictError:
+                log.info("%s of %s moved while we committed; reading it again", branch, name)
+                continue
+            return commit
+        raise TransientError(
+            f"{branch!r} of {name!r} kept moving while we committed to it ({attempts} "
+            "tries); it is tried again in a later run."
         )
 
     # -- Actions secrets (token_reset) ------------------------------------------------
@@ -580,6 +651,15 @@ class GitHubClient:
             ),
         )
         return [_workflow_run(r) for r in data["workflow_runs"][:limit]]
+
+
+def _git_commit(data: dict[str, Any]) -> GitCommit:
+    return GitCommit(
+        str(data["sha"]),
+        str(data["tree"]["sha"]),
+        tuple(str(p["sha"]) for p in data.get("parents", [])),
+        str(data.get("message", "")),
+    )
 
 
 def _pull(data: dict[str, Any]) -> PullInfo:

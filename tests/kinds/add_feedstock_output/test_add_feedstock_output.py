@@ -92,6 +92,21 @@ def test_names_and_globs_are_registered_then_rerun_changes_nothing(gh: FakeGitHu
     assert gh.effects == {"put_file": 3}
 
 
+def test_entries_are_written_compactly_as_the_real_files_are(gh: FakeGitHub) -> None:
+    # Byte for byte as conda-forge/feedstock-outputs has them (json.dumps defaults, no
+    # newline): outputs/p/y/a/pyarrow-tests.json and outputs/l/i/b/libarrow.json.
+    gh.repo(OUTPUTS).files["outputs/p/y/a/pyarrow-tests.json"] = b'{"feedstocks": ["pyarrow"]}'
+    request = load(
+        "action: add_feedstock_output\nfeedstock_to_output_mapping:\n"
+        "  arrow-cpp: [pyarrow-tests, libarrow]\n"
+    )
+    gh.add_repo("arrow-cpp-feedstock")
+    assert statuses(run(request, services_for(gh, None))) == [("done", True)] * 2
+    files = gh.repo(OUTPUTS).files
+    assert files["outputs/p/y/a/pyarrow-tests.json"] == b'{"feedstocks": ["pyarrow", "arrow-cpp"]}'
+    assert files["outputs/l/i/b/libarrow.json"] == b'{"feedstocks": ["arrow-cpp"]}'
+
+
 def test_a_glob_for_a_new_feedstock_keeps_the_file_as_it_was() -> None:
     new = add_glob(ALLOWLIST.encode(), feedstock="abc", glob="abc-*")
     assert new is not None

@@ -89,3 +89,16 @@ def test_new_entries_hash_with_conda_smithys_parameters() -> None:
     assert len(bytes.fromhex(str(found["hashed_token"]))) == 256
     assert found["provider"] == "azure"
     assert "expires_at" not in found
+
+
+def test_registry_files_are_written_as_conda_smithy_writes_them() -> None:
+    # conda_smithy/feedstock_tokens.py: json.dump(token_data, fp), its defaults, no newline;
+    # an old entry that got an expiry keeps its keys in order, expires_at last.
+    old = {"salt": "0a1b", "hashed_token": "2c3d", "provider": "azure", "expires_at": 1700000000}
+    new = {"salt": "4e5f", "hashed_token": "6071", "provider": "github_actions"}
+    assert registry.render([old, new]) == (
+        b'{"tokens": [{"salt": "0a1b", "hashed_token": "2c3d", "provider": "azure", '
+        b'"expires_at": 1700000000}, {"salt": "4e5f", "hashed_token": "6071", '
+        b'"provider": "github_actions"}]}'
+    )
+    assert registry.parse(registry.render([old, new]), "tokens/x-feedstock.json") == [old, new]

@@ -335,7 +335,9 @@ def add_feedstock(current: bytes | None, *, feedstock: str, path: str) -> bytes 
     if feedstock in data["feedstocks"]:
         return None
     data["feedstocks"].append(feedstock)
-    return (json.dumps(data, indent=2) + "\n").encode()
+    # As conda-forge-webservices and the old admin-requests write it: json.dumps with its
+    # defaults, no newline (32,513 of feedstock-outputs' 32,676 files are exactly that).
+    return json.dumps(data).encode()
 
 
 def add_glob(current: bytes | None, *, feedstock: str, glob: str) -> bytes | None:

@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BROKEN_LABEL = "broken"
-# The repository_dispatch event sent when no rebuild workflow is configured.
-REPODATA_EVENT = "admin-requests-labels-changed"
 ENTRIES = ListEntries("packages")
+# The rebuild: an empty commit on the repodata-patches feedstock's branch, whose push
+# starts its build (conda-build.yml runs on push to main), with upstream's message.
+RESYNC_MESSAGE = "resync repo data for broken/not-broken packages"
+# Upstream names every package on the message's one line; a run of hundreds would make
+# a line of tens of kilobytes, so past a few dozen the first line counts the rest, and
+# the body lists them (bounded too: the request files and the run's summary have all).
+SUBJECT_PACKAGES = 30
+BODY_PACKAGES = 500
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,11 @@ class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
         return "broken/not_broken"
 
     def follow_up_access(self, done: list[Item[LabelParams]], services: Services) -> Access:
-        # One workflow start in the repodata-patches repository, which the job's own
-        # GITHUB_TOKEN (scoped to this repository) could never do.
+        # One commit to the repodata-patches feedstock, which the job's own GITHUB_TOKEN
+        # (scoped to this repository) could never make.
         return Access(
             github_repositories=(services.settings.repodata_patches_repository,),
-            github_permissions=_rebuild_permission(services),
+            github_permissions={"contents": "write"},
         )
 
     def preflight(self, model: PackageLabelRequest, services: Services) -> list[Problem]:
@@ -141,25 +147,48 @@ class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
         return Outcome.done(f"{p.basename} is no longer labelled broken")
 
     def after_run(self, done: list[Item[LabelParams]], services: Services) -> None:
-        """Start one repodata-patches rebuild for the whole run, if any label was handled.
+        """Rebuild the repodata patches once for the whole run, if any label was handled.
 
-        Raises ServiceError when the rebuild cannot be started; the queue reports it
-        (the labels themselves are set and stay set).
+        As upstream does, with an empty commit on the repodata-patches feedstock's
+        branch: the feedstock has no workflow to start by hand, its build runs on every
+        push to main. Items that were already labelled count too: a run that set a
+        label but stopped before this step leaves it to the next one. Raises
+        ServiceError when the commit cannot be made; the queue reports it (the labels
+        themselves are set and stay set).
         """
         if not done:
             return None
         settings = services.settings
         repository = settings.repodata_patches_repository
-        if settings.repodata_patches_workflow:
-            services.github.dispatch_workflow(
-                repository, settings.repodata_patches_workflow, settings.repodata_patches_ref
-            )
-        else:
-            services.github.repository_dispatch(
-                repository, REPODATA_EVENT, {"action": self.action, "packages": len(done)}
-            )
-        log.info("started the repodata-patches rebuild in %s for %d items", repository, len(done))
+        packages = list(dict.fromkeys(item.params.basename for item in done))
+        commit = services.github_for(repository).commit_to_branch(
+            repository, settings.repodata_patches_branch, rebuild_message(packages)
+        )
+        log.info(
+            "committed %s to %s (%s) to rebuild the repodata patches for %d packages",
+            commit.sha[:12],
+            repository,
+            settings.repodata_patches_branch,
+            len(packages),
+        )
         return None
+
+
+def rebuild_message(packages: list[str]) -> str:
+    """Upstream's commit message, which names the packages; long lists are counted.
+
+    Up to ``SUBJECT_PACKAGES`` it is upstream's one line exactly. Beyond, the line names
+    the first ones and counts the others, which the body lists (the first
+    ``BODY_PACKAGES`` of them, then a count).
+    """
+    if len(packages) <= SUBJECT_PACKAGES:
+        return f"{RESYNC_MESSAGE} {' '.join(packages)}"
+    named, others = packages[:SUBJECT_PACKAGES], packages[SUBJECT_PACKAGES:]
+    subject = f"{RESYNC_MESSAGE} {' '.join(named)} and {len(others)} more"
+    listed = others[:BODY_PACKAGES]
+    rest = len(others) - len(listed)
+    body = "\n".join(listed) + (f"\n... and {rest} more" if rest else "")
+    return f"{subject}\n\n{body}\n"
 
 
 def _params(value: str) -> LabelParams:
@@ -167,13 +196,6 @@ def _params(value: str) -> LabelParams:
     if package is None:
         raise UnvalidatedModelError(f"{value!r} is not a package file ({problem}); validate first")
     return LabelParams(package.name, package.version, package.basename)
-
-
-def _rebuild_permission(services: Services) -> dict[str, str]:
-    # workflow_dispatch needs actions:write; repository_dispatch needs contents:write.
-    if services.settings.repodata_patches_workflow:
-        return {"actions": "write"}
-    return {"contents": "write"}
 
 
 def _missing_package(services: Services, params: LabelParams) -> str | None:

@@ -96,7 +96,8 @@ def parse(content: bytes | None, path: str) -> list[Entry]:
 
 
 def render(entries: Iterable[Entry]) -> bytes:
-    return (json.dumps({"tokens": list(entries)}, indent=2) + "\n").encode()
+    """The registry file as conda-smithy writes it (``json.dump`` defaults, no newline)."""
+    return json.dumps({"tokens": list(entries)}).encode()
 
 
 def with_pending(entries: list[Entry], pending: Iterable[Entry]) -> list[Entry]:
