@@ -16,7 +16,14 @@ from admin_requests.deploy.vault import DEFAULT_TRUST_DIR
 from tests.fakes.github import ORG_ID, FakeGitHub
 
 REPOSITORY = "acme/admin-requests"
-VAULT = ["--set", "vault_addr=https://vault.acme.org", "--set", "vault_audience=acme-vault"]
+VAULT = [
+    "--set",
+    "vault_addr=https://vault.acme.org",
+    "--set",
+    "vault_audience=acme-vault",
+    "--set",
+    "github_app_id=4242",
+]
 READ_ONLY = {
     "administration": "read",
     "actions": "read",
