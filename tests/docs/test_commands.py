@@ -293,7 +293,7 @@ def check_deployment(workspace: Workspace, gh: FakeGitHub | None) -> None:
     assert admin.workflow_permissions["default_workflow_permissions"] == "read"
     # main takes reviewed pull requests only; the App whose id the vault holds is the
     # one actor past that rule (it pushes processing's results).
-    (ruleset,) = admin.rulesets.values()
+    ruleset = next(r for r in admin.rulesets.values() if r["name"] == "protect main")
     assert "pull_request" in {rule["type"] for rule in ruleset["rules"]}
     assert ruleset["bypass_actors"] == [
         {"actor_type": "Integration", "actor_id": 123456, "bypass_mode": "always"}
