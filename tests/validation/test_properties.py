@@ -169,7 +169,16 @@ def test_the_generator_writes_accepted_files_of_every_kind(action: str) -> None:
     """The strategy is worth something only if it also produces valid files."""
     accepted: list[str] = []
 
-    @settings(max_examples=100, deadline=None, database=None, phases=[Phase.generate])
+    # Derandomized: whether the strategy can write an accepted file is a property of the
+    # strategy, and a random seed made it fail once in CI (0 of 100 for depot, at about
+    # 8% acceptance) without anything having changed.
+    @settings(
+        max_examples=100,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=True,
+    )
     @given(request_files(action))
     def collect(text: str) -> None:
         if check_text(text).ok:
