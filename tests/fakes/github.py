@@ -200,6 +200,10 @@ class FakeRepo:
     pulls: dict[int, FakePull] = field(default_factory=dict)
     # Files of branches other than the default one, copied from it on first use.
     branch_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    # The files of each tree made with POST git/trees; a branch moved to a commit of
+    # one of them gets exactly these files. Other trees stay opaque SHAs, known only
+    # as "the files of the branch whose head has this tree".
+    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     def file_text(self, path: str) -> str:
         return self.files[path].decode()
@@ -572,6 +576,7 @@ class FakeGitHub(FakeServer):
         r("PATCH", repo + "/git/refs/{ref:path}", self._update_ref)
         r("GET", repo + "/git/commits/{sha}", self._get_git_commit)
         r("POST", repo + "/git/commits", self._create_git_commit)
+        r("POST", repo + "/git/trees", self._create_tree)
         r("DELETE", repo + "/git/refs/{ref:path}", self._delete_ref)
         r("GET", repo + "/contents/{path:path}", self._get_contents)
         r("PUT", repo + "/contents/{path:path}", self._put_contents)
@@ -659,6 +664,7 @@ class FakeGitHub(FakeServer):
             raise HttpError(422, "Update is not a fast forward")
         repo.refs[ref] = commit
         if commit != before:
+            self._check_out_tree(repo, ref, commit)
             self.effects["update_ref"] += 1
             self._pushed(repo, ref, before, commit)
         return Response(200, self._ref_json(repo.name, ref, commit))
@@ -747,6 +753,13 @@ class FakeGitHub(FakeServer):
         commit = self._commit_object(repo, request.params["sha"])
         if commit is None:
             raise HttpError(404, "Not Found")
+        if commit.tree not in repo.trees:
+            # Whoever reads a head commit may build a tree on it after the branch moved
+            # on (GitHub keeps every tree): keep what its files are now.
+            for ref, head in repo.refs.items():
+                if head == commit.sha and ref.startswith("refs/heads/"):
+                    repo.trees[commit.tree] = dict(self._tree_files(repo, commit.tree))
+                    break
         return Response(200, self._git_commit_json(repo.name, commit))
 
     def _create_git_commit(self, request: Request) -> Response:
@@ -756,7 +769,7 @@ class FakeGitHub(FakeServer):
         body = request.json()
         if not isinstance(body.get("message"), str) or not body["message"]:
             raise HttpError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
-        trees = {c.tree for c in repo.git_commits.values()}
+        trees = {c.tree for c in repo.git_commits.values()} | set(repo.trees)
         if body.get("tree") not in trees:
             raise HttpError(422, "Tree SHA does not exist")
         parents = tuple(str(p) for p in body.get("parents") or [])
@@ -765,6 +778,74 @@ class FakeGitHub(FakeServer):
         commit = self._record_commit(repo, str(body["tree"]), parents, body["message"])
         self.effects["create_commit"] += 1
         return Response(201, self._git_commit_json(repo.name, commit))
+
+    def _create_tree(self, request: Request) -> Response:
+        repo = self._authorise(request, "contents", "write", request.params["repo"])
+        assert repo is not None
+        self._writable(repo)
+        body = request.json()
+        base = body.get("base_tree")
+        files = dict(self._tree_files(repo, str(base))) if base is not None else {}
+        for entry in body.get("tree") or []:
+            path = str(entry.get("path", ""))
+            if entry.get("type") != "blob" or not path or path.startswith("/"):
+                raise HttpError(422, "GitRPC::BadObjectState")
+            if "content" in entry and entry.get("sha") is not None:
+                raise HttpError(422, "Only one of content or sha may be given")
+            if "content" in entry:
+                files[path] = str(entry["content"]).encode()
+            elif entry.get("sha") is None:
+                files.pop(path, None)  # a null sha deletes the entry
+            else:
+                raise HttpError(422, "this fake takes inline contents only")
+        tree = sha(f"{repo.name}:tree:{next(self._ids)}")
+        repo.trees[tree] = files
+        self.effects["create_tree"] += 1
+        top: dict[str, str] = {}
+        for path in files:
+            name, _, rest = path.partition("/")
+            top[name] = "tree" if rest else "blob"
+        listing = [
+            {
+                "path": name,
+                "mode": "040000" if kind == "tree" else "100644",
+                "type": kind,
+                "sha": sha(f"{tree}:{name}"),
+                "url": f"{self._repo_url(repo.name)}/git/{kind}s/{sha(f'{tree}:{name}')}",
+            }
+            for name, kind in sorted(top.items())
+        ]
+        return Response(
+            201,
+            {
+                "sha": tree,
+                "url": f"{self._repo_url(repo.name)}/git/trees/{tree}",
+                "truncated": False,
+                "tree": listing,
+            },
+        )
+
+    def _tree_files(self, repo: FakeRepo, tree: str) -> dict[str, bytes]:
+        """The files of ``tree``: one made here, or the tree of a branch's head commit."""
+        if tree in repo.trees:
+            return repo.trees[tree]
+        for ref, head in repo.refs.items():
+            found = self._commit_object(repo, head)
+            if ref.startswith("refs/heads/") and found is not None and found.tree == tree:
+                branch = ref.removeprefix("refs/heads/")
+                return self._files_of(repo, None if branch == repo.default_branch else branch)
+        # GitHub would find any tree of the repository; this fake knows only these.
+        raise HttpError(422, "base_tree is not a tree this fake knows (see FakeRepo.trees)")
+
+    def _check_out_tree(self, repo: FakeRepo, ref: str, commit: str) -> None:
+        """A branch moved to a commit of a tree made here now has exactly its files."""
+        found = self._commit_object(repo, commit)
+        if found is None or found.tree not in repo.trees or not ref.startswith("refs/heads/"):
+            return
+        branch = ref.removeprefix("refs/heads/")
+        files = self._files_of(repo, None if branch == repo.default_branch else branch)
+        files.clear()
+        files.update(repo.trees[found.tree])
 
     def _delete_ref(self, request: Request) -> Response:
         repo = self._authorise(request, "contents", "write", request.params["repo"])

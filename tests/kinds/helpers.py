@@ -26,8 +26,9 @@ def load(text: str) -> Loaded:
 
 
 def run(loaded: Loaded, services: Services) -> list[Outcome]:
-    """Execute every item, then the kind's after_run with the items that are done."""
-    outcomes = [loaded.kind.execute(item, services) for item in loaded.items]
+    """Execute every item (together: one by one unless the kind is batched), then the
+    kind's after_run with the items that are done."""
+    outcomes = loaded.kind.execute_batch(loaded.items, services)
     done = [
         i for i, o in zip(loaded.items, outcomes, strict=True) if o.status is OutcomeStatus.DONE
     ]

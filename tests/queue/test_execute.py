@@ -13,7 +13,7 @@ from admin_requests.access import Access
 from admin_requests.config import Settings
 from admin_requests.kinds.contract import Item, Outcome, OutcomeStatus
 from admin_requests.queue.dispatch import QueueConfig, QueueRunner
-from admin_requests.queue.execute import execute_item
+from admin_requests.queue.execute import execute_batch, execute_item
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.report import Disposition
 from tests.fakes.clock import FakeClock
@@ -166,3 +166,63 @@ def test_an_item_that_targets_a_protected_repository_fails_without_reaching_the_
     assert "'core-feedstock', one of the organisation's infrastructure" in refused.detail
     assert done.status is OutcomeStatus.DONE
     assert kind.calls == ["other"]
+
+
+class BatchedKind(FeedstockKind):
+    """Carries out a request's items in one call (as add_feedstock_output's one commit)."""
+
+    batched: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__("batched")
+        self.batches: list[list[str]] = []
+        self.answer: Any = None  # None: each item's scripted outcome
+
+    def execute_batch(self, items: list[Item], services: Any) -> list[Outcome]:
+        self.batches.append([item.target for item in items])
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        if self.answer is not None:
+            return self.answer  # type: ignore[no-any-return]
+        return [self.execute(item, services) for item in items]
+
+
+def test_a_batched_kind_gets_one_call_per_request_and_the_file_keeps_what_is_left(
+    repo: Repo, clock: FakeClock, tracker: MemoryTracker
+) -> None:
+    batched = BatchedKind()
+    repo.add_request("a.yml", things("a", "b", "c", action="batched"))
+    repo.add_request("b.yml", things("d", action="batched"))
+    batched.script["b"] = [Outcome.retry("flaky")]
+
+    report = make_runner(repo, clock, tracker, kinds=[batched]).run()
+
+    assert batched.batches == [["a", "b", "c"], ["d"]]
+    assert [[r.done for r in result.items] for result in report.results] == [
+        [True, False, True],
+        [True],
+    ]
+    assert repo.read("requests/a.yml") == things("b", action="batched")
+
+
+def test_a_batch_keeps_the_guarantees_of_one_item() -> None:
+    kind = BatchedKind()
+    services = dataclasses.replace(
+        unreachable_services(),
+        settings=Settings.from_environ({"ADMIN_REQUESTS_PROTECTED_REPOSITORIES": "core-feedstock"}),
+    )
+    items = [Item(f"batched:{t}", "batched", t, f"do {t}", ThingParams(t)) for t in ("core", "x")]
+
+    # A protected target fails without reaching the kind; the rest goes on.
+    outcomes = execute_batch(kind, items, services)
+    assert [o.status for o in outcomes] == [OutcomeStatus.FAILED, OutcomeStatus.DONE]
+    assert kind.batches == [["x"]]
+    # Whatever the kind raises is a retry of every item it was given, type only.
+    kind.answer = RuntimeError("https://secret.example/?token=abc")
+    outcomes = execute_batch(kind, items, services)
+    assert [o.status for o in outcomes] == [OutcomeStatus.FAILED, OutcomeStatus.RETRY]
+    assert "RuntimeError" in outcomes[1].detail
+    assert "secret" not in outcomes[1].detail
+    # An answer that is not one Outcome per item is a retry too, never a lost item.
+    kind.answer = []
+    assert [o.status for o in execute_batch(kind, items[1:], services)] == [OutcomeStatus.RETRY]

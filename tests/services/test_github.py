@@ -144,6 +144,60 @@ def test_a_ref_update_that_is_not_a_fast_forward_is_a_conflict(gh: FakeGitHub) -
     assert gh.effects["update_ref"] == 1
 
 
+def test_many_files_change_in_one_commit_without_a_clone(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    repo = gh.repo("foo-feedstock")
+    repo.files["a/one.json"] = b"1"
+    changes = {
+        "a/one.json": lambda current: (current or b"") + b"+",
+        "b/two.json": lambda current: b"new" if current is None else None,
+        "c/same.txt": lambda current: None,
+    }
+    changed = client.change_files("foo-feedstock", "main", changes, "two files")
+    assert changed is not None
+    assert changed.paths == ("a/one.json", "b/two.json")
+    # One read per file, then one tree, one commit and one ref update, whatever the count.
+    writes = [(c.method, c.path.split("/git/")[-1]) for c in gh.calls if c.method != "GET"]
+    assert writes == [("POST", "trees"), ("POST", "commits"), ("PATCH", "refs/heads/main")]
+    assert (repo.files["a/one.json"], repo.files["b/two.json"]) == (b"1+", b"new")
+    assert repo.files["config.json"]  # the files it did not touch are kept
+    (push,) = repo.pushes
+    assert (push.before, push.after, push.message) == (sha("m"), changed.commit.sha, "two files")
+    # Nothing left to change: no commit at all.
+    again = {"b/two.json": lambda current: b"new"}
+    assert client.change_files("foo-feedstock", "main", again, "x") is None
+    assert len(repo.pushes) == 1
+
+
+def test_a_push_between_reading_and_committing_files_is_kept(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    repo = gh.repo("foo-feedstock")
+    pushed = []
+
+    def theirs_first(current: bytes | None) -> bytes:
+        if not pushed:  # someone else pushes while we build our commit
+            pushed.append(gh.push_commit("foo-feedstock", "main", "theirs", {"x.txt": "theirs"}))
+        return (current or b"") + b"mine"
+
+    changed = client.change_files("foo-feedstock", "main", {"x.txt": theirs_first}, "ours")
+    assert changed is not None
+    assert repo.files["x.txt"] == b"theirsmine"  # re-read and applied again on theirs
+    assert changed.commit.parents == (pushed[0],)
+    assert [p.message for p in repo.pushes] == ["theirs", "ours"]
+
+
+def test_an_issue_closed_already_is_not_closed_again(gh: FakeGitHub) -> None:
+    # A run killed after closing the issue, before recording it, closes it again.
+    gh.add_repo("admin-requests")
+    number = gh.add_issue("admin-requests", "Request x needs attention", labels=["parked"]).number
+    client = _client(gh)
+    client.close_issue("admin-requests", number)
+    closed_at = gh.issues("admin-requests")[0].closed_at
+    client.close_issue("admin-requests", number)
+    assert gh.effects["close_issue"] == gh.effects["edit_issue"] == 1
+    assert gh.issues("admin-requests")[0].closed_at == closed_at
+
+
 def test_committing_needs_contents_write_on_that_repository(gh: FakeGitHub) -> None:
     gh.add_token("reader", repositories=["foo-feedstock"], permissions={"contents": "read"})
     with pytest.raises(AccessDeniedError):

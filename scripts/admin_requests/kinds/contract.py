@@ -142,6 +142,10 @@ class RequestKind(ABC, Generic[ModelT, ParamsT]):
     # service copes with concurrent writes and they never touch the same thing;
     # GitHub content writes stay serial (secondary rate limits, one file's sha).
     parallel_items: ClassVar[int] = 1
+    # True when a request's items are best carried out together (all of a request's
+    # outputs in one commit): the queue then calls ``execute_batch`` once per request
+    # instead of ``execute`` per item.
+    batched: ClassVar[bool] = False
 
     def __init__(self, action: str, summary: str) -> None:
         self.action = action
@@ -200,6 +204,14 @@ class RequestKind(ABC, Generic[ModelT, ParamsT]):
     @abstractmethod
     def execute(self, item: Item[ParamsT], services: Services) -> Outcome:
         """Carry out one item idempotently: doing it twice is the same as once."""
+
+    def execute_batch(self, items: list[Item[ParamsT]], services: Services) -> list[Outcome]:
+        """Carry out ``items`` (of one request) together: one Outcome each, in order.
+
+        Used instead of ``execute`` when ``batched``; idempotent as ``execute`` is. By
+        default, one item after the other.
+        """
+        return [self.execute(item, services) for item in items]
 
     def render(self, item: Item[ParamsT]) -> RenderRequest | None:
         """What ``item`` needs rendered in the unprivileged render job; None: nothing.

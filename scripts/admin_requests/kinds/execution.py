@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from admin_requests.errors import (
     AccessDeniedError,
@@ -19,7 +19,7 @@ from admin_requests.errors import (
     ServiceError,
     TransientError,
 )
-from admin_requests.kinds.contract import Outcome
+from admin_requests.kinds.contract import Item, Outcome, OutcomeStatus
 from admin_requests.validation.fields import Text
 from admin_requests.validation.problems import Problem
 
@@ -55,6 +55,33 @@ def guarded(what: str, action: Callable[[], Outcome], *, not_found: str) -> Outc
     except PermanentError as error:
         log.error("%s: refused: %s", what, error)
         return Outcome.failed(f"{error}. Ask core to look at this request.")
+
+
+def guarded_all(
+    what: str,
+    items: Sequence[Item[Any]],
+    action: Callable[[], dict[str, Outcome]],
+    *,
+    not_found: str,
+) -> dict[str, Outcome]:
+    """``guarded`` for items carried out together: a service error is every item's outcome.
+
+    ``action`` returns each item's outcome by id; an item it leaves out is a retry (it
+    was not reached).
+    """
+    found: dict[str, Outcome] = {}
+
+    def run() -> Outcome:
+        found.update(action())
+        return Outcome.done("")
+
+    shared = guarded(what, run, not_found=not_found)
+    if shared.status is not OutcomeStatus.DONE:
+        return {item.id: shared for item in items}
+    return {item.id: found.get(item.id, Outcome.retry(NOT_REACHED)) for item in items}
+
+
+NOT_REACHED = "this was not reached in this run; it is retried automatically."
 
 
 def check_online(

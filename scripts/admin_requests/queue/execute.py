@@ -2,7 +2,8 @@
 
 A request's services come from ``ServicesFactory`` as a context manager: credentials
 for exactly the request's ``Access``, revoked when the ``with`` block ends. Its items
-run one after the other, or in a small pool for kinds whose items are independent.
+run one after the other, in a small pool for kinds whose items are independent, or
+all together for kinds that write them in one commit (``batched``).
 Whatever an item raises becomes a retry of that item; nothing here writes a file.
 """
 
@@ -87,6 +88,13 @@ class RequestExecutor:
     def _attempt_all(
         self, kind: RequestKind[Any, Any], items: list[Item[Any]], services: Services
     ) -> list[ItemResult]:
+        if kind.batched:
+            stopped = self.stop_reason()
+            if stopped is not None:
+                return [ItemResult(i, Outcome.retry(f"not attempted: {stopped}")) for i in items]
+            outcomes = execute_batch(kind, items, services)
+            self.checkpoint("items done")
+            return [ItemResult(i, o) for i, o in zip(items, outcomes, strict=True)]
         workers = min(kind.parallel_items, self.max_parallel_items, len(items))
 
         def attempt(item: Item[Any]) -> ItemResult:
@@ -162,11 +170,49 @@ def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Service
         # The traceback goes to the job log only: exception text may quote URLs or
         # responses that do not belong in a public issue.
         log.exception("executing %s raised", item.id)
-        return Outcome.retry(
-            f"an unexpected error ({type(exc).__name__}) happened while doing this; it "
-            "is retried automatically, and core is told if it keeps failing."
-        )
+        return unexpected_error(exc)
     if not isinstance(outcome, Outcome):
         log.error("%s returned %r instead of an Outcome", item.id, outcome)
-        return Outcome.retry("the request kind returned no outcome (a bug); retrying.")
+        return Outcome.retry(NO_OUTCOME)
     return outcome
+
+
+NO_OUTCOME = "the request kind returned no outcome (a bug); retrying."
+
+
+def unexpected_error(exc: Exception) -> Outcome:
+    """What the requester sees of an exception: its type only (see execute_item)."""
+    return Outcome.retry(
+        f"an unexpected error ({type(exc).__name__}) happened while doing this; it "
+        "is retried automatically, and core is told if it keeps failing."
+    )
+
+
+def execute_batch(
+    kind: RequestKind[Any, Any], items: list[Item[Any]], services: Services
+) -> list[Outcome]:
+    """``execute_item`` for a batched kind: one call for the items, the same guarantees.
+
+    Items that target a protected repository fail without reaching the kind; whatever
+    the kind raises, or an answer that is not one Outcome per item, is a retry of all.
+    """
+    outcomes: dict[str, Outcome] = {}
+    allowed: list[Item[Any]] = []
+    for item in items:
+        refusal = protected_target(kind, item, services)
+        if refusal is None:
+            allowed.append(item)
+        else:
+            log.error("refusing %s: %s", item.id, refusal)
+            outcomes[item.id] = Outcome.failed(f"not done: {refusal}")
+    if allowed:
+        try:
+            answered = kind.execute_batch(allowed, services)
+        except Exception as exc:
+            log.exception("executing %d items of %s raised", len(allowed), kind.action)
+            answered = [unexpected_error(exc)] * len(allowed)
+        if len(answered) != len(allowed) or not all(isinstance(o, Outcome) for o in answered):
+            log.error("%s answered %r for %d items", kind.action, answered, len(allowed))
+            answered = [Outcome.retry(NO_OUTCOME)] * len(allowed)
+        outcomes.update({item.id: o for item, o in zip(allowed, answered, strict=True)})
+    return [outcomes[item.id] for item in items]

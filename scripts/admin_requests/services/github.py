@@ -14,7 +14,7 @@ import base64
 import functools
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -75,6 +75,14 @@ class GitCommit:
     tree: str  # the sha of its tree
     parents: tuple[str, ...]
     message: str
+
+
+@dataclass(frozen=True)
+class ChangedFiles:
+    """What ``GitHubClient.change_files`` committed: the commit and the paths it wrote."""
+
+    commit: GitCommit
+    paths: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -485,6 +493,78 @@ class GitHubClient:
             "tries); it is tried again in a later run."
         )
 
+    def create_tree(self, repo: str, base_tree: str, files: Mapping[str, bytes]) -> str:
+        """A tree: ``base_tree`` with ``files`` (path -> text content) written over it.
+
+        The contents go inline (``content``), so one call writes them all: no blob per
+        file. They must be UTF-8 text, which every file admin-requests writes is.
+        Repeated when its answer is lost: a tree nothing points at is never seen.
+        """
+        body = {
+            "base_tree": base_tree,
+            "tree": [
+                {"path": path, "mode": "100644", "type": "blob", "content": content.decode()}
+                for path, content in sorted(files.items())
+            ],
+        }
+        data = self._call(
+            f"create a tree of {len(files)} files in {self.full_name(repo)!r}",
+            lambda: self._raw("POST", self._url(repo, "/git/trees"), input=body),
+        )
+        return str(data["sha"])
+
+    def change_files(
+        self,
+        repo: str,
+        branch: str,
+        changes: Mapping[str, Callable[[bytes | None], bytes | None]],
+        message: str | Callable[[], str],
+        *,
+        attempts: int = 5,
+    ) -> ChangedFiles | None:
+        """Apply every ``change`` to its file in one commit on ``branch``; None if none did.
+
+        Like ``update_file`` for many files at once: each ``change`` gets the file's
+        current bytes (None when missing) and returns the new ones, or None for nothing
+        to change. The files are read from the branch after its head is read, so a push
+        in between (which would make them newer than that head) also makes the ref
+        update a non-fast-forward: then everything is read and applied again, at most
+        ``attempts`` times, and nobody's change is undone. Calls: the ref, its commit,
+        one read per file, then a tree, a commit and a ref update, whatever the number
+        of files. ``message`` may be a function, called once the changes are known (to
+        name only what changed).
+        """
+        name = self.full_name(repo)
+        for _ in range(attempts):
+            head = self.get_ref(repo, f"heads/{branch}")
+            if head is None:
+                raise NotFoundError(
+                    f"{name!r} has no branch {branch!r}; check the configured branch.",
+                    status=404,
+                )
+            parent = self.get_commit(repo, head)
+            written: dict[str, bytes] = {}
+            for path, change in changes.items():
+                current = self.get_file(repo, path, ref=branch)
+                new = change(current.content if current else None)
+                if new is not None and (current is None or new != current.content):
+                    written[path] = new
+            if not written:
+                return None
+            tree = self.create_tree(repo, parent.tree, written)
+            text = message() if callable(message) else message
+            commit = self.create_commit(repo, text, tree, [parent.sha])
+            try:
+                self.update_ref(repo, f"heads/{branch}", commit.sha)
+            except ConflictError:
+                log.info("%s of %s moved while we committed; reading it again", branch, name)
+                continue
+            return ChangedFiles(commit, tuple(sorted(written)))
+        raise TransientError(
+            f"{branch!r} of {name!r} kept moving while we committed to it ({attempts} "
+            "tries); it is tried again in a later run."
+        )
+
     # -- Actions secrets (token_reset) ------------------------------------------------
 
     def set_actions_secret(self, repo: str, name: str, value: Secret) -> None:
@@ -601,6 +681,17 @@ class GitHubClient:
         )
 
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
+        """Close an open issue; one already closed is left as it is.
+
+        A run killed after closing it, before recording that, closes it again when it
+        is re-run: read first, so that changes nothing (not even its closing time).
+        """
+        issue = self._call(
+            f"read {self.full_name(repo)}#{number}",
+            lambda: self._raw("GET", self._url(repo, f"/issues/{number}")),
+        )
+        if isinstance(issue, dict) and issue.get("state") == "closed":
+            return
         self._call(
             f"close {self.full_name(repo)}#{number}",
             lambda: self._raw(

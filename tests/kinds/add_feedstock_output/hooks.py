@@ -80,7 +80,9 @@ def soak_request(world: World, rng: random.Random, n: int) -> WorldRequest:
             world.checks[item] = lambda o=output: _glob_allowed(gh, o, feedstock)
         else:
             world.checks[item] = lambda o=output: _output_registered(gh, o, feedstock)
-    world.effects["put_file"] += len(outputs)
+    # One commit per request on feedstock-outputs; another if an item was left to a
+    # later run (a transient fault on its feedstock's check).
+    world.at_least["update_ref"] += 1
     text = "action: add_feedstock_output\nfeedstock_to_output_mapping:\n"
     text += f"  {feedstock}:\n" + "".join(f"    - '{o}'\n" for o in outputs)
     return WorldRequest(f"requests/outputs-{n}.yml", text)

@@ -86,10 +86,47 @@ def test_names_and_globs_are_registered_then_rerun_changes_nothing(gh: FakeGitHu
     assert repo.file_text(ALLOWLIST_PATH) == ALLOWLIST.replace(
         "  - pyarrow*\n", "  - pyarrow*\n  - libparquet*\n"
     )
-    assert gh.effects == {"put_file": 3}
+    # One commit for the whole request (upstream: one content write per output).
+    assert gh.effects == {"create_tree": 1, "create_commit": 1, "update_ref": 1}
+    (push,) = repo.pushes
+    assert push.message == (
+        "[admin-requests] Register 3 outputs and globs for arrow-feedstock, foo-feedstock\n\n"
+        "Register output foo-core for foo-feedstock\n"
+        "Register output py for foo-feedstock\n"
+        "Allow arrow-feedstock to register outputs matching libparquet*\n"
+    )
     assert gh.count("GET", "config.json") == 1  # once per run, not per item
     assert statuses(run(request, services_for(gh, None))) == [("done", False)] * 3
-    assert gh.effects == {"put_file": 3}
+    assert len(repo.pushes) == 1
+
+
+def test_a_request_of_many_outputs_is_one_commit(gh: FakeGitHub) -> None:
+    outputs = [f"foo-lib{n}" for n in range(200)] + ["foo-*", "foo-extra-*"]
+    request = load(
+        "action: add_feedstock_output\nfeedstock_to_output_mapping:\n  foo:\n"
+        + "".join(f"    - '{o}'\n" for o in outputs)
+    )
+    assert statuses(run(request, services_for(gh, None))) == [("done", True)] * 202
+    repo = gh.repo(OUTPUTS)
+    (push,) = repo.pushes
+    assert gh.effects == {"create_tree": 1, "create_commit": 1, "update_ref": 1}
+    assert push.message.startswith("[admin-requests] Register 202 outputs and globs for foo")
+    assert push.message.endswith("\n... and 102 more\n")  # 100 listed, the rest counted
+    assert json.loads(repo.files["outputs/f/o/o/foo-lib199.json"]) == {"feedstocks": ["foo"]}
+    assert repo.file_text(ALLOWLIST_PATH).endswith("foo:\n  - foo-*\n  - foo-extra-*\n")
+    # Reads: the allowlist once for both globs, each output's file once.
+    assert gh.count("GET", ALLOWLIST_PATH) == 1
+    assert gh.count("GET", "foo-lib7.json") == 1
+
+
+def test_one_broken_file_fails_its_output_only(gh: FakeGitHub) -> None:
+    gh.repo(OUTPUTS).files["outputs/p/y/z/py.json"] = b"not json"
+    outcomes = run(load(REQUEST), services_for(gh, None))
+    assert statuses(outcomes) == [("done", True), ("failed", False), ("done", True)]
+    assert "not a JSON object with a 'feedstocks' list" in outcomes[1].detail
+    (push,) = gh.repo(OUTPUTS).pushes
+    assert "Register 2 outputs" in push.message  # it names what it wrote, only that
+    assert "output py " not in push.message
 
 
 def test_entries_are_written_compactly_as_the_real_files_are(gh: FakeGitHub) -> None:
@@ -122,9 +159,12 @@ def test_end_of_line_comments_stay_on_their_item() -> None:
 
 
 def test_a_concurrent_edit_is_reread_not_overwritten(gh: FakeGitHub) -> None:
-    gh.faults.on_call(1, fault=Fault("status", status=409), method="PUT")
+    moved = Fault("status", status=422, body=b'{"message": "Update is not a fast forward"}')
+    gh.faults.on_call(1, fault=moved, method="PATCH")
     outcomes = run(load(REQUEST), services_for(gh, None))
     assert statuses(outcomes) == [("done", True)] * 3
+    assert gh.effects["create_commit"] == 2  # built again on the new head
+    assert len(gh.repo(OUTPUTS).pushes) == 1
 
 
 def test_missing_config_fails_with_words(gh: FakeGitHub) -> None:
@@ -135,7 +175,7 @@ def test_missing_config_fails_with_words(gh: FakeGitHub) -> None:
 
 
 def test_transient_failures_are_retried_later(gh: FakeGitHub) -> None:
-    gh.faults.at_rate(1.0, Fault.server_error(502), method="PUT")
+    gh.faults.at_rate(1.0, Fault.server_error(502), method="POST")
     outcomes = run(load(REQUEST), services_for(gh, None))
     assert statuses(outcomes) == [("retry", False)] * 3
     assert gh.effects == {}

@@ -6,6 +6,7 @@ import functools
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,11 +18,19 @@ from ruamel.yaml.tokens import CommentToken
 
 from admin_requests.access import Access
 from admin_requests.errors import NotFoundError, PermanentError
-from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
+from admin_requests.kinds.contract import (
+    Item,
+    Outcome,
+    OutcomeStatus,
+    RequestKind,
+    RequestModel,
+    check_each,
+)
 from admin_requests.kinds.execution import (
     check_online,
     feedstocks_exist,
     guarded,
+    guarded_all,
     missing_feedstock,
 )
 from admin_requests.kinds.layout import EntryLayout, MappingOfLists
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
     from admin_requests.services import Services
 
 CONFIG_PATH = "config.json"
+MESSAGE_LINES = 100  # a commit message lists this many outputs, then counts the rest
 ALLOWLIST_PATH = "feedstock_outputs_autoreg_allowlist.yml"
 
 CURRENT_FORM = (
@@ -89,6 +99,7 @@ ENTRIES = MappingOfLists("feedstock_to_output_mapping", output_item_id)
 
 class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams]):
     model_type: ClassVar[type[RequestModel]] = FeedstockOutputsRequest
+    batched: ClassVar[bool] = True
     required_keys: ClassVar[tuple[str, ...]] = ("feedstock_to_output_mapping",)
     item_entries: ClassVar[EntryLayout | None] = ENTRIES
 
@@ -196,38 +207,140 @@ class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams])
         return problems
 
     def execute(self, item: Item[OutputParams], services: Services) -> Outcome:
-        repository = services.settings.feedstock_outputs_repository
-        return guarded(
-            item.description,
-            lambda: self._register(item, services),
-            not_found=f"the {repository!r} repository or its {CONFIG_PATH!r} is missing in "
-            f"{services.settings.organisation!r}; ask core to check the configuration.",
-        )
+        return self.execute_batch([item], services)[0]
 
-    def _register(self, item: Item[OutputParams], services: Services) -> Outcome:
-        feedstock, output = item.params.feedstock, item.params.output
+    def execute_batch(self, items: list[Item[OutputParams]], services: Services) -> list[Outcome]:
+        """All of a request's names and globs in one commit to feedstock-outputs.
+
+        Upstream writes one commit per output (200 outputs: 200 content writes, which
+        GitHub's limit of 80 content-generating requests a minute makes take minutes);
+        here it is one read per file, then one tree, one commit and one ref update.
+        """
         repository = services.settings.feedstock_outputs_repository
-        # Checked here too, not only in dry runs: outputs registered to a feedstock that
-        # does not exist would pass to whoever later creates a repository of that name.
-        missing = services.memo(
-            f"missing-feedstock:{feedstock}", lambda: missing_feedstock(services, feedstock)
+        outcomes: dict[str, Outcome] = {}
+        wanted: list[Item[OutputParams]] = []
+        for item in items:
+            feedstock = item.params.feedstock
+            # Checked here too, not only in dry runs: outputs registered to a feedstock
+            # that does not exist would pass to whoever later creates that repository.
+            missing = services.memo(
+                f"missing-feedstock:{feedstock}",
+                functools.partial(missing_feedstock, services, feedstock),
+            )
+            if missing is not None:
+                outcomes[item.id] = Outcome.failed(missing)
+            else:
+                wanted.append(item)
+        not_found = (
+            f"the {repository!r} repository or its {CONFIG_PATH!r} is missing in "
+            f"{services.settings.organisation!r}; ask core to check the configuration."
         )
-        if missing is not None:
-            return Outcome.failed(missing)
+        if any(not item.params.glob for item in wanted):
+            # Names need config.json (globs do not): without it only they fail.
+            config = guarded(
+                "read the feedstock-outputs config",
+                lambda: Outcome.done(str(outputs_config(services))),
+                not_found=not_found,
+            )
+            if config.status is not OutcomeStatus.DONE:
+                outcomes.update({item.id: config for item in wanted if not item.params.glob})
+                wanted = [item for item in wanted if item.params.glob]
+        outcomes.update(
+            guarded_all(
+                f"{len(wanted)} outputs in {repository}",
+                wanted,
+                lambda: _register_all(wanted, services),
+                not_found=not_found,
+            )
+        )
+        return [outcomes[item.id] for item in items]
+
+
+def _register_all(items: list[Item[OutputParams]], services: Services) -> dict[str, Outcome]:
+    """Write ``items`` in one commit; each item's outcome (an edit may fail alone)."""
+    if not items:
+        return {}
+    repository = services.settings.feedstock_outputs_repository
+    by_path: dict[str, list[Item[OutputParams]]] = {}
+    for item in items:
         if item.params.glob:
             path = ALLOWLIST_PATH
-            change = functools.partial(add_glob, feedstock=feedstock, glob=output)
-            message = f"Allow {feedstock}-feedstock to register outputs matching {output}"
         else:
-            path = sharded_path(output, outputs_config(services))
-            change = functools.partial(add_feedstock, feedstock=feedstock, path=path)
-            message = f"Register output {output} for {feedstock}-feedstock"
-        changed = services.github.update_file(
-            repository, path, change, f"[admin-requests] {message}"
+            path = sharded_path(item.params.output, outputs_config(services))
+        by_path.setdefault(path, []).append(item)
+    # Each file's edit records its items' outcomes; a re-read after a concurrent push
+    # applies the edits again, and the outcomes of that last attempt stand.
+    outcomes: dict[str, Outcome] = {}
+    changed: dict[str, str] = {}  # item id -> path, for items that changed their file
+
+    def edit(
+        path: str, its_items: list[Item[OutputParams]]
+    ) -> Callable[[bytes | None], bytes | None]:
+        def change(current: bytes | None) -> bytes | None:
+            content = current
+            for item in its_items:
+                changed.pop(item.id, None)
+                outcomes.pop(item.id, None)
+                try:
+                    new = _edit_one(content, item, path)
+                except PermanentError as error:
+                    outcomes[item.id] = Outcome.failed(f"{error}")
+                    continue
+                if new is None:
+                    outcomes[item.id] = Outcome.done(
+                        f"already in {repository}/{path}", changed=False
+                    )
+                else:
+                    content, changed[item.id] = new, path
+            return content if content != current else None
+
+        return change
+
+    branch = services.memo(
+        "feedstock-outputs-branch", lambda: services.github.repository(repository).default_branch
+    )
+    result = services.github.change_files(
+        repository,
+        branch,
+        {path: edit(path, its) for path, its in by_path.items()},
+        lambda: _commit_message([item for item in items if item.id in changed]),
+    )
+    for item_id, path in changed.items():
+        where = f"{repository}/{path}"
+        outcomes[item_id] = Outcome.done(
+            f"recorded in {where} ({result.commit.sha[:12]})" if result else f"already in {where}",
+            changed=result is not None,
         )
-        if not changed:
-            return Outcome.done(f"already in {repository}/{path}", changed=False)
-        return Outcome.done(f"recorded in {repository}/{path}")
+    return outcomes
+
+
+def _edit_one(content: bytes | None, item: Item[OutputParams], path: str) -> bytes | None:
+    feedstock, output = item.params.feedstock, item.params.output
+    if item.params.glob:
+        return add_glob(content, feedstock=feedstock, glob=output)
+    return add_feedstock(content, feedstock=feedstock, path=path)
+
+
+def _commit_message(items: list[Item[OutputParams]]) -> str:
+    """One line per output written, as upstream's one commit per output would have said."""
+    lines = []
+    for item in items:
+        feedstock, output = item.params.feedstock, item.params.output
+        if item.params.glob:
+            lines.append(f"Allow {feedstock}-feedstock to register outputs matching {output}")
+        else:
+            lines.append(f"Register output {output} for {feedstock}-feedstock")
+    if len(lines) == 1:
+        return f"[admin-requests] {lines[0]}"
+    if len(lines) > MESSAGE_LINES:
+        lines = [*lines[:MESSAGE_LINES], f"... and {len(lines) - MESSAGE_LINES} more"]
+    feedstocks = sorted({item.params.feedstock for item in items})
+    subject = f"[admin-requests] Register {len(items)} outputs and globs for " + ", ".join(
+        f"{name}-feedstock" for name in feedstocks[:3]
+    )
+    if len(feedstocks) > 3:
+        subject += f" and {len(feedstocks) - 3} more"
+    return subject + "\n\n" + "\n".join(lines) + "\n"
 
 
 def _owned_elsewhere(services: Services, feedstock: str, output: str) -> str | None:
