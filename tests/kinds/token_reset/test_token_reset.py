@@ -229,10 +229,9 @@ def test_a_failure_after_storing_leaves_the_new_token_accepted(
     gh: FakeGitHub, azure: FakeAzure
 ) -> None:
     loaded = request()
-    # The finalising write (the second write of foo's registry file) keeps failing.
-    gh.faults.on_call(2, fault=Fault.server_error(503), method="PUT", path="tokens/foo")
-    for n in range(3, 8):
-        gh.faults.on_call(n, fault=Fault.server_error(503), method="PUT", path="tokens/foo")
+    # The finalising commit (the second tree written to the registry) keeps failing.
+    for n in range(2, 8):
+        gh.faults.on_call(n, fault=Fault.server_error(503), method="POST", path="/git/trees")
     outcome = loaded.kind.execute(loaded.items[0], services(gh, azure, loaded))
     assert outcome.status is OutcomeStatus.RETRY
     now = time.time()
@@ -337,7 +336,8 @@ def test_each_token_is_refused_outside_what_access_declares(
     )
     [first, _] = run(loaded, narrow)
     assert first.status is OutcomeStatus.FAILED
-    assert "access denied" in first.detail or "there is no repository" in first.detail
+    assert "'feedstock-tokens' repository is missing" in first.detail
+    assert "cannot reach it" in first.detail
 
 
 def test_the_token_is_never_written_to_disk_or_logged(
@@ -441,3 +441,47 @@ def test_an_item_with_a_grace_beyond_the_maximum_is_refused_before_anything_chan
     assert "at most 2,592,000 seconds (30 days)" in outcome.detail
     assert gh.effects == {}
     assert accepts(registry(gh, "foo"), OLD_TOKEN, "github_actions", time.time() + 10**9)
+
+
+def test_many_feedstocks_are_registered_in_two_commits_in_the_kinds_order(
+    gh: FakeGitHub, azure: FakeAzure
+) -> None:
+    names = [f"pkg{n}" for n in range(30)]
+    for name in names:
+        gh.add_repo(f"{name}-feedstock", files={"conda-forge.yml": GHA_ONLY})
+    loaded = load("action: token_reset\nfeedstocks:\n" + "".join(f"  - {n}\n" for n in names))
+    outcomes = run(loaded, services(gh, azure, loaded))
+    assert statuses(outcomes) == [("done", True)] * 30
+    # Two commits for the request (upstream, and before: two per feedstock, 60).
+    pushes = gh.repo(TOKENS).pushes
+    assert [p.message.split(" for ")[0] for p in pushes] == [
+        "[ci skip] [skip ci] [cf admin skip] ***NO_CI*** new tokens",
+        "[ci skip] [skip ci] [cf admin skip] ***NO_CI*** tokens",
+    ]
+    assert pushes[0].message.endswith("pkg4-feedstock and 25 more (provisional)")
+    # The order of the steps holds for every feedstock: all provisional entries are
+    # on the registry before the first secret is stored, the final ones after the last.
+    writes = [(c.method, c.path) for c in gh.calls if c.method in ("PATCH", "PUT")]
+    secrets_at = [i for i, (m, path) in enumerate(writes) if "/actions/secrets/" in path]
+    refs_at = [i for i, (m, path) in enumerate(writes) if "/git/refs/" in path]
+    assert len(secrets_at) == 30
+    assert refs_at[0] < secrets_at[0]
+    assert secrets_at[-1] < refs_at[-1]
+    now = time.time()
+    for name in names:
+        token = gh.actions_secret(f"{name}-feedstock", "FEEDSTOCK_TOKEN")
+        assert accepts(registry(gh, name), token, "github_actions", now)
+        entries = json.loads(registry(gh, name))["tokens"]
+        assert all("expires_at" not in e for e in entries)
+
+
+def test_a_registry_file_in_a_bad_format_fails_its_feedstock_only(
+    gh: FakeGitHub, azure: FakeAzure
+) -> None:
+    gh.repo(TOKENS).files["tokens/foo-feedstock.json"] = b"[not a registry"
+    loaded = request()
+    outcomes = run(loaded, services(gh, azure, loaded))
+    assert [o.status for o in outcomes] == [OutcomeStatus.FAILED, OutcomeStatus.DONE]
+    assert "Ask core to look at this request" in outcomes[0].detail
+    assert "FEEDSTOCK_TOKEN" not in gh.repo("foo-feedstock").secrets  # nothing stored
+    assert gh.actions_secret("bar-feedstock", "FEEDSTOCK_TOKEN")

@@ -20,6 +20,10 @@ any point converges on "fresh tokens in CI, their hashes registered, old ones go
    ``existing_tokens_time_to_expiration``). Only providers whose store succeeded are
    finalised: a provider whose CI still holds the old token keeps it valid.
 
+The feedstocks of one request go through the steps together, each step for all of them
+before the next (two commits to the registry in all, not two per feedstock); the order
+holds for each feedstock.
+
 Registering after storing instead would leave CI with a token no entry accepts
 until the rerun; removing the old entries first would do the same. A rerun repeats all
 steps for the feedstock (a token's value cannot be read back to skip a provider).
@@ -34,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -49,7 +54,7 @@ from admin_requests.kinds.contract import (
     check_each,
     feedstock_list,
 )
-from admin_requests.kinds.execution import guarded
+from admin_requests.kinds.execution import guarded, guarded_all
 from admin_requests.kinds.feedstock_facts import (
     CONDA_FORGE_YML,
     advice,
@@ -113,6 +118,7 @@ def _check_provider(value: str) -> str | None:
 
 class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
     model_type: ClassVar[type[RequestModel]] = TokenResetRequest
+    batched: ClassVar[bool] = True
     required_keys: ClassVar[tuple[str, ...]] = ("feedstocks",)
     item_entries: ClassVar[EntryLayout | None] = ENTRIES
     optional_keys: ClassVar[tuple[str, ...]] = (
@@ -210,28 +216,81 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         return problems
 
     def execute(self, item: Item[TokenResetParams], services: Services) -> Outcome:
-        expiration = item.params.expiration
-        if expiration is not None and expiration > MAX_EXPIRATION_SECONDS:
-            # The checker refuses it; this holds for items that did not come through it.
-            return Outcome.failed(_too_long(expiration))
-        repo = item.target
-        org = services.settings.organisation
-        outcome = guarded(
-            item.description,
-            lambda: self._reset(item, services),
-            not_found=f"there is no repository {repo!r} in {org!r} (or the "
-            f"{services.settings.feedstock_tokens_repository!r} repository is missing); "
-            "check the feedstock name and fix or remove it in the request.",
-        )
+        return self.execute_batch([item], services)[0]
+
+    def execute_batch(
+        self, items: list[Item[TokenResetParams]], services: Services
+    ) -> list[Outcome]:
+        """Reset every feedstock of the request with two commits to the registry in all.
+
+        The steps' order holds for each feedstock (provisional entries, then its CI,
+        then the final entries): all provisional entries go in one commit, every token
+        is stored, then one commit finalises what was stored. Upstream, and this kind
+        before, wrote two commits per feedstock: 2,000 content writes for 1,000
+        feedstocks, where GitHub allows 500 an hour.
+        """
+        outcomes: dict[str, Outcome] = {}
+        resets: list[_Reset] = []
+        for item in items:
+            outcome, reset = self._prepare(item, services)
+            if reset is None:
+                outcomes[item.id] = outcome
+            else:
+                resets.append(reset)
+        try:
+            outcomes.update(
+                guarded_all(
+                    f"reset {len(resets)} feedstock tokens",
+                    [reset.item for reset in resets],
+                    lambda: self._register_and_store(resets, services),
+                    not_found=f"the {services.settings.feedstock_tokens_repository!r} "
+                    f"repository is missing in {services.settings.organisation!r}, or this "
+                    "run's token cannot reach it; ask core to check the configuration and "
+                    "the GitHub App's installation.",
+                )
+            )
+        finally:
+            for reset in resets:
+                for token in reset.tokens.values():
+                    token.clear()
         # The usual confusion: uploads fail because an output is not registered, and a
         # token reset is asked for. Say so with the outcome, done or not: it reaches
         # the job summary and, when the request is parked, the requester's issue.
-        hint = _advice_or_none(services, item.params.feedstock)
-        if hint is None:
-            return outcome
-        return dataclasses.replace(outcome, detail=f"{outcome.detail}\n\n{hint}")
+        for item in items:
+            hint = _advice_or_none(services, item.params.feedstock)
+            if hint is not None:
+                found = outcomes[item.id]
+                outcomes[item.id] = dataclasses.replace(found, detail=f"{found.detail}\n\n{hint}")
+        return [outcomes[item.id] for item in items]
 
-    def _reset(self, item: Item[TokenResetParams], services: Services) -> Outcome:
+    def _prepare(
+        self, item: Item[TokenResetParams], services: Services
+    ) -> tuple[Outcome, _Reset | None]:
+        """What resetting ``item`` takes (its new tokens), or its outcome without a reset."""
+        expiration = item.params.expiration
+        if expiration is not None and expiration > MAX_EXPIRATION_SECONDS:
+            # The checker refuses it; this holds for items that did not come through it.
+            return Outcome.failed(_too_long(expiration)), None
+        repo = item.target
+        org = services.settings.organisation
+        found: list[_Reset] = []
+
+        def prepare() -> Outcome:
+            outcome, reset = self._plan_reset(item, services)
+            found.extend([reset] if reset else [])
+            return outcome
+
+        outcome = guarded(
+            item.description,
+            prepare,
+            not_found=f"there is no repository {repo!r} in {org!r}; check the feedstock name "
+            "and fix or remove it in the request.",
+        )
+        return outcome, found[0] if found else None
+
+    def _plan_reset(
+        self, item: Item[TokenResetParams], services: Services
+    ) -> tuple[Outcome, _Reset | None]:
         from admin_requests.credentials.redact import Secret  # credentials/ imports the kinds
 
         repo = item.target
@@ -243,75 +302,67 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         in_use = ci_providers(config.text if config else None)
         blocked = {p: why for p, why in in_use.items() if p in wanted and p not in STORABLE}
         if blocked:
-            return Outcome.failed(_blocked_words(repo, blocked))
+            return Outcome.failed(_blocked_words(repo, blocked)), None
         targets = [p for p in STORABLE if p in wanted and (p == "github_actions" or p in in_use)]
         if not targets:
             return Outcome.done(
                 f"{repo}: every CI provider it builds on is in skip_providers; nothing reset",
                 changed=False,
-            )
+            ), None
         tokens = {p: Secret(secrets.token_hex(32)) for p in targets}
         # Providers that may still hold the old shared token after this reset.
         others = [p for p in ("github_actions", *in_use) if p not in targets]
-        try:
-            return self._register_and_store(item, services, tokens, others)
-        finally:
-            for token in tokens.values():
-                token.clear()
-
-    def _register_and_store(
-        self,
-        item: Item[TokenResetParams],
-        services: Services,
-        tokens: dict[str, Secret],
-        others: list[str],
-    ) -> Outcome:
-        name, repo, expiration = item.params.feedstock, item.target, item.params.expiration
-        tokens_repo = services.settings.feedstock_tokens_repository
-        path = registry.registry_path(name)
         now = int(services.clock())
         pending = {
             p: registry.new_entry(token, p, expires_at=now + PENDING_SECONDS)
             for p, token in tokens.items()
         }
+        return Outcome.done("planned"), _Reset(item, tokens, pending, others)
+
+    def _register_and_store(self, resets: list[_Reset], services: Services) -> dict[str, Outcome]:
+        if not resets:
+            return {}
+        tokens_repo = services.settings.feedstock_tokens_repository
         writer = services.github_for(tokens_repo)
-        # 1. provisional entries beside the old ones
-        writer.update_file(
+        branch = writer.repository(tokens_repo).default_branch
+        names = _names([reset.item.target for reset in resets])
+        # 1. provisional entries beside the old ones, for every feedstock at once
+        writer.change_files(
             tokens_repo,
-            path,
-            lambda current: registry.render(
-                registry.with_pending(registry.parse(current, path), pending.values())
-            ),
-            f"{COMMIT_PREFIX} new token for {repo} on {', '.join(tokens)} (provisional)",
+            branch,
+            {reset.path: _with_pending(reset) for reset in resets},
+            f"{COMMIT_PREFIX} new tokens for {names} (provisional)",
         )
-        # 2. into each CI
-        stored: list[str] = []
-        failures: dict[str, ServiceError] = {}
-        for provider, token in tokens.items():
-            try:
-                self._store(services, repo, provider, token)
-                stored.append(provider)
-            except ServiceError as error:
-                log.warning("%s: storing the token on %s failed: %s", repo, provider, error)
-                failures[provider] = error
-        # 3. finalise what reached its CI
-        if stored:
-            ours = {p: pending[p] for p in stored}
-            writer.update_file(
-                tokens_repo,
-                path,
-                lambda current: registry.render(
-                    registry.finalized(
-                        registry.parse(current, path),
-                        ours,
-                        now=int(services.clock()),
-                        old_tokens_expire_in=expiration,
-                        still_in_use=[*others, *failures],
+        # 2. into each CI (not for a feedstock whose entries could not be registered)
+        for reset in resets:
+            if reset.unwritable is not None:
+                continue
+            for provider, token in reset.tokens.items():
+                try:
+                    self._store(services, reset.item.target, provider, token)
+                    reset.stored.append(provider)
+                except ServiceError as error:
+                    log.warning(
+                        "%s: storing the token on %s failed: %s", reset.item.target, provider, error
                     )
-                ),
-                f"{COMMIT_PREFIX} token for {repo} on {', '.join(stored)}",
+                    reset.failures[provider] = error
+        # 3. finalise what reached its CI, for every feedstock at once
+        stored = [reset for reset in resets if reset.stored]
+        if stored:
+            writer.change_files(
+                tokens_repo,
+                branch,
+                {reset.path: _finalized(reset, services) for reset in stored},
+                f"{COMMIT_PREFIX} tokens for {_names([r.item.target for r in stored])}",
             )
-        return self._outcome(item, stored, failures, expiration)
+        return {
+            reset.item.id: Outcome.failed(f"{reset.unwritable}. Ask core to look at this request.")
+            if reset.unwritable is not None
+            else self._outcome(
+                reset.item, reset.stored, reset.failures, reset.item.params.expiration
+            )
+            for reset in resets
+        }
 
     def _store(self, services: Services, repo: str, provider: str, token: Secret) -> None:
         if provider == "github_actions":
@@ -348,6 +399,62 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         if any(isinstance(e, TransientError) for e in failures.values()):
             return Outcome.retry(detail)
         return Outcome.failed(detail)
+
+
+@dataclass
+class _Reset:
+    """One feedstock's reset in progress: its new tokens and what became of them."""
+
+    item: Item[TokenResetParams]
+    tokens: dict[str, Secret]
+    pending: dict[str, registry.Entry]  # provider -> its provisional registry entry
+    others: list[str]  # providers that may still hold the old shared token
+    stored: list[str] = dataclasses.field(default_factory=list)
+    failures: dict[str, ServiceError] = dataclasses.field(default_factory=dict)
+    # Why its registry file cannot be written (not in the expected format), if so.
+    unwritable: PermanentError | None = None
+
+    @property
+    def path(self) -> str:
+        return registry.registry_path(self.item.params.feedstock)
+
+
+def _with_pending(reset: _Reset) -> Callable[[bytes | None], bytes | None]:
+    def change(current: bytes | None) -> bytes | None:
+        reset.unwritable = None
+        try:
+            entries = registry.parse(current, reset.path)
+        except PermanentError as error:
+            # This feedstock only: the others of the request go on.
+            reset.unwritable = error
+            return None
+        return registry.render(registry.with_pending(entries, reset.pending.values()))
+
+    return change
+
+
+def _finalized(reset: _Reset, services: Services) -> Callable[[bytes | None], bytes | None]:
+    ours = {p: reset.pending[p] for p in reset.stored}
+
+    def change(current: bytes | None) -> bytes | None:
+        return registry.render(
+            registry.finalized(
+                registry.parse(current, reset.path),
+                ours,
+                now=int(services.clock()),
+                old_tokens_expire_in=reset.item.params.expiration,
+                still_in_use=[*reset.others, *reset.failures],
+            )
+        )
+
+    return change
+
+
+def _names(repos: list[str], shown: int = 5) -> str:
+    """Feedstocks for a commit subject: the first few, then a count."""
+    if len(repos) <= shown:
+        return ", ".join(repos)
+    return f"{', '.join(repos[:shown])} and {len(repos) - shown} more"
 
 
 def _blocked_words(repo: str, blocked: dict[str, str]) -> str:
