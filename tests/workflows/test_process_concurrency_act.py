@@ -26,7 +26,8 @@ CHANGES = {
     "archive": ("PATCH", r"^/repos/conda-forge/[^/]+-feedstock$"),
     "branch to tag": ("POST", r"/git/refs$"),
     "branch deleted": ("DELETE", r"/git/refs/"),
-    "output registered": ("PUT", r"^/repos/conda-forge/feedstock-outputs/contents/"),
+    # A request's outputs in one commit: feedstock-outputs' main moved once.
+    "output registered": ("PATCH", r"^/repos/conda-forge/feedstock-outputs/git/refs/heads/"),
     # The rebuild: the patches feedstock's main moved to an empty commit (its push builds).
     "rebuild started": (
         "PATCH",
