@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,3 +51,31 @@ def test_the_commands_end_to_end(
     gh.faults.at_rate(1.0, Fault.server_error(502), method="POST", path="/git/commits")
     assert main(["resync", "--diff", str(output)]) == 1  # visible: the job fails
     assert gh.issues(PATCHES)[0].comments == []
+
+
+def test_in_actions_the_diff_job_clones_anonymously_and_hands_on_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The patches feedstock as a git server would serve it, with the stand-in in it.
+    seed = checkout_with(tmp_path, DIFF)
+    server = tmp_path / "server" / "conda-forge"
+    server.mkdir(parents=True)
+    bare = server / f"{PATCHES}.git"
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "seed"],
+    ):
+        subprocess.run(["git", *args], cwd=seed, check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{tmp_path / 'server'}")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("SHOW_DIFF_PYTHON", sys.executable)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_not_for_the_diff")
+    assert main(["resync-diff", "--output", str(tmp_path / "diff.txt")]) == 0
+    text = outputs.read_text()
+    assert "empty<<ghadelimiter_" in text
+    assert "\nfalse\n" in text
+    assert "libbar >=1,<2" in text
+    assert "ghs_not_for_the_diff" not in text

@@ -297,12 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     resync_diff = sub.add_parser(
         "resync-diff",
         help="compute the weekly repodata diff, without credentials",
-        description="For the resync's unprivileged job only: run the patches feedstock's "
-        "recipe/show_diff.py (SHOW_DIFF_PYTHON) with an allowlisted environment and write "
-        "what it printed.",
+        description="For the resync's unprivileged job only: clone the patches feedstock "
+        "anonymously, run its recipe/show_diff.py (SHOW_DIFF_PYTHON) with an allowlisted "
+        "environment and write what it printed (and, in Actions, the outputs 'empty' and "
+        "'diff').",
     )
     resync_diff.add_argument(
-        "--checkout", required=True, metavar="DIR", help="a checkout of the patches feedstock"
+        "--checkout",
+        default="",
+        metavar="DIR",
+        help="a checkout of the patches feedstock (default: clone it anonymously)",
     )
     resync_diff.add_argument("--output", required=True, metavar="FILE", help="where to write")
     resync_diff.set_defaults(handler=_command_resync_diff)

@@ -1,7 +1,9 @@
 """``admin-requests resync``: the weekly repodata resync's privileged job.
 
-``resync --diff FILE`` reads what ``resync-diff`` wrote (cli/resync_diff.py, the job
-without credentials) and runs in the job that may get a token: an empty diff
+``resync --diff FILE`` reads what ``resync-diff`` found (cli/resync_diff.py, the job
+without credentials; the workflow starts this job only for a difference, and writes
+the first job's ``diff`` output to FILE) and runs in the job that may get a token: an
+empty diff
 ends there, before any credential is asked for; otherwise it takes a token scoped to
 the patches feedstock (``contents: write``, ``issues: write``) and publishes
 (resync/publish.py). See docs/operations.md, "The weekly repodata resync".

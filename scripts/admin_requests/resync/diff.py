@@ -51,6 +51,29 @@ def is_empty(diff: str) -> bool:
     return True
 
 
+def clone_and_show_diff(url: str, python: str, environ: Mapping[str, str]) -> str:
+    """``show_diff`` in a fresh anonymous shallow clone of the patches feedstock at ``url``."""
+    with tempfile.TemporaryDirectory(prefix="resync-clone-") as work:
+        checkout = Path(work) / "patches"
+        env = allowlisted_environment(environ, Path(work))
+        try:
+            subprocess.run(
+                ["git", "clone", "--quiet", "--depth", "1", url, str(checkout)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+        except subprocess.CalledProcessError as error:
+            raise TransientError(
+                f"cannot clone {url}: {error.stderr.strip()[-300:]}; it is tried again next week"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise TransientError(f"cloning {url} took over 600 s") from None
+        return show_diff(checkout, python, environ)
+
+
 def show_diff(checkout: Path, python: str, environ: Mapping[str, str]) -> str:
     """``python recipe/show_diff.py`` in ``checkout``, with only allowlisted variables."""
     script = checkout / SCRIPT
