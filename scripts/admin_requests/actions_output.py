@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -143,4 +144,20 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) 
         return False
     with Path(target).open("a", encoding="utf-8") as handle:
         handle.write(markdown)
+    return True
+
+
+def set_outputs(values: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> bool:
+    """Write step outputs to $GITHUB_OUTPUT when it is set; return whether it was written.
+
+    Each value goes in GitHub's multi-line form (``name<<DELIMITER``) with a random
+    delimiter, so nothing in a value can end it early and set another output.
+    """
+    target = environ.get("GITHUB_OUTPUT")
+    if not target:
+        return False
+    with Path(target).open("a", encoding="utf-8") as handle:
+        for name, value in values.items():
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     return True

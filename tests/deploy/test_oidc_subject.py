@@ -58,8 +58,13 @@ def deploy(
 
 
 def test_the_role_binds_the_default_subject_of_the_production_environment() -> None:
-    (role,) = bound_roles(DEFAULT_TRUST_DIR, REPOSITORY, {"repository_id": "7"})
-    assert role.name == "admin-requests-process"
+    roles = {r.name: r for r in bound_roles(DEFAULT_TRUST_DIR, REPOSITORY, {"repository_id": "7"})}
+    assert sorted(roles) == ["admin-requests-process", "admin-requests-resync"]
+    # Both jobs run in the production environment: one subject for both roles.
+    assert {r.subject for r in roles.values()} == {
+        "repo:acme/admin-requests:environment:production"
+    }
+    role = roles["admin-requests-process"]
     assert role.subject == "repo:acme/admin-requests:environment:production"
     assert role.claims["repository_id"] == ("7",)
     assert role.claims["event_name"] == ("push", "schedule", "workflow_dispatch")
@@ -105,13 +110,13 @@ def test_a_role_that_binds_the_immutable_subject_passes_once_it_is_used(
 ) -> None:
     trust = tmp_path / "vault"
     shutil.copytree(DEFAULT_TRUST_DIR, trust)
-    role_file = trust / "roles" / "admin-requests-process.json"
-    role = json.loads(role_file.read_text())
     repo_id = github.repo("admin-requests").id
-    role["role"]["bound_subject"] = (
-        f"repo:acme@{ORG_ID}/admin-requests@{repo_id}:environment:production"
-    )
-    role_file.write_text(json.dumps(role))
+    for role_file in (trust / "roles").glob("*.json"):
+        role = json.loads(role_file.read_text())
+        role["role"]["bound_subject"] = (
+            f"repo:acme@{ORG_ID}/admin-requests@{repo_id}:environment:production"
+        )
+        role_file.write_text(json.dumps(role))
     deploy(github, "apply", token="admin", capsys=capsys)
     args = ("--trust-dir", str(trust))
     assert deploy(github, "check", *args, token="reader", capsys=capsys)[0] == 1

@@ -436,7 +436,8 @@ def trust_dir(tmp_path: Path) -> Path:
     for path in [*copy.glob("roles/*.json"), *copy.glob("policies/*.hcl")]:
         text = path.read_text().replace("admin-requests-process", NAME)
         path.unlink()
-        path.with_name(path.name.replace("admin-requests-process", NAME)).write_text(text)
+        if "admin-requests-process" in path.name:  # the other roles are left out
+            path.with_name(path.name.replace("admin-requests-process", NAME)).write_text(text)
     return copy
 
 
@@ -558,3 +559,39 @@ def test_app_key_rotation_adds_a_version_that_signing_then_uses(
     public = serialization.load_pem_public_key(new[1])
     assert isinstance(public, rsa.RSAPublicKey)
     public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())  # the new key signs
+
+
+RESYNC_ROLE = "admin-requests-resync"
+RESYNC_WORKFLOW = f"{REPOSITORY}/.github/workflows/repodata-resync.yml@refs/heads/main"
+
+
+def test_the_resync_role_admits_only_its_workflow_and_cannot_read_the_job_secret(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    resync = {
+        "job_workflow_ref": RESYNC_WORKFLOW,
+        "workflow_ref": RESYNC_WORKFLOW,
+        "event_name": "schedule",
+    }
+    # The processing workflow's token is not the resync's, nor the other way round.
+    assert login(trusted_vault, oidc_issuer.mint(AUDIENCE), RESYNC_ROLE).status_code in (400, 403)
+    assert login(trusted_vault, oidc_issuer.mint(AUDIENCE, **resync)).status_code in (400, 403)
+    push = oidc_issuer.mint(AUDIENCE, **{**resync, "event_name": "push"})
+    assert login(trusted_vault, push, RESYNC_ROLE).status_code in (400, 403)  # weekly only
+    response = login(trusted_vault, oidc_issuer.mint(AUDIENCE, **resync), RESYNC_ROLE)
+    assert response.status_code == 200, response.text
+    auth = response.json()["auth"]
+    assert auth["token_policies"] == [RESYNC_ROLE]
+    assert 0 < auth["lease_duration"] <= 300
+    params = trust_parameters()
+    token = auth["client_token"]
+    # It signs App JWTs, and reads nothing: not the anaconda.org password beside the ids.
+    assert call(trusted_vault, token, "GET", f"{params.kv_mount}/data/{params.secret_path}") == 403
+    signed = call(
+        trusted_vault,
+        token,
+        "POST",
+        f"{params.transit_mount}/sign/{params.transit_key}/sha2-256",
+        {"input": "aGVhZGVyLmNsYWltcw==", "signature_algorithm": "pkcs1v15"},
+    )
+    assert signed == 200

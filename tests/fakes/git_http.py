@@ -123,9 +123,15 @@ class FakeGitServer(FakeServer):
             raise HttpError(401, "Invalid username or token.")
         return info
 
-    def _authorise(self, request: Request, level: str) -> tuple[FakeToken, str]:
-        info = self._token(request)
+    def _authorise(self, request: Request, level: str) -> tuple[FakeToken | None, str]:
         owner, repo = request.params["owner"], request.params["repo"]
+        if self.github.public_reads and level == "read" and not request.header("Authorization"):
+            # As github.com for a public repository: anyone may clone it, without a token
+            # (the resync's diff job and the render job clone anonymously).
+            if owner != self.github.org or repo not in self._served:
+                raise HttpError(404, "Repository not found.")
+            return None, repo
+        info = self._token(request)
         if owner != self.github.org or repo not in self._served:
             raise HttpError(404, "Repository not found.")
         if info.repositories is not None and repo not in info.repositories:
@@ -176,7 +182,7 @@ class FakeGitServer(FakeServer):
     def _service(self, request: Request) -> Response:
         pushing = request.path.endswith("/git-receive-pack")
         info, repo = self._authorise(request, "write" if pushing else "read")
-        if not pushing:
+        if not pushing or info is None:  # a push always comes with a token
             return self._backend(request, repo)
         body = request.body
         if (request.header("Content-Encoding") or "") == "gzip":

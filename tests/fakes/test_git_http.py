@@ -119,3 +119,51 @@ def test_the_apps_token_bypasses_the_rule_and_each_check_answers_like_github(
     again = app_token(gh, {"contents": "write"})
     repo.commit("more")
     assert git(repo, again, "push", "origin", "HEAD:refs/heads/main").returncode != 0
+
+
+def test_a_public_repository_clones_without_a_token_but_never_takes_a_push(
+    served: tuple[FakeGitHub, FakeGitServer, Repo], tmp_path: Path
+) -> None:
+    gh, server, _ = served
+    url = server.repository_url(HOME)
+    anonymous = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+
+    def clone(target: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "clone", "-q", url, str(tmp_path / target)],
+            capture_output=True,
+            text=True,
+            env=anonymous,
+            check=False,
+        )
+
+    assert clone("strict").returncode != 0  # public reads off: a token is needed
+    gh.public_reads = True
+    assert clone("public").returncode == 0, clone("again").stderr
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "anonymous",
+        ],
+        cwd=tmp_path / "public",
+        check=True,
+    )
+    pushed = subprocess.run(
+        ["git", "push", "-q", url, "HEAD:refs/heads/anonymous"],
+        cwd=tmp_path / "public",
+        capture_output=True,
+        text=True,
+        env=anonymous,
+        check=False,
+    )
+    assert pushed.returncode != 0
+    assert "Authentication required" in pushed.stderr or "could not read" in pushed.stderr
+    assert server.pushes == []

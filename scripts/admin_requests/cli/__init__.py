@@ -1,4 +1,5 @@
-"""Command line: ``admin-requests check | plan | run | status | render``.
+"""Command line: ``admin-requests check | plan | run | status | render | resync-diff |
+resync``.
 
 ``check`` runs on untrusted pull requests with no credentials, so this module imports
 only the offline side (validation, kinds); each other subcommand imports its clients,
@@ -184,6 +185,19 @@ def _command_render(args: argparse.Namespace) -> int:
     return command_render(args)
 
 
+def _command_resync_diff(args: argparse.Namespace) -> int:
+    # Runs where no credential is: imports only the diff side (no client, no broker).
+    from admin_requests.cli.resync_diff import command_resync_diff
+
+    return command_resync_diff(args)
+
+
+def _command_resync(args: argparse.Namespace) -> int:
+    from admin_requests.cli.resync import command_resync
+
+    return command_resync(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="admin-requests",
@@ -279,6 +293,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="a request file the processing run un-parks and retries (as 'run --retry')",
     )
     render.set_defaults(handler=_command_render)
+
+    resync_diff = sub.add_parser(
+        "resync-diff",
+        help="compute the weekly repodata diff, without credentials",
+        description="For the resync's unprivileged job only: clone the patches feedstock "
+        "anonymously, run its recipe/show_diff.py (SHOW_DIFF_PYTHON) with an allowlisted "
+        "environment and write what it printed (and, in Actions, the outputs 'empty' and "
+        "'diff').",
+    )
+    resync_diff.add_argument(
+        "--checkout",
+        default="",
+        metavar="DIR",
+        help="a checkout of the patches feedstock (default: clone it anonymously)",
+    )
+    resync_diff.add_argument("--output", required=True, metavar="FILE", help="where to write")
+    resync_diff.set_defaults(handler=_command_resync_diff)
+
+    resync = sub.add_parser(
+        "resync",
+        help="rebuild the repodata patches when the weekly diff is not empty",
+        description="Read resync-diff's output; when it shows a difference, push an empty "
+        "commit to the patches feedstock (which rebuilds them), then update its one open "
+        "resync issue.",
+    )
+    resync.add_argument("--diff", required=True, metavar="FILE", help="resync-diff's output")
+    resync.add_argument(
+        "--dry-run", action="store_true", help="say what would be done; change nothing"
+    )
+    resync.set_defaults(handler=_command_resync)
     return parser
 
 
