@@ -8,13 +8,15 @@ Whatever an item raises becomes a retry of that item; nothing here writes a file
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any
 
 from admin_requests.access import Access
+from admin_requests.errors import AccessDeniedError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
 from admin_requests.queue.report import Disposition, ItemResult, RequestResult
@@ -34,6 +36,15 @@ StopReason = Callable[[], str | None]
 
 ACCESS_FAILED = (
     "could not get the access this request needs ({error}); it is retried automatically."
+)
+# Our own credentials were refused twice (401), with a fresh mint in between.
+CREDENTIALS_REFUSED = (
+    "the credentials this run minted for it were refused (401) even when fresh; it is "
+    "retried automatically, and core looks at the job log if it keeps happening."
+)
+CREDENTIALS_SHORT = (
+    "the credentials minted for it were about to expire before it could start; it is "
+    "retried automatically."
 )
 NO_SERVICES = (
     "this run has no services (no GITHUB_TOKEN), so nothing could be carried out; it is "
@@ -58,44 +69,125 @@ class RequestExecutor:
         self.max_parallel_items = max_parallel_items
         self.stop_reason = stop_reason
         self.checkpoint = checkpoint
+        self._scope_error = ""  # the last scope that could not be opened: why
 
-    def execute(self, kind: RequestKind[Any, Any], report: FileReport) -> list[ItemResult]:
-        """Every item's outcome, in the file's order."""
+    def execute(
+        self,
+        kind: RequestKind[Any, Any],
+        report: FileReport,
+        items: Sequence[Item[Any]] | None = None,
+    ) -> list[ItemResult]:
+        """The outcome of each of ``items`` (all the file's by default), in their order.
+
+        The items run inside the request's scope (its credentials). When those are near
+        their end (``Services.credentials_expiring``), the items not started yet get a
+        fresh scope; an item refused because our own credentials were not valid any more
+        (401) is tried once more in a fresh scope, and is never the requester's failure.
+        """
+        items = list(report.items if items is None else items)
         if self.services is None:
             # Only a dry run may go without services (no GITHUB_TOKEN): nothing can be
             # carried out, and the file waits for a run that has them.
-            return [ItemResult(item, Outcome.retry(NO_SERVICES)) for item in report.items]
-        stage = "access"
-        results: list[ItemResult] = []
+            return [ItemResult(item, Outcome.retry(NO_SERVICES)) for item in items]
         try:
             access = kind.access(report.model, self.services)
+        except Exception as exc:
+            return self._access_failed(report, items, exc)
+        outcomes: dict[int, Outcome] = {}
+        todo = list(range(len(items)))
+        refused_once: set[int] = set()
+        while todo:
+            attempts = self._in_scope(kind, report, access, [items[i] for i in todo])
+            if attempts is None:  # no scope could be opened
+                return self._access_failed(report, items, None, outcomes)
+            again = []
+            progress = False
+            for index, attempt in zip(todo, attempts, strict=True):
+                if attempt is _DEFERRED:
+                    again.append(index)
+                elif attempt is _REFUSED:
+                    if index in refused_once:
+                        outcomes[index] = Outcome.retry(CREDENTIALS_REFUSED)
+                    else:
+                        refused_once.add(index)
+                        again.append(index)
+                        progress = True
+                else:
+                    assert isinstance(attempt, Outcome)
+                    outcomes[index] = attempt
+                    progress = True
+            if again and not progress:
+                # A fresh scope was already near its end before any item started.
+                for index in again:
+                    outcomes[index] = Outcome.retry(CREDENTIALS_SHORT)
+                again = []
+            if again:
+                log.info("%s: %d item(s) go on with fresh credentials", report.path, len(again))
+            todo = again
+        return [ItemResult(item, outcomes[i]) for i, item in enumerate(items)]
+
+    def _access_failed(
+        self,
+        report: FileReport,
+        items: list[Item[Any]],
+        exc: Exception | None,
+        outcomes: dict[int, Outcome] | None = None,
+    ) -> list[ItemResult]:
+        if exc is not None:
+            log.exception("cannot prepare the services for %s", report.path)
+        detail = ACCESS_FAILED.format(error=type(exc).__name__ if exc else self._scope_error)
+        known = outcomes or {}
+        return [
+            ItemResult(item, known.get(i) or Outcome.retry(detail)) for i, item in enumerate(items)
+        ]
+
+    def _in_scope(
+        self,
+        kind: RequestKind[Any, Any],
+        report: FileReport,
+        access: Access,
+        items: list[Item[Any]],
+    ) -> list[Attempt] | None:
+        """``items`` attempted in one scope of the request's credentials; None when the
+        scope could not be opened (the items are then not attempted)."""
+        stage = "access"
+        attempts: list[Attempt] = []
+        try:
             with self.scope_for(access, report.path) as services:
                 stage = "items"
-                results = self._attempt_all(kind, report.items, services)
+                attempts = self._attempt_all(kind, items, services)
                 stage = "release"
         except Exception as exc:
             if stage == "access":
                 log.exception("cannot prepare the services for %s", report.path)
-                detail = ACCESS_FAILED.format(error=type(exc).__name__)
-                return [ItemResult(item, Outcome.retry(detail)) for item in report.items]
+                self._scope_error = type(exc).__name__
+                return None
             if stage == "items":
                 raise  # the runner's own failure: the dispatcher reports the file
             # Revoking the request's credentials failed; they expire anyway.
             log.exception("releasing the services of %s failed", report.path)
-        return results
+        return attempts
 
     def _attempt_all(
         self, kind: RequestKind[Any, Any], items: list[Item[Any]], services: Services
-    ) -> list[ItemResult]:
+    ) -> list[Attempt]:
         workers = min(kind.parallel_items, self.max_parallel_items, len(items))
+        # Services without credentials of their own (the run's, a test's stand-in) never
+        # expire.
+        expiring: Callable[[], bool] = getattr(services, "credentials_expiring", _never)
 
-        def attempt(item: Item[Any]) -> ItemResult:
+        def attempt(item: Item[Any]) -> Attempt:
             stopped = self.stop_reason()
             if stopped is not None:
-                return ItemResult(item, Outcome.retry(f"not attempted: {stopped}"))
-            outcome = execute_item(kind, item, services)
+                return Outcome.retry(f"not attempted: {stopped}")
+            if expiring():
+                return _DEFERRED  # left for a fresh scope
+            try:
+                outcome = execute_item(kind, item, services)
+            except CredentialsRefused:
+                return _REFUSED
             self.checkpoint("item done")
-            return ItemResult(item, outcome)
+            return outcome
 
         if workers <= 1:
             return [attempt(item) for item in items]
@@ -145,8 +237,28 @@ def protected_target(
     return None
 
 
+def _never() -> bool:
+    return False
+
+
+class CredentialsRefused(Exception):
+    """An item was refused because the run's own credentials were not valid (401)."""
+
+
+class _Marker(enum.Enum):
+    DEFERRED = "deferred"  # not started: the scope's credentials were near their end
+    REFUSED = "refused"  # refused with 401: our credentials, not the request
+
+
+_DEFERRED, _REFUSED = _Marker.DEFERRED, _Marker.REFUSED
+# What one attempt in a scope gives: an outcome, or one of the markers above.
+Attempt = Outcome | _Marker
+
+
 def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Services) -> Outcome:
     """One item's outcome; whatever the kind raises or returns instead is a retry.
+
+    A 401 raises ``CredentialsRefused``: the executor mints afresh and tries once more.
 
     An item that targets a protected repository fails without reaching the kind: the
     checker refuses such a file, and this holds even when the checker was given another
@@ -159,6 +271,11 @@ def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Service
     try:
         outcome = kind.execute(item, services)
     except Exception as exc:
+        if isinstance(exc, AccessDeniedError) and exc.status == 401:
+            # GitHub and anaconda.org answer 401 to a token that is unknown or expired:
+            # ours (the requester gives none), so it is the queue's to fix, not theirs.
+            log.warning("%s: our credentials were refused (401)", item.id)
+            raise CredentialsRefused(item.id) from None
         # The traceback goes to the job log only: exception text may quote URLs or
         # responses that do not belong in a public issue.
         log.exception("executing %s raised", item.id)
