@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -176,15 +177,20 @@ class RequestExecutor:
         # expire.
         expiring: Callable[[], bool] = getattr(services, "credentials_expiring", _never)
 
+        # Set once an item is refused with 401: these credentials are dead, so the items
+        # not started yet wait for fresh ones instead of being refused too.
+        refused = threading.Event()
+
         def attempt(item: Item[Any]) -> Attempt:
             stopped = self.stop_reason()
             if stopped is not None:
                 return Outcome.retry(f"not attempted: {stopped}")
-            if expiring():
+            if refused.is_set() or expiring():
                 return _DEFERRED  # left for a fresh scope
             try:
                 outcome = execute_item(kind, item, services)
             except CredentialsRefused:
+                refused.set()
                 return _REFUSED
             self.checkpoint("item done")
             return outcome
