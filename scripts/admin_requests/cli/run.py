@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -349,24 +349,37 @@ PROGRESS_PUSH_INTERVAL = timedelta(minutes=5)
 
 
 class ProgressPusher:
-    """After a chunk's commit: push, when the last push is ``PROGRESS_PUSH_INTERVAL`` old.
+    """After a chunk's commit: push, when the last push is ``interval`` old.
 
     A failed push is only logged: the run's own push at the end tries again.
     """
 
-    def __init__(self, git: Git, remote: str, branch: str, attempts: int) -> None:
+    def __init__(
+        self,
+        git: Git,
+        remote: str,
+        branch: str,
+        attempts: int,
+        *,
+        interval: timedelta = PROGRESS_PUSH_INTERVAL,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.git, self.remote, self.branch, self.attempts = git, remote, branch, attempts
-        self.last = datetime.now(UTC)
+        self.interval, self.clock = interval, clock
+        self.last = clock()
+        self.pushes = 0
 
     def __call__(self) -> None:
-        now = datetime.now(UTC)
-        if now - self.last < PROGRESS_PUSH_INTERVAL:
+        now = self.clock()
+        if now - self.last < self.interval:
             return
         self.last = now
         try:
             self.git.push_with_rebase(self.remote, self.branch, self.attempts)
         except AdminRequestsError as exc:
             log.warning("pushing the progress so far failed (the run's end tries again): %s", exc)
+            return
+        self.pushes += 1
 
 
 DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."

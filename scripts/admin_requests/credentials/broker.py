@@ -15,6 +15,11 @@ repositories and permissions and an anaconda.org token limited to its scopes (15
 minutes at most); both are revoked when the block exits, whatever happened in it. At the
 broker's exit the backend's own session (the vault token) is revoked. Nothing is kept
 for the next job.
+
+A request that outlives its tokens (a big one) is not stuck with them: the services
+say when the first of them is within ``RENEW_BEFORE`` of its end
+(``Services.credentials_expiring``), and the queue then opens a fresh block, minting a
+fresh set, for the items not started yet (queue/execute.py).
 """
 
 from __future__ import annotations

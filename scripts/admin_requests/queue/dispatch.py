@@ -1,15 +1,22 @@
-"""The queue runner: carry out every request file in ``requests/``, one at a time.
+"""The queue runner: carry out every request file in ``requests/``.
 
-For each file the next run's decision (``decision.decide``) says whether it runs now;
-a due file is validated, its items executed (``execute``) and the outcome recorded in
-one commit (``record``): the file removed when every item is done, or shrunk to what
-is left plus its state file otherwise. A request that fails permanently, or too often,
-is parked and its requester gets one issue. Nothing is committed when nothing changed,
-so a waiting request costs nothing.
+For each file the next run's decision (``decision.decide``) says whether it runs now.
+Due, valid files become jobs (``job.Job``), which take turns a chunk of items each
+(``QueueConfig.chunk_items``), so a big request never holds the small ones up; each
+chunk is executed (``execute``) and its progress committed (``record``: the file
+shrinks to what is left), so a run killed half-way loses at most one chunk. When a job
+is through, its outcome is recorded in one commit: the file removed when every item
+is done, or shrunk to what is left plus its state file otherwise. A request that
+fails permanently, or too often, is parked and its requester gets one issue. Nothing
+is committed when nothing changed, so a waiting request costs nothing.
+
+A run has a time budget (``QueueConfig.time_budget``): once it is spent no chunk
+starts; what is left is reported unfinished and the next run goes on from there.
 
 Each file is isolated: whatever goes wrong with one (bad YAML, a kind that raises, a
-git error) is recorded in the run report and the next file is processed. Before each
-request and each item the run checks it still holds the queue (the lease guard).
+git error) is recorded in the run report, counted as a failed attempt of that file,
+and the next file is processed. Before each request, chunk and item the run checks it
+still holds the queue (the lease guard).
 """
 
 from __future__ import annotations
