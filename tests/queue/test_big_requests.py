@@ -295,3 +295,22 @@ def test_a_401_even_with_fresh_credentials_is_retried_later_not_parked(
     state = state_of(repo)
     assert (state["attempts"], state["parked"]) == (1, False)
     assert "(401) even when fresh" in state["pending"]["fake:two"]
+
+
+def test_a_big_request_that_fails_keeps_a_small_state_and_issue(
+    repo: Repo, clock: FakeClock, kind: ScriptedKind
+) -> None:
+    many = names("t", 300)
+    repo.add_request("a.yml", things(*many))
+    for name in many:
+        kind.always(name, Outcome.failed(f"{name} is not there; check its name"))
+
+    report = runner_for(repo, clock, kind).run()
+
+    [result] = report.results
+    assert result.disposition is Disposition.PARKED
+    state = state_of(repo)
+    assert len(state["pending"]) == 101
+    assert state["pending"]["... and 200 more"] == "not listed here: the request file has them all"
+    assert state["last_error"].endswith("; and 295 more item(s)")
+    assert len(repo.read("queue-state/a.yml.json")) < 20_000

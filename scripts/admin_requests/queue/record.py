@@ -39,6 +39,29 @@ from admin_requests.validation.problems import Problem
 log = logging.getLogger(__name__)
 
 
+# What the state file and the issue say of a big request's items left: the first ones,
+# then a count (the request file has every one). 40,000 failing items used to make a
+# state file of megabytes, rewritten at every attempt, and an error no issue could hold.
+STATE_MAX_PENDING = 100
+ERROR_MAX_ITEMS = 5
+
+
+def _first_pending(pending: Sequence[ItemResult]) -> dict[str, str]:
+    listed = {r.item.id: r.outcome.detail for r in pending[:STATE_MAX_PENDING]}
+    others = len(pending) - len(listed)
+    if others > 0:
+        listed[f"... and {others} more"] = "not listed here: the request file has them all"
+    return listed
+
+
+def _first_errors(results: Sequence[ItemResult]) -> str:
+    error = "; ".join(
+        f"{r.item.description}: {r.outcome.detail}" for r in results[:ERROR_MAX_ITEMS]
+    )
+    others = len(results) - ERROR_MAX_ITEMS
+    return error + (f"; and {others} more item(s)" if others > 0 else "")
+
+
 class Recorder:
     def __init__(
         self,
@@ -104,11 +127,11 @@ class Recorder:
         if len(pending) < len(results):
             shrunk = remaining_text(text, kind, {r.item.id for r in pending}, request)
         failed = [r for r in pending if r.outcome.status is OutcomeStatus.FAILED]
-        error = "; ".join(f"{r.item.description}: {r.outcome.detail}" for r in (failed or pending))
+        error = _first_errors(failed or pending)
         new_state = (state or RequestState(request, digest)).after_failed_attempt(
             now=now,
             digest=content_digest(shrunk) if shrunk is not None else digest,
-            pending={r.item.id: r.outcome.detail for r in pending},
+            pending=_first_pending(pending),
             error=error,
             permanent=bool(failed),
             policy=self.policy,
