@@ -1,9 +1,12 @@
-"""Carry out one request: its items, inside the credentials scoped to its access.
+"""Carry out one request's items (or one chunk of them) inside credentials scoped to it.
 
 A request's services come from ``ServicesFactory`` as a context manager: credentials
 for exactly the request's ``Access``, revoked when the ``with`` block ends. Its items
 run one after the other, or in a small pool for kinds whose items are independent.
-Whatever an item raises becomes a retry of that item; nothing here writes a file.
+Whatever an item raises becomes a retry of that item, except a 401: the run's own
+token was unknown or expired, so the item is tried once more with fresh credentials.
+When the credentials near their end, the items not started yet get fresh ones too.
+Nothing here writes a file.
 """
 
 from __future__ import annotations
@@ -70,7 +73,6 @@ class RequestExecutor:
         self.max_parallel_items = max_parallel_items
         self.stop_reason = stop_reason
         self.checkpoint = checkpoint
-        self._scope_error = ""  # the last scope that could not be opened: why
 
     def execute(
         self,
@@ -99,8 +101,8 @@ class RequestExecutor:
         refused_once: set[int] = set()
         while todo:
             attempts = self._in_scope(kind, report, access, [items[i] for i in todo])
-            if attempts is None:  # no scope could be opened
-                return self._access_failed(report, items, None, outcomes)
+            if isinstance(attempts, str):  # no scope could be opened: why
+                return self._access_failed(report, items, attempts, outcomes)
             again = []
             progress = False
             for index, attempt in zip(todo, attempts, strict=True):
@@ -131,12 +133,14 @@ class RequestExecutor:
         self,
         report: FileReport,
         items: list[Item[Any]],
-        exc: Exception | None,
+        error: Exception | str,
         outcomes: dict[int, Outcome] | None = None,
     ) -> list[ItemResult]:
-        if exc is not None:
+        """The items without an outcome yet are retried: their access could not be had."""
+        if isinstance(error, Exception):
             log.exception("cannot prepare the services for %s", report.path)
-        detail = ACCESS_FAILED.format(error=type(exc).__name__ if exc else self._scope_error)
+        name = error if isinstance(error, str) else type(error).__name__
+        detail = ACCESS_FAILED.format(error=name)
         known = outcomes or {}
         return [
             ItemResult(item, known.get(i) or Outcome.retry(detail)) for i, item in enumerate(items)
@@ -148,9 +152,9 @@ class RequestExecutor:
         report: FileReport,
         access: Access,
         items: list[Item[Any]],
-    ) -> list[Attempt] | None:
-        """``items`` attempted in one scope of the request's credentials; None when the
-        scope could not be opened (the items are then not attempted)."""
+    ) -> list[Attempt] | str:
+        """``items`` attempted in one scope of the request's credentials; the error's name
+        when the scope could not be opened (the items are then not attempted)."""
         stage = "access"
         attempts: list[Attempt] = []
         try:
@@ -161,8 +165,7 @@ class RequestExecutor:
         except Exception as exc:
             if stage == "access":
                 log.exception("cannot prepare the services for %s", report.path)
-                self._scope_error = type(exc).__name__
-                return None
+                return type(exc).__name__
             if stage == "items":
                 raise  # the runner's own failure: the dispatcher reports the file
             # Revoking the request's credentials failed; they expire anyway.
