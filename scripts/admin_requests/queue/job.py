@@ -23,7 +23,7 @@ class Job:
     request: str
     kind: RequestKind[Any, Any]
     report: FileReport
-    text: str  # the file as this run read it
+    text: str  # the file as last committed (progress commits shrink it)
     digest: str  # the file's digest as last committed (progress commits change it)
     state: RequestState | None  # as the decision saw it, then as progress saved it
     stored: RequestState | None  # as it was stored when the run began

@@ -186,7 +186,9 @@ class Recorder:
             if job.state is not None
             else RequestState(job.request, digest)
         )
-        job.state, job.digest = state, digest
+        # Later chunks shrink this text, not the original: the file only ever loses
+        # items, and a smaller text is quicker to parse and check again.
+        job.text, job.state, job.digest = shrunk, state, digest
         done = sum(r.done for r in job.results)
         message = (
             f"Progress on {job.request}: {job.kind.action}, {done} of {len(job.items)} "
