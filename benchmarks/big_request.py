@@ -88,6 +88,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     return measured(work)
 
 
+def fresh_checkout(root: Path) -> None:
+    for args in (["reset", "--quiet", "--hard"], ["clean", "--quiet", "-d", "--force"]):
+        subprocess.run(["git", *args], cwd=root, capture_output=True, check=True)
+
+
 def commits_after_the_request(root: Path) -> int:
     out = subprocess.run(
         ["git", "rev-list", "--count", "HEAD"],
@@ -110,7 +115,11 @@ def big_request(
         root = queue_with(Path(folder) / "queue", text)
         world.set_latency(latency)
         world.reset()
-        while (root / REQUEST).exists() and len(runs) < max_runs:
+        while len(runs) < max_runs:
+            # Each run starts from what is committed, as a fresh checkout would.
+            fresh_checkout(root)
+            if not (root / REQUEST).exists():
+                break
             runs.append(
                 run_child(
                     SCRIPT,
@@ -136,6 +145,7 @@ def big_request(
         labelled = sum(
             "broken" in file.labels for file in world.ac.files.get("conda-forge", {}).values()
         )
+        fresh_checkout(root)
         completed = not (root / REQUEST).exists()
         commits = commits_after_the_request(root)
     return {
