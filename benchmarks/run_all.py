@@ -7,6 +7,9 @@
 - ``check``: files per second over the real request corpus (check_corpus.py);
 - the engine (engine_calls.py) and the conda-forge/admin-requests way (baseline.py),
   measured in the same run against the same fakes and latency, and their ratios;
+- one huge ``broken`` request (40,000 items, about 1 MiB) run after run under the
+  production time budget and under a 240 s one, until it completes (big_request.py;
+  about 30 minutes of the full run; ``--no-big`` leaves it out);
 - the whole processing workflow under ``act`` for 10 mixed requests, when
   benchmarks/act_workflow.py is present (it comes from another branch); otherwise
   reported as not available.
@@ -26,8 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from baseline import baseline_results
+from big_request import big_request
 from common import ROOT
 from engine_calls import engine_results
+
+from admin_requests.config import Settings
+from admin_requests.queue.dispatch import QueueConfig
 
 HERE = Path(__file__).resolve().parent
 ACT_WORKFLOW = HERE / "act_workflow.py"
@@ -105,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call")
     parser.add_argument("--no-act", action="store_true", help="skip the act workflow")
+    parser.add_argument("--no-big", action="store_true", help="skip the 40,000-item request")
     args = parser.parse_args(argv)
     packages, outputs = (50, 10) if args.quick else (1000, 200)
 
@@ -118,6 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     engine = engine_results(args.latency, packages, outputs, pool=8)
     _progress("the conda-forge/admin-requests way, same fakes and latency")
     baseline = baseline_results(args.latency, packages, outputs)
+    big: list[dict[str, Any]] | dict[str, str] = {"status": "skipped (--no-big)"}
+    if not args.no_big:
+        # Quick: 2,000 items, a budget shorter than one chunk takes, so it still takes
+        # several runs.
+        items, budgets, chunk = (
+            (2000, (5.0,), 500)
+            if args.quick
+            else (40_000, (Settings().run_budget_seconds, 240.0), QueueConfig.chunk_items)
+        )
+        big = []
+        for budget in budgets:
+            _progress(f"big request: broken x{items}, budget {budget:g} s")
+            big.append(big_request(items, args.latency, budget, chunk, max_runs=50))
     _progress("the processing workflow under act")
     act = {"status": "skipped (--no-act)"} if args.no_act else act_workflow(args.latency)
 
@@ -133,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": engine,
         "conda_forge_way": baseline,
         "ratios": ratios(engine, baseline),
+        "big_request": big,
         "act_workflow": act,
         "commit": _commit(),
     }

@@ -36,3 +36,8 @@ def test_dev_py_bench_prints_its_json() -> None:
     assert baseline[0]["http_calls"] == 150
     assert all(value is not None for value in report["ratios"].values())
     assert report["act_workflow"] == {"status": "skipped (--no-act)"}
+    # One big broken request, run after run under a short budget, until it is done.
+    [big] = report["big_request"]
+    assert big["completed"], big
+    assert big["labelled_broken"] == big["items"] == 2000
+    assert big["http_calls"] >= 2 * big["items"]

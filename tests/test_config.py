@@ -71,3 +71,18 @@ def test_every_infrastructure_repository_is_protected_by_default() -> None:
         ".github",
         ".cirun",
     }
+
+
+def test_the_run_budget_is_40_minutes_unless_set() -> None:
+    # Issue 16, finding 4: a run stops on its budget; the next one goes on.
+    assert Settings.from_environ({}).run_budget_seconds == 2400
+    assert Settings.from_environ({"ADMIN_REQUESTS_RUN_BUDGET": "240"}).run_budget_seconds == 240
+    assert Settings.from_environ({"ADMIN_REQUESTS_RUN_BUDGET": "0"}).run_budget_seconds == 0
+
+
+@pytest.mark.parametrize("text", ["soon", "-5", "nan", "inf"])
+def test_a_bad_run_budget_says_how_to_write_it(text: str) -> None:
+    with pytest.raises(
+        UsageError, match=r"ADMIN_REQUESTS_RUN_BUDGET=.* is not a number of seconds"
+    ):
+        Settings.from_environ({"ADMIN_REQUESTS_RUN_BUDGET": text})

@@ -31,6 +31,11 @@ class Settings:
     # to it per run that changed labels, as upstream does.
     repodata_patches_branch: str = "main"
     http_timeout_seconds: float = 30.0
+    # How long one processing run may go on starting work (ADMIN_REQUESTS_RUN_BUDGET,
+    # seconds; 0: no limit). When it is spent the run commits what is done and stops;
+    # the next run goes on from there. 40 minutes leaves the job's 60 (process.yml) room
+    # for its setup, the last chunk, the follow-up steps and the push.
+    run_budget_seconds: float = 2400.0
     # CI resources: the organisation's record of which feedstock may use which resource.
     # Not this repository: a request's token would then be able to push to the code
     # that runs with the processing credentials.
@@ -124,6 +129,9 @@ class Settings:
             http_timeout_seconds=float(
                 environ.get("ADMIN_REQUESTS_HTTP_TIMEOUT", defaults.http_timeout_seconds)
             ),
+            run_budget_seconds=_seconds(
+                environ, "ADMIN_REQUESTS_RUN_BUDGET", defaults.run_budget_seconds
+            ),
             access_control_repository=environ.get(
                 "ACCESS_CONTROL_REPOSITORY", defaults.access_control_repository
             ),
@@ -146,6 +154,23 @@ class Settings:
                 ),
             ),
         )
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds, 0 or more, from ``name``; ``default`` when it is unset."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise UsageError(
+            f"{name}={value!r} is not a number of seconds; set it like {name}={default:g}, "
+            "0 for no limit, or unset it for the default"
+        )
+    return seconds
 
 
 def parse_installations(text: str) -> tuple[tuple[str, int], ...]:

@@ -22,7 +22,7 @@ import pytest
 
 from admin_requests.cli import build_parser, main
 from admin_requests.cli.run import command_run
-from admin_requests.errors import UsageError
+from admin_requests.errors import GitError, UsageError
 from admin_requests.queue.lease import LEASE_REF, LeaseInfo
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.git_http import FakeGitServer, deployed_rulesets
@@ -535,3 +535,56 @@ def test_a_push_with_the_job_token_is_refused_by_the_pull_request_rule(
     # It can neither take the lease nor (were the lease ruleset missing) push to main.
     assert "creations being restricted" in server.refused[0].reason
     assert server.refused[0].token == JOB_TOKEN
+
+
+def test_the_run_stops_on_the_budget_in_its_environment_and_counts_no_attempt(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16, finding 4: ADMIN_REQUESTS_RUN_BUDGET reaches the queue. A budget spent
+    before the first chunk leaves the request as it is, reported, the run green."""
+    repo.add_request("a.yml", "action: archive\nfeedstocks:\n  - foo\n")
+    head = repo.head()
+    code = run(repo, {"ADMIN_REQUESTS_RUN_BUDGET": "0.000001"})
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "requests/a.yml: unfinished" in out
+    assert "the run's time budget (1e-06 s) was spent: 1 request(s) go on in the next run" in out
+    assert repo.head() == head
+    assert repo.status() == ""
+
+
+class PushCounter:
+    def __init__(self, fails: bool = False) -> None:
+        self.pushes = 0
+        self.fails = fails
+
+    def push_with_rebase(self, remote: str, branch: str, attempts: int) -> None:
+        self.pushes += 1
+        if self.fails:
+            raise GitError("the remote hung up")
+
+
+def test_a_long_run_pushes_its_progress_every_interval() -> None:
+    from admin_requests.cli.run import ProgressPusher
+    from tests.fakes.clock import FakeClock
+
+    clock, git = FakeClock(), PushCounter()
+    pusher = ProgressPusher(git, "origin", "main", 3, interval=timedelta(minutes=5), clock=clock)
+    for _ in range(4):  # a chunk committed every 2 minutes
+        clock.advance(timedelta(minutes=2))
+        pusher()
+    assert git.pushes == 1  # at 6 minutes; at 8 the last push is 2 minutes old
+    clock.advance(timedelta(minutes=3))
+    pusher()
+    assert git.pushes == 2
+
+
+def test_a_failed_progress_push_is_left_to_the_runs_own_push() -> None:
+    from admin_requests.cli.run import ProgressPusher
+    from tests.fakes.clock import FakeClock
+
+    clock, git = FakeClock(), PushCounter(fails=True)
+    pusher = ProgressPusher(git, "origin", "main", 3, interval=timedelta(minutes=5), clock=clock)
+    clock.advance(timedelta(minutes=6))
+    pusher()  # logged, not raised
+    assert (git.pushes, pusher.pushes) == (1, 0)

@@ -16,6 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -617,3 +618,78 @@ def test_a_request_gets_the_render_jobs_renderings_with_its_own_token_and_no_con
         access = loaded.kind.access(loaded.model, _settings_only(without))
         with broker.request_services(access, without, label="cirun.yml") as services:
             assert services.rerenderer is None
+
+
+# -- big requests outlive their tokens (issue 16, finding 4) ----------------------------
+
+
+@pytest.mark.vault
+def test_the_broker_says_when_a_requests_credentials_near_their_end(run: Run) -> None:
+    from datetime import timedelta
+
+    from tests.fakes.clock import FakeClock
+
+    with run.broker() as broker:
+        clock = FakeClock()
+        broker.ledger.clock = clock  # the minted tokens' records are dated by it
+        with broker.request_services(MARK_BROKEN, run.settings, label="r.yml") as services:
+            # The anaconda.org token ends first (900 s); renewal is due 3 minutes before.
+            clock.advance(timedelta(seconds=719))
+            assert not services.credentials_expiring()
+            clock.advance(timedelta(seconds=1))
+            assert services.credentials_expiring()
+
+
+@pytest.mark.vault
+def test_a_request_that_outlives_its_anaconda_token_gets_a_fresh_one_and_completes(
+    run: Run, tmp_path: Path
+) -> None:
+    """Each item takes longer than the token lives: every item after the first is refused
+    with 401, gets a fresh mint and goes through. Before, the 401 was a permanent failure
+    and the request was parked on its first attempt."""
+    from admin_requests.cli.run import scoped_services
+    from admin_requests.kinds import REGISTRY
+    from admin_requests.queue.dispatch import QueueConfig, QueueRunner
+    from admin_requests.queue.gitops import Git
+    from admin_requests.queue.report import Disposition
+    from tests.fakes.clock import FakeClock
+    from tests.fakes.github import REPODATA_PATCHES_FILES
+    from tests.fakes.wiring import unreachable_services
+    from tests.queue.support import BOT, Repo, registry_with
+
+    packages = [f"linux-64/pkg{n}-1.0-h0_0.conda" for n in range(3)]
+    for package in packages:
+        run.anaconda.add_file("conda-forge", package)
+    run.github.add_repo("conda-forge-repodata-patches-feedstock", files=REPODATA_PATCHES_FILES)
+    run.github.add_token("job-github-token", permissions={"metadata": "read"})
+    broken = REGISTRY["broken"]
+
+    class OutlivesItsToken(type(broken)):  # type: ignore[misc]
+        def execute(self, item: Any, services: Any) -> Any:
+            outcome = super().execute(item, services)
+            run.anaconda.advance(901)  # anaconda.org's token lived 900 s meanwhile
+            return outcome
+
+    kind = OutlivesItsToken("broken", broken.summary, add_label=True)
+    repo = Repo(tmp_path / "queue")
+    repo.add_request(
+        "big.yml", "action: broken\npackages:\n" + "".join(f"  - {p}\n" for p in packages)
+    )
+    with run.broker() as broker:
+        runner = QueueRunner(
+            repo.root,
+            services=unreachable_services(),
+            git=Git(repo.root, BOT),
+            clock=FakeClock(),
+            config=QueueConfig(max_parallel_items=1),
+            services_for=scoped_services(broker, run.settings, "job-github-token"),
+            registry=registry_with(kind),
+        )
+        report = runner.run()
+
+    [result] = report.results
+    assert result.disposition is Disposition.COMPLETED, [r.outcome for r in result.items]
+    assert all("broken" in run.anaconda.file("conda-forge", p).labels for p in packages)
+    minted = [r for r in broker.ledger.records if r.kind == "anaconda-token"]
+    assert len(minted) == 3  # one, then a fresh one for each refused item
+    assert broker.ledger.outstanding() == []

@@ -65,3 +65,11 @@ def test_an_online_check_is_an_error_a_pass_or_a_warning_when_it_cannot_run() ->
     assert warning.code == "online-check-unavailable"
     assert not warning.is_error
     assert "could not check 'foo' online (GitHub is down)" in warning.message
+
+
+def test_a_401_is_raised_on_for_the_queue_to_mint_afresh() -> None:
+    """401: the run's own token is unknown or expired, which is not the requester's
+    failure; the queue mints a fresh one and tries again (issue 16, finding 4)."""
+    expired = AccessDeniedError("label: access denied (401): Invalid or expired token", status=401)
+    with pytest.raises(AccessDeniedError):
+        guarded("foo", lambda: raising(expired), not_found="no foo")

@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,6 +161,9 @@ def command_run(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
         dry_run=args.dry_run,
         retry=_retry_paths(args.retry, root, QueueConfig.queue_dir),
         policy=RetryPolicy.from_environ(environ),
+        time_budget=(
+            timedelta(seconds=settings.run_budget_seconds) if settings.run_budget_seconds else None
+        ),
     )
     pushing = args.push and not args.dry_run
     git = Git(
@@ -320,6 +323,8 @@ def _run(
             else None
         ),
     )
+    if remote_tip is not None:
+        runner.on_progress = ProgressPusher(git, args.remote, args.branch, args.push_attempts)
     report = runner.run(guard=lease.keep if lease is not None else None)
     if lease is not None:
         report.notes[:0] = lease.notes  # a forged lease taken over: say so
@@ -336,6 +341,45 @@ def _run(
     # Parked requests have their issues; a runner error, a failed follow-up step or a
     # lost lease is for core, so it fails the workflow run where core sees it.
     return EXIT_INVALID if report.needs_attention else EXIT_OK
+
+
+# A long run pushes its committed progress at most this often, so a job killed in the
+# middle (its runner lost, the job's timeout) loses little more than its last chunks.
+PROGRESS_PUSH_INTERVAL = timedelta(minutes=5)
+
+
+class ProgressPusher:
+    """After a chunk's commit: push, when the last push is ``interval`` old.
+
+    A failed push is only logged: the run's own push at the end tries again.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        remote: str,
+        branch: str,
+        attempts: int,
+        *,
+        interval: timedelta = PROGRESS_PUSH_INTERVAL,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.git, self.remote, self.branch, self.attempts = git, remote, branch, attempts
+        self.interval, self.clock = interval, clock
+        self.last = clock()
+        self.pushes = 0
+
+    def __call__(self) -> None:
+        now = self.clock()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        try:
+            self.git.push_with_rebase(self.remote, self.branch, self.attempts)
+        except AdminRequestsError as exc:
+            log.warning("pushing the progress so far failed (the run's end tries again): %s", exc)
+            return
+        self.pushes += 1
 
 
 DRY_RUN_CREDENTIALS = "none minted: a dry run reads with the job's GITHUB_TOKEN only."

@@ -15,15 +15,22 @@ repositories and permissions and an anaconda.org token limited to its scopes (15
 minutes at most); both are revoked when the block exits, whatever happened in it. At the
 broker's exit the backend's own session (the vault token) is revoked. Nothing is kept
 for the next job.
+
+A request that outlives its tokens (a big one) is not stuck with them: the services
+say when the first of them is within ``RENEW_BEFORE`` of its end
+(``Services.credentials_expiring``), and the queue then opens a fresh block, minting a
+fresh set, for the items not started yet (queue/execute.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -59,6 +66,11 @@ from admin_requests.services.rendered import RenderedPatches
 
 log = logging.getLogger(__name__)
 
+# A request's credentials are renewed (the queue asks for a fresh set) when the first of
+# them has less than this left: more than any one item takes, short of the anaconda.org
+# token's 15 minutes.
+RENEW_BEFORE = timedelta(minutes=3)
+
 
 @dataclass(frozen=True)
 class RequestCredentials:
@@ -75,6 +87,8 @@ class RequestCredentials:
     azure_token: Secret | None = None
     installations_token: Secret | None = None
     cirun_api_key: Secret | None = None
+    # When the first of the tokens minted for it expires (None: none expires).
+    expires_at: datetime | None = None
 
 
 class CredentialBroker:
@@ -227,22 +241,25 @@ class CredentialBroker:
             )
         github_token = anaconda_token = azure_token = installations_token = cirun_key = None
         extra: list[tuple[tuple[str, ...], Secret]] = []
+        # The expiry of each token minted here: the request's credentials last until the
+        # first of them ends.
+        ends: list[datetime] = []
         # Unwinds newest first whatever happened: revokes what was minted inside this
         # block and clears what cannot be revoked.
         with ExitStack() as minted:
             if access.github_permissions or access.github_repositories:
-                github_token = self._hand_out(self._mint_github(access, label), minted)
+                github_token = self._hand_out(self._mint_github(access, label), minted, ends)
             for grant in access.github_extra:
                 narrow = Access(
                     github_repositories=grant.repositories, github_permissions=grant.permissions
                 )
-                grant_token = self._hand_out(self._mint_github(narrow, label), minted)
+                grant_token = self._hand_out(self._mint_github(narrow, label), minted, ends)
                 if grant_token is not None:
                     extra.append((grant.repositories, grant_token))
             if access.anaconda_scopes:
-                anaconda_token = self._hand_out(self._mint_anaconda(access, label), minted)
+                anaconda_token = self._hand_out(self._mint_anaconda(access, label), minted, ends)
             if access.azure_devops:
-                azure_token = self._mint_azure(label)
+                azure_token = self._mint_azure(label, ends)
                 if azure_token is not None:
                     minted.callback(azure_token.clear)
             if access.github_app_installations:
@@ -270,12 +287,28 @@ class CredentialBroker:
                 azure_token=azure_token,
                 installations_token=installations_token,
                 cirun_api_key=cirun_key,
+                expires_at=min(ends, default=None),
             )
 
-    def _hand_out(self, token: MintedToken | None, minted: ExitStack) -> Secret | None:
+    def expiring(self, credentials: RequestCredentials) -> bool:
+        """Whether ``credentials`` end within ``RENEW_BEFORE``: time to mint a fresh set.
+
+        A GitHub installation token lives an hour and an anaconda.org token 15 minutes
+        (``anaconda_token_max_age``); a big request outlives both, so the queue asks for
+        a fresh set before they end instead of failing its items with a 401.
+        """
+        if credentials.expires_at is None:
+            return False
+        return self.ledger.clock() >= credentials.expires_at - RENEW_BEFORE
+
+    def _hand_out(
+        self, token: MintedToken | None, minted: ExitStack, ends: list[datetime] | None = None
+    ) -> Secret | None:
         """Track ``token`` until it is revoked: by ``minted``'s unwinding, else ``close()``."""
         if token is None:
             return None
+        if ends is not None:
+            ends.append(token.record.expires_at)
         self._live.append(token)
         minted.callback(self._end, token)
         return token.secret
@@ -328,6 +361,7 @@ class CredentialBroker:
                 services.cirun = CirunClient(
                     settings, creds.cirun_api_key.reveal(), retrier=retrier
                 )
+            services.credentials_expiring = functools.partial(self.expiring, creds)
             if settings.rendered_dir and creds.github_token is not None:
                 # Renderings made in the unprivileged render job: checked, then pushed
                 # with this request's token. conda-smithy never runs in this job.
@@ -402,7 +436,7 @@ class CredentialBroker:
             )
         return self._anaconda.mint(username, password, access.anaconda_scopes, label)
 
-    def _mint_azure(self, label: str) -> Secret | None:
+    def _mint_azure(self, label: str, ends: list[datetime]) -> Secret | None:
         if self._azure is None:
             # Not an error here: the kind says plainly, per item, that Azure was skipped.
             log.warning(
@@ -411,7 +445,8 @@ class CredentialBroker:
                 label,
             )
             return None
-        token, _ = self._azure.mint(label)
+        token, record = self._azure.mint(label)
+        ends.append(record.expires_at)
         return token
 
     def _read_organisation_credential(self, key: str, label: str, *, what: str, fix: str) -> Secret:

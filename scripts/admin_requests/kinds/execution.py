@@ -2,7 +2,8 @@
 
 Transient failures (timeouts, 5xx, rate limits) become RETRY: a later run may succeed.
 Everything else is FAILED with words saying what a person should do, because retrying
-the same call cannot help.
+the same call cannot help; except a 401, which means the run's own token is unknown or
+expired: it is raised on to the queue, which mints a fresh one and tries again.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def guarded(what: str, action: Callable[[], Outcome], *, not_found: str) -> Outc
         log.warning("%s: not found: %s", what, error)
         return Outcome.failed(not_found)
     except AccessDeniedError as error:
+        if error.status == 401:
+            # Our own token was unknown or expired: not the requester's failure. The
+            # queue mints afresh and tries again (queue/execute.py).
+            raise
         log.error("%s: access denied: %s", what, error)
         return Outcome.failed(f"{ACCESS_FIX} ({error}).")
     except PermanentError as error:

@@ -1,21 +1,27 @@
-"""Carry out one request: its items, inside the credentials scoped to its access.
+"""Carry out one request's items (or one chunk of them) inside credentials scoped to it.
 
 A request's services come from ``ServicesFactory`` as a context manager: credentials
 for exactly the request's ``Access``, revoked when the ``with`` block ends. Its items
 run one after the other, in a small pool for kinds whose items are independent, or
 all together for kinds that write them in one commit (``batched``).
-Whatever an item raises becomes a retry of that item; nothing here writes a file.
+Whatever an item raises becomes a retry of that item, except a 401: the run's own
+token was unknown or expired, so the item is tried once more with fresh credentials.
+When the credentials near their end, the items not started yet get fresh ones too.
+Nothing here writes a file.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any
 
 from admin_requests.access import Access
+from admin_requests.errors import AccessDeniedError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
 from admin_requests.queue.report import Disposition, ItemResult, RequestResult
@@ -35,6 +41,15 @@ StopReason = Callable[[], str | None]
 
 ACCESS_FAILED = (
     "could not get the access this request needs ({error}); it is retried automatically."
+)
+# Our own credentials were refused twice (401), with a fresh mint in between.
+CREDENTIALS_REFUSED = (
+    "the credentials this run minted for it were refused (401) even when fresh; it is "
+    "retried automatically, and core looks at the job log if it keeps happening."
+)
+CREDENTIALS_SHORT = (
+    "the credentials minted for it were about to expire before it could start; it is "
+    "retried automatically."
 )
 NO_SERVICES = (
     "this run has no services (no GITHUB_TOKEN), so nothing could be carried out; it is "
@@ -60,50 +75,132 @@ class RequestExecutor:
         self.stop_reason = stop_reason
         self.checkpoint = checkpoint
 
-    def execute(self, kind: RequestKind[Any, Any], report: FileReport) -> list[ItemResult]:
-        """Every item's outcome, in the file's order."""
+    def execute(
+        self,
+        kind: RequestKind[Any, Any],
+        report: FileReport,
+        items: Sequence[Item[Any]] | None = None,
+    ) -> list[ItemResult]:
+        """The outcome of each of ``items`` (all the file's by default), in their order.
+
+        The items run inside the request's scope (its credentials). When those are near
+        their end (``Services.credentials_expiring``), the items not started yet get a
+        fresh scope; an item refused because our own credentials were not valid any more
+        (401) is tried once more in a fresh scope, and is never the requester's failure.
+        """
+        items = list(report.items if items is None else items)
         if self.services is None:
             # Only a dry run may go without services (no GITHUB_TOKEN): nothing can be
             # carried out, and the file waits for a run that has them.
-            return [ItemResult(item, Outcome.retry(NO_SERVICES)) for item in report.items]
-        stage = "access"
-        results: list[ItemResult] = []
+            return [ItemResult(item, Outcome.retry(NO_SERVICES)) for item in items]
         try:
             access = kind.access(report.model, self.services)
+        except Exception as exc:
+            return self._access_failed(report, items, exc)
+        outcomes: dict[int, Outcome] = {}
+        todo = list(range(len(items)))
+        refused_once: set[int] = set()
+        while todo:
+            attempts = self._in_scope(kind, report, access, [items[i] for i in todo])
+            if isinstance(attempts, str):  # no scope could be opened: why
+                return self._access_failed(report, items, attempts, outcomes)
+            again = []
+            progress = False
+            for index, attempt in zip(todo, attempts, strict=True):
+                if attempt is _DEFERRED:
+                    again.append(index)
+                elif attempt is _REFUSED:
+                    if index in refused_once:
+                        outcomes[index] = Outcome.retry(CREDENTIALS_REFUSED)
+                    else:
+                        refused_once.add(index)
+                        again.append(index)
+                        progress = True
+                else:
+                    assert isinstance(attempt, Outcome)
+                    outcomes[index] = attempt
+                    progress = True
+            if again and not progress:
+                # A fresh scope was already near its end before any item started.
+                for index in again:
+                    outcomes[index] = Outcome.retry(CREDENTIALS_SHORT)
+                again = []
+            if again:
+                log.info("%s: %d item(s) go on with fresh credentials", report.path, len(again))
+            todo = again
+        return [ItemResult(item, outcomes[i]) for i, item in enumerate(items)]
+
+    def _access_failed(
+        self,
+        report: FileReport,
+        items: list[Item[Any]],
+        error: Exception | str,
+        outcomes: dict[int, Outcome] | None = None,
+    ) -> list[ItemResult]:
+        """The items without an outcome yet are retried: their access could not be had."""
+        if isinstance(error, Exception):
+            log.exception("cannot prepare the services for %s", report.path)
+        name = error if isinstance(error, str) else type(error).__name__
+        detail = ACCESS_FAILED.format(error=name)
+        known = outcomes or {}
+        return [
+            ItemResult(item, known.get(i) or Outcome.retry(detail)) for i, item in enumerate(items)
+        ]
+
+    def _in_scope(
+        self,
+        kind: RequestKind[Any, Any],
+        report: FileReport,
+        access: Access,
+        items: list[Item[Any]],
+    ) -> list[Attempt] | str:
+        """``items`` attempted in one scope of the request's credentials; the error's name
+        when the scope could not be opened (the items are then not attempted)."""
+        stage = "access"
+        attempts: list[Attempt] = []
+        try:
             with self.scope_for(access, report.path) as services:
                 stage = "items"
-                results = self._attempt_all(kind, report.items, services)
+                attempts = self._attempt_all(kind, items, services)
                 stage = "release"
         except Exception as exc:
             if stage == "access":
                 log.exception("cannot prepare the services for %s", report.path)
-                detail = ACCESS_FAILED.format(error=type(exc).__name__)
-                return [ItemResult(item, Outcome.retry(detail)) for item in report.items]
+                return type(exc).__name__
             if stage == "items":
                 raise  # the runner's own failure: the dispatcher reports the file
             # Revoking the request's credentials failed; they expire anyway.
             log.exception("releasing the services of %s failed", report.path)
-        return results
+        return attempts
 
     def _attempt_all(
         self, kind: RequestKind[Any, Any], items: list[Item[Any]], services: Services
-    ) -> list[ItemResult]:
-        if kind.batched:
-            stopped = self.stop_reason()
-            if stopped is not None:
-                return [ItemResult(i, Outcome.retry(f"not attempted: {stopped}")) for i in items]
-            outcomes = execute_batch(kind, items, services)
-            self.checkpoint("items done")
-            return [ItemResult(i, o) for i, o in zip(items, outcomes, strict=True)]
+    ) -> list[Attempt]:
         workers = min(kind.parallel_items, self.max_parallel_items, len(items))
+        # Services without credentials of their own (the run's, a test's stand-in) never
+        # expire.
+        expiring: Callable[[], bool] = getattr(services, "credentials_expiring", _never)
 
-        def attempt(item: Item[Any]) -> ItemResult:
+        # Set once an item is refused with 401: these credentials are dead, so the items
+        # not started yet wait for fresh ones instead of being refused too.
+        refused = threading.Event()
+
+        if kind.batched:
+            return self._attempt_batch(kind, items, services, expiring)
+
+        def attempt(item: Item[Any]) -> Attempt:
             stopped = self.stop_reason()
             if stopped is not None:
-                return ItemResult(item, Outcome.retry(f"not attempted: {stopped}"))
-            outcome = execute_item(kind, item, services)
+                return Outcome.retry(f"not attempted: {stopped}")
+            if refused.is_set() or expiring():
+                return _DEFERRED  # left for a fresh scope
+            try:
+                outcome = execute_item(kind, item, services)
+            except CredentialsRefused:
+                refused.set()
+                return _REFUSED
             self.checkpoint("item done")
-            return ItemResult(item, outcome)
+            return outcome
 
         if workers <= 1:
             return [attempt(item) for item in items]
@@ -111,6 +208,26 @@ class RequestExecutor:
         # file's order, so the write-back is the same as one by one.
         with ThreadPoolExecutor(workers, thread_name_prefix=kind.action) as pool:
             return list(pool.map(attempt, items))
+
+    def _attempt_batch(
+        self,
+        kind: RequestKind[Any, Any],
+        items: list[Item[Any]],
+        services: Services,
+        expiring: Callable[[], bool],
+    ) -> list[Attempt]:
+        """A batched kind's items in one call, under the same rules as one item."""
+        stopped = self.stop_reason()
+        if stopped is not None:
+            return [Outcome.retry(f"not attempted: {stopped}")] * len(items)
+        if expiring():
+            return [_DEFERRED] * len(items)
+        try:
+            outcomes: list[Attempt] = list(execute_batch(kind, items, services))
+        except CredentialsRefused:
+            return [_REFUSED] * len(items)
+        self.checkpoint("items done")
+        return outcomes
 
     def dry_run(
         self,
@@ -153,8 +270,28 @@ def protected_target(
     return None
 
 
+def _never() -> bool:
+    return False
+
+
+class CredentialsRefused(Exception):
+    """An item was refused because the run's own credentials were not valid (401)."""
+
+
+class _Marker(enum.Enum):
+    DEFERRED = "deferred"  # not started: the scope's credentials were near their end
+    REFUSED = "refused"  # refused with 401: our credentials, not the request
+
+
+_DEFERRED, _REFUSED = _Marker.DEFERRED, _Marker.REFUSED
+# What one attempt in a scope gives: an outcome, or one of the markers above.
+Attempt = Outcome | _Marker
+
+
 def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Services) -> Outcome:
     """One item's outcome; whatever the kind raises or returns instead is a retry.
+
+    A 401 raises ``CredentialsRefused``: the executor mints afresh and tries once more.
 
     An item that targets a protected repository fails without reaching the kind: the
     checker refuses such a file, and this holds even when the checker was given another
@@ -167,6 +304,11 @@ def execute_item(kind: RequestKind[Any, Any], item: Item[Any], services: Service
     try:
         outcome = kind.execute(item, services)
     except Exception as exc:
+        if isinstance(exc, AccessDeniedError) and exc.status == 401:
+            # GitHub and anaconda.org answer 401 to a token that is unknown or expired:
+            # ours (the requester gives none), so it is the queue's to fix, not theirs.
+            log.warning("%s: our credentials were refused (401)", item.id)
+            raise CredentialsRefused(item.id) from None
         # The traceback goes to the job log only: exception text may quote URLs or
         # responses that do not belong in a public issue.
         log.exception("executing %s raised", item.id)
@@ -193,8 +335,9 @@ def execute_batch(
 ) -> list[Outcome]:
     """``execute_item`` for a batched kind: one call for the items, the same guarantees.
 
-    Items that target a protected repository fail without reaching the kind; whatever
-    the kind raises, or an answer that is not one Outcome per item, is a retry of all.
+    Items that target a protected repository fail without reaching the kind; a 401
+    raises ``CredentialsRefused`` for all; whatever else the kind raises, or an answer
+    that is not one Outcome per item, is a retry of all.
     """
     outcomes: dict[str, Outcome] = {}
     allowed: list[Item[Any]] = []
@@ -209,6 +352,9 @@ def execute_batch(
         try:
             answered = kind.execute_batch(allowed, services)
         except Exception as exc:
+            if isinstance(exc, AccessDeniedError) and exc.status == 401:
+                log.warning("%s: our credentials were refused (401)", kind.action)
+                raise CredentialsRefused(kind.action) from None
             log.exception("executing %d items of %s raised", len(allowed), kind.action)
             answered = [unexpected_error(exc)] * len(allowed)
         if len(answered) != len(allowed) or not all(isinstance(o, Outcome) for o in answered):

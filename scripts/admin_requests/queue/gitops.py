@@ -140,7 +140,9 @@ class Git:
         staged = self.run("diff", "--cached", "--quiet", "--", *known, check=False)
         if staged.returncode == 0:
             return False
-        self.run("commit", "--quiet", "--message", message, "--", *known)
+        # The message goes through stdin: as an argument, a long one (a request of a few
+        # thousand items) exceeds the kernel's limit on one argument (E2BIG).
+        self.run("commit", "--quiet", "--file", "-", "--", *known, stdin=message)
         return True
 
     def head(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from admin_requests.errors import QueueFileError
 from admin_requests.kinds.contract import OutcomeStatus, RequestKind
 from admin_requests.queue.checkpoints import Checkpoint
 from admin_requests.queue.gitops import Git
+from admin_requests.queue.job import Job
 from admin_requests.queue.notify import IssueContext, Notifier
 from admin_requests.queue.report import (
     Disposition,
@@ -35,6 +37,29 @@ from admin_requests.validation.checker import FileReport
 from admin_requests.validation.problems import Problem
 
 log = logging.getLogger(__name__)
+
+
+# What the state file and the issue say of a big request's items left: the first ones,
+# then a count (the request file has every one). 40,000 failing items used to make a
+# state file of megabytes, rewritten at every attempt, and an error no issue could hold.
+STATE_MAX_PENDING = 100
+ERROR_MAX_ITEMS = 5
+
+
+def _first_pending(pending: Sequence[ItemResult]) -> dict[str, str]:
+    listed = {r.item.id: r.outcome.detail for r in pending[:STATE_MAX_PENDING]}
+    others = len(pending) - len(listed)
+    if others > 0:
+        listed[f"... and {others} more"] = "not listed here: the request file has them all"
+    return listed
+
+
+def _first_errors(results: Sequence[ItemResult]) -> str:
+    error = "; ".join(
+        f"{r.item.description}: {r.outcome.detail}" for r in results[:ERROR_MAX_ITEMS]
+    )
+    others = len(results) - ERROR_MAX_ITEMS
+    return error + (f"; and {others} more item(s)" if others > 0 else "")
 
 
 class Recorder:
@@ -102,11 +127,11 @@ class Recorder:
         if len(pending) < len(results):
             shrunk = remaining_text(text, kind, {r.item.id for r in pending}, request)
         failed = [r for r in pending if r.outcome.status is OutcomeStatus.FAILED]
-        error = "; ".join(f"{r.item.description}: {r.outcome.detail}" for r in (failed or pending))
+        error = _first_errors(failed or pending)
         new_state = (state or RequestState(request, digest)).after_failed_attempt(
             now=now,
             digest=content_digest(shrunk) if shrunk is not None else digest,
-            pending={r.item.id: r.outcome.detail for r in pending},
+            pending=_first_pending(pending),
             error=error,
             permanent=bool(failed),
             policy=self.policy,
@@ -141,6 +166,79 @@ class Recorder:
         message = subject + "\n\n" + item_lines(results)
         result.committed = self._write(request, message, state=new_state, text=shrunk)
         return result
+
+    def progress(self, job: Job, chunk: Sequence[ItemResult]) -> bool:
+        """A chunk of ``job`` is through and more items follow: commit what is done so far.
+
+        The file shrinks to the items not done yet and its state learns the new digest,
+        so a run killed later loses at most the chunk it was in, and the next run goes
+        on from here. No attempt is counted: the request is not through yet. A file that
+        cannot be shrunk safely stays as it is (its done items are no-ops next time).
+        """
+        shrunk = remaining_text(job.text, job.kind, job.pending_ids, job.request)
+        if shrunk is None:
+            return False
+        digest = content_digest(shrunk)
+        if digest == job.digest:
+            return False  # nothing was done in this chunk
+        state = (
+            dataclasses.replace(job.state, content_sha256=digest)
+            if job.state is not None
+            else RequestState(job.request, digest)
+        )
+        # Later chunks shrink this text, not the original: the file only ever loses
+        # items, and a smaller text is quicker to parse and check again.
+        job.text, job.state, job.digest = shrunk, state, digest
+        done = sum(r.done for r in job.results)
+        message = (
+            f"Progress on {job.request}: {job.kind.action}, {done} of {len(job.items)} "
+            f"item(s) done in this run, {len(job.pending_ids)} left\n\n" + item_lines(chunk)
+        )
+        return self._write(job.request, message, state=state, text=shrunk)
+
+    def runner_failed(
+        self, request: str, now: datetime, error: str, job: Job | None
+    ) -> tuple[RequestState, int | None, bool]:
+        """The runner failed on ``request`` (a bug, git, the disk): count a failed attempt.
+
+        The request file goes back to its last commit (the failure may have come between
+        changing and committing it); only its state changes, so the next run backs off
+        and, after too many, parks it and tells its requester, as for any other failure.
+        Returns the new state, its issue and whether a commit was made.
+        """
+        state_path = self.store.relative_path(request)
+        self.git.discard_interrupted([request, state_path])
+        path = self.root / request
+        digest = content_digest(
+            os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        )
+        known = job.state if job is not None else self.store.load(request)
+        if known is not None and known.content_sha256 != digest:
+            known = known.for_new_content(digest)
+        new_state = (known or RequestState(request, digest)).after_failed_attempt(
+            now=now, digest=digest, pending={}, error=error, permanent=False, policy=self.policy
+        )
+        notes: list[str] = []
+        if new_state.parked:
+            context = IssueContext(
+                request,
+                job.kind.action if job else None,
+                new_state.parked_reason or "",
+                error,
+                [],
+                [],
+                new_state.attempts,
+                self.retry_hint,
+            )
+            new_state = self._open_issue(request, new_state, context, notes)
+        message = (
+            f"Retry {printable(request)} later: the queue runner failed on it (attempt "
+            f"{new_state.attempts} of {self.policy.max_attempts})\n\n{printable(error)}\n"
+        )
+        self.store.save(new_state)
+        self.checkpoint("files written")
+        committed = self.git.commit([state_path], message)
+        return new_state, new_state.issue, committed
 
     def invalid(
         self,

@@ -7,6 +7,7 @@ account for the terminal and the job log.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ class Disposition(enum.Enum):
     PARKED = "parked"  # parked in this run; an issue tells the requester
     STILL_PARKED = "still parked"  # parked earlier; waits for a change or a retry
     WAITING = "waiting"  # in backoff; not attempted in this run
+    UNFINISHED = "unfinished"  # the run stopped half-way (its time budget); goes on next run
     WOULD_RUN = "would run"  # dry run: would be attempted now
     ERROR = "error"  # the runner itself failed on this file (see the log)
 
@@ -64,6 +66,9 @@ class RunReport:
     failed_follow_ups: list[str] = field(default_factory=list)
     # Why the run stopped before the end of the queue (it lost the run lease), if it did.
     stopped: str | None = None
+    # The run's time budget was spent with requests unfinished (they go on next run):
+    # planned, so not a failure of the run.
+    out_of_time: bool = False
 
     @property
     def needs_attention(self) -> bool:
@@ -78,11 +83,24 @@ class RunReport:
         return sum(result.disposition is disposition for result in self.results)
 
 
-def item_lines(results: Sequence[ItemResult]) -> str:
-    """One line per item and its outcome (commit messages list them)."""
-    return "".join(
-        f"- {r.outcome.status.value}: {r.item.description}: {r.outcome.detail}\n" for r in results
+# Commit messages list at most this many items one per line, then count the others:
+# the job summary and the state file say what each of them is.
+MESSAGE_MAX_ITEMS = 40
+
+
+def item_lines(results: Sequence[ItemResult], limit: int = MESSAGE_MAX_ITEMS) -> str:
+    """One line per item and its outcome (commit messages list them), the first ``limit``
+    of them and then a count of the others by outcome."""
+    lines = "".join(
+        f"- {r.outcome.status.value}: {r.item.description}: {r.outcome.detail}\n"
+        for r in results[:limit]
     )
+    others = results[limit:]
+    if not others:
+        return lines
+    counts = Counter(r.outcome.status.value for r in others)
+    by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return lines + f"- ... and {len(others)} more ({by_status})\n"
 
 
 SUMMARY_MAX_ITEMS = 50
@@ -92,6 +110,7 @@ DISPOSITION_ICONS = {
     Disposition.PARKED.name: "🅿️",
     Disposition.STILL_PARKED.name: "🅿️",
     Disposition.WAITING.name: "⏳",
+    Disposition.UNFINISHED.name: "⏩",
     Disposition.WOULD_RUN.name: "▶️",
     Disposition.ERROR.name: "💥",
 }
@@ -133,6 +152,7 @@ def format_text(report: RunReport) -> str:
     lines.append(
         f"{prefix}{len(report.results)} request(s): {report.count(Disposition.COMPLETED)} "
         f"completed, {report.count(Disposition.RETRY_LATER)} to retry later, "
-        f"{report.count(Disposition.PARKED)} parked now; {report.commits} commit(s)."
+        f"{report.count(Disposition.PARKED)} parked now, "
+        f"{report.count(Disposition.UNFINISHED)} unfinished; {report.commits} commit(s)."
     )
     return "\n".join(lines)

@@ -39,6 +39,9 @@ class Services:
     rerenderer: Rerenderer | None = None
     # Seconds since the epoch; tests move it (token expiry).
     clock: Callable[[], float] = time.time
+    # Whether the credentials these clients hold are near their end (the broker sets it):
+    # the queue then starts no more items with them and asks for a fresh set.
+    credentials_expiring: Callable[[], bool] = field(default=lambda: False, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
