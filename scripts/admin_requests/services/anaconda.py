@@ -39,7 +39,7 @@ from admin_requests.errors import (
     TransientError,
     UncertainWriteError,
 )
-from admin_requests.services.http import Retrier, RetryableFailure, never_connected, retry_hint
+from admin_requests.services.http import Retrier, RetryableFailure, never_connected, retryable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,10 +98,11 @@ class ProjectAdapter(HTTPAdapter):
                     ) from None
                 raise RetryableFailure(f"no answer ({type(error).__name__})") from None
             status = response.status_code
-            retry, wait = retry_hint(status, response.headers, self.retrier.clock())
-            if retry and (status == 429 or not self.creates_credential):
+            failure = retryable(status, response.headers, self.retrier.clock())
+            # A refusal by a rate limit did nothing, so even a mint may be repeated.
+            if failure is not None and (failure.rate_limited or not self.creates_credential):
                 response.close()
-                raise RetryableFailure(f"HTTP {status}", wait)
+                raise failure
             log.debug("%s -> %d", where, status)
             return response
 

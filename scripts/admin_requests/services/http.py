@@ -1,13 +1,25 @@
 """HTTP with timeouts and bounded retries, shared by every client in this package.
 
-What is retried: connection errors and timeouts, 5xx, 429, and GitHub's rate limits
-(403 with ``Retry-After``: the secondary limit; 403 or 429 with
-``x-ratelimit-remaining: 0``: the primary limit, waiting until ``x-ratelimit-reset``).
+What is retried: connection errors and timeouts, 5xx, 429, and GitHub's rate limits.
 Nothing else: any other 4xx means the call is wrong as it is, so it raises a
-``PermanentError`` at once. Waits grow exponentially with jitter, honour
-``Retry-After`` (seconds or an HTTP date), and are bounded per wait, in number of
-attempts and in total; past the bound a ``TransientError`` tells the caller to try again
-in a later run rather than block the job.
+``PermanentError`` at once. Ordinary failures wait with exponential backoff and
+jitter, bounded per wait, in number of attempts and in total.
+
+Rate limits are waited out, as GitHub's "Rate limits for the REST API" page says, on a
+budget of their own (``RetryPolicy.max_rate_limit_waits`` waits and
+``max_rate_limit_wait`` seconds in one call):
+
+- ``retry-after`` (seconds or an HTTP date): wait that long;
+- primary limit (403 or 429 with ``x-ratelimit-remaining: 0``): wait until
+  ``x-ratelimit-reset``; later calls of the same client wait for it too without
+  asking again, since every one of them would be refused;
+- a secondary limit without either header (403 or 429 whose message says "secondary
+  rate limit"), or a 429 without hints: wait at least a minute, doubling each time.
+
+Past the budget a ``TransientError`` tells the caller to try again in a later run (the
+queue's backoff), never a permanent failure. ``Pacer`` keeps mutations at least
+``RetryPolicy.mutation_spacing`` apart, as GitHub asks of one client. Sleeping and the
+clock are injectable, so tests never really wait.
 
 The Authorization header and tokens never reach a log line or an exception message.
 """
@@ -17,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +59,13 @@ class RetryPolicy:
     max_delay: float = 60.0  # no single wait is longer than this
     max_total_wait: float = 180.0  # waiting more than this in one call: give up for this run
     jitter: float = 0.5  # each backoff wait is scaled by a random factor in [1 - jitter, 1]
+    # Rate limits have a budget of their own: they pass by waiting, and GitHub's page
+    # asks for at least a minute (doubling) when a secondary limit gives no hint.
+    max_rate_limit_waits: int = 8
+    max_rate_limit_wait: float = 900.0  # seconds of rate-limit waits in one call
+    secondary_wait: float = 60.0  # the first wait for a limit without headers
+    # Seconds between two mutations (POST, PATCH, PUT, DELETE) of one client; 0: none.
+    mutation_spacing: float = 1.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The wait before attempt ``attempt + 1`` when the server gave no hint."""
@@ -54,12 +74,53 @@ class RetryPolicy:
 
 
 class RetryableFailure(Exception):
-    """One attempt failed in a way that may pass; ``wait`` is the server's hint, if any."""
+    """One attempt failed in a way that may pass; ``wait`` is the server's hint, if any.
 
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    ``rate_limited``: a rate limit refused the call (its own budget; without a ``wait``
+    the wait is at least ``secondary_wait``, doubling); ``until``: the primary limit's
+    reset, when every call of the client waits.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        wait: float | None = None,
+        *,
+        rate_limited: bool = False,
+        until: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
+        self.rate_limited = rate_limited
+        self.until = until
+
+
+class Pacer:
+    """At least ``spacing`` seconds between the mutations of one client (thread-safe).
+
+    Each mutation takes the next free slot and sleeps until it; threads queue up in
+    the order they ask.
+    """
+
+    def __init__(self, spacing: float, *, sleep: Sleep, clock: Clock) -> None:
+        self.spacing = spacing
+        self.sleep = sleep
+        self.clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds slept for pacing, in total
+
+    def mutation(self) -> None:
+        if self.spacing <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.spacing
+            self.waited += slot - now
+        if slot > now:
+            self.sleep(slot - now)
 
 
 class Retrier:
@@ -77,14 +138,29 @@ class Retrier:
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self.pacer = Pacer(self.policy.mutation_spacing, sleep=sleep, clock=clock)
+        # The primary limit's reset, once a call met it: every call waits for it.
+        self._blocked_until = 0.0
+        self._lock = threading.Lock()
+        self.rate_limit_waits = 0  # every rate-limit wait of every call, for the figures
+
+    def pace(self, method: str) -> None:
+        """Before sending: a mutation waits for its slot (``RetryPolicy.mutation_spacing``)."""
+        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            self.pacer.mutation()
 
     def run(self, operation: Callable[[], T], what: str) -> T:
         waited = 0.0
         attempt = 1
+        limited = _RateLimitBudget(self.policy)
         while True:
+            self._wait_for_reset(limited, what)
             try:
                 return operation()
             except RetryableFailure as failure:
+                if failure.rate_limited:
+                    self._wait_out(failure, limited, what)
+                    continue
                 delay = self._delay(failure, attempt)
                 if attempt >= self.policy.max_attempts:
                     raise TransientError(
@@ -112,6 +188,64 @@ class Retrier:
         if failure.wait is not None:
             return max(0.0, failure.wait)
         return self.policy.backoff(attempt, self.rng)
+
+    def _wait_for_reset(self, limited: _RateLimitBudget, what: str) -> None:
+        """A call made while the primary limit is spent waits for its reset unsent."""
+        with self._lock:
+            delay = self._blocked_until - self.clock()
+        if delay > 0:
+            limited.spend(delay, what, "the primary rate limit is spent")
+            self._sleep_rate_limit(delay, what, "the primary rate limit is spent")
+
+    def _wait_out(self, failure: RetryableFailure, limited: _RateLimitBudget, what: str) -> None:
+        if failure.until is not None:
+            with self._lock:
+                self._blocked_until = max(self._blocked_until, failure.until)
+            # At least a second: a reset the server says is still ahead is, whatever
+            # this clock says.
+            delay = max(1.0, failure.until - self.clock())
+        else:
+            delay = limited.next_wait(failure.wait)
+        limited.spend(delay, what, failure.reason)
+        self._sleep_rate_limit(delay, what, failure.reason)
+
+    def _sleep_rate_limit(self, delay: float, what: str, reason: str) -> None:
+        log.info("%s: %s; waiting %.0fs for the rate limit", what, reason, delay)
+        with self._lock:
+            self.rate_limit_waits += 1
+        self.sleep(delay)
+
+
+class _RateLimitBudget:
+    """The rate-limit waits of one call: how many, how long, the doubling blind wait."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.waits = 0
+        self.waited = 0.0
+        self.blind = 0  # waits without a hint so far
+
+    def next_wait(self, hint: float | None) -> float:
+        if hint is not None:
+            return max(0.0, hint)
+        self.blind += 1
+        return float(self.policy.secondary_wait * 2.0 ** (self.blind - 1))
+
+    def spend(self, delay: float, what: str, reason: str) -> None:
+        policy = self.policy
+        if self.waits >= policy.max_rate_limit_waits:
+            raise TransientError(
+                f"{what}: still rate-limited ({reason}) after {self.waits} waits; it is "
+                "retried in a later run."
+            )
+        if self.waited + delay > policy.max_rate_limit_wait:
+            raise TransientError(
+                f"{what}: rate-limited ({reason}) for {self.waited + delay:.0f}s, longer than "
+                f"one call waits ({policy.max_rate_limit_wait:.0f}s); it is retried in a "
+                "later run."
+            )
+        self.waits += 1
+        self.waited += delay
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
@@ -151,6 +285,44 @@ def retry_hint(status: int, headers: Mapping[str, str], now: float) -> tuple[boo
     if status == 403 and (retry_after is not None or reset is not None):
         return True, retry_after if retry_after is not None else reset
     return False, None
+
+
+def is_secondary_limit(message: str) -> bool:
+    """GitHub's words for a secondary rate limit ("You have exceeded a secondary rate
+    limit..."); octokit's throttling plugin tells them apart the same way."""
+    return "secondary rate limit" in message.lower()
+
+
+def retryable(
+    status: int, headers: Mapping[str, str], now: float, message: str = ""
+) -> RetryableFailure | None:
+    """The failure to retry for an answer, or None when retrying cannot help.
+
+    Rate limits (429; 403 with ``retry-after``, with ``x-ratelimit-remaining: 0`` or
+    with GitHub's secondary-limit message) are ``rate_limited``; 5xx are not.
+    """
+    if status >= 500:
+        return RetryableFailure(f"HTTP {status}", retry_after_seconds(headers, now))
+    if status not in (403, 429):
+        return None
+    retry_after = retry_after_seconds(headers, now)
+    if retry_after is not None:
+        return RetryableFailure(
+            f"HTTP {status} rate limit, retry-after {retry_after:.0f}s",
+            retry_after,
+            rate_limited=True,
+        )
+    reset = rate_limit_reset_seconds(headers, now)
+    if reset is not None:
+        return RetryableFailure(
+            f"HTTP {status} primary rate limit, resets in {reset:.0f}s",
+            reset,
+            rate_limited=True,
+            until=now + reset,
+        )
+    if status == 429 or is_secondary_limit(message):
+        return RetryableFailure(f"HTTP {status} secondary rate limit", rate_limited=True)
+    return None
 
 
 def never_connected(error: requests.ConnectionError) -> bool:
@@ -299,10 +471,11 @@ class HttpClient:
             return response
         if status == 404 and missing_ok:
             return None
-        retry, wait = retry_hint(status, response.headers, self.retrier.clock())
-        if retry:
-            raise RetryableFailure(f"HTTP {status}", wait)
-        raise permanent_error(status, f"{method} {self.base_url}{path}", _message(response))
+        message = _message(response)
+        failure = retryable(status, response.headers, self.retrier.clock(), message)
+        if failure is not None:
+            raise failure
+        raise permanent_error(status, f"{method} {self.base_url}{path}", message)
 
     def _send(
         self,
@@ -312,6 +485,7 @@ class HttpClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> requests.Response:
+        self.retrier.pace(method)
         try:
             response = self.session.request(
                 method,
