@@ -85,7 +85,15 @@ class GitHubLimits:
 
     @classmethod
     def generous(cls) -> GitHubLimits:
-        return cls(10**9, 10**6, 10**9, 1, 1, 10**9, 10**9, 0.0)
+        big = 10**9
+        return cls(
+            requests_per_hour=big,
+            concurrent=big,
+            points_per_minute=big,
+            content_per_minute=big,
+            content_per_hour=big,
+            mutation_spacing=0.0,
+        )
 
 
 @dataclass(frozen=True)

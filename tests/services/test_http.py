@@ -152,9 +152,7 @@ def test_total_wait_bound_counts_every_wait(fake_anaconda: FakeAnaconda, clock: 
     policy = RetryPolicy(max_attempts=10, max_delay=30.0, max_total_wait=50.0)
     client = HttpClient(fake_anaconda.url, timeout=TEST_TIMEOUT, retrier=retrier_for(clock, policy))
     # A 503's Retry-After (rate limits have their own budget: tests/services/test_limits.py).
-    fake_anaconda.faults.at_rate(
-        1.0, Fault("status", status=503, headers=(("Retry-After", "20"),))
-    )
+    fake_anaconda.faults.at_rate(1.0, Fault("status", status=503, headers=(("Retry-After", "20"),)))
     with pytest.raises(TransientError):
         client.json("GET", DIST)
     assert clock.sleeps == [20.0, 20.0]
