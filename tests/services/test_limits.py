@@ -178,10 +178,10 @@ def test_a_burst_past_an_endpoints_points_is_waited_out(gh: FakeGitHub, clock: F
 def test_the_pacer_queues_threads_one_slot_each(clock: FakeClock) -> None:
     pacer = Pacer(1.0, sleep=clock.sleep, clock=clock.time)
     for _ in range(3):
-        pacer.mutation()
+        pacer.take_slot()
     assert clock.sleeps == [1.0, 1.0]
     clock.advance(timedelta(seconds=5))
-    pacer.mutation()  # long after the last: no wait
+    pacer.take_slot()  # long after the last: no wait
     assert clock.sleeps == [1.0, 1.0]
 
 
@@ -214,3 +214,17 @@ def test_a_mint_refused_by_a_rate_limit_is_retried(clock: FakeClock) -> None:
         )
     assert response.status_code == 401  # the second call reached the fake (no JWT here)
     assert clock.sleeps == [60.0]
+
+
+def test_anaconda_calls_are_paced_under_the_modelled_limit(clock: FakeClock) -> None:
+    with FakeAnaconda(limits=AnacondaLimits(requests_per_minute=60)) as ac:
+        ac.time_source = clock.time
+        ac.add_file("conda-forge", "noarch/foo-1.0-pyh0_0.conda")
+        ac.add_token("ac-admin", scopes=["api:read"])
+        policy = RetryPolicy(anaconda_requests_per_minute=60)
+        anaconda = services_for(None, ac, clock=clock, policy=policy).anaconda
+        for _ in range(70):
+            assert anaconda.distribution("conda-forge", "foo", "1.0", "noarch/foo-1.0-pyh0_0.conda")
+    assert ac.limiter is not None
+    assert ac.limiter.refused == 0
+    assert sum(clock.sleeps) == pytest.approx(69.0, abs=0.1)  # a second apart

@@ -66,6 +66,9 @@ class RetryPolicy:
     secondary_wait: float = 60.0  # the first wait for a limit without headers
     # Seconds between two mutations (POST, PATCH, PUT, DELETE) of one client; 0: none.
     mutation_spacing: float = 1.0
+    # anaconda.org publishes no limit; the client keeps under a modelled one, an
+    # assumption docs/performance.md states (requests a minute; 0: no pacing).
+    anaconda_requests_per_minute: int = 1200
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The wait before attempt ``attempt + 1`` when the server gave no hint."""
@@ -111,7 +114,7 @@ class Pacer:
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds slept for pacing, in total
 
-    def mutation(self) -> None:
+    def take_slot(self) -> None:
         if self.spacing <= 0:
             return
         with self._lock:
@@ -147,7 +150,7 @@ class Retrier:
     def pace(self, method: str) -> None:
         """Before sending: a mutation waits for its slot (``RetryPolicy.mutation_spacing``)."""
         if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            self.pacer.mutation()
+            self.pacer.take_slot()
 
     def run(self, operation: Callable[[], T], what: str) -> T:
         waited = 0.0
