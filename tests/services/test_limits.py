@@ -6,6 +6,7 @@ fake's windows pass when the client sleeps on it, so nothing really waits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -173,6 +174,27 @@ def test_a_burst_past_an_endpoints_points_is_waited_out(gh: FakeGitHub, clock: F
     assert gh.limiter is not None
     assert gh.limiter.refused == {"endpoint points": 2}
     assert clock.sleeps == [60.0, 60.0]
+
+
+def test_mutations_take_turns_a_second_after_the_last_answer(clock: FakeClock) -> None:
+    pacer = Pacer(1.0, sleep=clock.sleep, clock=clock.time)
+    inside: list[int] = []
+    most = [0]
+
+    def mutate() -> None:
+        with pacer.turn():
+            inside.append(1)
+            most[0] = max(most[0], len(inside))
+            clock.advance(timedelta(seconds=0.25))  # the call's round trip
+            inside.pop()
+
+    threads = [threading.Thread(target=mutate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1  # one mutation at a time
+    assert clock.sleeps == [1.0, 1.0, 1.0]  # each a second after the previous answer
 
 
 def test_the_pacer_queues_threads_one_slot_each(clock: FakeClock) -> None:

@@ -201,8 +201,8 @@ class GitHubClient:
         return self.retrier.run(attempt, what)
 
     def _raw(self, verb: str, url: str, **kwargs: Any) -> Any:
-        self.retrier.pace(verb)  # mutations at least a second apart (GitHub asks it)
-        _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
+        with self.retrier.paced(verb):  # mutations a second apart, as GitHub asks
+            _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
         return _checked_json(data)
 
     def _get_page(self, url: str, params: dict[str, str] | None) -> tuple[dict[str, Any], Any]:

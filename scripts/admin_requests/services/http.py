@@ -26,12 +26,13 @@ The Authorization header and tokens never reach a log line or an exception messa
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -100,10 +101,13 @@ class RetryableFailure(Exception):
 
 
 class Pacer:
-    """At least ``spacing`` seconds between the mutations of one client (thread-safe).
+    """Keeps calls of one client ``spacing`` seconds apart (thread-safe).
 
-    Each mutation takes the next free slot and sleeps until it; threads queue up in
-    the order they ask.
+    ``take_slot``: each call takes the next free slot, counted from the last slot, and
+    sleeps until it (a steady rate: anaconda.org's modelled limit). ``turn``: one call
+    at a time, sent at least ``spacing`` after the previous one was answered, so
+    arrivals are never closer than that whatever the network does (GitHub's mutations:
+    it asks for a second between them, and for mutations one after the other).
     """
 
     def __init__(self, spacing: float, *, sleep: Sleep, clock: Clock) -> None:
@@ -111,7 +115,9 @@ class Pacer:
         self.sleep = sleep
         self.clock = clock
         self._next = 0.0
+        self._last_done: float | None = None
         self._lock = threading.Lock()
+        self._turn = threading.Lock()
         self.waited = 0.0  # seconds slept for pacing, in total
 
     def take_slot(self) -> None:
@@ -124,6 +130,22 @@ class Pacer:
             self.waited += slot - now
         if slot > now:
             self.sleep(slot - now)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        if self.spacing <= 0:
+            yield
+            return
+        with self._turn:
+            if self._last_done is not None:
+                wait = self._last_done + self.spacing - self.clock()
+                if wait > 0:
+                    self.waited += wait
+                    self.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last_done = self.clock()
 
 
 class Retrier:
@@ -147,10 +169,11 @@ class Retrier:
         self._lock = threading.Lock()
         self.rate_limit_waits = 0  # every rate-limit wait of every call, for the figures
 
-    def pace(self, method: str) -> None:
-        """Before sending: a mutation waits for its slot (``RetryPolicy.mutation_spacing``)."""
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            self.pacer.take_slot()
+    def paced(self, method: str) -> contextlib.AbstractContextManager[None]:
+        """Around sending: a mutation waits for its turn (``RetryPolicy.mutation_spacing``)."""
+        if method.upper() in ("GET", "HEAD", "OPTIONS"):
+            return contextlib.nullcontext()
+        return self.pacer.turn()
 
     def run(self, operation: Callable[[], T], what: str) -> T:
         waited = 0.0
@@ -488,16 +511,16 @@ class HttpClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> requests.Response:
-        self.retrier.pace(method)
         try:
-            response = self.session.request(
-                method,
-                url,
-                json=json,
-                params=params,
-                headers=dict(headers or {}),
-                timeout=self.timeout,
-            )
+            with self.retrier.paced(method):
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=dict(headers or {}),
+                    timeout=self.timeout,
+                )
         except requests.Timeout:
             raise RetryableFailure(f"no answer within {self.timeout}s") from None
         except requests.ConnectionError as error:
