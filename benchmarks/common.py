@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and tests.fakes
 
 from tests.fakes import FakeAnaconda, FakeGitHub  # noqa: E402
-from tests.fakes.clock import SharedClock  # noqa: E402
+from tests.fakes.clock import SharedClock  # noqa: E402  (re-exported for baseline.py)
 from tests.fakes.github import REPODATA_PATCHES_FILES  # noqa: E402
 from tests.fakes.limits import AnacondaLimits, GitHubLimits  # noqa: E402
 
@@ -87,6 +87,11 @@ def package_name(n: int, m: int = 0) -> str:
     return f"linux-64/pkg{n}-1.0-h{m}_0.conda"
 
 
+def file_name(n: int, packages: int) -> str:
+    """The ``n``-th of the files spread evenly over ``packages`` packages."""
+    return package_name(n % packages, n // packages)
+
+
 def shared_retrier(clock_path: str) -> tuple[SharedClock, Retrier]:
     """In a child: the shared clock, and the project's retry policy sleeping on it."""
     clock = SharedClock(Path(clock_path))
@@ -98,9 +103,10 @@ def output_name(n: int) -> str:
 
 
 @contextmanager
-def fakes(packages: int, outputs: int, *, files_per_package: int = 1) -> Iterator[Fakes]:
-    """Both fakes, seeded for ``packages`` broken items and ``outputs`` output items,
-    their rate limits on a SharedClock (``limit_calls`` starts fresh windows)."""
+def fakes(packages: int, outputs: int, *, files: int | None = None) -> Iterator[Fakes]:
+    """Both fakes, seeded with ``files`` files (default: one each) of ``packages``
+    packages for broken, and for ``outputs`` output items, their rate limits on a
+    SharedClock (``limit_calls`` starts fresh windows)."""
     with (
         tempfile.TemporaryDirectory() as folder,
         FakeGitHub(org=ORG) as gh,
@@ -120,9 +126,8 @@ def fakes(packages: int, outputs: int, *, files_per_package: int = 1) -> Iterato
                 ALLOWLIST: f"# globs\n{OUTPUTS_FEEDSTOCK}:\n  - {OUTPUTS_FEEDSTOCK}-*\n",
             },
         )
-        for n in range(packages):
-            for m in range(files_per_package):
-                ac.add_file(ORG, package_name(n, m))
+        for n in range(files if files is not None else packages):
+            ac.add_file(ORG, file_name(n, packages))
         world = Fakes(gh, ac, clock, clock_path)
         world.limit_calls()
         try:
@@ -131,9 +136,9 @@ def fakes(packages: int, outputs: int, *, files_per_package: int = 1) -> Iterato
             clock.close()
 
 
-def broken_request(packages: int, files_per_package: int = 1) -> str:
+def broken_request(files: int, packages: int) -> str:
     return "action: broken\npackages:\n" + "".join(
-        f"  - {package_name(n, m)}\n" for n in range(packages) for m in range(files_per_package)
+        f"  - {file_name(n, packages)}\n" for n in range(files)
     )
 
 

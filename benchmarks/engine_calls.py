@@ -100,11 +100,11 @@ def measure(
     rerun: bool,
     packages: int,
     outputs: int,
-    files_per_package: int = 1,
+    files: int | None = None,
 ) -> list[dict[str, Any]]:
     results = []
     with (
-        fakes(packages, outputs, files_per_package=files_per_package) as world,
+        fakes(packages, outputs, files=files) as world,
         tempfile.TemporaryDirectory() as folder,
     ):
         runs = [("", Path(folder) / "first")]
@@ -141,12 +141,12 @@ def engine_results(
     outputs: int,
     pool: int,
     *,
-    files_per_package: int = 1,
+    files: int | None = None,
     serial: bool = True,
 ) -> list[dict[str, Any]]:
-    sizes = {"packages": packages, "outputs": outputs, "files_per_package": files_per_package}
-    broken, outs = broken_request(packages, files_per_package), outputs_request(outputs)
-    files = packages * files_per_package
+    files = files if files is not None else packages
+    sizes = {"packages": packages, "outputs": outputs, "files": files}
+    broken, outs = broken_request(files, packages), outputs_request(outputs)
     what = f"broken x{files} ({packages} packages)"
     return [
         *(
@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--outputs", type=int, default=200)
     parser.add_argument("--pool", type=int, default=QueueConfig.max_parallel_items)
-    parser.add_argument("--files-per-package", type=int, default=1)
+    parser.add_argument("--files", type=int, help="broken files (default: one per package)")
+    parser.add_argument("--no-serial", action="store_true", help="skip broken one by one")
     parser.add_argument("--clock", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--github", help=argparse.SUPPRESS)
@@ -205,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         args.packages,
         args.outputs,
         args.pool,
-        files_per_package=args.files_per_package,
+        files=args.files,
+        serial=not args.no_serial,
     )
     print(json.dumps({"latency_seconds": args.latency, "results": results}, indent=2))
     return 0

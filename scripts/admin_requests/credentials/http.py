@@ -65,9 +65,12 @@ def send(
 
     def attempt() -> requests.Response:
         try:
-            response = session.request(
-                method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
-            )
+            # Mints and revocations are mutations too: paced with the kinds' (GitHub's
+            # second between mutations counts every call of the installation).
+            with retrier.paced(method):
+                response = session.request(
+                    method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
+                )
         except requests.ConnectTimeout:
             raise RetryableFailure(f"no connection within {timeout}s") from None
         except requests.ConnectionError as exc:
