@@ -250,3 +250,21 @@ def test_anaconda_calls_are_paced_under_the_modelled_limit(clock: FakeClock) -> 
     assert ac.limiter is not None
     assert ac.limiter.refused == 0
     assert sum(clock.sleeps) == pytest.approx(69.0, abs=0.1)  # a second apart
+
+
+def test_githubs_spent_primary_limit_does_not_hold_anaconda_calls(
+    gh: FakeGitHub, clock: FakeClock
+) -> None:
+    with FakeAnaconda() as ac:
+        ac.add_file("conda-forge", "noarch/foo-1.0-pyh0_0.conda")
+        ac.add_token("ac-admin", scopes=["api:read"])
+        both = services_for(gh, ac, clock=clock, policy=POLICY)
+        reset = int(clock.time()) + 300
+        gh.faults.on_call(1, fault=Fault.primary_rate_limit(reset), path="/repos/")
+        both.github.repository(REPO)  # waits for GitHub's reset
+        clock.advance(timedelta(seconds=-200))
+        waits = len(clock.sleeps)
+        assert both.anaconda.distribution(
+            "conda-forge", "foo", "1.0", "noarch/foo-1.0-pyh0_0.conda"
+        )
+        assert all(wait < 1 for wait in clock.sleeps[waits:])  # pacing only, no reset wait

@@ -169,6 +169,12 @@ class Retrier:
         self._lock = threading.Lock()
         self.rate_limit_waits = 0  # every rate-limit wait of every call, for the figures
 
+    def sibling(self) -> Retrier:
+        """A Retrier for another service: the same policy, sleep and clock, its own
+        pacing and its own memory of a spent primary limit (GitHub's is not
+        anaconda.org's)."""
+        return Retrier(self.policy, sleep=self.sleep, clock=self.clock, rng=self.rng)
+
     def paced(self, method: str) -> contextlib.AbstractContextManager[None]:
         """Around sending: a mutation waits for its turn (``RetryPolicy.mutation_spacing``)."""
         if method.upper() in ("GET", "HEAD", "OPTIONS"):
@@ -298,19 +304,6 @@ def rate_limit_reset_seconds(headers: Mapping[str, str], now: float) -> float | 
         return None
     # One second more: the reset time is rounded down to whole seconds.
     return max(0.0, float(reset) - now) + 1.0
-
-
-def retry_hint(status: int, headers: Mapping[str, str], now: float) -> tuple[bool, float | None]:
-    """(whether a response with ``status`` is worth retrying, how long to wait if known)."""
-    retry_after = retry_after_seconds(headers, now)
-    reset = rate_limit_reset_seconds(headers, now)
-    if status >= 500:
-        return True, retry_after
-    if status == 429:
-        return True, retry_after if retry_after is not None else reset
-    if status == 403 and (retry_after is not None or reset is not None):
-        return True, retry_after if retry_after is not None else reset
-    return False, None
 
 
 def is_secondary_limit(message: str) -> bool:
