@@ -42,6 +42,7 @@ def retrier_for(clock: FakeClock, policy: RetryPolicy | None = None) -> Retrier:
             max_delay=30.0,
             max_total_wait=60.0,
             mutation_spacing=0.0,
+            github_points_per_minute=0,
         ),
         sleep=clock.sleep,
         clock=clock.time,

@@ -29,8 +29,9 @@ SECONDARY_403 = Fault(
     body=b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes '
     b'before you try again.", "documentation_url": "https://docs.github.com/rest"}',
 )
-# The project's own policy, as production builds it (wiring's test default paces nothing).
-POLICY = RetryPolicy()
+# The project's own policy, as production builds it (wiring's test default paces nothing),
+# without the pacing of reads under GitHub's points (its own test), so waits are exact.
+POLICY = RetryPolicy(github_points_per_minute=0)
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_without_pacing_the_limited_fake_refuses_and_the_client_waits(
     gh: FakeGitHub, clock: FakeClock
 ) -> None:
     gh.enforce_limits(GitHubLimits())
-    unpaced = RetryPolicy(mutation_spacing=0.0)
+    unpaced = RetryPolicy(mutation_spacing=0.0, github_points_per_minute=0)
     github = services(gh, clock, unpaced).github
     for n in range(3):
         github.put_file(REPO, f"f{n}.txt", b"x\n", f"add f{n}", None)
@@ -168,7 +169,7 @@ def test_without_pacing_the_limited_fake_refuses_and_the_client_waits(
 
 def test_a_burst_past_an_endpoints_points_is_waited_out(gh: FakeGitHub, clock: FakeClock) -> None:
     gh.enforce_limits(GitHubLimits(points_per_minute=20))
-    github = services(gh, clock).github
+    github = services(gh, clock).github  # reads not paced: the fake's limit is met
     for _ in range(45):
         github.repository(REPO)
     assert gh.limiter is not None
@@ -268,3 +269,14 @@ def test_githubs_spent_primary_limit_does_not_hold_anaconda_calls(
             "conda-forge", "foo", "1.0", "noarch/foo-1.0-pyh0_0.conda"
         )
         assert all(wait < 1 for wait in clock.sleeps[waits:])  # pacing only, no reset wait
+
+
+def test_reads_are_paced_under_githubs_points_a_minute(gh: FakeGitHub, clock: FakeClock) -> None:
+    gh.enforce_limits(GitHubLimits())
+    github = services(gh, clock, RetryPolicy()).github  # production pacing
+    started = clock.time()
+    for _ in range(950):  # more than 900 points on one endpoint, one after the other
+        github.repository(REPO)
+    assert gh.limiter is not None
+    assert gh.limiter.refused == {}
+    assert clock.time() - started == pytest.approx(949 * 60 / 880, rel=0.01)

@@ -18,8 +18,10 @@ budget of their own (``RetryPolicy.max_rate_limit_waits`` waits and
 
 Past the budget a ``TransientError`` tells the caller to try again in a later run (the
 queue's backoff), never a permanent failure. ``Pacer`` keeps mutations at least
-``RetryPolicy.mutation_spacing`` apart, as GitHub asks of one client. Sleeping and the
-clock are injectable, so tests never really wait.
+``RetryPolicy.mutation_spacing`` apart and one at a time, as GitHub asks of one client,
+and all calls under GitHub's 900 points a minute (``github_points_per_minute``), so the
+engine meets no limit in normal operation. Sleeping and the clock are injectable, so
+tests never really wait.
 
 The Authorization header and tokens never reach a log line or an exception message.
 """
@@ -67,9 +69,12 @@ class RetryPolicy:
     secondary_wait: float = 60.0  # the first wait for a limit without headers
     # Seconds between two mutations (POST, PATCH, PUT, DELETE) of one client; 0: none.
     mutation_spacing: float = 1.0
+    # GitHub's 900 points a minute per endpoint (a read 1, a mutation 5): the client
+    # keeps all its calls a little under it, so no endpoint can pass it (0: no pacing).
+    github_points_per_minute: int = 880
     # anaconda.org publishes no limit; the client keeps under a modelled one, an
     # assumption docs/performance.md states (requests a minute; 0: no pacing).
-    anaconda_requests_per_minute: int = 1200
+    anaconda_requests_per_minute: int = 1150  # a little under the modelled 1,200
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The wait before attempt ``attempt + 1`` when the server gave no hint."""
@@ -120,13 +125,13 @@ class Pacer:
         self._turn = threading.Lock()
         self.waited = 0.0  # seconds slept for pacing, in total
 
-    def take_slot(self) -> None:
+    def take_slot(self, cost: float = 1.0) -> None:
         if self.spacing <= 0:
             return
         with self._lock:
             now = self.clock()
             slot = max(now, self._next)
-            self._next = slot + self.spacing
+            self._next = slot + self.spacing * cost
             self.waited += slot - now
         if slot > now:
             self.sleep(slot - now)
@@ -164,6 +169,8 @@ class Retrier:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.pacer = Pacer(self.policy.mutation_spacing, sleep=sleep, clock=clock)
+        per_minute = self.policy.github_points_per_minute
+        self.points = Pacer(60.0 / per_minute if per_minute > 0 else 0.0, sleep=sleep, clock=clock)
         # The primary limit's reset, once a call met it: every call waits for it.
         self._blocked_until = 0.0
         self._lock = threading.Lock()
@@ -176,9 +183,12 @@ class Retrier:
         return Retrier(self.policy, sleep=self.sleep, clock=self.clock, rng=self.rng)
 
     def paced(self, method: str) -> contextlib.AbstractContextManager[None]:
-        """Around sending: a mutation waits for its turn (``RetryPolicy.mutation_spacing``)."""
+        """Around sending: every call takes its points (``github_points_per_minute``: a
+        read 1, a mutation 5), and a mutation waits for its turn (``mutation_spacing``)."""
         if method.upper() in ("GET", "HEAD", "OPTIONS"):
+            self.points.take_slot(1)
             return contextlib.nullcontext()
+        self.points.take_slot(5)
         return self.pacer.turn()
 
     def run(self, operation: Callable[[], T], what: str) -> T:
