@@ -79,6 +79,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         [result] = report.results
         return {
             "disposition": result.disposition.value,
+            "notes": [str(note)[:300] for note in result.notes][:3],
             "done": sum(r.done for r in result.items),
             "changed": sum(r.outcome.changed for r in result.items),
             "commits": report.commits,
