@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # this checkout's code, and t
 from tests.fakes import FakeGitHub  # noqa: E402
 from tests.fakes.azure import FakeAzure  # noqa: E402
 from tests.fakes.clock import SharedClock  # noqa: E402
-from tests.fakes.limits import GitHubLimits  # noqa: E402
+from tests.fakes.limits import GitHubLimits, RateLimiter  # noqa: E402
 from tests.fakes.oidc import FakeOidcIssuer, process_claims  # noqa: E402
 from tests.kinds.helpers import load  # noqa: E402
 
@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         gh.reset_counters()
         azure.reset_counters()
         clock = SharedClock(Path(work) / "clock", create=True)
-        gh.time_source = clock.time
-        limiter = gh.enforce_limits(GitHubLimits())
+        # The limits run on the shared clock; tokens and App JWTs keep real time, as the
+        # credential code signs them with it (a JWT would expire in modelled time).
+        limiter = gh.limiter = RateLimiter(GitHubLimits(), clock.time)
         retrier = Retrier(RetryPolicy(), sleep=clock.sleep, clock=clock.time)
         start = time.perf_counter()
         modelled_start = clock.time()
