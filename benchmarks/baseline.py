@@ -21,6 +21,11 @@ Written from its documented behaviour and its code (``conda_forge_admin_requests
 
 Every simplification makes the baseline faster than the real thing, never slower.
 
+Under the same modelled rate limits as the engine (benchmarks/common.py): its sleeps
+(PyGithub's pacing, urllib3's retries of GitHub's refusals) go to the shared clock, so
+they cost modelled time, not wall time. conda-forge's ``requests`` calls do not retry a
+429; here they wait its Retry-After and try again (the real script would stop there).
+
     python benchmarks/baseline.py [--latency 0.05] [--packages 1000] [--outputs 200]
 """
 
@@ -31,6 +36,7 @@ import base64
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +48,13 @@ from common import (
     ORG,
     OUTPUTS,
     OUTPUTS_FEEDSTOCK,
+    SharedClock,
     fakes,
     figures,
+    file_name,
     git,
     measured,
     output_name,
-    package_name,
     run_child,
 )
 
@@ -71,19 +78,31 @@ def sharded(name: str, config: dict[str, Any]) -> str:
     return "/".join([config["outputs_path"], *chars, f"{name.lower()}.json"])
 
 
+def _waiting(send: Any, *args: Any, **kwargs: Any) -> requests.Response:
+    """``send(...)``, again after the Retry-After of a 429 (on the shared clock)."""
+    while True:
+        response: requests.Response = send(*args, **kwargs)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers.get("Retry-After") or 60))
+
+
 def mark_broken(anaconda: str, packages: list[str], patches_remote: Path) -> dict[str, Any]:
     headers = {"Authorization": f"token {ANACONDA_TOKEN}"}
     marked = []
     for pkg in packages:
         # check_request: the artifact exists (a HEAD on the channel; the fake serves GET)...
-        probe = requests.get(f"{anaconda}/{ORG}/{pkg}", timeout=TIMEOUT)
+        probe = _waiting(requests.get, f"{anaconda}/{ORG}/{pkg}", timeout=TIMEOUT)
         probe.raise_for_status()
         # ... and is on the right channel ('conda search name=ver=build -c channel').
         _, name, ver, _ = split_pkg(pkg)
-        search = requests.get(f"{anaconda}/dist/{ORG}/{name}/{ver}/{pkg}", timeout=TIMEOUT)
+        search = _waiting(
+            requests.get, f"{anaconda}/dist/{ORG}/{name}/{ver}/{pkg}", timeout=TIMEOUT
+        )
         search.raise_for_status()
         # mark_broken_pkg: the write.
-        response = requests.post(
+        response = _waiting(
+            requests.post,
             f"{anaconda}/channels/{ORG}/broken",
             headers=headers,
             json={"basename": pkg, "package": name, "version": ver},
@@ -137,13 +156,17 @@ def add_feedstock_outputs(
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
+    clock = SharedClock(Path(args.clock))
+    # Every sleep of this process (PyGithub's pacing, urllib3's retries) is modelled.
+    time.sleep = clock.sleep
     if args.what == "broken":
-        packages = [package_name(n) for n in range(args.count)]
-        return measured(lambda: mark_broken(args.anaconda, packages, Path(args.patches)))
+        packages = [file_name(n, args.packages) for n in range(args.count)]
+        return measured(lambda: mark_broken(args.anaconda, packages, Path(args.patches)), clock)
     outputs = [output_name(n) for n in range(args.count)]
     throttle = args.what == "outputs"
     return measured(
-        lambda: add_feedstock_outputs(args.github, OUTPUTS_FEEDSTOCK, outputs, throttle=throttle)
+        lambda: add_feedstock_outputs(args.github, OUTPUTS_FEEDSTOCK, outputs, throttle=throttle),
+        clock,
     )
 
 
@@ -168,17 +191,26 @@ NAMES = {
 
 
 def baseline_results(
-    latency: float, packages: int, outputs: int, *, unthrottled: bool = True
+    latency: float,
+    packages: int,
+    outputs: int,
+    *,
+    unthrottled: bool = True,
+    files: int | None = None,
 ) -> list[dict[str, Any]]:
-    cases = [("broken", packages), ("outputs", outputs)]
+    cases = [("broken", files if files is not None else packages), ("outputs", outputs)]
     if unthrottled:
         cases.append(("outputs-unthrottled", outputs))
     results = []
     for what, count in cases:
-        with fakes(packages, outputs) as world, tempfile.TemporaryDirectory() as folder:
+        with (
+            fakes(packages, outputs, files=files) as world,
+            tempfile.TemporaryDirectory() as folder,
+        ):
             remote = patches_remote(Path(folder))
             world.set_latency(latency)
             world.reset()
+            world.limit_calls()
             result = run_child(
                 SCRIPT,
                 [
@@ -192,9 +224,15 @@ def baseline_results(
                     world.ac.url,
                     "--patches",
                     str(remote),
+                    "--clock",
+                    str(world.clock_path),
+                    "--packages",
+                    str(packages),
                 ],
             )
-            results.append(figures(NAMES[what].format(count), count, result, world.calls()))
+            results.append(
+                figures(NAMES[what].format(count), count, result, world.calls(), world.limits())
+            )
     return results
 
 
@@ -211,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--github", help=argparse.SUPPRESS)
     parser.add_argument("--anaconda", help=argparse.SUPPRESS)
     parser.add_argument("--patches", help=argparse.SUPPRESS)
+    parser.add_argument("--clock", help=argparse.SUPPRESS)
+    parser.add_argument("--files", type=int, help="broken files (default: one per package)")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args)))
         return 0
-    results = baseline_results(args.latency, args.packages, args.outputs)
+    results = baseline_results(args.latency, args.packages, args.outputs, files=args.files)
     print(json.dumps({"latency_seconds": args.latency, "results": results}, indent=2))
     return 0
 

@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from common import (
     measured,
     outputs_request,
     run_child,
+    shared_retrier,
 )
 
 from admin_requests.config import Settings
@@ -61,13 +61,16 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         channel_url=args.anaconda,
         http_timeout_seconds=30.0,
     )
-    services = Services.build(settings, github_token=GITHUB_TOKEN, anaconda_token=ANACONDA_TOKEN)
+    clock, retrier = shared_retrier(args.clock)
+    services = Services.build(
+        settings, github_token=GITHUB_TOKEN, anaconda_token=ANACONDA_TOKEN, retrier=retrier
+    )
     root = Path(args.root)
     runner = QueueRunner(
         root,
         services=services,
         git=Git(root),
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
         config=QueueConfig(max_parallel_items=args.parallel),
     )
 
@@ -76,13 +79,16 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         [result] = report.results
         return {
             "disposition": result.disposition.value,
+            "notes": [str(note)[:300] for note in result.notes][:3],
             "done": sum(r.done for r in result.items),
             "changed": sum(r.outcome.changed for r in result.items),
             "commits": report.commits,
             "parallel_items": args.parallel,
+            "rate_limit_waits": retrier.rate_limit_waits,
+            "mutation_pacing_seconds": round(retrier.pacer.waited, 1),
         }
 
-    return measured(work)
+    return measured(work, clock)
 
 
 def measure(
@@ -95,9 +101,13 @@ def measure(
     rerun: bool,
     packages: int,
     outputs: int,
+    files: int | None = None,
 ) -> list[dict[str, Any]]:
     results = []
-    with fakes(packages, outputs) as world, tempfile.TemporaryDirectory() as folder:
+    with (
+        fakes(packages, outputs, files=files) as world,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         runs = [("", Path(folder) / "first")]
         if rerun:
             runs.append((" (re-run: all in place)", Path(folder) / "again"))
@@ -105,6 +115,7 @@ def measure(
             queue_with(root, text)
             world.set_latency(latency)
             world.reset()
+            world.limit_calls()
             result = run_child(
                 SCRIPT,
                 [
@@ -116,30 +127,46 @@ def measure(
                     str(root),
                     "--parallel",
                     str(parallel),
+                    "--clock",
+                    str(world.clock_path),
                 ],
             )
-            results.append(figures(name + suffix, items, result, world.calls()))
+            results.append(figures(name + suffix, items, result, world.calls(), world.limits()))
             world.set_latency(0)
     return results
 
 
-def engine_results(latency: float, packages: int, outputs: int, pool: int) -> list[dict[str, Any]]:
-    sizes = {"packages": packages, "outputs": outputs}
-    broken, outs = broken_request(packages), outputs_request(outputs)
+def engine_results(
+    latency: float,
+    packages: int,
+    outputs: int,
+    pool: int,
+    *,
+    files: int | None = None,
+    serial: bool = True,
+) -> list[dict[str, Any]]:
+    files = files if files is not None else packages
+    sizes = {"packages": packages, "outputs": outputs, "files": files}
+    broken, outs = broken_request(files, packages), outputs_request(outputs)
+    what = f"broken x{files} ({packages} packages)"
     return [
-        *measure(
-            f"broken x{packages}, one by one",
-            broken,
-            packages,
-            parallel=1,
-            latency=latency,
-            rerun=False,
-            **sizes,
+        *(
+            measure(
+                f"{what}, one by one",
+                broken,
+                files,
+                parallel=1,
+                latency=latency,
+                rerun=False,
+                **sizes,
+            )
+            if serial
+            else []
         ),
         *measure(
-            f"broken x{packages}, pool of {pool}",
+            f"{what}, pool of {pool}",
             broken,
-            packages,
+            files,
             parallel=pool,
             latency=latency,
             rerun=True,
@@ -163,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--outputs", type=int, default=200)
     parser.add_argument("--pool", type=int, default=QueueConfig.max_parallel_items)
+    parser.add_argument("--files", type=int, help="broken files (default: one per package)")
+    parser.add_argument("--no-serial", action="store_true", help="skip broken one by one")
+    parser.add_argument("--clock", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--github", help=argparse.SUPPRESS)
     parser.add_argument("--anaconda", help=argparse.SUPPRESS)
@@ -172,7 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args)))
         return 0
-    results = engine_results(args.latency, args.packages, args.outputs, args.pool)
+    results = engine_results(
+        args.latency,
+        args.packages,
+        args.outputs,
+        args.pool,
+        files=args.files,
+        serial=not args.no_serial,
+    )
     print(json.dumps({"latency_seconds": args.latency, "results": results}, indent=2))
     return 0
 

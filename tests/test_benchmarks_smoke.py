@@ -2,7 +2,8 @@
 
 Not a benchmark: the figures are the full command's (docs/performance.md); this only
 keeps the harness from rotting unnoticed, with every part run: the corpus check, the
-engine, the conda-forge way, and the ratios (the act workflow has its own tests).
+engine, token_reset, the conda-forge way, the ratios and the lower bounds the modelled
+rate limits impose (the act workflow has its own tests).
 """
 
 from __future__ import annotations
@@ -27,14 +28,24 @@ def test_dev_py_bench_prints_its_json() -> None:
     report = json.loads(result.stdout)
     assert report["check_corpus"]["files"] > 0, report["check_corpus"]
     engine, baseline = report["engine"], report["conda_forge_way"]
-    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 8
-    # broken x50: a read and a write per package and one rebuild (an empty commit: read
-    # the ref and its commit, create the commit, move the ref), a read per package and
-    # the rebuild again on the re-run; the conda-forge way probes, searches and writes
-    # each package.
-    assert [r["http_calls"] for r in engine[:3]] == [104, 104, 54]
-    assert baseline[0]["http_calls"] == 150
+    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 6
+    # broken x100 (10 packages): a read and a write per file and one rebuild (an empty
+    # commit: read the ref and its commit, create the commit, move the ref), a read per
+    # file and the rebuild again on the re-run; the conda-forge way probes, searches and
+    # writes each file.
+    assert [r["http_calls"] for r in engine[:2]] == [204, 104]
+    assert baseline[0]["http_calls"] == 300
     assert all(value is not None for value in report["ratios"].values())
+    # Under the modelled limits (issue 18): the engine's pacing meets none of them; the
+    # times are modelled; each benchmark has its lower bound and the engine's distance.
+    for result in engine:
+        assert result["limits"]["github_refused"] == {}, result
+        assert result["limits"]["anaconda_refused"] == 0, result
+        assert result["modelled_seconds"] >= result["wall_seconds"] - 0.5, result
+    assert report["token_reset"]["done"] == 10
+    assert report["token_reset"]["limits"]["github_refused"] == {}
+    assert len(report["lower_bounds"]) == 3
+    assert all(value is not None for value in report["engine_over_lower_bound"].values())
     assert report["act_workflow"] == {"status": "skipped (--no-act)"}
     # One big broken request, run after run under a short budget, until it is done.
     [big] = report["big_request"]

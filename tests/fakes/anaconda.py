@@ -43,10 +43,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import AnacondaLimits, AnacondaRateLimiter
 from .server import FakeServer, Handler, HttpError, Request, Response
 
 READ_SCOPES = {"all", "api", "api:read", "api:write"}
@@ -120,8 +122,13 @@ def split_filename(filename: str) -> tuple[str, str, str]:
 class FakeAnaconda(FakeServer):
     """See the module docstring. Effects: add_label, remove_label, copy, mint, remove_token."""
 
-    def __init__(self, *, seed: int = 0) -> None:
+    def __init__(self, *, seed: int = 0, limits: AnacondaLimits | None = None) -> None:
         super().__init__(seed=seed)
+        # A modelled rate limit (tests/fakes/limits.py: anaconda.org publishes none),
+        # off unless asked for.
+        self.limiter: AnacondaRateLimiter | None = None
+        if limits is not None:
+            self.enforce_limits(limits)
         # owner -> basename -> file
         self.files: dict[str, dict[str, FakeFile]] = {}
         self.tokens: dict[str, FakeAnacondaToken] = {}
@@ -266,6 +273,27 @@ class FakeAnaconda(FakeServer):
 
     def error_body(self, error: HttpError) -> Any:
         return {"error": error.message}
+
+    # -- the modelled rate limit (tests/fakes/limits.py) --------------------------------
+
+    def enforce_limits(self, limits: AnacondaLimits | None = None) -> AnacondaRateLimiter:
+        """Enforce the modelled limit from now on, on this fake's clock."""
+        self.limiter = AnacondaRateLimiter(limits or AnacondaLimits(), self.now)
+        return self.limiter
+
+    def admit(self, request: Request) -> Response | None:
+        if self.limiter is None:
+            return None
+        header = request.header("Authorization") or ""
+        client = hashlib.sha256(header.encode()).hexdigest()[:8] if header else "address"
+        wait = self.limiter.admit(client)
+        if wait is None:
+            return None
+        return Response(
+            429,
+            {"error": "Too many requests; slow down and try again later."},
+            {"Retry-After": str(max(1, math.ceil(wait)))},
+        )
 
     def _register_routes(self) -> None:
         self.route("GET", "/dist/{owner}/{name}/{version}/{subdir}/{filename}", self._dist)

@@ -41,6 +41,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from . import openapi
+from .limits import GitHubLimits, RateLimiter
 from .server import FakeServer, HttpError, Request, Response
 
 NOT_ACCESSIBLE = "Resource not accessible by integration"
@@ -252,9 +253,18 @@ class FakeGitHub(FakeServer):
     """See the module docstring; effects are counted under the names used below."""
 
     def __init__(
-        self, org: str = "conda-forge", *, seed: int = 0, public_reads: bool = False
+        self,
+        org: str = "conda-forge",
+        *,
+        seed: int = 0,
+        public_reads: bool = False,
+        limits: GitHubLimits | None = None,
     ) -> None:
         super().__init__(seed=seed)
+        # GitHub's rate limits (tests/fakes/limits.py), off unless asked for.
+        self.limiter: RateLimiter | None = None
+        if limits is not None:
+            self.enforce_limits(limits)
         self.org = org
         # As on github.com for public repositories: any valid token may read a repository
         # it is not scoped to (metadata, contents, refs, issues), never write to it. Off
@@ -502,6 +512,53 @@ class FakeGitHub(FakeServer):
             body["message"] = "Validation Failed"
             body["errors"] = [dict(e) for e in error.errors]
         return body
+
+    # -- rate limits (tests/fakes/limits.py) --------------------------------------------
+
+    def enforce_limits(self, limits: GitHubLimits | None = None) -> RateLimiter:
+        """Enforce GitHub's rate limits from now on (``GitHubLimits()``: github.com's),
+        on this fake's clock (``time_source``)."""
+        self.limiter = RateLimiter(limits or GitHubLimits(), self.now)
+        return self.limiter
+
+    def _limit_client(self, request: Request) -> str:
+        """Whose budget a call spends: an App installation's (all its tokens share it),
+        a token's own, or, unauthenticated, the caller's address."""
+        header = request.header("Authorization") or ""
+        value = header.partition(" ")[2].strip()
+        with self.lock:
+            info = self.tokens.get(value)
+        if info is not None and info.installation_id is not None:
+            return f"installation ID {info.installation_id}"
+        return f"token {hashlib.sha256(value.encode()).hexdigest()[:8]}" if value else "address"
+
+    def _endpoint(self, request: Request) -> str:
+        for method, regex, _ in self._routes:
+            if method == request.method and regex.match(request.path):
+                return f"{method} {regex.pattern}"
+        return f"{request.method} {request.path}"
+
+    def admit(self, request: Request) -> Response | None:
+        if self.limiter is None:
+            return None
+        client = self._limit_client(request)
+        refusal = self.limiter.admit(client, request.method, self._endpoint(request), request.path)
+        if refusal is None:
+            return None
+        message = refusal.message
+        if refusal.limit == "primary":
+            message = f"API rate limit exceeded for {client}."
+        body = {"message": message, "documentation_url": refusal.documentation_url}
+        return Response(refusal.status, body, refusal.headers)
+
+    def release(self, request: Request) -> None:
+        if self.limiter is not None:
+            self.limiter.release(self._limit_client(request))
+
+    def limit_headers(self, request: Request) -> dict[str, str]:
+        if self.limiter is None:
+            return {}
+        return self.limiter.headers(self._limit_client(request))
 
     # -- the contract: every call checked against GitHub's description ------------------
 

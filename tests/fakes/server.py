@@ -83,7 +83,10 @@ class FakeServer:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        # The fake's idea of "now" (seconds since the epoch); tests may move it.
+        # The fake's idea of "now" (seconds since the epoch); tests may move it, or point
+        # ``time_source`` at a FakeClock's ``time`` (tests/fakes/clock.py), so that the
+        # client's waits on that clock pass the fake's rate-limit windows.
+        self.time_source: Callable[[], float] = time.time
         self.clock_offset = 0.0
 
     # -- lifecycle --------------------------------------------------------------------
@@ -118,7 +121,7 @@ class FakeServer:
     # -- time and counters ------------------------------------------------------------
 
     def now(self) -> float:
-        return time.time() + self.clock_offset
+        return self.time_source() + self.clock_offset
 
     def advance(self, seconds: float) -> None:
         """Move the fake's clock forward (token expiry) without sleeping."""
@@ -173,6 +176,19 @@ class FakeServer:
     def error_body(self, error: HttpError) -> Any:
         return {"message": error.message}
 
+    # -- rate limits (see tests/fakes/limits.py); none unless a fake models them --------
+
+    def admit(self, request: Request) -> Response | None:
+        """The refusal of a rate limit for this arriving call, or None to serve it."""
+        return None
+
+    def release(self, request: Request) -> None:
+        """An admitted call has been answered (it no longer counts as in flight)."""
+
+    def limit_headers(self, request: Request) -> dict[str, str]:
+        """Headers every answer carries (GitHub's ``x-ratelimit-*``)."""
+        return {}
+
     def record(self, method: str, path: str, status: int) -> None:
         with self.lock:
             self.calls.append(Call(method, path, status))
@@ -197,12 +213,6 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             with fake.lock:
                 fake.arrivals.append((self.command, split.path))
-            if fake.faults.latency:
-                time.sleep(fake.faults.latency)
-            fault = fake.faults.pick(self.command, split.path)
-            if fault is not None and fault.kind != "lost_response":
-                self._inject(fault, split.path)
-                return
             request = Request(
                 self.command,
                 split.path,
@@ -210,15 +220,36 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 {k.lower(): v for k, v in self.headers.items()},
                 body,
             )
+            # Rate limits are decided on arrival (a refused call changes nothing) and
+            # the call stays in flight, for the concurrency limit, until it is answered.
+            refusal = fake.admit(request)
+            try:
+                self._answer(request, refusal)
+            finally:
+                if refusal is None:
+                    fake.release(request)
+
+        def _answer(self, request: Request, refusal: Response | None) -> None:
+            if fake.faults.latency:
+                time.sleep(fake.faults.latency)
+            if refusal is not None:
+                fake.record(request.method, request.path, refusal.status)
+                self._send(refusal)
+                return
+            fault = fake.faults.pick(request.method, request.path)
+            if fault is not None and fault.kind != "lost_response":
+                self._inject(fault, request.path)
+                return
             try:
                 response = fake.dispatch(request)
             except HttpError as error:
                 response = Response(error.status, fake.error_body(error), error.headers)
             if fault is not None:  # lost_response: done, but the answer never arrives
-                self._drop(split.path)
+                self._drop(request.path)
                 return
+            response.headers = {**fake.limit_headers(request), **response.headers}
             # Record before answering, so a client that has its answer sees the count.
-            fake.record(self.command, split.path, response.status)
+            fake.record(request.method, request.path, response.status)
             self._send(response)
 
         def _inject(self, fault: Fault, path: str) -> None:

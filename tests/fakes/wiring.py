@@ -35,7 +35,15 @@ def settings_for(
 
 def retrier_for(clock: FakeClock, policy: RetryPolicy | None = None) -> Retrier:
     return Retrier(
-        policy or RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0, max_total_wait=60.0),
+        policy
+        or RetryPolicy(
+            max_attempts=4,
+            base_delay=1.0,
+            max_delay=30.0,
+            max_total_wait=60.0,
+            mutation_spacing=0.0,
+            github_points_per_minute=0,
+        ),
         sleep=clock.sleep,
         clock=clock.time,
         rng=random.Random(0),

@@ -15,7 +15,7 @@ from admin_requests.services.http import (
     error_message,
     rate_limit_reset_seconds,
     retry_after_seconds,
-    retry_hint,
+    retryable,
 )
 from tests.fakes import FakeAnaconda, Fault
 from tests.fakes.clock import FakeClock
@@ -57,25 +57,34 @@ def test_github_primary_rate_limit_waits_until_reset() -> None:
     assert rate_limit_reset_seconds({"x-ratelimit-remaining": "12"}, 0.0) is None
 
 
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes."
+
+
 @pytest.mark.parametrize(
-    ("status", "headers", "expected"),
+    ("status", "headers", "message", "expected"),
     [
-        (500, {}, (True, None)),
-        (503, {"Retry-After": "3"}, (True, 3.0)),
-        (429, {"Retry-After": "2"}, (True, 2.0)),
-        (429, {}, (True, None)),
-        (403, {"Retry-After": "60"}, (True, 60.0)),  # secondary rate limit
-        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "10"}, (True, 11.0)),
-        (403, {}, (False, None)),
-        (404, {}, (False, None)),
-        (409, {}, (False, None)),
-        (422, {"Retry-After": "1"}, (False, None)),
+        (500, {}, "", (True, None, False)),
+        (503, {"Retry-After": "3"}, "", (True, 3.0, False)),
+        (429, {"Retry-After": "2"}, "", (True, 2.0, True)),
+        (429, {}, "", (True, None, True)),
+        (403, {"Retry-After": "60"}, SECONDARY, (True, 60.0, True)),  # secondary rate limit
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "10"}, "", (True, 11.0, True)),
+        (403, {}, SECONDARY, (True, None, True)),  # a secondary limit without headers
+        (403, {}, "Resource not accessible by integration", (False, None, False)),
+        (404, {}, "", (False, None, False)),
+        (409, {}, "", (False, None, False)),
+        (422, {"Retry-After": "1"}, "", (False, None, False)),
     ],
 )
 def test_which_statuses_are_retried(
-    status: int, headers: dict[str, str], expected: tuple[bool, float | None]
+    status: int,
+    headers: dict[str, str],
+    message: str,
+    expected: tuple[bool, float | None, bool],
 ) -> None:
-    assert retry_hint(status, headers, 0.0) == expected
+    failure = retryable(status, headers, 0.0, message)
+    found = (False, None, False) if failure is None else (True, failure.wait, failure.rate_limited)
+    assert found == expected
 
 
 def test_server_errors_are_retried_with_growing_jittered_waits(
@@ -151,7 +160,8 @@ def test_total_wait_bound_counts_every_wait(fake_anaconda: FakeAnaconda, clock: 
     fake_anaconda.add_file("conda-forge", FILE)
     policy = RetryPolicy(max_attempts=10, max_delay=30.0, max_total_wait=50.0)
     client = HttpClient(fake_anaconda.url, timeout=TEST_TIMEOUT, retrier=retrier_for(clock, policy))
-    fake_anaconda.faults.at_rate(1.0, Fault.too_many_requests("20"))
+    # A 503's Retry-After (rate limits have their own budget: tests/services/test_limits.py).
+    fake_anaconda.faults.at_rate(1.0, Fault("status", status=503, headers=(("Retry-After", "20"),)))
     with pytest.raises(TransientError):
         client.json("GET", DIST)
     assert clock.sleeps == [20.0, 20.0]

@@ -3,6 +3,8 @@ QueueRunner (a real git repository, the real clients) while both fakes inject 5x
 with Retry-After, timeouts, connection resets and lost responses at random.
 
 Bounded by work, not time: at most ``MAX_RUNS`` runs; retries wait on a fake clock.
+GitHub's documented rate limits and the modelled anaconda.org one are in force on that
+clock (tests/fakes/limits.py), and the client paces its mutations as in production.
 At the end every request is done exactly once, each side effect happened once, no item
 was lost, no request file lost an item before that item was done (checked at every
 commit, and every commit in the history was checked), and no run crashed.
@@ -26,15 +28,13 @@ from admin_requests.queue.notify import GitHubIssueTracker
 from admin_requests.queue.report import Disposition, RunReport
 from admin_requests.queue.state import RetryPolicy as QueuePolicy
 from admin_requests.queue.state import StateStore
-from admin_requests.services import GitHubClient
 from admin_requests.services.http import RetryPolicy
 from tests.fakes import FakeAnaconda, FakeCirun, FakeGitHub, Fault
 from tests.fakes.clock import START, FakeClock
 from tests.fakes.github import REPODATA_PATCHES_WORKFLOW
-from tests.fakes.wiring import retrier_for, settings_for
+from tests.fakes.limits import AnacondaLimits, GitHubLimits
 from tests.queue.support import BOT, Repo
 from tests.soak.world import (
-    GITHUB_TOKEN,
     HOME,
     OUTPUTS,
     PATCHES,
@@ -201,13 +201,15 @@ def test_soak_mixed_queue_under_faults(
         repo.add_request(request.path.removeprefix("requests/"), request.text)
         originals[request.path] = world.items_of(request.text)
 
-    sleeps = FakeClock()  # the HTTP retries' waits
+    sleeps = FakeClock()  # the HTTP retries' waits and pacing; the fakes' limits run on it
+    # GitHub's documented rate limits and the modelled anaconda.org one, as in production;
+    # the client paces its mutations a second apart (RetryPolicy's default).
+    for limited in (gh, ac):
+        limited.time_source = sleeps.time
+    github_limits = gh.enforce_limits(GitHubLimits())
+    anaconda_limits = ac.enforce_limits(AnacondaLimits())
     policy = RetryPolicy(max_attempts=attempts, base_delay=1.0, max_delay=30.0, max_total_wait=90.0)
-    retrier = retrier_for(sleeps, policy)
-    settings = settings_for(gh, ac, http_timeout_seconds=HTTP_TIMEOUT)
-    tracker = GitHubIssueTracker(
-        GitHubClient.build(settings, GITHUB_TOKEN, retrier=retrier), f"conda-forge/{HOME}"
-    )
+    assert policy.mutation_spacing == 1.0
     inject_faults(gh, timeout=1.2, seed=seed)
     inject_faults(ac, timeout=0.8, seed=seed + 1)
     inject_faults(cirun, timeout=0.8, seed=seed + 2)
@@ -226,17 +228,15 @@ def test_soak_mixed_queue_under_faults(
         # Core retries requests parked for failing too often (the workflow's retry input).
         retry = _parked_for_attempts(world, store)
         retried += retry
+        # Built per run, as in production: per-run memos start empty.
+        services = world_services(
+            gh, ac, clock=sleeps, policy=policy, http_timeout_seconds=HTTP_TIMEOUT, cirun=cirun
+        )
+        # The tracker shares the run's client, so its writes are paced with the kinds'.
+        tracker = GitHubIssueTracker(services.github, f"conda-forge/{HOME}")
         runner = QueueRunner(
             repo.root,
-            # Built per run, as in production: per-run memos start empty.
-            services=world_services(
-                gh,
-                ac,
-                clock=sleeps,
-                policy=policy,
-                http_timeout_seconds=HTTP_TIMEOUT,
-                cirun=cirun,
-            ),
+            services=services,
             git=git,
             clock=clock,
             tracker=tracker,
@@ -245,14 +245,23 @@ def test_soak_mixed_queue_under_faults(
         reports.append(runner.run())  # a run that raised would fail the test here
         _maintainer_fixes(world, repo, store, fixed, originals)
         clock.advance(timedelta(hours=7))  # past the longest backoff: everything is due
+        sleeps.advance(timedelta(hours=7))  # the next run is as far away for the limits
 
     print(  # the figures docs/performance.md quotes
         f"\nsoak: {len(world.requests)} requests, {len(world.checks)} items, {len(reports)} "
         f"runs ({len(retried)} retries by core), "
         f"{gh.call_count + ac.call_count + cirun.call_count} HTTP calls, "
         f"{sum(f.faults.injected_by_kind.total() for f in (gh, ac, cirun))} faults, "
-        f"{len(sleeps.sleeps)} backoff waits ({sum(sleeps.sleeps):.0f} s on the fake clock)"
+        f"{len(sleeps.sleeps)} waits, backoff and mutation pacing ({sum(sleeps.sleeps):.0f} s on "
+        "the fake clock); "
+        f"GitHub's limits: {github_limits.admitted} calls admitted, refused "
+        f"{github_limits.refused or 'none'}, peak {github_limits.peak_in_flight} in flight; "
+        f"anaconda.org's modelled limit: {anaconda_limits.admitted} admitted, "
+        f"{anaconda_limits.refused} refused"
     )
+    # The limits were in force for the whole soak.
+    assert github_limits.admitted > 0
+    assert anaconda_limits.admitted > 0
 
     # Faults of every kind were injected, and often.
     for fake in (gh, ac):

@@ -350,8 +350,9 @@ class CredentialBroker:
             for repositories, token in creds.github_extra:
                 services.add_github_grant(repositories, token.reveal())
             if creds.azure_token is not None:
+                # Other services: their own rate-limit state and pacing (Retrier.sibling).
                 services.azure_devops = AzureDevOpsClient(
-                    settings, creds.azure_token.reveal(), retrier=retrier
+                    settings, creds.azure_token.reveal(), retrier=services.github.retrier.sibling()
                 )
             if creds.installations_token is not None:
                 services.app_installations = AppInstallationsClient(
@@ -359,7 +360,9 @@ class CredentialBroker:
                 )
             if creds.cirun_api_key is not None:
                 services.cirun = CirunClient(
-                    settings, creds.cirun_api_key.reveal(), retrier=retrier
+                    settings,
+                    creds.cirun_api_key.reveal(),
+                    retrier=services.github.retrier.sibling(),
                 )
             services.credentials_expiring = functools.partial(self.expiring, creds)
             if settings.rendered_dir and creds.github_token is not None:

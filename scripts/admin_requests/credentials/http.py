@@ -9,7 +9,6 @@ is what an operator needs to fix a trust policy; it still passes through the red
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +17,7 @@ import requests
 
 from admin_requests.credentials.redact import Masker
 from admin_requests.errors import CredentialError, TransientError
-from admin_requests.services.http import Retrier, RetryableFailure, retry_hint
+from admin_requests.services.http import Retrier, RetryableFailure, is_secondary_limit, retryable
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +60,17 @@ def send(
     Every other call is retried on connection errors, timeouts, 5xx and 429.
     """
     where = f"{method} {url_without_query(url)}"
+    retrier = retrier or Retrier()
+    clock = retrier.clock
 
     def attempt() -> requests.Response:
         try:
-            response = session.request(
-                method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
-            )
+            # Mints and revocations are mutations too: paced with the kinds' (GitHub's
+            # second between mutations counts every call of the installation).
+            with retrier.paced(method):
+                response = session.request(
+                    method, url, headers=dict(headers or {}), json=json, data=data, timeout=timeout
+                )
         except requests.ConnectTimeout:
             raise RetryableFailure(f"no connection within {timeout}s") from None
         except requests.ConnectionError as exc:
@@ -84,15 +88,31 @@ def send(
                 "and reachable from the runner"
             ) from None
         status = response.status_code
-        retry, wait = retry_hint(status, response.headers, time.time())
-        if retry and (status == 429 or not creates_credential):
-            raise RetryableFailure(f"HTTP {status}", wait)
+        failure = retryable(status, response.headers, clock(), _limit_message(response))
+        # A refusal by a rate limit did nothing, so even a mint may be repeated.
+        if failure is not None and (failure.rate_limited or not creates_credential):
+            raise failure
         return response
 
     try:
-        return (retrier or Retrier()).run(attempt, where)
+        return retrier.run(attempt, where)
     except TransientError as exc:
         raise error(f"{exc}") from None
+
+
+def _limit_message(response: requests.Response) -> str:
+    """The words of a 403 when they name a secondary rate limit, else nothing.
+
+    Bodies of these calls may hold tokens, so nothing else of them is kept.
+    """
+    if response.status_code != 403:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) and is_secondary_limit(message) else ""
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:

@@ -58,7 +58,8 @@ class Services:
         return cls(
             settings,
             GitHubClient.build(settings, github_token, retrier=retrier),
-            AnacondaClient(settings, anaconda_token, retrier=retrier),
+            # Its own rate-limit state and pacing: another service than GitHub.
+            AnacondaClient(settings, anaconda_token, retrier=retrier.sibling()),
         )
 
     def github_for(self, repository: str) -> GitHubClient:

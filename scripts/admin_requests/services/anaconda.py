@@ -39,7 +39,13 @@ from admin_requests.errors import (
     TransientError,
     UncertainWriteError,
 )
-from admin_requests.services.http import Retrier, RetryableFailure, never_connected, retry_hint
+from admin_requests.services.http import (
+    Pacer,
+    Retrier,
+    RetryableFailure,
+    never_connected,
+    retryable,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,11 +66,19 @@ class ProjectAdapter(HTTPAdapter):
     still expires by its ``max-age``).
     """
 
-    def __init__(self, *, timeout: float, retrier: Retrier, creates_credential: bool = False):
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        retrier: Retrier,
+        creates_credential: bool = False,
+        pacer: Pacer | None = None,
+    ):
         super().__init__(max_retries=0)  # the Retrier retries; urllib3 must not as well
         self.timeout = timeout
         self.retrier = retrier
         self.creates_credential = creates_credential
+        self.pacer = pacer
 
     def send(
         self,
@@ -78,6 +92,8 @@ class ProjectAdapter(HTTPAdapter):
         where = _where(request)
 
         def attempt() -> requests.Response:
+            if self.pacer is not None:
+                self.pacer.take_slot()  # every call, under the modelled limit
             try:
                 response = super(ProjectAdapter, self).send(
                     request,
@@ -98,14 +114,25 @@ class ProjectAdapter(HTTPAdapter):
                     ) from None
                 raise RetryableFailure(f"no answer ({type(error).__name__})") from None
             status = response.status_code
-            retry, wait = retry_hint(status, response.headers, self.retrier.clock())
-            if retry and (status == 429 or not self.creates_credential):
+            failure = retryable(status, response.headers, self.retrier.clock())
+            # A refusal by a rate limit did nothing, so even a mint may be repeated.
+            if failure is not None and (failure.rate_limited or not self.creates_credential):
                 response.close()
-                raise RetryableFailure(f"HTTP {status}", wait)
+                raise failure
             log.debug("%s -> %d", where, status)
             return response
 
         return self.retrier.run(attempt, where)
+
+
+def anaconda_pacer(retrier: Retrier) -> Pacer | None:
+    """Calls evenly spaced under the modelled limit (``anaconda_requests_per_minute``):
+    anaconda.org publishes none, so the client stays under a conservative assumption
+    rather than meet 429s (docs/performance.md). Items in threads share the slots."""
+    per_minute = retrier.policy.anaconda_requests_per_minute
+    if per_minute <= 0:
+        return None
+    return Pacer(60.0 / per_minute, sleep=retrier.sleep, clock=retrier.clock)
 
 
 def binstar(
@@ -115,11 +142,12 @@ def binstar(
     timeout: float,
     retrier: Retrier,
     creates_credential: bool = False,
+    pacer: Pacer | None = None,
 ) -> Binstar:
     """A ``Binstar`` for ``api_url`` whose session carries the project's timeout and retries."""
     client = Binstar(token=token, domain=api_url)
     adapter = ProjectAdapter(
-        timeout=timeout, retrier=retrier, creates_credential=creates_credential
+        timeout=timeout, retrier=retrier, creates_credential=creates_credential, pacer=pacer
     )
     client.session.mount("https://", adapter)
     client.session.mount("http://", adapter)
@@ -201,11 +229,13 @@ class AnacondaClient:
     ) -> None:
         self.settings = settings
         self.retrier = retrier or Retrier()
+        self.pacer = anaconda_pacer(self.retrier)
         self.api = binstar(
             settings.anaconda_api_url,
             token,
             timeout=settings.http_timeout_seconds,
             retrier=self.retrier,
+            pacer=self.pacer,
         )
 
     def __repr__(self) -> str:  # never show the session's headers

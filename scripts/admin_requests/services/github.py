@@ -38,7 +38,7 @@ from admin_requests.services.http import (
     error_message,
     never_connected,
     permanent_error,
-    retry_hint,
+    retryable,
 )
 
 if TYPE_CHECKING:  # credentials/ imports the request kinds, which import this module
@@ -194,12 +194,13 @@ class GitHubClient:
                 raise RetryableFailure("the answer was not JSON") from None
             except GithubException as error:
                 headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
-                retry, wait = retry_hint(error.status, headers, self.retrier.clock())
-                if retry and not repeatable and error.status >= 500:
+                message = _message(error)
+                failure = retryable(error.status, headers, self.retrier.clock(), message)
+                if failure is not None and not repeatable and not failure.rate_limited:
                     raise uncertain(f"HTTP {error.status}") from None
-                if retry:
-                    raise RetryableFailure(f"HTTP {error.status}", wait) from None
-                raise permanent_error(error.status, what, _message(error)) from None
+                if failure is not None:
+                    raise failure from None
+                raise permanent_error(error.status, what, message) from None
             except RetryableFailure as failure:  # _checked_json: a proxy page, not JSON
                 if not repeatable:
                     raise uncertain(failure.reason) from None
@@ -208,7 +209,8 @@ class GitHubClient:
         return self.retrier.run(attempt, what)
 
     def _raw(self, verb: str, url: str, **kwargs: Any) -> Any:
-        _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
+        with self.retrier.paced(verb):  # mutations a second apart, as GitHub asks
+            _, data = self.gh.requester.requestJsonAndCheck(verb, url, **kwargs)
         return _checked_json(data)
 
     def _get_page(self, url: str, params: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
