@@ -310,13 +310,13 @@ def _describe_claims(output: str, others: list[Claim], repository: str) -> str:
         if claim.glob is not None:
             globs.setdefault(owner, []).append(claim.glob)
     parts = []
-    for owner, outputs in sorted(registered.items()):
+    if registered and not is_glob(output):
+        owners = ", ".join(sorted(registered))
+        parts.append(f"the output {output!r} is already registered to {owners}")
+    for owner, outputs in sorted(registered.items()) if is_glob(output) else ():
         names = sorted(set(outputs))
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        if is_glob(output):
-            parts.append(f"the glob {output!r} matches outputs registered to {owner}: {shown}")
-        else:
-            parts.append(f"the output {output!r} is already registered to {owner}")
+        parts.append(f"the glob {output!r} matches outputs registered to {owner}: {shown}")
     for owner, owned in sorted(globs.items()):
         listed = ", ".join(repr(g) for g in sorted(set(owned)))
         if is_glob(output):
