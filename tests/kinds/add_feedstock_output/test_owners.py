@@ -137,17 +137,6 @@ def test_a_truncated_tree_is_read_one_sub_tree_at_a_time(
     assert gh.count("GET", r"/git/trees/") - calls == 1 + 1 + len(shards)
 
 
-def test_the_whole_registry_is_past_githubs_limit_for_one_recursive_tree() -> None:
-    # conda-forge's feedstock-outputs: 32,676 files; a recursive tree of its root is
-    # about 9.8 MB and GitHub truncates at 7 MB. The fake does too, on as many files.
-    files = {f"outputs/a/b/c/output-{n:05}.json": b'{"feedstocks": ["x"]}' for n in range(32_676)}
-    folder = git_trees.folders(files)[""]
-    url = "https://api.github.com/repos/conda-forge/feedstock-outputs"
-    tree, truncated = git_trees.entries(folder, recursive=True, url=url)
-    assert truncated
-    assert 0 < len(tree) < len(files)
-
-
 def test_shard_folders_follow_the_sharding_of_config_json() -> None:
     config = OutputsConfig("outputs", 3, "z")
     assert owners.shard_folder("py", config) == ("outputs/p/y/z", False)
@@ -165,9 +154,3 @@ def test_a_glob_wider_than_the_check_reads_is_a_warning(
     problems = _preflight(gh, "  llvmdev: ['libllvm1*']\n")
     assert _found(problems) == [("glob-too-wide", "warning", 3, 13)]
     assert "the owners of 10 of them were not checked" in problems[0].message
-
-
-def test_an_unreadable_registry_is_a_warning_not_a_verdict(gh: FakeGitHub) -> None:
-    del gh.repo(OUTPUTS).files["config.json"]
-    problems = _preflight(gh, "  foo: [pyarrow]\n")
-    assert _found(problems) == [("online-check-unavailable", "warning", 3, 9)]
