@@ -1918,7 +1918,7 @@ class FakeGitHub(FakeServer):
 
     def _register_blob_routes(self) -> None:
         self.route("GET", "/repos/{owner}/{repo}/git/blobs/{sha}", self._get_blob)
-        self.route("GET", "/repos/{owner}/{repo}/git/trees/{sha:path}", self._get_tree)
+        self.route("GET", "/repos/{owner}/{repo}/git/trees/{sha}", self._get_tree)
 
     def _get_blob(self, request: Request) -> Response:
         repo = self._authorise(request, "contents", "read", request.params["repo"])
