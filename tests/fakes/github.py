@@ -40,7 +40,7 @@ from nacl.public import PrivateKey, SealedBox
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from . import openapi
+from . import git_trees, openapi
 from .limits import GitHubLimits, RateLimiter
 from .server import FakeServer, HttpError, Request, Response
 
@@ -922,17 +922,70 @@ class FakeGitHub(FakeServer):
         files = self._files_of(repo, request.query.get("ref"))
         if path in files:
             return Response(200, self._content_json(repo.name, path, files[path]))
+        folder = git_trees.folders(files).get(path)
+        if folder is None:
+            raise HttpError(404, "Not Found")
         listing = [
-            {
-                k: v
-                for k, v in self._content_json(repo.name, name, content).items()
-                if k not in ("content", "encoding")  # a listing has no content
-            }
-            for name, content in sorted(files.items())
-            if name.startswith(path + "/") and "/" not in name[len(path) + 1 :]
+            self._listed_file(repo.name, f"{path}/{name}", content)
+            for name, content in sorted(folder.files.items())
         ]
-        if listing:
-            return Response(200, listing)
+        # Its folders too, as GitHub lists them: type "dir", the folder's tree SHA.
+        listing += [self._folder_json(repo.name, sub) for _, sub in sorted(folder.folders.items())]
+        return Response(200, sorted(listing, key=lambda entry: str(entry["name"])))
+
+    def _listed_file(self, repo: str, path: str, content: bytes) -> dict[str, Any]:
+        entry = self._content_json(repo, path, content)
+        del entry["content"], entry["encoding"]  # a listing has no content
+        entry["_links"] = {"self": entry["url"], "git": entry["git_url"], "html": entry["html_url"]}
+        return entry
+
+    def _folder_json(self, repo: str, folder: git_trees.Folder) -> dict[str, Any]:
+        url = f"{self._repo_url(repo)}/contents/{folder.path}"
+        return {
+            "type": "dir",
+            "size": 0,
+            "name": folder.path.rsplit("/", 1)[-1],
+            "path": folder.path,
+            "sha": folder.sha,
+            "url": url,
+            "git_url": f"{self._repo_url(repo)}/git/trees/{folder.sha}",
+            "html_url": f"https://github.com/{self.org}/{repo}/tree/main/{folder.path}",
+            "download_url": None,
+            "_links": {
+                "self": url,
+                "git": f"{self._repo_url(repo)}/git/trees/{folder.sha}",
+                "html": f"https://github.com/{self.org}/{repo}/tree/main/{folder.path}",
+            },
+        }
+
+    def _get_tree(self, request: Request) -> Response:
+        """A folder by its tree SHA, or a branch's root folder by the branch's name."""
+        repo = self._authorise(request, "contents", "read", request.params["repo"])
+        assert repo is not None
+        wanted = request.params["sha"]
+        branch = wanted if f"refs/heads/{wanted}" in repo.refs else None
+        sources = (
+            [self._files_of(repo, branch)] if branch else [repo.files, *repo.branch_files.values()]
+        )
+        for files in sources:
+            for folder in git_trees.folders(files).values():
+                if branch is not None and folder.path != "":
+                    continue
+                if branch is None and folder.sha != wanted:
+                    continue
+                # Any value of 'recursive' asks for every level (0 and "false" included).
+                tree, truncated = git_trees.entries(
+                    folder, recursive="recursive" in request.query, url=self._repo_url(repo.name)
+                )
+                return Response(
+                    200,
+                    {
+                        "sha": folder.sha,
+                        "url": f"{self._repo_url(repo.name)}/git/trees/{folder.sha}",
+                        "tree": tree,
+                        "truncated": truncated,
+                    },
+                )
         raise HttpError(404, "Not Found")
 
     def _put_contents(self, request: Request) -> Response:
@@ -2003,6 +2056,7 @@ class FakeGitHub(FakeServer):
 
     def _register_blob_routes(self) -> None:
         self.route("GET", "/repos/{owner}/{repo}/git/blobs/{sha}", self._get_blob)
+        self.route("GET", "/repos/{owner}/{repo}/git/trees/{sha}", self._get_tree)
 
     def _get_blob(self, request: Request) -> Response:
         repo = self._authorise(request, "contents", "read", request.params["repo"])

@@ -134,6 +134,9 @@ def _without_required(value: Any, *, names: bool = False) -> Any:
         )
         for key, item in value.items()
         if names or not (key == "required" and isinstance(item, list))
+        # GitHub's contents answer discriminates on "type", which a folder's listing (an
+        # array) does not have: the validator would refuse every listing. anyOf decides.
+        if names or key != "discriminator"
     }
 
 

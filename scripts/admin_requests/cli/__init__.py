@@ -32,6 +32,7 @@ from admin_requests.config import Settings
 from admin_requests.errors import UsageError
 from admin_requests.queue.lease import DEFAULT_TTL
 from admin_requests.validation.checker import FileReport, check_paths
+from admin_requests.validation.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,60 @@ def _print_text(reports: list[FileReport]) -> None:
     print(f"{len(reports)} file(s) checked: {len(reports) - bad} valid, {bad} with problems.")
 
 
-def command_check(args: argparse.Namespace) -> int:
-    protected = Settings.from_environ().protected_repositories
-    reports = check_paths(_resolve_paths(args), protected=protected)
+def _online_token(environ: Mapping[str, str]) -> str:
+    token = environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UsageError(
+            "--online reads GitHub and needs a token: set GITHUB_TOKEN (in Actions, the "
+            "job's read-only token: GITHUB_TOKEN: ${{ github.token }} on that step only)"
+        )
+    return token
+
+
+def _online_problems(
+    reports: list[FileReport], settings: Settings, token: str
+) -> dict[str, list[Problem]]:
+    """Each valid file's read-only online checks (its kind's preflight), by file.
+
+    The same checks a dry run makes (does the feedstock exist; does a name or glob
+    already belong to another feedstock...), with the job's read-only GITHUB_TOKEN.
+    Files that failed offline are not looked up: their problems come first.
+    """
+    # Imported here: the offline check loads no client (module docstring).
+    from admin_requests.kinds import REGISTRY
+    from admin_requests.services import Services
+
+    services = Services.build(settings, github_token=token, anaconda_token=None)
+    found: dict[str, list[Problem]] = {}
+    for report in reports:
+        if not report.ok or report.model is None or report.action is None:
+            continue
+        try:
+            problems = REGISTRY[report.action].preflight(report.model, services)
+        except Exception as exc:  # one file's failure must not hide the others' findings
+            log.exception("online checks of %s raised", report.path)
+            problems = [
+                Problem(
+                    report.path,
+                    1,
+                    1,
+                    "online-check-failed",
+                    f"the online checks of this file failed ({type(exc).__name__}); they were "
+                    "not made. Run 'admin-requests check --online' again, or ask core.",
+                    severity="warning",
+                )
+            ]
+        found[report.path] = sorted(problems, key=lambda p: (p.line, p.column))
+        report.problems = sorted([*report.problems, *problems], key=lambda p: (p.line, p.column))
+    return found
+
+
+def command_check(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
+    settings = Settings.from_environ(environ)
+    paths = _resolve_paths(args)
+    token = _online_token(environ) if args.online else None
+    reports = check_paths(paths, protected=settings.protected_repositories)
+    online = None if token is None else _online_problems(reports, settings, token)
     if args.format == "json":
         problems = [p.as_dict() for r in reports for p in r.problems]
         # JSON escapes that decode to the same text, so no line holds a workflow command.
@@ -97,7 +149,13 @@ def command_check(args: argparse.Namespace) -> int:
         print(text.replace("::", ":\\u003a").replace("##[", "##\\u005b"))
     else:
         _print_text(reports)
-    if running_in_actions():
+    if running_in_actions(environ) and online is not None:
+        # The offline step annotated the rest already: only what was found online.
+        for found in online.values():
+            for problem in found:
+                print(error_annotation(problem))
+        append_step_summary(render("check_online_summary.md.j2", reports=reports, online=online))
+    elif running_in_actions(environ):
         for report in reports:
             for problem in report.problems:
                 print(error_annotation(problem))
@@ -217,13 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GIT_REF",
         help="check only the files under requests/ added or changed since this commit",
     )
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also run each valid file's read-only online checks (needs GITHUB_TOKEN): "
+        "does the feedstock exist, does a name or glob already belong to another feedstock",
+    )
     check.set_defaults(handler=command_check)
 
     plan = sub.add_parser("plan", help="show the items each request will act on")
     plan.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or folders (default: requests/)"
     )
-    plan.set_defaults(handler=command_plan, changed_since=None)
+    plan.set_defaults(handler=command_plan, changed_since=None, online=False)
 
     run = sub.add_parser(
         "run",

@@ -68,6 +68,15 @@ class FileContent:
 
 
 @dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a folder: a file (``blob``), a folder (``tree``) or a submodule."""
+
+    path: str  # relative to the folder that was listed
+    type: str  # "blob", "tree" or "commit" (the contents API's "file" and "dir" mapped)
+    sha: str
+
+
+@dataclass(frozen=True)
 class GitCommit:
     """A git commit object as the Git Data API has it."""
 
@@ -331,6 +340,56 @@ class GitHubClient:
                 f"{size} bytes; nothing was written, it is read again in a later run."
             )
         return FileContent(path, content, blob)
+
+    def list_folder(self, repo: str, path: str) -> list[TreeEntry] | None:
+        """What is directly in folder ``path`` on the default branch; None if it is absent.
+
+        The contents API, which lists at most 1,000 entries: for small folders (the
+        parents of feedstock-outputs' shards); list large ones with ``get_tree``.
+        """
+        try:
+            data = self._call(
+                f"list {path!r} in {self.full_name(repo)!r}",
+                lambda: self._raw("GET", self._url(repo, f"/contents/{quote(path)}")),
+            )
+        except NotFoundError:
+            return None
+        if not isinstance(data, list):
+            raise PermanentError(
+                f"{path!r} in {self.full_name(repo)!r} is a file, not a folder; check the "
+                "configured path."
+            )
+        kinds = {"file": "blob", "dir": "tree", "submodule": "commit"}
+        return [
+            TreeEntry(
+                str(entry["name"]),
+                kinds.get(str(entry["type"]), str(entry["type"])),
+                str(entry["sha"]),
+            )
+            for entry in data
+        ]
+
+    def get_tree(
+        self, repo: str, sha: str, *, recursive: bool = False
+    ) -> tuple[list[TreeEntry], bool]:
+        """A git tree's entries (every level below it when ``recursive``), and whether
+        GitHub truncated the list (past 100,000 entries or 7 MB when recursive)."""
+        params = {"recursive": "1"} if recursive else None
+        data = self._call(
+            f"read tree {sha[:12]} in {self.full_name(repo)!r}",
+            lambda: self._raw(
+                "GET", self._url(repo, f"/git/trees/{quote(sha)}"), parameters=params
+            ),
+        )
+        entries = [
+            TreeEntry(str(entry["path"]), str(entry["type"]), str(entry["sha"]))
+            for entry in data.get("tree") or []
+        ]
+        return entries, bool(data.get("truncated"))
+
+    def get_blob(self, repo: str, sha: str) -> bytes:
+        """A file's bytes by its blob sha (as a tree lists it)."""
+        return self._blob(repo, sha)
 
     def _blob(self, repo: str, blob: str) -> bytes:
         """A file's bytes from the blobs API (any size up to 100 MB)."""

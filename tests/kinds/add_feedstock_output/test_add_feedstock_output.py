@@ -211,12 +211,13 @@ def test_preflight_says_when_an_output_or_glob_belongs_to_another_feedstock(
         "  foo: [py, foo-core, 'libarrow*']\n  arrow: ['libarrow*']\n"
     )
     problems = request.kind.preflight(request.model, services_for(gh, None))
+    # Errors: two feedstocks able to upload one name is a real conflict (test_owners.py).
     assert [(p.code, p.severity, p.line, p.column) for p in problems] == [
-        ("owned-elsewhere", "warning", 3, 9),
-        ("owned-elsewhere", "warning", 3, 23),
+        ("owned-elsewhere", "error", 3, 9),
+        ("owned-elsewhere", "error", 3, 23),
     ]
     assert "the output 'py' is already registered to python-feedstock" in problems[0].message
-    assert "'libarrow*' is already allowed for arrow-feedstock" in problems[1].message
+    assert "it overlaps arrow-feedstock's allowed glob 'libarrow*'" in problems[1].message
     assert "agreement of those feedstocks' maintainers" in problems[1].message
 
 

@@ -18,6 +18,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from admin_requests.access import Access
 from admin_requests.errors import NotFoundError, PermanentError
+from admin_requests.kinds.add_feedstock_output.owners import Claim, OutputsRegistry
 from admin_requests.kinds.contract import (
     Item,
     Outcome,
@@ -197,13 +198,7 @@ class AddFeedstockOutputKind(RequestKind[FeedstockOutputsRequest, OutputParams])
         problems = feedstocks_exist(model.path, keys, services, bare=lambda key: str(_bare(key)))
         for key, outputs in model.feedstock_to_output_mapping:
             for output in outputs:
-                problems += check_online(
-                    model.path,
-                    output,
-                    functools.partial(_owned_elsewhere, services, str(_bare(key)), str(output)),
-                    "owned-elsewhere",
-                    severity="warning",
-                )
+                problems += _ownership_problems(model.path, output, services, str(_bare(key)))
         return problems
 
     def execute(self, item: Item[OutputParams], services: Services) -> Outcome:
@@ -343,43 +338,107 @@ def _commit_message(items: list[Item[OutputParams]]) -> str:
     return subject + "\n\n" + "\n".join(lines) + "\n"
 
 
-def _owned_elsewhere(services: Services, feedstock: str, output: str) -> str | None:
-    """Say plainly when ``output`` already belongs to other feedstocks, for the reviewer."""
-    repository = services.settings.feedstock_outputs_repository
-    github = services.github_for(repository)
-    if is_glob(output):
-        found = github.get_file(repository, ALLOWLIST_PATH)
-        others = _feedstocks_with_glob(found.content if found else None, output) - {feedstock}
-        what = f"the glob {output!r} is already allowed for"
-    else:
-        found = github.get_file(repository, sharded_path(output, outputs_config(services)))
-        others = _registered_feedstocks(found.content if found else None) - {feedstock}
-        what = f"the output {output!r} is already registered to"
-    if not others:
-        return None
-    owners = ", ".join(f"{name}-feedstock" for name in sorted(others))
-    return (
-        f"{what} {owners}; adding it lets {feedstock}-feedstock upload it too. Merge only "
-        "with the agreement of those feedstocks' maintainers, linked in the pull request."
+def outputs_registry(services: Services) -> OutputsRegistry:
+    """The run's read-only view of feedstock-outputs (shared by every file it checks)."""
+
+    config = outputs_config(services)  # memo() holds its lock while building: not inside
+    return services.memo(
+        "feedstock-outputs-registry", lambda: OutputsRegistry(services, config, ALLOWLIST_PATH)
     )
 
 
-def _registered_feedstocks(content: bytes | None) -> set[str]:
-    try:
-        feedstocks = json.loads(content)["feedstocks"] if content else []
-    except (ValueError, KeyError, TypeError):
-        return set()  # a broken file is reported when the item is carried out
-    return {str(name) for name in feedstocks} if isinstance(feedstocks, list) else set()
+def _ownership_problems(
+    path: str, output: Text, services: Services, feedstock: str
+) -> list[Problem]:
+    problems = check_online(
+        path,
+        output,
+        functools.partial(_owned_elsewhere, services, feedstock, str(output)),
+        "owned-elsewhere",
+    )
+    if problems:
+        return problems  # a conflict, or the registry could not be read: nothing to add
+    return check_online(
+        path,
+        output,
+        functools.partial(_too_wide, services, feedstock, str(output)),
+        "glob-too-wide",
+        severity="warning",
+    )
 
 
-def _feedstocks_with_glob(content: bytes | None, glob: str) -> set[str]:
-    try:
-        data = YAML(typ="safe").load(content) if content else None
-    except YAMLError:
-        return set()
-    if not isinstance(data, dict):
-        return set()
-    return {str(name) for name, globs in data.items() if isinstance(globs, list) and glob in globs}
+def _owned_elsewhere(services: Services, feedstock: str, output: str) -> str | None:
+    """Say plainly when ``output`` already belongs to other feedstocks, for the reviewer.
+
+    The same facts the validation service goes by: the output's own file and the
+    allowlist's globs (owners.py). The preflight of a dry run and ``check --online`` on
+    the pull request both report it, as an error: two feedstocks able to upload one
+    name is what feedstock-outputs exists to prevent.
+    """
+    registry = outputs_registry(services)
+    found = registry.claims(output)
+    others = found.others(feedstock)
+    repository = services.settings.feedstock_outputs_repository
+    if not others:
+        return None
+    owners = ", ".join(sorted({f"{c.feedstock}-feedstock" for c in others}))
+    facts = _describe_claims(output, others, repository)
+    if found.unread:
+        facts += f" ({found.unread} more matching outputs were not read)"
+    if is_glob(output):
+        effect = f"with this glob, {feedstock}-feedstock could upload them too"
+        narrow = ", narrow the glob so it matches none of them,"
+    else:
+        effect = f"adding it lets {feedstock}-feedstock upload it too"
+        narrow = ""
+    return (
+        f"{facts}; {effect}. If the output moves to {feedstock}-feedstock or is to be "
+        f"shared with it, link the agreement of those feedstocks' maintainers ({owners}) in "
+        f"the pull request; core may then merge despite this check. Otherwise remove it"
+        f"{narrow} from the request."
+    )
+
+
+def _too_wide(services: Services, feedstock: str, output: str) -> str | None:
+    """A glob that matches more registered outputs than the check reads, all seemingly
+    the requester's own: say what was not looked at."""
+    found = outputs_registry(services).claims(output)
+    if not found.unread or found.others(feedstock):
+        return None  # nothing left unread, or already an error
+    return (
+        f"the glob {output!r} matches more registered outputs than the check reads; the "
+        f"owners of {found.unread} of them were not checked. Narrow the glob, or check in "
+        f"{services.settings.feedstock_outputs_repository} that they are all "
+        f"{feedstock}-feedstock's."
+    )
+
+
+def _describe_claims(output: str, others: list[Claim], repository: str) -> str:
+    registered: dict[str, list[str]] = {}
+    globs: dict[str, list[str]] = {}
+    for claim in others:
+        owner = f"{claim.feedstock}-feedstock"
+        if claim.output is not None:
+            registered.setdefault(owner, []).append(claim.output)
+        if claim.glob is not None:
+            globs.setdefault(owner, []).append(claim.glob)
+    parts = []
+    if registered and not is_glob(output):
+        owners = ", ".join(sorted(registered))
+        parts.append(f"the output {output!r} is already registered to {owners}")
+    for owner, outputs in sorted(registered.items()) if is_glob(output) else ():
+        names = sorted(set(outputs))
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        parts.append(f"the glob {output!r} matches outputs registered to {owner}: {shown}")
+    for owner, owned in sorted(globs.items()):
+        listed = ", ".join(repr(g) for g in sorted(set(owned)))
+        if is_glob(output):
+            parts.append(f"it overlaps {owner}'s allowed glob {listed}")
+        else:
+            parts.append(f"it matches {owner}'s allowed glob {listed}, so {owner} may register it")
+    where = sorted({claim.path for claim in others})
+    shown_where = ", ".join(where[:3]) + (" ..." if len(where) > 3 else "")
+    return f"{'; '.join(parts)} (in {repository}: {shown_where})"
 
 
 @dataclass(frozen=True)
