@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a request file the processing run un-parks and retries (as 'run --retry')",
     )
     render.set_defaults(handler=_command_render)
+
+    from admin_requests.cli.create_feedstocks import add_parser as add_creation
+
+    add_creation(sub)  # its commands import their clients when they run
     return parser
 
 
