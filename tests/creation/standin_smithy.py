@@ -50,16 +50,25 @@ def init(args: argparse.Namespace) -> None:
     target.mkdir(parents=True)
     _git("init", "--quiet", cwd=target)
     shutil.copytree(recipe, target / "recipe")
-    text = (recipe / ("recipe.yaml" if (recipe / "recipe.yaml").is_file() else "meta.yaml")).read_text()
+    text = (
+        recipe / ("recipe.yaml" if (recipe / "recipe.yaml").is_file() else "meta.yaml")
+    ).read_text()
     if "STANDIN_AZURE" in text:
         config = "{}\n"
     else:
-        config = "provider:\n  linux_64: github_actions\n  osx_64: github_actions\n  win_64: github_actions\n"
+        platforms = ("linux_64", "osx_64", "win_64")
+        config = "provider:\n" + "".join(f"  {p}: github_actions\n" for p in platforms)
     (target / "conda-forge.yml").write_text(config)
     (target / "LICENSE.txt").write_text("BSD-3-Clause\n")
     (target / ".gitignore").write_text("*.pyc\nbuild_artifacts\n")
     _git("add", "-A", cwd=target)
-    _git("commit", "--quiet", "-m", "Initial feedstock commit with conda-smithy stand-in.", cwd=target)
+    _git(
+        "commit",
+        "--quiet",
+        "-m",
+        "Initial feedstock commit with conda-smithy stand-in.",
+        cwd=target,
+    )
 
 
 def rerender(args: argparse.Namespace) -> None:

@@ -155,7 +155,9 @@ class World:
         return sorted(Path(p).name for p in out.splitlines())
 
     def remote_log(self) -> list[str]:
-        return git("log", "--format=%s", "main", cwd=self.server.bare("staged-recipes")).splitlines()
+        return git(
+            "log", "--format=%s", "main", cwd=self.server.bare("staged-recipes")
+        ).splitlines()
 
     def pushes_to(self, repo: str) -> int:
         return sum(1 for p in self.server.pushes if p.repository == repo)
@@ -166,7 +168,10 @@ class World:
 
     def fail_pushes(self, repo: str, *calls: int) -> None:
         self.server.faults.on_call(
-            *calls, fault=Fault.server_error(500), method="POST", path=rf"/{repo}\.git/git-receive-pack"
+            *calls,
+            fault=Fault.server_error(500),
+            method="POST",
+            path=rf"/{repo}\.git/git-receive-pack",
         )
 
     # -- a run ------------------------------------------------------------------------
@@ -199,7 +204,10 @@ class World:
             http_timeout_seconds=5,
         )
         return open_broker(
-            self.settings, credentials, masker=Masker(in_actions=False), retrier=retrier_for(self.clock)
+            self.settings,
+            credentials,
+            masker=Masker(in_actions=False),
+            retrier=retrier_for(self.clock),
         )
 
     def run(
@@ -258,11 +266,14 @@ class World:
 
 @contextmanager
 def creation_world(tmp: Path) -> Iterator[World]:
+    tmp.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         github = stack.enter_context(FakeGitHub())
         server = stack.enter_context(FakeGitServer(github, tmp / "served"))
         server.serve_new_repositories()
-        app = github.configure_app(APP_ID, installation_id=INSTALLATION, permissions=APP_PERMISSIONS)
+        app = github.configure_app(
+            APP_ID, installation_id=INSTALLATION, permissions=APP_PERMISSIONS
+        )
         key_file = tmp / "app.pem"
         assert app.private_key_pem is not None
         key_file.write_bytes(app.private_key_pem)
@@ -322,7 +333,9 @@ def _seed(world: World) -> None:
     staged.admin.rulesets[1] = dict(STAGED_RULESET)
     for number, (name, commit) in enumerate(commits.items(), start=100):
         github.add_commit_pull("staged-recipes", commit, number, user=f"{name}-author")
-        staged.pulls[number] = FakePull(number, f"Add {name}", "", f"add-{name}", "main", f"{name}-author", "closed")
+        staged.pulls[number] = FakePull(
+            number, f"Add {name}", "", f"add-{name}", "main", f"{name}-author", "closed"
+        )
         world.pulls[name] = number
     github.add_token(READ_TOKEN, repositories=["staged-recipes"], permissions={"contents": "read"})
     env = {"GIT_TERMINAL_PROMPT": "0"}

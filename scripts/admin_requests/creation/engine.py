@@ -149,11 +149,23 @@ class CreationRun:
                 finished = self._finished_elsewhere(name)
                 if finished is not None:
                     report.results.append(finished)
+        # The feedstocks are ready: say so first (once), then remove the recipes. A run
+        # that stops in between is finished by the next, which says nothing twice.
+        for result in ready:
+            self.notifier.comment(
+                result.recipe,
+                self._ready_words(result.recipe, result.feedstock, result.steps),
+                once=True,
+            )
         if ready:
             report.removal_commit = self._remove(ready)
         for result in ready:
             if report.removal_commit is not None:
-                self._announce(result)
+                self._finish(result.recipe, result.issue)
+                result.status = "created"
+                result.detail = (
+                    f"created {self._url(result.feedstock)}; recipe removed from staged-recipes"
+                )
             else:
                 result.status = "removal-failed"
         return report
@@ -242,20 +254,7 @@ class CreationRun:
         return progress
 
     def _refused_name(self, feedstock: str) -> str | None:
-        problem = (
-            check_feedstock_name(feedstock) if feedstock else "the rendering names no feedstock"
-        )
-        if problem:
-            return f"the feedstock name is refused: {problem}"
-        if feedstock.lower() in RESERVED_NAMES:
-            return (
-                f"the feedstock name {feedstock!r} is reserved (it would name one of the "
-                "organisation's teams); rename the package in a new pull request."
-            )
-        protected = check_target_repository(
-            feedstock, f"{feedstock}-feedstock", self.settings.protected_repositories
-        )
-        return f"the feedstock name is refused: {protected}" if protected else None
+        return refused_name(feedstock, self.settings)
 
     def _failed(self, progress: RecipeProgress, error: str, *, permanent: bool) -> RecipeResult:
         state = progress.state.after_failed_attempt(
@@ -275,9 +274,8 @@ class CreationRun:
                 state = _with_issue(state, issue)
                 progress = RecipeProgress(state, progress.feedstock, progress.steps)
             self.store.save(progress)
-            self.notifier.comment(
-                progress.recipe, stuck_comment(progress.recipe, error, state.issue)
-            )
+            where = f"{self.settings.repository}#{state.issue}" if state.issue else None
+            self.notifier.comment(progress.recipe, stuck_comment(progress.recipe, error, where))
             return self._result(progress, "parked", error)
         self.store.save(progress)
         return self._result(progress, "retrying", error)
@@ -317,24 +315,27 @@ class CreationRun:
         self.checkpoint("removal pushed")
         return git.head()
 
-    def _announce(self, result: RecipeResult) -> None:
-        url = f"https://github.com/{self.settings.organisation}/{result.feedstock}-feedstock"
-        self._finish(result.recipe, result.feedstock, result.steps, result.issue, url)
-        result.status = "created"
-        result.detail = f"created {url}; recipe removed from staged-recipes"
+    def _url(self, feedstock: str) -> str:
+        return f"https://github.com/{self.settings.organisation}/{feedstock}-feedstock"
 
-    def _finish(
-        self, recipe: str, feedstock: str, steps: dict[str, str], issue: int | None, url: str
-    ) -> None:
-        notes = [f"outputs: {steps['outputs']}"] if "owned" in steps.get("outputs", "") else []
-        if "none:" in steps.get("outputs", ""):
+    def _ready_words(self, recipe: str, feedstock: str, steps: dict[str, str]) -> str:
+        outputs = steps.get("outputs", "")
+        notes = [f"outputs: {outputs}"] if "owned" in outputs else []
+        if outputs.startswith("none:"):
             notes.append(
                 "no output name could be read from the recipe: if uploads fail with "
                 "'output not allowed', ask for them with an add_feedstock_output request"
             )
-        self.notifier.comment(recipe, ready_comment(recipe, url, notes))
-        if issue is not None and not self.notifier.close_issue(recipe, issue, url):
-            return  # the state stays, and the next run closes the issue
+        return ready_comment(recipe, self._url(feedstock), notes)
+
+    def _finish(self, recipe: str, issue: int | None) -> None:
+        """Close the recipe's issue (found by its marker when the state was lost), then
+        forget the recipe; a failed close keeps the state so the next run closes it."""
+        progress = self.store.load(recipe)
+        feedstock = progress.feedstock if progress else ""
+        issue = issue or self.notifier.find_issue(recipe)
+        if issue is not None and not self.notifier.close_issue(recipe, issue, self._url(feedstock)):
+            return
         self.store.delete(recipe)
 
     def _finished_elsewhere(self, recipe: str) -> RecipeResult | None:
@@ -343,10 +344,29 @@ class CreationRun:
         progress = self.store.load(recipe)
         if progress is None or set(progress.steps) != set(STEP_NAMES):
             return None
-        url = f"https://github.com/{self.settings.organisation}/{progress.feedstock}-feedstock"
-        self._finish(recipe, progress.feedstock, progress.steps, progress.state.issue, url)
+        self.notifier.comment(
+            recipe, self._ready_words(recipe, progress.feedstock, progress.steps), once=True
+        )
+        self._finish(recipe, progress.state.issue)
+        url = self._url(progress.feedstock)
         return RecipeResult(recipe, progress.feedstock, "created", f"created {url}", progress.steps)
 
 
 def _with_issue(state: RequestState, issue: int) -> RequestState:
     return dataclasses.replace(state, issue=issue)
+
+
+def refused_name(feedstock: str, settings: Settings) -> str | None:
+    """Why a rendered feedstock name may not be created (None: it may)."""
+    problem = check_feedstock_name(feedstock) if feedstock else "the rendering names no feedstock"
+    if problem:
+        return f"the feedstock name is refused: {problem}"
+    if feedstock.lower() in RESERVED_NAMES:
+        return (
+            f"the feedstock name {feedstock!r} is reserved (it would name one of the "
+            "organisation's teams); rename the package in a new pull request."
+        )
+    protected = check_target_repository(
+        feedstock, f"{feedstock}-feedstock", settings.protected_repositories
+    )
+    return f"the feedstock name is refused: {protected}" if protected else None

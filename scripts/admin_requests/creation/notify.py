@@ -47,7 +47,7 @@ def ready_comment(recipe: str, url: str, notes: list[str]) -> str:
     return "\n".join([*lines, "", recipe_marker(recipe)])
 
 
-def stuck_comment(recipe: str, reason: str, issue: int | None) -> str:
+def stuck_comment(recipe: str, reason: str, issue: str | None) -> str:
     where = f" (tracked in {issue})" if issue else ""
     return "\n".join(
         [
@@ -77,8 +77,12 @@ class RecipeNotifier:
         pulls = services.github.pulls_for_commit(STAGED_RECIPES, commit)
         return pulls[0].number if pulls else None
 
-    def comment(self, recipe: str, body: str) -> int | None:
-        """Comment on the recipe's pull request; its number, or None (none found, or failed)."""
+    def comment(self, recipe: str, body: str, *, once: bool = False) -> int | None:
+        """Comment on the recipe's pull request; its number, or None (none found, or failed).
+
+        With ``once``, not when any comment there already says exactly this (the ready
+        comment of a run that stopped before removing the recipe).
+        """
         access = Access((STAGED_RECIPES,), {"pull_requests": "write"})
         try:
             with self.services(access, f"comment on the pull request of recipes/{recipe}") as s:
@@ -86,6 +90,11 @@ class RecipeNotifier:
                 if number is None:
                     log.warning("no pull request found for recipes/%s; not commented", recipe)
                     return None
+                if once and any(
+                    c.strip() == body.strip()
+                    for c in s.github.comment_bodies(STAGED_RECIPES, number)
+                ):
+                    return number
                 tracker = GitHubIssueTracker(s.github, f"{self.organisation}/{STAGED_RECIPES}")
                 tracker.comment_on_issue(number, body)
                 return number
@@ -120,6 +129,17 @@ class RecipeNotifier:
         except (AdminRequestsError, ConnectionError) as error:
             log.warning("could not open the issue for recipes/%s: %s", recipe, error)
             return None
+
+    def find_issue(self, recipe: str) -> int | None:
+        if self.tracker is None:
+            return None
+        mark = recipe_marker(recipe)
+        try:
+            found = self.tracker.open_issues_with_label(STUCK_LABEL)
+        except (AdminRequestsError, ConnectionError) as error:
+            log.warning("could not look for the issue of recipes/%s: %s", recipe, error)
+            return None
+        return next((issue.number for issue in found if mark in issue.body), None)
 
     def close_issue(self, recipe: str, number: int, url: str) -> bool:
         if self.tracker is None:
