@@ -32,15 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from admin_requests.config import Settings
-from admin_requests.credentials.broker import CredentialBroker
-from admin_requests.credentials.factories import open_broker
-from admin_requests.credentials.redact import Masker
-from admin_requests.credentials.settings import CredentialSettings
 from admin_requests.creation.credentials import BrokerCredentials
 from admin_requests.creation.engine import CreationConfig, CreationRun, RunReport
 from admin_requests.creation.notify import RecipeNotifier
 from admin_requests.creation.recipes import find_recipes
 from admin_requests.creation.render import RecipeRenderer
+from admin_requests.credentials.broker import CredentialBroker
+from admin_requests.credentials.factories import open_broker
+from admin_requests.credentials.redact import Masker
+from admin_requests.credentials.settings import CredentialSettings
+from admin_requests.git_auth import token_environment
 from admin_requests.queue.checkpoints import Checkpoint, no_checkpoint
 from admin_requests.queue.gitops import Git, Identity
 from admin_requests.queue.state import RetryPolicy
@@ -339,8 +340,6 @@ def _seed(world: World) -> None:
         world.pulls[name] = number
     github.add_token(READ_TOKEN, repositories=["staged-recipes"], permissions={"contents": "read"})
     env = {"GIT_TERMINAL_PROMPT": "0"}
-    from admin_requests.git_auth import token_environment
-
     subprocess.run(
         ["git", "clone", "--quiet", url, str(world.staged)],
         check=True,

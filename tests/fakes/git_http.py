@@ -123,9 +123,7 @@ class FakeGitServer(FakeServer):
         bare = self._served[name]
 
         def git(*args: str) -> bytes:
-            return subprocess.run(
-                ["git", *args], cwd=bare, check=True, capture_output=True
-            ).stdout
+            return subprocess.run(["git", *args], cwd=bare, check=True, capture_output=True).stdout
 
         repo = self.github.repo(name)
         refs = {}

@@ -2067,4 +2067,3 @@ def _new_environment(number: int, name: str) -> dict[str, Any]:
 def _secrets_json(names: set[str]) -> dict[str, Any]:
     secrets = [{"name": n, "created_at": "", "updated_at": ""} for n in sorted(names)]
     return {"total_count": len(secrets), "secrets": secrets}
-

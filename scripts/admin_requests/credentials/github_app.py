@@ -84,8 +84,7 @@ def check_requestable(access: Access) -> None:
         if not name.startswith(ORGANISATION_PERMISSION_PREFIXES)
     ]
     if access.all_repositories and (
-        access.github_repositories
-        or dict(access.github_permissions) != {"administration": "write"}
+        access.github_repositories or dict(access.github_permissions) != {"administration": "write"}
     ):
         raise CredentialScopeError(
             "a token for all repositories is only minted to create a repository: "
