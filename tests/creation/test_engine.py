@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from admin_requests.creation.engine import RunReport
+from admin_requests.creation.ci import AzurePipelines
+from admin_requests.creation.engine import CreationRun, RunReport
 from admin_requests.creation.notify import STUCK_LABEL, recipe_marker
 from admin_requests.creation.steps import MAINTAINERS_FILE, RULESET_NAME, ruleset_holds
 from admin_requests.kinds.token_reset import registry
@@ -265,28 +266,62 @@ def test_a_changed_recipe_waits_for_its_new_rendering(world: World) -> None:
     assert statuses(fresh) == {"bar": "created"}
 
 
+def add_recipe(world: World, name: str, text: str) -> None:
+    """Someone merges a recipe; the render job renders its checkout of staged-recipes."""
+    work = world.tmp / f"merge-{name}"
+    git("clone", "--quiet", str(world.server.bare("staged-recipes")), str(work), cwd=world.tmp)
+    (work / "recipes" / name).mkdir()
+    (work / "recipes" / name / "recipe.yaml").write_text(text)
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", f"Add {name}", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    git("fetch", "--quiet", str(world.server.bare("staged-recipes")), "main", cwd=world.staged)
+    git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=world.staged)
+    world.render(name)
+
+
+AZURE_RECIPE = "package:\n  name: onazure\n# STANDIN_AZURE (conda-forge.yml's default providers)\n"
+
+
 def test_a_recipe_on_azure_without_azure_configured_is_stuck_with_what_to_do(
     world: World,
 ) -> None:
-    work = world.tmp / "azure"
-    git("clone", "--quiet", str(world.server.bare("staged-recipes")), str(work), cwd=world.tmp)
-    (work / "recipes" / "onazure").mkdir()
-    (work / "recipes" / "onazure" / "recipe.yaml").write_text(
-        "package:\n  name: onazure\n# STANDIN_AZURE\n"
-    )
-    git("add", "-A", cwd=work)
-    git("commit", "--quiet", "-m", "Add onazure", cwd=work)
-    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
-    # The render job renders the checkout it made of staged-recipes as it is now.
-    git("fetch", "--quiet", str(world.server.bare("staged-recipes")), "main", cwd=world.staged)
-    git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=world.staged)
-    world.render("onazure")
+    add_recipe(world, "onazure", AZURE_RECIPE)
 
     report = world.run(only=("onazure",))
 
     assert statuses(report) == {"onazure": "parked"}
     assert "Azure is not configured" in detail(report, "onazure")
     assert "onazure" in world.remote_recipes()
+
+
+def test_a_recipe_on_azure_gets_its_pipeline_and_its_token_there(tmp_path: Path) -> None:
+    # conda-forge's script wrote an Azure personal access token to disk for
+    # 'conda-smithy register-ci'; here the pipeline and the token's secret variable go
+    # through the OIDC-federated Azure DevOps token.
+    with creation_world(tmp_path / "w", azure=True) as world:
+        add_recipe(world, "onazure", AZURE_RECIPE)
+        assert world.azure is not None
+
+        def with_azure(run: CreationRun) -> None:
+            run.azure = AzurePipelines(run.credentials, run.settings)
+
+        report = world.run(only=("onazure",), before_run=with_azure)
+
+        assert statuses(report) == {"onazure": "created"}
+        body = world.azure.created["onazure-feedstock"]
+        assert body["process"]["yamlFilename"] == "/azure-pipelines.yml"
+        assert body["repository"]["name"] == "conda-forge/onazure-feedstock"
+        assert body["variableGroups"] == [{"id": 5, "name": "anaconda-org"}]
+        pipeline = world.azure.pipeline("onazure-feedstock")
+        assert pipeline.variables["FEEDSTOCK_TOKEN"]["isSecret"] is True
+        entries = registry.parse(
+            world.github.repo("feedstock-tokens").files[registry.registry_path("onazure")], "x"
+        )
+        assert sorted(e["provider"] for e in entries if "expires_at" not in e) == [
+            "azure",
+            "github_actions",
+        ]
 
 
 def test_every_token_is_scoped_to_its_step_and_revoked(world: World) -> None:

@@ -45,10 +45,12 @@ from admin_requests.git_auth import token_environment
 from admin_requests.queue.checkpoints import Checkpoint, no_checkpoint
 from admin_requests.queue.gitops import Git, Identity
 from admin_requests.queue.state import RetryPolicy
+from tests.fakes.azure import FakeAzure
 from tests.fakes.clock import START, FakeClock
 from tests.fakes.faults import Fault
 from tests.fakes.git_http import FakeGitServer
 from tests.fakes.github import FakeGitHub, FakePull
+from tests.fakes.oidc import FakeOidcIssuer, process_claims
 from tests.fakes.tracker import MemoryTracker
 from tests.fakes.wiring import retrier_for, settings_for
 
@@ -147,6 +149,8 @@ class World:
     pulls: dict[str, int] = field(default_factory=dict)  # recipe -> pull request
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=3))
     env_seen: Path | None = None
+    azure: FakeAzure | None = None  # with an OIDC issuer it trusts (creation_world(azure=True))
+    issuer: FakeOidcIssuer | None = None
 
     # -- the remote -------------------------------------------------------------------
 
@@ -197,12 +201,22 @@ class World:
         }
 
     def broker(self) -> CredentialBroker:
+        federation = {}
+        if self.azure is not None and self.issuer is not None:
+            federation = {
+                "azure_tenant_id": self.azure.tenant,
+                "azure_client_id": self.azure.client_id,
+                "azure_authority_url": self.azure.url,
+                "oidc_request_url": self.issuer.actions_environ()["ACTIONS_ID_TOKEN_REQUEST_URL"],
+                "oidc_request_token": self.issuer.request_token,
+            }
         credentials = CredentialSettings(
             backend="env",
             dev_github_app_key_file=str(self.key_file),
             github_app_id=str(APP_ID),
             github_installation_id=str(INSTALLATION),
             http_timeout_seconds=5,
+            **federation,  # type: ignore[arg-type]
         )
         return open_broker(
             self.settings,
@@ -266,7 +280,7 @@ class World:
 
 
 @contextmanager
-def creation_world(tmp: Path) -> Iterator[World]:
+def creation_world(tmp: Path, *, azure: bool = False) -> Iterator[World]:
     tmp.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         github = stack.enter_context(FakeGitHub())
@@ -291,6 +305,13 @@ def creation_world(tmp: Path) -> Iterator[World]:
             MemoryTracker(),
             key_file,
         )
+        if azure:
+            world.issuer = stack.enter_context(FakeOidcIssuer())
+            world.azure = stack.enter_context(FakeAzure())
+            world.azure.trust(world.issuer, subject=process_claims()["sub"])
+            world.settings = settings_for(
+                github, None, git_base_url=server.url, azure_devops_url=world.azure.url
+            )
         world.root.mkdir()
         _seed(world)
         yield world

@@ -112,6 +112,7 @@ def _dry_run(config: object) -> int:
 
 def _run(config: object, settings: Settings, environ: Mapping[str, str]) -> int:
     from admin_requests.cli.run import build_tracker, open_job_broker
+    from admin_requests.creation.ci import AzurePipelines
     from admin_requests.creation.credentials import BrokerCredentials
     from admin_requests.creation.engine import CreationConfig, CreationRun
     from admin_requests.creation.notify import STAGED_RECIPES, RecipeNotifier
@@ -151,6 +152,7 @@ def _run(config: object, settings: Settings, environ: Mapping[str, str]) -> int:
             staged,
             clock=lambda: datetime.now(UTC),
             retrier=retrier,
+            azure=AzurePipelines(credentials, settings),
             checkpoint=checkpoint,
         )
         report = run.run()
