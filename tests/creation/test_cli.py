@@ -3,13 +3,16 @@ the credential broker. conda-smithy is a stand-in here (not installable from PyP
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from admin_requests.cli import EXIT_USAGE, main
+from admin_requests.cli import EXIT_USAGE, build_parser, main
+from admin_requests.cli.create_feedstocks import command_run_creation
+from admin_requests.git_auth import token_environment
 
-from .world import World, creation_world, install_standin
+from .world import World, creation_world, git, install_standin
 
 
 @pytest.fixture
@@ -89,3 +92,78 @@ def test_run_refuses_to_work_without_the_credential_broker(
 
     assert code == EXIT_USAGE
     assert "never runs on the job's GITHUB_TOKEN alone" in capsys.readouterr().err
+
+
+def test_run_creates_the_feedstocks_and_pushes_what_it_remembers(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The command as the workflow runs it: the env credential backend against the fakes
+    # (the workflow uses the vault), the job's GITHUB_TOKEN for issues and fetches.
+    world.github.public_reads = True  # staged-recipes is public: the job token may fetch it
+    world.fail_pushes("pushfail-feedstock", *range(1, 100))
+    world.render()
+    seed = world.tmp / "home-seed"
+    seed.mkdir()
+    git("init", "--quiet", "--initial-branch=main", cwd=seed)
+    (seed / "README.md").write_text("admin-requests\n")
+    git("add", "-A", cwd=seed)
+    git("commit", "--quiet", "-m", "initial", cwd=seed)
+    url = world.server.add_repository("admin-requests", seed)
+    world.github.add_repo("admin-requests")
+    job = world.github.add_token(
+        "ghs_job_token",
+        repositories=["admin-requests"],
+        permissions={"contents": "read", "issues": "write"},
+    )
+    home = world.tmp / "home"
+    subprocess.run(
+        ["git", "clone", "--quiet", url, str(home)],
+        check=True,
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", **token_environment(job)},
+    )
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(world.tmp),
+        "GITHUB_TOKEN": job,
+        "GITHUB_API_URL": world.github.url,
+        "GITHUB_SERVER_URL": world.server.url,
+        "GITHUB_REPOSITORY": "conda-forge/admin-requests",
+        "ADMIN_REQUESTS_CREDENTIALS": "env",
+        "ADMIN_DEV_GITHUB_APP_KEY_FILE": str(world.key_file),
+        "GITHUB_APP_ID": "4242",
+        "GITHUB_APP_INSTALLATION_ID": "77",
+        "ADMIN_REQUESTS_HTTP_TIMEOUT": "5",
+    }
+    args = build_parser().parse_args(
+        [
+            "create-feedstocks",
+            "run",
+            "--staged-recipes",
+            str(world.staged),
+            "--rendered",
+            str(world.rendered),
+            "--root",
+            str(home),
+            "--push",
+        ]
+    )
+
+    code = command_run_creation(args, environ)
+
+    assert code == 1  # 'broken' and 'existing' are parked
+    printed = capsys.readouterr().out
+    assert "recipes/foo: created: created https://github.com/conda-forge/foo-feedstock" in printed
+    assert "foo" not in world.remote_recipes()
+    pushed = git("ls-tree", "-r", "--name-only", "main", cwd=world.server.bare("admin-requests"))
+    assert pushed.splitlines() == [
+        "README.md",
+        "creation-state/broken.json",
+        "creation-state/existing.json",
+        "creation-state/pushfail.json",
+    ]
+    issues = world.github.issues("admin-requests")
+    assert sorted(i.title for i in issues) == [
+        "Feedstock creation is stuck: recipes/broken",
+        "Feedstock creation is stuck: recipes/existing",
+    ]

@@ -178,7 +178,10 @@ class FakeGitServer(FakeServer):
         if owner != self.github.org or repo not in self._served:
             raise HttpError(404, "Repository not found.")
         if info.repositories is not None and repo not in info.repositories:
-            raise HttpError(404, "Repository not found.")
+            # FakeGitHub(public_reads=True): any valid token may fetch, as on github.com.
+            if not (self.github.public_reads and level == "read"):
+                raise HttpError(404, "Repository not found.")
+            return info, repo
         if info.permissions is not None:
             granted = info.permissions.get("contents")
             if granted is None or LEVELS[granted] < LEVELS[level]:

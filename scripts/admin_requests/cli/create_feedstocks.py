@@ -51,6 +51,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--only", action="append", default=[], metavar="RECIPE")
     run.add_argument("--max-recipes", type=int, default=10)
     run.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    run.add_argument(
+        "--push",
+        action="store_true",
+        help="commit creation-state/ in --root and push it (rebasing if the branch moved)",
+    )
+    run.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    run.add_argument("--branch", default="main", help="branch to push to (default: main)")
     run.set_defaults(handler=command_run_creation)
 
 
@@ -97,7 +104,7 @@ def command_run_creation(args: argparse.Namespace, environ: Mapping[str, str] = 
     settings = Settings.from_environ(environ)
     if args.dry_run:
         return _dry_run(config)
-    return _run(config, settings, environ)
+    return _run(config, settings, environ, push=(args.remote, args.branch) if args.push else None)
 
 
 def _dry_run(config: object) -> int:
@@ -110,12 +117,19 @@ def _dry_run(config: object) -> int:
     return 0
 
 
-def _run(config: object, settings: Settings, environ: Mapping[str, str]) -> int:
-    from admin_requests.cli.run import build_tracker, open_job_broker
+def _run(
+    config: object,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    push: tuple[str, str] | None,
+) -> int:
+    from admin_requests.cli.run import build_tracker, open_job_broker, push_token_for
     from admin_requests.creation.ci import AzurePipelines
     from admin_requests.creation.credentials import BrokerCredentials
     from admin_requests.creation.engine import CreationConfig, CreationRun
     from admin_requests.creation.notify import STAGED_RECIPES, RecipeNotifier
+    from admin_requests.creation.progress import STATE_DIR
     from admin_requests.queue.checkpoints import checkpoint_from_environ
     from admin_requests.queue.gitops import Git
     from admin_requests.services.http import Retrier
@@ -133,6 +147,9 @@ def _run(config: object, settings: Settings, environ: Mapping[str, str]) -> int:
         credentials = BrokerCredentials(broker, settings, retrier)
         staged = Git(
             config.staged_recipes,
+            # Fetches of the public staged-recipes send the job's token (a higher rate
+            # limit); the removal push gets an App token of its own.
+            token=environ.get("GITHUB_TOKEN") or None,
             push_token=functools.partial(
                 broker.push_token, STAGED_RECIPES, label="remove recipes from staged-recipes"
             ),
@@ -156,6 +173,14 @@ def _run(config: object, settings: Settings, environ: Mapping[str, str]) -> int:
             checkpoint=checkpoint,
         )
         report = run.run()
+        if push is not None:
+            # What the run remembers (attempts, backoff, parking) must outlive the
+            # runner: committed here and pushed with an App token for this repository.
+            home = Git(config.root, push_token=push_token_for(broker, settings))
+            parked = len(report.parked)
+            message = f"Feedstock creation: {len(report.results)} recipe(s), {parked} parked"
+            if home.commit([STATE_DIR], message):
+                home.push_with_rebase(*push)
     for result in report.results:
         print(f"recipes/{result.recipe}: {result.status}: {result.detail}")
     print(json.dumps({"parked": [r.recipe for r in report.parked]}))
