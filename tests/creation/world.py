@@ -233,6 +233,7 @@ class World:
         checkpoint: Checkpoint = no_checkpoint,
         before_run: Any = None,
         azure: Any = None,
+        max_recipes: int = 10,
     ) -> RunReport:
         config = CreationConfig(
             root=self.root,
@@ -241,6 +242,7 @@ class World:
             policy=self.policy,
             retry=frozenset(retry),
             only=frozenset(only),
+            max_recipes=max_recipes,
         )
         retrier = retrier_for(self.clock)
         with self.broker() as broker:
@@ -280,7 +282,9 @@ class World:
 
 
 @contextmanager
-def creation_world(tmp: Path, *, azure: bool = False) -> Iterator[World]:
+def creation_world(
+    tmp: Path, *, azure: bool = False, recipes: dict[str, tuple[str, str]] | None = None
+) -> Iterator[World]:
     tmp.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         github = stack.enter_context(FakeGitHub())
@@ -313,11 +317,11 @@ def creation_world(tmp: Path, *, azure: bool = False) -> Iterator[World]:
                 github, None, git_base_url=server.url, azure_devops_url=world.azure.url
             )
         world.root.mkdir()
-        _seed(world)
+        _seed(world, RECIPES if recipes is None else recipes)
         yield world
 
 
-def _seed(world: World) -> None:
+def _seed(world: World, recipes: dict[str, tuple[str, str]]) -> None:
     github = world.github
     github.add_repo("feedstock-outputs", files={"config.json": json.dumps(OUTPUTS_CONFIG)})
     github.add_repo("feedstock-tokens", files={"README.md": "hashed feedstock tokens\n"})
@@ -343,7 +347,7 @@ def _seed(world: World) -> None:
     git("add", "-A", cwd=work)
     git("commit", "--quiet", "-m", "initial", cwd=work)
     commits = {}
-    for name, (filename, text) in RECIPES.items():
+    for name, (filename, text) in recipes.items():
         folder = work / "recipes" / name
         folder.mkdir(parents=True)
         (folder / filename).write_text(text)
