@@ -118,7 +118,8 @@ def test_an_existing_repository_is_reported_and_its_content_never_touched(world:
     world.later()
     again = world.run()
 
-    assert statuses(report)["existing"] == statuses(again)["existing"] == "parked"
+    assert statuses(report)["existing"] == "parked"
+    assert statuses(again)["existing"] == "still-parked"
     assert "exists already" in detail(report, "existing")
     assert world.pushes_to("existing-feedstock") == 0
     assert world.github.repo("existing-feedstock").files == before
@@ -165,7 +166,9 @@ def test_bounded_retries_then_parked_with_one_issue_closed_when_it_completes(
     assert "did not land" in stuck
 
     world.server.faults.clear()
-    assert statuses(world.run(only=("pushfail",))) == {"pushfail": "parked"}  # waits for core
+    waits = world.run(only=("pushfail",))
+    assert statuses(waits) == {"pushfail": "still-parked"}  # waits for core
+    assert waits.exit_code() == 0
     done = world.run(only=("pushfail",), retry=("pushfail",))
 
     assert statuses(done) == {"pushfail": "created"}
@@ -344,3 +347,22 @@ def test_the_run_never_hands_a_token_to_a_step_it_did_not_ask_for(world: World) 
     config = (world.staged / ".git" / "config").read_text()
     assert "AUTHORIZATION" not in config
     assert "ghs_" not in config
+
+
+def test_parked_recipes_take_none_of_the_budget_and_turn_only_their_own_run_red(
+    world: World,
+) -> None:
+    # 'bar' and 'broken' sort first; with a budget of one recipe a run, the parked one
+    # must not hold back those behind it run after run.
+    first = world.run(max_recipes=1)
+    assert [r.status for r in first.results if r.status != "later"] == ["created"]  # bar
+    second = world.run(max_recipes=1)
+    assert statuses(second)["broken"] == "parked"
+    assert second.exit_code() == 1
+    third = world.run(max_recipes=1)
+
+    assert statuses(third)["broken"] == "still-parked"
+    assert statuses(third)["existing"] == "parked"
+    fourth = world.run(max_recipes=1)
+    assert statuses(fourth)["foo"] == "created"
+    assert fourth.exit_code() == 0  # still parked, issues open: not red again and again

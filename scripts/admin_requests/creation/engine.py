@@ -10,13 +10,14 @@ most ``max_recipes`` per run:
    the recipe stuck at once (parked, with the reason);
 3. the steps (steps.py) in order, each recorded in the state as it is verified; a
    transient failure counts an attempt (backoff, parked after the policy's attempts),
-   anything else is isolated to this recipe.
+   anything else is isolated to this recipe. At most ``max_recipes`` are attempted;
+   parked and waiting recipes do not count.
 
 Then the recipes whose steps all hold are removed from staged-recipes in one commit,
 pushed with a token that may pass its protection and rebased on a non-fast-forward.
 Only after that push are their pull requests told the feedstock is ready, their issues
 closed and their state files deleted (a recipe whose removal did not land is verified
-and removed again by the next run). The run fails (exit 1) when a recipe is parked.
+and removed again by the next run). The run fails (exit 1) when it parks a recipe.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class CreationConfig:
 class RecipeResult:
     recipe: str
     feedstock: str
-    status: str  # created, ready, waiting, parked, retrying, not-rendered, removal-failed
+    # created, ready (until removed), retrying, parked (in this run), still-parked,
+    # waiting (backoff), not-rendered, later (budget spent), removal-failed
+    status: str
     detail: str
     steps: dict[str, str] = field(default_factory=dict)
     issue: int | None = None
@@ -95,9 +98,12 @@ class RunReport:
 
     @property
     def parked(self) -> list[RecipeResult]:
+        """The recipes parked by this run (not those parked earlier: their issue is open)."""
         return [r for r in self.results if r.status == "parked"]
 
     def exit_code(self) -> int:
+        """1 when this run parked a recipe or could not remove finished ones; a recipe
+        parked earlier keeps its issue open and does not turn every later run red."""
         failed = self.parked or [r for r in self.results if r.status == "removal-failed"]
         return 1 if failed else 0
 
@@ -137,9 +143,19 @@ class CreationRun:
             recipes = [r for r in recipes if r.name in self.config.only]
         renderings = load_renderings(self.config.rendered)
         ready: list[RecipeResult] = []
-        for recipe in recipes[: self.config.max_recipes]:
+        attempted = 0
+        for recipe in recipes:
+            # The budget counts the recipes attempted: parked and waiting ones take none,
+            # so they never hold back the recipes behind them.
+            if attempted >= self.config.max_recipes:
+                report.results.append(
+                    RecipeResult(recipe.name, "", "later", "the run's budget of recipes is spent")
+                )
+                continue
             result = self._one(recipe, renderings.get(recipe.name))
             report.results.append(result)
+            if result.status not in ("still-parked", "waiting", "not-rendered"):
+                attempted += 1
             if result.status == "ready":
                 ready.append(result)
         waiting = {r.name for r in recipes}
@@ -199,7 +215,7 @@ class CreationRun:
         steps = dict(progress.steps) if progress and not decision.changed else {}
         progress = RecipeProgress(state, feedstock, steps)
         if decision.verdict is Verdict.PARKED:
-            return self._result(progress, "parked", decision.describe())
+            return self._result(progress, "still-parked", decision.describe())
         if decision.verdict is Verdict.WAIT:
             return self._result(progress, "waiting", decision.describe())
         if rendering is None or rendering.recipe_tree != digest:

@@ -25,7 +25,8 @@ def describe_plan(config: CreationConfig, now: datetime) -> list[str]:
     recipes = [
         r for r in find_recipes(config.staged_recipes) if not config.only or r.name in config.only
     ]
-    for index, recipe in enumerate(recipes):
+    attempted = 0
+    for recipe in recipes:
         tree = subprocess.run(
             ["git", "rev-parse", f"HEAD:{recipe.path}"],
             cwd=config.staged_recipes,
@@ -42,15 +43,17 @@ def describe_plan(config: CreationConfig, now: datetime) -> list[str]:
             retry=retry,
         )
         rendering = renderings.get(recipe.name)
-        if index >= config.max_recipes:
-            what = f"not this run (more than {config.max_recipes} recipes wait)"
-        elif not decision.runs:
+        if not decision.runs:
             what = decision.describe()
         elif rendering is None or rendering.recipe_tree != tree:
             what = "waits for the render job"
+        elif attempted >= config.max_recipes:
+            what = f"not this run (the budget is {config.max_recipes} recipes a run)"
         elif rendering.error:
+            attempted += 1
             what = f"stuck: conda-smithy could not render it ({rendering.error})"
         else:
+            attempted += 1
             done = set(progress.steps) if progress and not decision.changed else set()
             left = [s for s in STEP_NAMES if s not in done]
             what = (
