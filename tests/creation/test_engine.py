@@ -366,3 +366,21 @@ def test_parked_recipes_take_none_of_the_budget_and_turn_only_their_own_run_red(
     fourth = world.run(max_recipes=1)
     assert statuses(fourth)["foo"] == "created"
     assert fourth.exit_code() == 0  # still parked, issues open: not red again and again
+
+
+@pytest.mark.parametrize("entry", [".git", "link"])
+def test_a_rendering_with_a_git_folder_or_a_symbolic_link_is_refused(
+    world: World, entry: str
+) -> None:
+    content = world.rendered / "foo" / "feedstock"
+    if entry == ".git":
+        (content / ".ci_support" / ".git").mkdir()
+    else:
+        (content / "README.md").unlink()
+        (content / "README.md").symlink_to("/etc/passwd")
+
+    report = world.run(only=("foo",))
+
+    assert statuses(report) == {"foo": "parked"}
+    assert "conda-smithy never writes" in detail(report, "foo")
+    assert world.pushes_to("foo-feedstock") == 0

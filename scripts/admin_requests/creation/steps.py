@@ -266,12 +266,15 @@ def _commit_rendering(ctx: RecipeContext, checkout: Path) -> str:
 
 def _check_content(ctx: RecipeContext, content: Path) -> None:
     """Refuse a rendering that is not the staged recipe's feedstock (it came from the
-    unprivileged job): a nested ``.git``, or a ``recipe/`` that differs from the recipe."""
+    unprivileged job): a nested ``.git``, a symbolic link (it could point anywhere on the
+    runner), or a ``recipe/`` that differs from the recipe."""
     for path in content.rglob("*"):
-        if path.name == ".git":
+        if path.name == ".git" or path.is_symlink():
+            what = "a '.git' entry" if path.name == ".git" else "a symbolic link"
             raise RecipeStuck(
-                f"the rendering of recipes/{ctx.rendering.recipe} holds a '.git' entry "
-                f"({path.relative_to(content)}); it was refused. Core: check the render job."
+                f"the rendering of recipes/{ctx.rendering.recipe} holds {what} "
+                f"({path.relative_to(content)}), which conda-smithy never writes; it was "
+                "refused. Core: check the render job's log before retrying."
             )
     staged = ctx.staged_recipes / "recipes" / ctx.rendering.recipe
     differences = _differences(staged, content / "recipe")
