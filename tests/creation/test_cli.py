@@ -134,6 +134,9 @@ def test_run_creates_the_feedstocks_and_pushes_what_it_remembers(
         "GITHUB_APP_ID": "4242",
         "GITHUB_APP_INSTALLATION_ID": "77",
         "ADMIN_REQUESTS_HTTP_TIMEOUT": "5",
+        "GITHUB_STEP_SUMMARY": str(world.tmp / "summary.md"),
+        "GITHUB_ACTIONS": "true",
+        "ADMIN_REQUESTS_ALLOW_ENV_BACKEND": "test-only",
     }
     args = build_parser().parse_args(
         [
@@ -162,6 +165,13 @@ def test_run_creates_the_feedstocks_and_pushes_what_it_remembers(
         "creation-state/existing.json",
         "creation-state/pushfail.json",
     ]
+    assert "::error title=feedstock creation stuck::recipes/broken: " in printed
+    summary = (world.tmp / "summary.md").read_text()
+    assert "5 recipe(s): 2 created, 2 parked now, 0 still parked, 1 to retry later" in summary
+    assert "| `recipes/foo` | `foo-feedstock` | created |" in summary
+    assert "❌" not in summary  # every revocable credential was revoked
+    # Only App JWTs outlive the run (GitHub cannot revoke them), by at most a minute.
+    assert "stay valid after the run for at most 60 s: github-app-jwt." in summary
     issues = world.github.issues("admin-requests")
     assert sorted(i.title for i in issues) == [
         "Feedstock creation is stuck: recipes/broken",

@@ -181,7 +181,44 @@ def _run(
             message = f"Feedstock creation: {len(report.results)} recipe(s), {parked} parked"
             if home.commit([STATE_DIR], message):
                 home.push_with_rebase(*push)
-    for result in report.results:
-        print(f"recipes/{result.recipe}: {result.status}: {result.detail}")
-    print(json.dumps({"parked": [r.recipe for r in report.parked]}))
+    # After the broker closed: the summary shows every credential ended.
+    _summarise(report, broker, environ)
     return report.exit_code()
+
+
+def _summarise(report: object, broker: object, environ: Mapping[str, str]) -> None:
+    """The log lines, ``::error`` for each recipe parked now, and the job summary."""
+    from admin_requests.actions_output import (
+        append_step_summary,
+        escape_command_data,
+        neutralise_commands,
+        render,
+        running_in_actions,
+    )
+    from admin_requests.creation.engine import RunReport
+    from admin_requests.credentials.broker import CredentialBroker
+
+    assert isinstance(report, RunReport)
+    assert isinstance(broker, CredentialBroker)
+    for result in report.results:
+        print(neutralise_commands(f"recipes/{result.recipe}: {result.status}: {result.detail}"))
+        if result.status == "parked" and running_in_actions(environ):
+            words = escape_command_data(f"recipes/{result.recipe}: {result.detail}")
+            print(f"::error title=feedstock creation stuck::{words}")
+    print(json.dumps({"parked": [r.recipe for r in report.parked]}))
+
+    def count(status: str) -> int:
+        return sum(r.status == status for r in report.results)
+
+    append_step_summary(render("creation_summary.md.j2", report=report, count=count), environ)
+    ended = datetime.now(UTC)
+    ledger = broker.ledger
+    append_step_summary(
+        render(
+            "run_credentials.md.j2",
+            ledger=ledger,
+            outliving=ledger.still_valid_after(ended),
+            none_reason="none minted",
+        ),
+        environ,
+    )

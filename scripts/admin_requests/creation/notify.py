@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from admin_requests.access import Access
+from admin_requests.actions_output import escape_markdown, markdown_code, printable
 from admin_requests.errors import AdminRequestsError
 from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
@@ -37,13 +38,13 @@ def recipe_marker(recipe: str) -> str:
 
 def ready_comment(recipe: str, url: str, notes: list[str]) -> str:
     lines = [
-        f"The feedstock for `recipes/{recipe}` is ready: {url}",
+        f"The feedstock for {markdown_code(f'recipes/{recipe}')} is ready: {url}",
         "",
         "Its first build starts now. The maintainers' team is set up by the webservices "
         "within a few minutes; until then you may not be able to push to it.",
     ]
     if notes:
-        lines += ["", *[f"- {note}" for note in notes]]
+        lines += ["", *[f"- {escape_markdown(note)}" for note in notes]]
     return "\n".join([*lines, "", recipe_marker(recipe)])
 
 
@@ -51,9 +52,10 @@ def stuck_comment(recipe: str, reason: str, issue: str | None) -> str:
     where = f" (tracked in {issue})" if issue else ""
     return "\n".join(
         [
-            f"Creating the feedstock for `recipes/{recipe}` is stuck{where}:",
+            f"Creating the feedstock for {markdown_code(f'recipes/{recipe}')} is stuck{where}:",
             "",
-            reason,
+            # The reason may quote conda-smithy, i.e. the recipe: never markup or mentions.
+            escape_markdown(reason),
             "",
             "Nothing more happens until core acts: the recipe stays in staged-recipes and "
             "is tried again when it changes or core retries it.",
@@ -110,16 +112,19 @@ class RecipeNotifier:
             for issue in self.tracker.open_issues_with_label(STUCK_LABEL):
                 if mark in issue.body:
                     return issue.number
-            title = f"Feedstock creation is stuck: recipes/{recipe}"
+            title = f"Feedstock creation is stuck: recipes/{printable(recipe)}"
+            name = f"{feedstock or '(unknown)'}-feedstock"
             body = "\n".join(
                 [
-                    f"The feedstock `{feedstock or '?'}-feedstock` for `recipes/{recipe}` of "
-                    "staged-recipes could not be created:",
+                    f"The feedstock {markdown_code(name)} for "
+                    f"{markdown_code(f'recipes/{recipe}')} of staged-recipes could not be "
+                    "created:",
                     "",
-                    reason,
+                    escape_markdown(reason),
                     "",
                     "When it is fixed, retry it: run the create-feedstocks workflow with "
-                    f"`retry: {recipe}` (or `admin-requests create-feedstocks --retry {recipe}`). "
+                    f"{markdown_code(f'retry: {recipe}')} (or "
+                    f"{markdown_code(f'admin-requests create-feedstocks run --retry {recipe}')}). "
                     "This issue is closed when the feedstock is created.",
                     "",
                     mark,
