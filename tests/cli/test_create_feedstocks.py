@@ -11,8 +11,7 @@ import pytest
 from admin_requests.cli import EXIT_USAGE, build_parser, main
 from admin_requests.cli.create_feedstocks import command_run_creation
 from admin_requests.git_auth import token_environment
-
-from .world import World, creation_world, git, install_standin
+from tests.creation.world import World, creation_world, git, install_standin
 
 
 @pytest.fixture
