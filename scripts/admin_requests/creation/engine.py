@@ -139,6 +139,7 @@ class CreationRun:
         report = RunReport()
         self._sync_staged()
         recipes = find_recipes(self.config.staged_recipes)
+        present = {r.name for r in recipes}
         if self.config.only:
             recipes = [r for r in recipes if r.name in self.config.only]
         renderings = load_renderings(self.config.rendered)
@@ -158,10 +159,9 @@ class CreationRun:
                 attempted += 1
             if result.status == "ready":
                 ready.append(result)
-        waiting = {r.name for r in recipes}
         # Recipes removed by an earlier run whose pull request was not told yet.
         for name in self.store.recipes():
-            if name not in waiting:
+            if name not in present:
                 finished = self._finished_elsewhere(name)
                 if finished is not None:
                     report.results.append(finished)
@@ -177,7 +177,7 @@ class CreationRun:
             report.removal_commit = self._remove(ready)
         for result in ready:
             if report.removal_commit is not None:
-                self._finish(result.recipe, result.issue)
+                self._finish(result.recipe, result.feedstock, result.issue)
                 result.status = "created"
                 result.detail = (
                     f"created {self._url(result.feedstock)}; recipe removed from staged-recipes"
@@ -344,11 +344,9 @@ class CreationRun:
             )
         return ready_comment(recipe, self._url(feedstock), notes)
 
-    def _finish(self, recipe: str, issue: int | None) -> None:
+    def _finish(self, recipe: str, feedstock: str, issue: int | None) -> None:
         """Close the recipe's issue (found by its marker when the state was lost), then
         forget the recipe; a failed close keeps the state so the next run closes it."""
-        progress = self.store.load(recipe)
-        feedstock = progress.feedstock if progress else ""
         issue = issue or self.notifier.find_issue(recipe)
         if issue is not None and not self.notifier.close_issue(recipe, issue, self._url(feedstock)):
             return
@@ -363,7 +361,7 @@ class CreationRun:
         self.notifier.comment(
             recipe, self._ready_words(recipe, progress.feedstock, progress.steps), once=True
         )
-        self._finish(recipe, progress.state.issue)
+        self._finish(recipe, progress.feedstock, progress.state.issue)
         url = self._url(progress.feedstock)
         return RecipeResult(recipe, progress.feedstock, "created", f"created {url}", progress.steps)
 
