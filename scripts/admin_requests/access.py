@@ -45,9 +45,10 @@ class Access:
     github_app_installations: bool = False
     cirun: bool = False
     # Feedstock creation only: ``POST /orgs/{org}/repos`` needs ``administration: write``
-    # from an installation token for all repositories (a token limited to some cannot
-    # create one). Allowed for exactly that permission; the token is used for that one
-    # call and revoked at once (creation/steps.py).
+    # (GitHub's description); a token limited to listed repositories is not known to be
+    # able to create one (a report says it cannot: octokit/auth-app.js#271), so this one
+    # is for all repositories. Allowed for exactly that permission; the token is used for
+    # that one call and revoked at once (creation/steps.py).
     all_repositories: bool = False
 
     @property

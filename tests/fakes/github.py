@@ -1909,8 +1909,9 @@ class FakeGitHub(FakeServer):
             raise HttpError(404, "Not Found")
         self._authorise(request, "administration", "write")
         if self._token(request).repositories is not None:
-            # A token limited to some repositories cannot create one: the App creates
-            # repositories with a token for all of them (octokit/auth-app.js#271).
+            # Modelled on a report (octokit/auth-app.js#271, not GitHub's documentation):
+            # a token limited to some repositories cannot create one; the App creates
+            # repositories with a token for all of them.
             raise HttpError(403, NOT_ACCESSIBLE)
         body = request.json()
         name = str(body.get("name") or "")
