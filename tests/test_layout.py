@@ -40,6 +40,20 @@ UNMIRRORED: dict[str, str] = {
         "covered by tests/cli/test_resync.py, which runs resync-diff and then resync on its "
         "output, as the workflow's two jobs do; resync/diff.py has its own tests"
     ),
+    # -- creation: wiring exercised by every run of the engine ---------------------------
+    "creation/credentials.py": (
+        "a Protocol and its broker adapter; every test in tests/creation/test_engine.py and "
+        "test_recovery.py runs the engine through BrokerCredentials on the real broker"
+    ),
+    "creation/ci.py": (
+        "the Azure registrar: tests/creation/test_engine.py::"
+        "test_a_recipe_on_azure_gets_its_pipeline_and_its_token_there runs it against "
+        "FakeAzure through the broker's federated token"
+    ),
+    "creation/plan.py": (
+        "the dry run: tests/cli/test_create_feedstocks.py::"
+        "test_the_dry_run_shows_each_recipe_and_calls_nothing runs it through the command"
+    ),
     # -- credentials: a Protocol --------------------------------------------------------
     "credentials/backend.py": (
         "a Protocol with no behaviour of its own; each backend that implements it is tested: "

@@ -44,6 +44,12 @@ class Access:
     azure_devops: bool = False
     github_app_installations: bool = False
     cirun: bool = False
+    # Feedstock creation only: ``POST /orgs/{org}/repos`` needs ``administration: write``
+    # (GitHub's description); a token limited to listed repositories is not known to be
+    # able to create one (a report says it cannot: octokit/auth-app.js#271), so this one
+    # is for all repositories. Allowed for exactly that permission; the token is used for
+    # that one call and revoked at once (creation/steps.py).
+    all_repositories: bool = False
 
     @property
     def grants_nothing(self) -> bool:
@@ -56,6 +62,7 @@ class Access:
             or self.azure_devops
             or self.github_app_installations
             or self.cirun
+            or self.all_repositories
         )
 
 
@@ -67,3 +74,11 @@ def push_access(repository: str) -> Access:
     feedstock creation pushes to staged-recipes the same way (docs/security.md, W1).
     """
     return Access(github_repositories=(repository,), github_permissions={"contents": "write"})
+
+
+CREATE_REPOSITORY_PERMISSIONS = {"administration": "write"}
+
+
+def create_repository_access() -> Access:
+    """What creating one repository in the organisation needs (creation/steps.py)."""
+    return Access(github_permissions=dict(CREATE_REPOSITORY_PERMISSIONS), all_repositories=True)

@@ -160,3 +160,12 @@ class DeployConfigError(AdminRequestsError):
 
 class NoServicesError(AdminRequestsError):
     """The run has no services (no GITHUB_TOKEN) but was asked to carry something out."""
+
+
+# -- feedstock creation (scripts/admin_requests/creation/) ------------------------------
+
+
+class RecipeStuck(PermanentError):
+    """A recipe's feedstock cannot be created until a person acts (a repository of that
+    name exists with other content, a render that failed, a name that is refused): the
+    recipe is parked at once, its pull request told why and what to do."""

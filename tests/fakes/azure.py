@@ -77,6 +77,16 @@ class FakeAzure(FakeServer):
         self.route("GET", base, self._list_definitions)
         self.route("GET", base + "/{id}", self._get_definition)
         self.route("PUT", base + "/{id}", self._put_definition)
+        # A new feedstock's pipeline (services/azure_devops.py ensure_pipeline).
+        self.route("POST", base, self._create_definition)
+        apis = "/{org}/{project}/_apis"
+        self.route("GET", apis + "/serviceendpoint/endpoints", self._list_endpoints)
+        self.route("GET", apis + "/distributedtask/queues", self._list_queues)
+        self.route("GET", apis + "/distributedtask/variablegroups", self._list_groups)
+        self.endpoints = [{"id": "endpoint-0001", "name": organisation, "type": "GitHub"}]
+        self.queues = [{"id": 1, "name": "Default"}, {"id": 2, "name": "Hosted Ubuntu 1604"}]
+        self.variable_groups = [{"id": 5, "name": "anaconda-org"}]
+        self.created: dict[str, dict[str, Any]] = {}  # pipeline name -> the body it was made with
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -218,4 +228,35 @@ class FakeAzure(FakeServer):
         pipeline.variables = copy.deepcopy(variables)
         pipeline.revision += 1
         self.effects["update_definition"] += 1
+        return Response(200, self._definition_json(pipeline))
+
+    # -- creating pipelines (feedstock creation) ----------------------------------------
+
+    def _list_endpoints(self, request: Request) -> Response:
+        self._authorise(request)
+        kind = request.query.get("type")
+        found = [e for e in self.endpoints if kind is None or e["type"] == kind]
+        return Response(200, {"count": len(found), "value": found})
+
+    def _list_queues(self, request: Request) -> Response:
+        self._authorise(request)
+        return Response(200, {"count": len(self.queues), "value": list(self.queues)})
+
+    def _list_groups(self, request: Request) -> Response:
+        self._authorise(request)
+        name = request.query.get("groupName")
+        found = [g for g in self.variable_groups if name is None or g["name"] == name]
+        return Response(200, {"count": len(found), "value": found})
+
+    def _create_definition(self, request: Request) -> Response:
+        self._authorise(request)
+        body = request.json()
+        name = body.get("name")
+        if not name or (body.get("repository") or {}).get("type") != "GitHub":
+            raise HttpError(400, "A build definition needs a name and a GitHub repository")
+        if any(p.name == name for p in self.pipelines.values()):
+            raise HttpError(409, f"A build definition named {name!r} already exists")
+        pipeline = self.add_pipeline(name)
+        self.created[name] = body
+        self.effects["create_definition"] += 1
         return Response(200, self._definition_json(pipeline))

@@ -74,6 +74,7 @@ class FakeGitServer(FakeServer):
         self.github = github
         self.root = root
         self._served: dict[str, Path] = {}
+        self._mirrored: set[str] = set()  # created through the API: see _mirror
         self.pushes: list[GitPush] = []
         self.refused: list[GitPush] = []
         base = "/{owner}/{repo}.git"
@@ -96,6 +97,54 @@ class FakeGitServer(FakeServer):
         """Serve the existing bare repository ``bare`` as ``name``; its URL."""
         self._served[name] = bare
         return self.repository_url(name)
+
+    def serve_new_repositories(self) -> None:
+        """Serve an empty bare repository for each one created through the API
+        (``POST /orgs/{org}/repos``), as github.com does: no branch until a push."""
+
+        def init(name: str) -> None:
+            target = self.root / self.github.org / f"{name}.git"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(target)],
+                check=True,
+                capture_output=True,
+            )
+            self.serve(name, target)
+            self._mirrored.add(name)
+
+        self.github.repo_created_hooks.append(init)
+
+    def _mirror(self, name: str) -> None:
+        """After a push, what the API says about ``name`` follows git: its branches and
+        the default branch's files (as on github.com; only for repositories created
+        through the API, so older tests' seeded API state stays as it is). Writes made
+        through the contents API are not copied back into git."""
+        bare = self._served[name]
+
+        def git(*args: str) -> bytes:
+            return subprocess.run(["git", *args], cwd=bare, check=True, capture_output=True).stdout
+
+        repo = self.github.repo(name)
+        refs = {}
+        for line in git("for-each-ref", "--format=%(objectname) %(refname)").decode().split("\n"):
+            if line.strip():
+                commit, ref = line.split(" ", 1)
+                refs[ref] = commit
+        files: dict[str, bytes] = {}
+        head = refs.get(f"refs/heads/{repo.default_branch}")
+        if head is not None:
+            for entry in git("ls-tree", "-r", "-z", head).decode().split("\0"):
+                if not entry:
+                    continue
+                meta, path = entry.split("\t", 1)
+                kind, blob = meta.split(" ")[1:3]
+                if kind == "blob":
+                    files[path] = git("cat-file", "blob", blob)
+        with self.github.lock:
+            repo.refs = refs
+            repo.commits.update(refs.values())
+            repo.files = files
 
     def repository_url(self, name: str) -> str:
         return f"{self.url}/{self.github.org}/{name}.git"
@@ -135,7 +184,10 @@ class FakeGitServer(FakeServer):
         if owner != self.github.org or repo not in self._served:
             raise HttpError(404, "Repository not found.")
         if info.repositories is not None and repo not in info.repositories:
-            raise HttpError(404, "Repository not found.")
+            # FakeGitHub(public_reads=True): any valid token may fetch, as on github.com.
+            if not (self.github.public_reads and level == "read"):
+                raise HttpError(404, "Repository not found.")
+            return info, repo
         if info.permissions is not None:
             granted = info.permissions.get("contents")
             if granted is None or LEVELS[granted] < LEVELS[level]:
@@ -195,6 +247,8 @@ class FakeGitServer(FakeServer):
                 raise HttpError(403, f"{reason}\npush declined due to repository rule violations")
         response = self._backend(request, repo)
         self.pushes.append(push)
+        if repo in self._mirrored:
+            self._mirror(repo)
         return response
 
     def _backend(self, request: Request, repo: str) -> Response:

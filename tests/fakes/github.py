@@ -28,6 +28,7 @@ import re
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -290,6 +291,9 @@ class FakeGitHub(FakeServer):
         self._register_secrets_installations_pulls()
         self._register_workflow_run_routes()
         self._register_blob_routes()
+        # Feedstock creation: POST /orgs/{org}/repos (see _register_creation_routes).
+        self.repo_created_hooks: list[Callable[[str], None]] = []
+        self._register_creation_routes()
 
     # -- seeding ----------------------------------------------------------------------
 
@@ -2078,6 +2082,50 @@ class FakeGitHub(FakeServer):
                         },
                     )
         raise HttpError(404, "Not Found")
+
+    # == feedstock creation ==========================================================
+    # ``POST /orgs/{org}/repos`` as conda-smithy's ``create_github_repo`` calls it
+    # (PyGithub's ``Organization.create_repo``): it needs ``administration: write``; the
+    # new repository is empty (no branch until the first push, default branch ``main``);
+    # a name that exists is GitHub's 422 with ``errors[0].message`` "name already exists
+    # on this account", the message conda-smithy tests for; a token limited to selected
+    # repositories is refused (403). ``repo_created_hooks`` are
+    # called with the new name (FakeGitServer.serve_new_repositories serves an empty bare
+    # repository for it).
+
+    def _register_creation_routes(self) -> None:
+        self.route("POST", "/orgs/{org}/repos", self._create_org_repo)
+
+    def _create_org_repo(self, request: Request) -> Response:
+        if request.params["org"] != self.org:
+            raise HttpError(404, "Not Found")
+        self._authorise(request, "administration", "write")
+        if self._token(request).repositories is not None:
+            # Modelled on a report (octokit/auth-app.js#271, not GitHub's documentation):
+            # a token limited to some repositories cannot create one; the App creates
+            # repositories with a token for all of them.
+            raise HttpError(403, NOT_ACCESSIBLE)
+        body = request.json()
+        name = str(body.get("name") or "")
+        if not name:
+            raise ValidationFailed(_missing("Repository", "name"))
+        if name in self.repos:
+            raise ValidationFailed(
+                {
+                    "resource": "Repository",
+                    "code": "custom",
+                    "field": "name",
+                    "message": "name already exists on this account",
+                }
+            )
+        repo = self.add_repo(name, branches={})
+        with self.lock:
+            repo.admin.settings["description"] = str(body.get("description") or "")
+            repo.admin.settings["has_wiki"] = bool(body.get("has_wiki", True))
+            self.effects["create_repo"] += 1
+        for hook in list(self.repo_created_hooks):
+            hook(name)
+        return Response(201, self._repo_json(repo))
 
 
 @dataclass

@@ -387,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="say what would be done; change nothing"
     )
     resync.set_defaults(handler=_command_resync)
+
+    from admin_requests.cli.create_feedstocks import add_parser as add_creation
+
+    add_creation(sub)  # its commands import their clients when they run
     return parser
 
 

@@ -83,7 +83,14 @@ def check_requestable(access: Access) -> None:
         for name in access.github_permissions
         if not name.startswith(ORGANISATION_PERMISSION_PREFIXES)
     ]
-    if repository_level and not access.github_repositories:
+    if access.all_repositories and (
+        access.github_repositories or dict(access.github_permissions) != {"administration": "write"}
+    ):
+        raise CredentialScopeError(
+            "a token for all repositories is only minted to create a repository: "
+            "'administration: write' and nothing else, with no repositories listed"
+        )
+    if repository_level and not access.github_repositories and not access.all_repositories:
         # Without 'repositories' GitHub grants the permission on every repository the
         # installation can see: the blanket token this design exists to avoid.
         raise CredentialScopeError(

@@ -258,6 +258,71 @@ class GitHubClient:
             lambda: self._raw("PATCH", self._url(repo), input={"archived": archived}),
         )
 
+    def create_repository(self, name: str, *, description: str) -> RepoState:
+        """Create ``name`` in the organisation as conda-smithy's ``create_github_repo``
+        does (``POST /orgs/{org}/repos``: public, no wiki, its description).
+
+        ConflictError when a repository of that name exists (GitHub's 422 "name already
+        exists on this account"). Not repeated blindly: a lost answer raises
+        UncertainWriteError, and the caller looks the repository up.
+        """
+        org = self.settings.organisation
+        what = f"create the repository {org}/{name}"
+        body = {"name": name, "description": description, "has_wiki": False, "private": False}
+        try:
+            data = self._call(
+                what,
+                lambda: self._raw(
+                    "POST", f"{self.settings.github_api_url}/orgs/{quote(org)}/repos", input=body
+                ),
+                repeatable=False,
+            )
+        except PermanentError as error:
+            if error.status == 422 and "already exists" in str(error):
+                raise ConflictError(f"{what}: it already exists", status=422) from None
+            raise
+        return RepoState(
+            data["full_name"], bool(data["archived"]), data["default_branch"], int(data["id"])
+        )
+
+    def repository_description(self, repo: str) -> str:
+        data = self._call(
+            f"read repository {self.full_name(repo)!r}", lambda: self._raw("GET", self._url(repo))
+        )
+        return str(data.get("description") or "")
+
+    # -- rulesets (feedstock creation) -------------------------------------------------
+
+    def rulesets(self, repo: str) -> list[dict[str, Any]]:
+        """The repository's rulesets as GitHub lists them (id, name, enforcement...)."""
+        pages = self._pages(
+            f"list the rulesets of {self.full_name(repo)!r}",
+            self._url(repo, "/rulesets"),
+            {"per_page": "100"},
+        )
+        return [ruleset for page in pages for ruleset in page]
+
+    def ruleset(self, repo: str, number: int) -> dict[str, Any]:
+        data: dict[str, Any] = self._call(
+            f"read ruleset {number} of {self.full_name(repo)!r}",
+            lambda: self._raw("GET", self._url(repo, f"/rulesets/{number}")),
+        )
+        return data
+
+    def write_ruleset(self, repo: str, body: dict[str, Any], number: int | None = None) -> int:
+        """Create the ruleset (``number`` None) or replace ruleset ``number``; its id.
+
+        A create whose answer was lost is looked up by name by the caller before it is
+        made again (GitHub refuses a second ruleset of the same name anyway).
+        """
+        verb, suffix = ("POST", "/rulesets") if number is None else ("PUT", f"/rulesets/{number}")
+        data = self._call(
+            f"write ruleset {body.get('name')!r} of {self.full_name(repo)!r}",
+            lambda: self._raw(verb, self._url(repo, suffix), input=body),
+            repeatable=number is not None,
+        )
+        return int(data["id"])
+
     # -- references -------------------------------------------------------------------
 
     def get_ref(self, repo: str, ref: str) -> str | None:
@@ -645,6 +710,17 @@ class GitHubClient:
                 "PUT", self._url(repo, f"/actions/secrets/{quote(name)}"), input=body
             ),
         )
+
+    def actions_secret_exists(self, repo: str, name: str) -> bool:
+        """Whether the repository has the Actions secret ``name`` (its value is never read)."""
+        try:
+            self._call(
+                f"look up the Actions secret {name!r} of {self.full_name(repo)!r}",
+                lambda: self._raw("GET", self._url(repo, f"/actions/secrets/{quote(name)}")),
+            )
+        except NotFoundError:
+            return False
+        return True
 
     # -- pull requests to feedstocks (cirun) -------------------------------------------
 
