@@ -138,6 +138,7 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     from admin_requests.queue.gitops import Git
     from admin_requests.services.github import GitHubClient
     from admin_requests.status import StatusCollector, StatusOptions, write_site
+    from admin_requests.status.config import CONFIG_PATH, load_config
 
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
@@ -146,6 +147,8 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         repository=settings.repository,
         web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
         recent_completed=args.recent,
+        dashboard=load_config(root, args.config or CONFIG_PATH),
+        previous=_previous_status(args.previous),
     )
     collector = StatusCollector(
         root,
@@ -161,12 +164,25 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         f"to {args.output}: {len(report.queue)} queued, {report.completed_total} completed, "
         f"{len(report.workflows)} workflow(s)"
     )
-    for problem in report.problems:
+    failed = [f"{s.name} cannot be read: {s.error}" for s in report.sources if not s.ok]
+    for problem in [*failed, *report.problems]:
         if running_in_actions(environ):
             print(f"::warning title=status page::{escape_command_data(problem)}")
         else:
             print(neutralise_commands(f"warning: {problem}"), file=sys.stderr)
     return EXIT_OK
+
+
+def _previous_status(path: str | None) -> dict[str, object] | None:
+    """The previously published status.json, if given and readable (else a fresh start)."""
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"warning: the previous status {path!r} is not used: {exc}", file=sys.stderr)
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -257,6 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="how many recently completed requests to list (default: 50)",
+    )
+    status.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the bots, migrations and incidents to show, relative to --root "
+        "(default: .github/status-page.yml; the conda-forge defaults without it)",
+    )
+    status.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="the previously published status.json: fewer API calls, and the last known "
+        "data of a source that cannot be read now",
     )
     status.set_defaults(handler=command_status)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from admin_requests.errors import StateFileError
 from admin_requests.queue.decision import Verdict, decide
@@ -24,6 +24,7 @@ from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import FAILURE_LABEL, LOGIN
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
 from admin_requests.services.github import IssueInfo, PullInfo, WorkflowInfo, WorkflowRunInfo
+from admin_requests.status.config import DashboardConfig
 from admin_requests.status.history import History, Lifetime, read_history
 from admin_requests.status.latency import summarise
 from admin_requests.status.model import (
@@ -43,6 +44,9 @@ from admin_requests.status.model import (
 )
 from admin_requests.validation.checker import NON_REQUEST_FILES, REQUEST_SUFFIXES, check_text
 from admin_requests.validation.source import parse_document
+
+if TYPE_CHECKING:
+    from admin_requests.status.organisation import OrganisationStatus
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,11 @@ class StatusOptions:
     # Each pull-request lookup is one API call (the job token allows 1,000 an hour).
     max_pull_lookups: int = 100
     runs_per_workflow: int = 30
+    # The organisation's bots, migrations and incidents (status/config.py); None: not shown.
+    dashboard: DashboardConfig | None = None
+    # The previously published status.json: earlier days of the bots' strips, and the
+    # last known data of a source that cannot be read now.
+    previous: dict[str, Any] | None = None
 
     @property
     def repository_url(self) -> str:
@@ -130,6 +139,7 @@ class StatusCollector:
             self.options.stale_after,
             stale,
         )
+        organisation = self._organisation(now)
         return StatusReport(
             generated_at=now,
             repository=self.options.repository,
@@ -141,7 +151,25 @@ class StatusCollector:
             workflows=tuple(self._workflows(problems)),
             issues=tuple(issues),
             problems=tuple(problems),
+            bots=tuple(organisation.bots),
+            migrations=tuple(organisation.migrations),
+            incidents=tuple(organisation.incidents),
+            sources=tuple(organisation.sources),
         )
+
+    def _organisation(self, now: datetime) -> OrganisationStatus:
+        from admin_requests.status.organisation import OrganisationCollector, OrganisationStatus
+
+        if self.options.dashboard is None:
+            return OrganisationStatus()
+        return OrganisationCollector(
+            self.github,  # type: ignore[arg-type]  # GitHubClient has both protocols' calls
+            self.options.dashboard.resolved(self.options.repository),
+            now=now,
+            previous=self.options.previous,
+            web_url=self.options.web_url,
+            health_of=workflow_health,
+        ).collect()
 
     # -- the git history ----------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""Write a StatusReport as a static site: index.html, style.css and status.json.
+"""Write a StatusReport as a static site: index.html, style.css, status.json with its
+JSON Schema (status.schema.json), and shields.io endpoint badges under badges/: one per
+bot (``badges/<slug>.json``) and one for the queue (``badges/queue.json``).
 
 Plain HTML and CSS from jinja2 templates (``templates/status_page.html.j2``,
 ``templates/status_style.css.j2``): no JavaScript, no web fonts, nothing fetched from
@@ -15,11 +17,19 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from admin_requests.queue.state import format_time
-from admin_requests.status.model import QueueState, StatusReport
+from admin_requests.status.model import (
+    MIGRATION_STATES,
+    MIGRATION_TITLES,
+    BotHealth,
+    BotState,
+    QueueState,
+    StatusReport,
+)
+from admin_requests.status.schema import status_schema
 
 PAGE_TEMPLATE = "status_page.html.j2"
 STYLE_TEMPLATE = "status_style.css.j2"
-FILES = ("index.html", "style.css", "status.json")
+FILES = ("index.html", "style.css", "status.json", "status.schema.json")
 
 
 def duration(value: timedelta | None) -> str:
@@ -66,25 +76,58 @@ def render_html(report: StatusReport) -> str:
     return (
         environment()
         .get_template(PAGE_TEMPLATE)
-        .render(r=report, S=QueueState, attention=report.attention)
+        .render(
+            r=report,
+            S=QueueState,
+            B=BotState,
+            attention=report.attention,
+            STATES=MIGRATION_STATES,
+            TITLES=MIGRATION_TITLES,
+            bots=sorted(report.bots, key=_bot_order),
+            failed_sources=[s for s in report.sources if not s.ok],
+        )
     )
+
+
+def _bot_order(bot: BotHealth) -> tuple[int, str]:
+    order = {BotState.FAILING: 0, BotState.UNKNOWN: 1, BotState.STALE: 2, BotState.HEALTHY: 3}
+    return order[bot.state], bot.name.lower()
 
 
 def render_json(report: StatusReport) -> str:
     return json.dumps(report.to_dict(), indent=1, ensure_ascii=False) + "\n"
 
 
+def _json(data: object) -> str:
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def badges(report: StatusReport) -> dict[str, str]:
+    """badges/<slug>.json for each bot and badges/queue.json, as shields.io reads them."""
+    found = {"badges/queue.json": _json(report.queue_badge())}
+    for bot in report.bots:
+        found[f"badges/{bot.slug}.json"] = _json(bot.badge())
+    return found
+
+
 def write_site(report: StatusReport, output: Path) -> dict[str, int]:
-    """Write the site into ``output`` (created if needed); return each file's size in bytes."""
-    output.mkdir(parents=True, exist_ok=True)
+    """Write the site into ``output`` (created if needed); return each file's size in bytes
+    (the badges summed under 'badges/')."""
+    (output / "badges").mkdir(parents=True, exist_ok=True)
     contents = {
         "index.html": render_html(report),
         "style.css": environment().get_template(STYLE_TEMPLATE).render(),
         "status.json": render_json(report),
+        "status.schema.json": _json(status_schema()),
     }
     sizes = {}
     for name, text in contents.items():
         data = text.encode("utf-8")
         (output / name).write_bytes(data)
         sizes[name] = len(data)
+    sizes["badges/"] = 0
+    for name, text in badges(report).items():
+        data = text.encode("utf-8")
+        (output / name).write_bytes(data)
+        sizes["badges/"] += len(data)
     return sizes
