@@ -156,6 +156,8 @@ def _plain(node: Node) -> Any:
         return {_plain(k): _plain(v) for k, v in node.value}
     if isinstance(node, SequenceNode):
         return [_plain(v) for v in node.value]
+    if node.tag == "tag:yaml.org,2002:null":  # null, ~ or nothing: the source is off
+        return None
     return node.value
 
 
