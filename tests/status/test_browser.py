@@ -86,9 +86,10 @@ def test_phone_shows_the_queue_states_latency_and_health(
     assert m["stylesheetsLoaded"] == 1
     # The page as a core member reads it.
     assert m["verdict"].startswith(
-        "⚠ Needs attention: 2 parked requests; 2 requests older than 24 h"
+        "⚠ Needs attention: 2 open incidents; 2 parked requests; 2 requests older than 24 h"
     )
     assert "failing: process requests" in m["verdict"]
+    assert "stale: admin migrations" in m["verdict"]
     assert m["counts"] == {
         "count-queued": "4",
         "count-parked": "2",
@@ -192,3 +193,34 @@ def test_screenshots_are_real_pngs(chromium: Browser, site: tuple[Path, StatusRe
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (750, 1624)  # 375 x 812 CSS pixels at device scale 2
+
+
+def test_phone_shows_incidents_first_then_bots_and_migrations(
+    chromium: Browser, site: tuple[Path, StatusReport]
+) -> None:
+    output, report = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        m = _measure(page, 375)
+    assert m["sections"][:4] == ["incidents", "summary", "bots", "migrations"]
+    assert m["incidents"][0].startswith("⚠ Major outage Azure pipelines are not starting (#1)")
+    assert "Microsoft confirmed the outage" in m["incidents"][0]
+    assert m["incidents"][1].startswith("⚠ Maintenance anaconda.org maintenance window")
+    rows = {key: row["cells"] for key, row in m["rows"].items()}
+    slugs = {b.name: b.slug for b in report.bots}
+    autotick = rows[f"bots-table {slugs['autotick bot']}"]
+    assert autotick["State"] == "✓ Healthy"
+    assert autotick["name"].startswith("autotick bot regro/cf-scripts · bot-bot.yml · every 1 d")
+    assert "tell @regro/auto-tick-triage" in autotick["name"]
+    # The strip in words, for anyone who cannot see its colours or symbols.
+    assert "2026-02-18: 1 failed" in autotick["Last 30 days"]
+    assert "2026-03-01: 1 succeeded" in autotick["Last 30 days"]
+    stale = rows[f"bots-table {slugs['admin migrations']}"]
+    assert stale["State"] == "⏸ Stale"
+    failing = rows[f"bots-table {slugs['process requests']}"]
+    assert failing["State"] == "✗ Failing"
+    assert failing["Failure streak"].startswith("3 failed runs")
+    urdfdom = rows["migrations-table urdfdom51"]
+    assert urdfdom["PRs made"] == "6 of 14 (43 %)"
+    assert (urdfdom["Done"], urdfdom["In PR"], urdfdom["Awaiting parents"]) == ("4", "2", "8")
+    assert rows["migrations-table occt793"]["Not solvable"] == "1"
+    assert rows["migrations-table cuda129"]["PRs made"] == "closed"
