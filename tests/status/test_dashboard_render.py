@@ -119,10 +119,16 @@ def test_failed_sources_are_listed_with_since_when(scenario_report: StatusReport
     report = dataclasses.replace(
         scenario_report,
         sources=(
-            SourceStatus("migrations (regro/cf-graph-countyfair)", False, "not JSON", since, NOW - timedelta(hours=4)),
+            SourceStatus(
+                "migrations (regro/cf-graph-countyfair)",
+                False,
+                "not JSON",
+                since,
+                NOW - timedelta(hours=4),
+            ),
             SourceStatus("incidents (conda-forge/status)", True, last_ok=NOW),
         ),
-    )  # fmt: skip
+    )
     html = render_html(report)
     [item] = parse(html).find("li", data_source="migrations (regro/cf-graph-countyfair)")
     assert item
