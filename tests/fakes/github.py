@@ -1862,12 +1862,15 @@ class FakeGitHub(FakeServer):
             raise HttpError(404, "Not Found")
         created = _created_filter(request.query.get("created", ""))
         runs = [
-            self._run_json(repo.name, workflow, run)
+            run
             for run in sorted(workflow.runs, key=lambda r: (r.created_at, r.number), reverse=True)
             if created is None or run.created_at >= created
         ]
-        response = self._page(request, runs)
-        response.body = {"total_count": len(runs), "workflow_runs": response.body}
+        response = self._page(request, runs)  # only the page's runs are made JSON
+        response.body = {
+            "total_count": len(runs),
+            "workflow_runs": [self._run_json(repo.name, workflow, r) for r in response.body],
+        }
         return response
 
     # -- git blobs (files past the contents API's 1 MB) --------------------------------
