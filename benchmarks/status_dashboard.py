@@ -147,6 +147,10 @@ def main() -> None:
         root = work / "repo"
         (root / "requests").mkdir(parents=True)
         Git(root).run("init", "--quiet")
+        Git(root).run(
+            "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+            "commit", "--quiet", "--allow-empty", "-m", "An empty queue",
+        )  # fmt: skip
         with FakeGitHub(org="conda-forge") as github:
             github.add_repo(HOME)
             github.add_token(

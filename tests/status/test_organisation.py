@@ -11,8 +11,10 @@ import pytest
 
 from admin_requests.config import Settings
 from admin_requests.errors import StatusConfigError
+from admin_requests.queue.gitops import Git
 from admin_requests.services import GitHubClient
 from admin_requests.services.github import WorkflowRunInfo
+from admin_requests.status import StatusCollector, StatusOptions, write_site
 from admin_requests.status.collect import workflow_health
 from admin_requests.status.config import (
     CONFIG_PATH,
@@ -43,7 +45,8 @@ from tests.status.organisation_data import (
     sample_files,
     seed_organisation,
 )
-from tests.status.scenario import HOME, REPOSITORY, STATUS_PERMISSIONS
+from tests.status.scenario import HOME, REPOSITORY, STATUS_PERMISSIONS, DatedRepo
+from tests.status.test_render import parse
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -474,3 +477,47 @@ def test_day_outcome_round_trip() -> None:
     day = DayOutcome(NOW.date(), 2, 1, 3)
     assert DayOutcome.from_dict(day.to_dict()) == day
     assert sample_files()["status/longterm_status.json"] == "{}"
+
+
+def test_the_page_renders_with_github_down_and_says_what_failed_since_when(
+    org: FakeGitHub, tmp_path: Path
+) -> None:
+    repo = DatedRepo(tmp_path / "repo", NOW - timedelta(days=1))
+
+    def build(now: datetime, previous: dict[str, Any] | None, out: Path) -> dict[str, Any]:
+        report = StatusCollector(
+            repo.root,
+            git=Git(repo.root),
+            github=_client(org),
+            clock=lambda: now,
+            options=StatusOptions(repository=REPOSITORY, dashboard=CONFIG, previous=previous),
+        ).collect()
+        write_site(report, out)
+        data: dict[str, Any] = json.loads((out / "status.json").read_text())
+        return data
+
+    first = build(NOW, None, tmp_path / "first")
+    org.faults.at_rate(1.0, Fault.server_error(503), path=r"^/repos/")
+    later = NOW + timedelta(minutes=30)
+    data = build(later, first, tmp_path / "second")
+
+    html = (tmp_path / "second" / "index.html").read_text()
+    text = " ".join(" ".join(parse(html).text).split())
+    failed = [s for s in data["sources"] if not s["ok"]]
+    assert {s["name"] for s in failed} == {
+        "incidents (conda-forge/status)",
+        "workflow runs of conda-forge/admin-requests",
+        "workflow runs of regro/cf-scripts",
+        "workflow runs of conda-forge/admin-migrations",
+        "workflow runs of conda-forge/staged-recipes",
+        f"migrations ({GRAPH})",
+    }
+    for source in failed:
+        assert f"{source['name']} failing since 2026-03-02 12:30 UTC" in text
+    # What was known before is still there, said to be from then.
+    assert html.count("data-bot=") == 4
+    assert html.count("data-migration=") == len(first["migrations"])
+    assert html.count('class="incident"') == 2
+    assert "shown as of 2026-03-02 12:00 UTC" in text
+    # Six sources, and the queue's own two (its failure issues and its workflows).
+    assert data["summary"]["attention"][-1] == "8 data source problem(s)"
