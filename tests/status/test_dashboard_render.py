@@ -136,3 +136,39 @@ def test_failed_sources_are_listed_with_since_when(scenario_report: StatusReport
     assert "migrations (regro/cf-graph-countyfair) failing since 2026-03-02 09:00 UTC" in text
     assert "last read 2026-03-02 08:00 UTC" in text
     assert "1 data source problem(s)" in report.attention[-1]
+
+
+def test_weekly_latency_over_a_year(scenario_report: StatusReport) -> None:
+    weeks = scenario_report.latency.weeks
+    assert len(weeks) == 52
+    assert all(w.start.weekday() == 0 for w in weeks)
+    assert weeks[-1].start == datetime(2026, 3, 2, tzinfo=UTC).date()  # NOW is a Monday
+    # The scenario's completions within the year, each in its own week.
+    assert sum(w.count for w in weeks) == 9  # the oldest, archive-alpha, 300 days ago
+    busy = [w for w in weeks if w.count]
+    assert all(w.median is not None and w.p90 is not None for w in busy)
+    assert all(w.median is None for w in weeks if not w.count)
+
+
+def test_the_latency_chart_is_inline_svg_with_a_table_beside_it(
+    scenario_report: StatusReport,
+) -> None:
+    html = render_html(scenario_report)
+    elements = parse(html)
+    [svg] = elements.find("svg")
+    assert svg["role"] == "img"
+    assert svg["aria-labelledby"] == "latency-chart-title"
+    assert len(elements.find("title", id="latency-chart-title")) == 1
+    paths = [a for t, a in elements.tags if t == "path"]
+    assert [p["class"] for p in paths] == ["line-p90", "line-median"]
+    # Weeks without completions break the line instead of joining across them.
+    counts = [w.count for w in scenario_report.latency.weeks]
+    busy = sum(1 for c in counts if c)
+    stretches = sum(1 for i, c in enumerate(counts) if c and (i == 0 or not counts[i - 1]))
+    assert stretches < busy  # the scenario has neighbouring busy weeks and lone ones
+    assert paths[1]["d"].count("M") == stretches
+    assert paths[1]["d"].count("L") == busy - stretches
+    rows = [a for a in elements.find("tr") if "data-week" in a]
+    assert len(rows) == 52
+    assert html.count('class="median"') == busy
+    assert html.count('class="p90"') == busy

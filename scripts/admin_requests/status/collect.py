@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +33,7 @@ from admin_requests.status.model import (
     CompletedRequest,
     FailureIssue,
     Latency,
+    LatencyWeek,
     LatencyWindow,
     Link,
     QueuedRequest,
@@ -138,6 +139,7 @@ class StatusCollector:
             tuple(latency_window(done, now, days) for days in self.options.latency_days),
             self.options.stale_after,
             stale,
+            latency_weeks(done, now),
         )
         organisation = self._organisation(now)
         return StatusReport(
@@ -460,6 +462,29 @@ def latency_window(done: Sequence[Lifetime], now: datetime, days: int) -> Latenc
     if stats is None:
         return LatencyWindow(days, 0, None, None, None)
     return LatencyWindow(days, len(durations), *stats)
+
+
+def latency_weeks(
+    done: Sequence[Lifetime], now: datetime, weeks: int = 52
+) -> tuple[LatencyWeek, ...]:
+    """Median and 90th percentile merge-to-done per week (Monday, UTC), the last ``weeks``
+    weeks up to this one, oldest first; a week without completions has no figures."""
+    this_week = now.astimezone(UTC).date() - timedelta(days=now.astimezone(UTC).weekday())
+    starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    durations: dict[date, list[timedelta]] = {start: [] for start in starts}
+    for life in done:
+        if life.removed is None or life.removed.at > now:
+            continue
+        day = life.removed.at.astimezone(UTC).date()
+        start = day - timedelta(days=day.weekday())
+        if start in durations:
+            durations[start].append(max(life.removed.at - life.added.at, timedelta()))
+    found = []
+    for start in starts:
+        stats = summarise(durations[start])
+        median, p90 = (stats[0], stats[1]) if stats else (None, None)
+        found.append(LatencyWeek(start, len(durations[start]), median, p90))
+    return tuple(found)
 
 
 def _when(value: str) -> datetime:

@@ -152,16 +152,36 @@ class LatencyWindow:
 
 
 @dataclass(frozen=True)
+class LatencyWeek:
+    """Merge-to-done of the requests completed in one week (Monday to Sunday, UTC)."""
+
+    start: date
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "week": self.start.isoformat(),
+            "completed": self.count,
+            "median_seconds": _seconds(self.median),
+            "p90_seconds": _seconds(self.p90),
+        }
+
+
+@dataclass(frozen=True)
 class Latency:
     windows: tuple[LatencyWindow, ...]
     stale_after: timedelta
     older_than_stale: int  # queued requests merged longer ago than stale_after
+    weeks: tuple[LatencyWeek, ...] = ()  # the last 52 weeks, oldest first (the chart)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "windows": [w.to_dict() for w in self.windows],
             "stale_after_seconds": _seconds(self.stale_after),
             "queued_older_than_stale": self.older_than_stale,
+            "weeks": [w.to_dict() for w in self.weeks],
         }
 
 

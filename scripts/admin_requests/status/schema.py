@@ -162,6 +162,14 @@ WINDOW = _obj(
         "p99_seconds": null(INT),
     }
 )
+WEEK = _obj(
+    {
+        "week": {"type": "string", "format": "date"},
+        "completed": INT,
+        "median_seconds": null(INT),
+        "p90_seconds": null(INT),
+    }
+)
 WORKFLOW = _obj(
     {
         "name": STR,
@@ -219,6 +227,7 @@ def status_schema() -> dict[str, Any]:
                     "windows": array(WINDOW),
                     "stale_after_seconds": INT,
                     "queued_older_than_stale": INT,
+                    "weeks": {**array(WEEK), "maxItems": 52},
                 }
             ),
             "workflows": array(WORKFLOW),
