@@ -11,6 +11,7 @@ it cannot, these tests are skipped with the reason, except under CI, where they 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -224,3 +225,51 @@ def test_phone_shows_incidents_first_then_bots_and_migrations(
     assert (urdfdom["Done"], urdfdom["In PR"], urdfdom["Awaiting parents"]) == ("4", "2", "8")
     assert rows["migrations-table occt793"]["Not solvable"] == "1"
     assert rows["migrations-table cuda129"]["PRs made"] == "closed"
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+# What axe reports, kept small: each violated rule and the elements it found.
+AXE_RUN = """
+axe.run(document, {resultTypes: ['violations']}).then((r) => ({
+  version: axe.version,
+  rules: r.passes.length + r.violations.length + r.incomplete.length,
+  violations: r.violations.map((v) => ({
+    id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+  })),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("viewport", "dark"),
+    [(PHONE, False), (PHONE, True), (DESKTOP, False), (DESKTOP, True)],
+    ids=["phone-light", "phone-dark", "desktop-light", "desktop-dark"],
+)
+def test_axe_core_finds_no_violations(
+    chromium: Browser, site: tuple[Path, StatusReport], viewport: dict[str, Any], dark: bool
+) -> None:
+    source = AXE.read_bytes()
+    assert hashlib.sha256(source).hexdigest() == AXE_SHA256, "axe.min.js is not the vendored one"
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **viewport, dark=dark) as page:
+        page.evaluate(source.decode("utf-8") + ";0")  # defines window.axe in the page only
+        result = page.evaluate(AXE_RUN)
+    assert result["version"] == "4.14.1"
+    assert result["rules"] > 20  # axe really ran its rules
+    assert result["violations"] == []
+
+
+def test_axe_core_would_see_a_planted_violation(
+    chromium: Browser, site: tuple[Path, StatusReport]
+) -> None:
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        page.evaluate(AXE.read_text(encoding="utf-8") + ";0")
+        page.evaluate(
+            "document.querySelector('#incidents').insertAdjacentHTML('beforeend',"
+            ' \'<img src="data:," width="10" height="10">'
+            '<p style="color:#bbb;background:#fff">faint</p>\');0'
+        )
+        result = page.evaluate(AXE_RUN)
+    assert {v["id"] for v in result["violations"]} >= {"image-alt", "color-contrast"}
