@@ -111,3 +111,22 @@ def test_status_with_the_organisation_and_the_previous_page(
     broken.write_text("{not json")
     assert main([*argv, "--output", str(tmp_path / "third"), "--previous", str(broken)]) == 0
     assert "the previous status" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("actions_env")
+def test_a_broken_configuration_is_said_on_the_page_which_is_still_written(
+    scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "status-page.yml"
+    config.write_text(
+        "bots:\n  - name: a\n    repository: o/r\n    workflow: w.yml\n    cadence: weekly\n"
+    )
+    site = tmp_path / "site"
+    argv = ["status", "--root", str(scenario.root), "--output", str(site), "--config", str(config)]
+    assert main(argv) == 0
+    data = json.loads((site / "status.json").read_text())
+    [problem] = data["problems"]
+    assert f"{config}, line 2: cadence 'weekly'" in problem
+    assert data["bots"] == []
+    assert data["summary"]["queued"] == 4
+    assert "cadence 'weekly'" in capsys.readouterr().err

@@ -135,6 +135,7 @@ def _next_run(path: str, now: datetime) -> str:
 def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     """Render the status page; a source that cannot be read is shown on the page, not fatal."""
     # Imported here, not at the top: `check` must load no client (see the module docstring).
+    from admin_requests.errors import StatusConfigError
     from admin_requests.queue.gitops import Git
     from admin_requests.services.github import GitHubClient
     from admin_requests.status import StatusCollector, StatusOptions, write_site
@@ -143,12 +144,18 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     token = environ.get("GITHUB_TOKEN")
+    try:
+        dashboard, config_problems = load_config(root, args.config or CONFIG_PATH), ()
+    except StatusConfigError as exc:
+        # A typo in the configuration must not stop the page: the queue is still shown.
+        dashboard, config_problems = None, (f"{exc}; bots, migrations and incidents are not shown",)
     options = StatusOptions(
         repository=settings.repository,
         web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
         recent_completed=args.recent,
-        dashboard=load_config(root, args.config or CONFIG_PATH),
+        dashboard=dashboard,
         previous=_previous_status(args.previous),
+        problems=config_problems,
     )
     collector = StatusCollector(
         root,

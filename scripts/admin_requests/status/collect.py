@@ -91,6 +91,7 @@ class StatusOptions:
     # The previously published status.json: earlier days of the bots' strips, and the
     # last known data of a source that cannot be read now.
     previous: dict[str, Any] | None = None
+    problems: tuple[str, ...] = ()  # found before collecting (a broken configuration)
 
     @property
     def repository_url(self) -> str:
@@ -116,7 +117,7 @@ class StatusCollector:
 
     def collect(self) -> StatusReport:
         now = self.clock()
-        problems: list[str] = []
+        problems: list[str] = list(self.options.problems)
         if self.github is None:
             problems.append(
                 "no GitHub token: issues, workflow runs and pull request authors are not shown"
