@@ -139,16 +139,18 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     from admin_requests.queue.gitops import Git
     from admin_requests.services.github import GitHubClient
     from admin_requests.status import StatusCollector, StatusOptions, write_site
-    from admin_requests.status.config import CONFIG_PATH, load_config
+    from admin_requests.status.config import CONFIG_PATH, DashboardConfig, load_config
 
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     token = environ.get("GITHUB_TOKEN")
+    dashboard: DashboardConfig | None = None
+    config_problems: tuple[str, ...] = ()
     try:
-        dashboard, config_problems = load_config(root, args.config or CONFIG_PATH), ()
+        dashboard = load_config(root, args.config or CONFIG_PATH)
     except StatusConfigError as exc:
         # A typo in the configuration must not stop the page: the queue is still shown.
-        dashboard, config_problems = None, (f"{exc}; bots, migrations and incidents are not shown",)
+        config_problems = (f"{exc}; bots, migrations and incidents are not shown",)
     options = StatusOptions(
         repository=settings.repository,
         web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
