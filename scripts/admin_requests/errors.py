@@ -151,6 +151,13 @@ class DocsReferenceError(AdminRequestsError):
         self.problems = problems
 
 
+# -- the status page ------------------------------------------------------------------
+
+
+class StatusConfigError(AdminRequestsError):
+    """The status page's configuration (.github/status-page.yml) is wrong."""
+
+
 # -- deployment --------------------------------------------------------------------------
 
 

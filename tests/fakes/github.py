@@ -439,21 +439,25 @@ class FakeGitHub(FakeServer):
 
     # -- JSON shapes ------------------------------------------------------------------
 
+    def _full_name(self, repo: str) -> str:
+        # Repositories of other owners (``add_repo("regro/cf-scripts")``) keep their owner.
+        return repo if "/" in repo else f"{self.org}/{repo}"
+
     def _repo_url(self, repo: str) -> str:
-        return f"{self.url}/repos/{self.org}/{repo}"
+        return f"{self.url}/repos/{self._full_name(repo)}"
 
     def _repo_json(self, repo: FakeRepo) -> dict[str, Any]:
         return {
             "id": repo.id,
             "node_id": f"R_{repo.id}",
             "name": repo.name,
-            "full_name": f"{self.org}/{repo.name}",
+            "full_name": self._full_name(repo.name),
             "owner": {"login": self.org, "type": "Organization", "id": ORG_ID},
             "private": False,
             "archived": repo.archived,
             "default_branch": repo.default_branch,
             "url": self._repo_url(repo.name),
-            "html_url": f"https://github.com/{self.org}/{repo.name}",
+            "html_url": f"https://github.com/{self._full_name(repo.name)}",
             **repo.admin.settings,
         }
 
@@ -500,7 +504,7 @@ class FakeGitHub(FakeServer):
             "user": {"login": issue.user, "type": "User"},
             "comments": len(issue.comments),
             "url": url,
-            "html_url": f"https://github.com/{self.org}/{repo}/issues/{issue.number}",
+            "html_url": f"https://github.com/{self._full_name(repo)}/issues/{issue.number}",
             "repository_url": self._repo_url(repo),
             "created_at": issue.created_at,
             "updated_at": issue.updated_at,
@@ -607,7 +611,10 @@ class FakeGitHub(FakeServer):
         info = self._token(request)
         found = None
         if repo is not None:
-            if request.params.get("owner", self.org) != self.org or repo not in self.repos:
+            owner = request.params.get("owner", self.org)
+            # Another owner's repository is seeded under its full name (public reads).
+            repo = repo if owner == self.org else f"{owner}/{repo}"
+            if repo not in self.repos:
                 raise HttpError(404, "Not Found")
             found = self.repos[repo]
             if info.repositories is not None and repo not in info.repositories:
@@ -1999,8 +2006,8 @@ class FakeGitHub(FakeServer):
             "path": workflow.path,
             "state": workflow.state,
             "url": f"{self._repo_url(repo)}/actions/workflows/{workflow.id}",
-            "html_url": f"https://github.com/{self.org}/{repo}/actions/workflows/{file}",
-            "badge_url": f"https://github.com/{self.org}/{repo}/workflows/{file}/badge.svg",
+            "html_url": f"https://github.com/{self._full_name(repo)}/actions/workflows/{file}",
+            "badge_url": f"https://github.com/{self._full_name(repo)}/workflows/{file}/badge.svg",
         }
 
     def _run_json(self, repo: str, workflow: FakeWorkflow, run: FakeRun) -> dict[str, Any]:
@@ -2020,7 +2027,7 @@ class FakeGitHub(FakeServer):
             "updated_at": run.created_at,
             "run_started_at": run.created_at,
             "url": f"{self._repo_url(repo)}/actions/runs/{run.id}",
-            "html_url": f"https://github.com/{self.org}/{repo}/actions/runs/{run.id}",
+            "html_url": f"https://github.com/{self._full_name(repo)}/actions/runs/{run.id}",
             "pull_requests": [],
         }
 
@@ -2048,12 +2055,17 @@ class FakeGitHub(FakeServer):
         )
         if workflow is None:
             raise HttpError(404, "Not Found")
+        created = _created_filter(request.query.get("created", ""))
         runs = [
-            self._run_json(repo.name, workflow, run)
+            run
             for run in sorted(workflow.runs, key=lambda r: (r.created_at, r.number), reverse=True)
+            if created is None or run.created_at >= created
         ]
-        response = self._page(request, runs)
-        response.body = {"total_count": len(runs), "workflow_runs": response.body}
+        response = self._page(request, runs)  # only the page's runs are made JSON
+        response.body = {
+            "total_count": len(runs),
+            "workflow_runs": [self._run_json(repo.name, workflow, r) for r in response.body],
+        }
         return response
 
     # -- git blobs (files past the contents API's 1 MB) --------------------------------
@@ -2146,6 +2158,16 @@ class FakeWorkflow:
     path: str
     state: str
     runs: list[FakeRun] = field(default_factory=list)
+
+
+def _created_filter(value: str) -> str | None:
+    """The lower bound of a runs ``created`` filter (only ``>=DATE[THH:MM:SSZ]`` is served)."""
+    if not value:
+        return None
+    if not value.startswith(">="):
+        raise HttpError(422, f"the fake serves only created=>=..., not {value!r}")
+    bound = value[2:]
+    return bound if "T" in bound else f"{bound}T00:00:00Z"
 
 
 def _iso(epoch: float) -> str:

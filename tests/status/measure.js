@@ -64,8 +64,10 @@
     rows: t.tBodies[0] ? t.tBodies[0].rows.length : 0,
   }));
   const rows = {};
-  for (const tr of document.querySelectorAll('tr[data-request], tr[data-workflow], tr[data-window]')) {
-    const key = tr.dataset.request || tr.dataset.workflow || ('window ' + tr.dataset.window);
+  for (const tr of document.querySelectorAll(
+    'tr[data-request], tr[data-workflow], tr[data-window], tr[data-bot], tr[data-migration]')) {
+    const key = tr.dataset.request || tr.dataset.workflow || tr.dataset.bot
+      || tr.dataset.migration || ('window ' + tr.dataset.window);
     const cells = Object.fromEntries([...tr.cells].map(
       (c) => [c.dataset.label || 'name', c.innerText.replace(/\s+/g, ' ').trim()]));
     rows[(tr.closest('table').id) + ' ' + key] = {text: tr.innerText.replace(/\s+/g, ' ').trim(), cells};
@@ -93,6 +95,8 @@
     counts: Object.fromEntries([...document.querySelectorAll('dd[id^=count-]')].map((d) => [d.id, d.innerText.trim()])),
     badges: [...document.querySelectorAll('.badge')].map((b) => b.innerText.trim()),
     issues: [...document.querySelectorAll('#issues li')].map((li) => li.innerText.trim()),
+    incidents: [...document.querySelectorAll('#incidents li')].map((li) => li.innerText.replace(/\s+/g, ' ').trim()),
+    sections: [...document.querySelectorAll('main > section')].map((s) => s.id),
     scripts: document.querySelectorAll('script').length,
     resources: performance.getEntriesByType('resource').map((r) => r.name),
     stylesheetsLoaded: document.styleSheets.length,

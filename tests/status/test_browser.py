@@ -11,6 +11,7 @@ it cannot, these tests are skipped with the reason, except under CI, where they 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -86,9 +87,10 @@ def test_phone_shows_the_queue_states_latency_and_health(
     assert m["stylesheetsLoaded"] == 1
     # The page as a core member reads it.
     assert m["verdict"].startswith(
-        "⚠ Needs attention: 2 parked requests; 2 requests older than 24 h"
+        "⚠ Needs attention: 2 open incidents; 2 parked requests; 2 requests older than 24 h"
     )
     assert "failing: process requests" in m["verdict"]
+    assert "stale: admin migrations" in m["verdict"]
     assert m["counts"] == {
         "count-queued": "4",
         "count-parked": "2",
@@ -192,3 +194,82 @@ def test_screenshots_are_real_pngs(chromium: Browser, site: tuple[Path, StatusRe
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (750, 1624)  # 375 x 812 CSS pixels at device scale 2
+
+
+def test_phone_shows_incidents_first_then_bots_and_migrations(
+    chromium: Browser, site: tuple[Path, StatusReport]
+) -> None:
+    output, report = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        m = _measure(page, 375)
+    assert m["sections"][:4] == ["incidents", "summary", "bots", "migrations"]
+    assert m["incidents"][0].startswith("⚠ Major outage Azure pipelines are not starting (#1)")
+    assert "Microsoft confirmed the outage" in m["incidents"][0]
+    assert m["incidents"][1].startswith("⚠ Maintenance anaconda.org maintenance window")
+    rows = {key: row["cells"] for key, row in m["rows"].items()}
+    slugs = {b.name: b.slug for b in report.bots}
+    autotick = rows[f"bots-table {slugs['autotick bot']}"]
+    assert autotick["State"] == "✓ Healthy"
+    assert autotick["name"].startswith("autotick bot regro/cf-scripts · bot-bot.yml · every 1 d")
+    assert "tell @regro/auto-tick-triage" in autotick["name"]
+    # The strip in words, for anyone who cannot see its colours or symbols.
+    assert "2026-02-18: 1 failed" in autotick["Last 30 days"]
+    assert "2026-03-01: 1 succeeded" in autotick["Last 30 days"]
+    stale = rows[f"bots-table {slugs['admin migrations']}"]
+    assert stale["State"] == "⏸ Stale"
+    failing = rows[f"bots-table {slugs['process requests']}"]
+    assert failing["State"] == "✗ Failing"
+    assert failing["Failure streak"].startswith("3 failed runs")
+    urdfdom = rows["migrations-table urdfdom51"]
+    assert urdfdom["PRs made"] == "6 of 14 (43 %)"
+    assert (urdfdom["Done"], urdfdom["In PR"], urdfdom["Awaiting parents"]) == ("4", "2", "8")
+    assert rows["migrations-table occt793"]["Not solvable"] == "1"
+    assert rows["migrations-table cuda129"]["PRs made"] == "closed"
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+# What axe reports, kept small: each violated rule and the elements it found.
+AXE_RUN = """
+axe.run(document, {resultTypes: ['violations']}).then((r) => ({
+  version: axe.version,
+  rules: r.passes.length + r.violations.length + r.incomplete.length,
+  violations: r.violations.map((v) => ({
+    id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+  })),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("viewport", "dark"),
+    [(PHONE, False), (PHONE, True), (DESKTOP, False), (DESKTOP, True)],
+    ids=["phone-light", "phone-dark", "desktop-light", "desktop-dark"],
+)
+def test_axe_core_finds_no_violations(
+    chromium: Browser, site: tuple[Path, StatusReport], viewport: dict[str, Any], dark: bool
+) -> None:
+    source = AXE.read_bytes()
+    assert hashlib.sha256(source).hexdigest() == AXE_SHA256, "axe.min.js is not the vendored one"
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **viewport, dark=dark) as page:
+        page.evaluate(source.decode("utf-8") + ";0")  # defines window.axe in the page only
+        result = page.evaluate(AXE_RUN)
+    assert result["version"] == "4.14.1"
+    assert result["rules"] > 20  # axe really ran its rules
+    assert result["violations"] == []
+
+
+def test_axe_core_would_see_a_planted_violation(
+    chromium: Browser, site: tuple[Path, StatusReport]
+) -> None:
+    output, _ = site
+    with chromium.page((output / "index.html").as_uri(), **PHONE) as page:
+        page.evaluate(AXE.read_text(encoding="utf-8") + ";0")
+        page.evaluate(
+            "document.querySelector('#incidents').insertAdjacentHTML('beforeend',"
+            ' \'<img src="data:," width="10" height="10">'
+            '<p style="color:#bbb;background:#fff">faint</p>\');0'
+        )
+        result = page.evaluate(AXE_RUN)
+    assert {v["id"] for v in result["violations"]} >= {"image-alt", "color-contrast"}

@@ -26,9 +26,10 @@ def test_status_writes_the_site(
     scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = tmp_path / "site"
-    assert (
-        main(["status", "--root", str(scenario.root), "--output", str(site), "--recent", "3"]) == 0
-    )
+    config = tmp_path / "status-page.yml"
+    config.write_text("bots: []\nmigrations: null\nincidents: null\n")
+    argv = ["status", "--root", str(scenario.root), "--output", str(site), "--recent", "3"]
+    assert main([*argv, "--config", str(config)]) == 0
     out = capsys.readouterr()
     assert out.err == ""
     assert f"to {site}: 4 queued, 9 completed, 3 workflow(s)" in out.out
@@ -64,3 +65,68 @@ def test_status_needs_an_output_folder(capsys: pytest.CaptureFixture[str]) -> No
         main(["status"])
     assert exit_info.value.code == 2
     assert "--output" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("actions_env")
+def test_status_with_the_organisation_and_the_previous_page(
+    scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "status-page.yml"
+    config.write_text(
+        "bots:\n"
+        "  - {name: autotick bot, repository: regro/cf-scripts, workflow: bot-bot.yml,"
+        " cadence: 1d, team: regro/auto-tick-triage}\n"
+        "  - {name: gone, repository: regro/cf-scripts, workflow: gone.yml, cadence: 1h}\n"
+        "migrations: {repository: regro/cf-graph-countyfair, branch: master}\n"
+        "incidents: {repository: conda-forge/status}\n"
+    )
+    first = tmp_path / "first"
+    argv = ["status", "--root", str(scenario.root), "--config", str(config)]
+    assert main([*argv, "--output", str(first)]) == 0
+    err = capsys.readouterr().err
+    assert "workflow runs of regro/cf-scripts cannot be read: gone.yml:" in err
+    data = json.loads((first / "status.json").read_text())
+    assert [b["name"] for b in data["bots"]] == ["autotick bot", "gone"]
+    assert data["summary"]["open_incidents"] == 2
+    badge = json.loads((first / "badges" / "regro-cf-scripts-bot-bot-yml.json").read_text())
+    # The CLI's clock is the real one (the scenario is in March 2026): the bot is stale.
+    assert (badge["schemaVersion"], badge["label"], badge["message"]) == (
+        1,
+        "autotick bot",
+        "stale",
+    )
+    assert json.loads((first / "badges" / "queue.json").read_text())["message"] == (
+        "4 queued, 2 parked"
+    )
+
+    second = tmp_path / "second"
+    previous = ["--previous", str(first / "status.json")]
+    assert main([*argv, "--output", str(second), *previous]) == 0
+    again = json.loads((second / "status.json").read_text())
+    [source] = [s for s in again["sources"] if not s["ok"]]
+    assert source["failing_since"] == data["generated_at"]  # carried from the first page
+    assert again["bots"][0]["days"] == data["bots"][0]["days"]
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert main([*argv, "--output", str(tmp_path / "third"), "--previous", str(broken)]) == 0
+    assert "the previous status" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("actions_env")
+def test_a_broken_configuration_is_said_on_the_page_which_is_still_written(
+    scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "status-page.yml"
+    config.write_text(
+        "bots:\n  - name: a\n    repository: o/r\n    workflow: w.yml\n    cadence: weekly\n"
+    )
+    site = tmp_path / "site"
+    argv = ["status", "--root", str(scenario.root), "--output", str(site), "--config", str(config)]
+    assert main(argv) == 0
+    data = json.loads((site / "status.json").read_text())
+    [problem] = data["problems"]
+    assert f"{config}, line 2: cadence 'weekly'" in problem
+    assert data["bots"] == []
+    assert data["summary"]["queued"] == 4
+    assert "cadence 'weekly'" in capsys.readouterr().err

@@ -77,3 +77,11 @@ def test_build_step_runs_the_status_command_and_uploads_its_folder() -> None:
     assert args.command == "status"
     assert render["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
     assert steps["keep the page for the deploy job"]["with"] == {"path": args.output}
+    # The previous page's status.json, fetched without a credential, always a file.
+    fetch = steps["fetch the page published last time"]
+    assert "env" not in fetch
+    assert "previous.json" in fetch["run"]
+    assert "|| echo '{}' > previous.json" in fetch["run"]
+    assert args.previous == "previous.json"
+    names = list(steps)
+    assert names.index("fetch the page published last time") < names.index("render the page")

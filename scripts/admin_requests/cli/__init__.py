@@ -194,17 +194,29 @@ def _next_run(path: str, now: datetime) -> str:
 def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> int:
     """Render the status page; a source that cannot be read is shown on the page, not fatal."""
     # Imported here, not at the top: `check` must load no client (see the module docstring).
+    from admin_requests.errors import StatusConfigError
     from admin_requests.queue.gitops import Git
     from admin_requests.services.github import GitHubClient
     from admin_requests.status import StatusCollector, StatusOptions, write_site
+    from admin_requests.status.config import CONFIG_PATH, DashboardConfig, load_config
 
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
     token = environ.get("GITHUB_TOKEN")
+    dashboard: DashboardConfig | None = None
+    config_problems: tuple[str, ...] = ()
+    try:
+        dashboard = load_config(root, args.config or CONFIG_PATH)
+    except StatusConfigError as exc:
+        # A typo in the configuration must not stop the page: the queue is still shown.
+        config_problems = (f"{exc}; bots, migrations and incidents are not shown",)
     options = StatusOptions(
         repository=settings.repository,
         web_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
         recent_completed=args.recent,
+        dashboard=dashboard,
+        previous=_previous_status(args.previous),
+        problems=config_problems,
     )
     collector = StatusCollector(
         root,
@@ -220,12 +232,25 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         f"to {args.output}: {len(report.queue)} queued, {report.completed_total} completed, "
         f"{len(report.workflows)} workflow(s)"
     )
-    for problem in report.problems:
+    failed = [f"{s.name} cannot be read: {s.error}" for s in report.sources if not s.ok]
+    for problem in [*failed, *report.problems]:
         if running_in_actions(environ):
             print(f"::warning title=status page::{escape_command_data(problem)}")
         else:
             print(neutralise_commands(f"warning: {problem}"), file=sys.stderr)
     return EXIT_OK
+
+
+def _previous_status(path: str | None) -> dict[str, object] | None:
+    """The previously published status.json, if given and readable (else a fresh start)."""
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"warning: the previous status {path!r} is not used: {exc}", file=sys.stderr)
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -335,6 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="how many recently completed requests to list (default: 50)",
+    )
+    status.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the bots, migrations and incidents to show, relative to --root "
+        "(default: .github/status-page.yml; the conda-forge defaults without it)",
+    )
+    status.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="the previously published status.json: fewer API calls, and the last known "
+        "data of a source that cannot be read now",
     )
     status.set_defaults(handler=command_status)
 

@@ -103,6 +103,9 @@ class IssueInfo:
     labels: tuple[str, ...]
     author: str
     url: str
+    created_at: str = ""  # ISO 8601, as GitHub sends it
+    updated_at: str = ""
+    comments: int = 0
 
 
 @dataclass(frozen=True)
@@ -780,6 +783,23 @@ class GitHubClient:
 
     # -- issues and pull requests (the queue) -----------------------------------------
 
+    def last_comment(self, repo: str, number: int, count: int) -> tuple[str, str] | None:
+        """(body, created_at) of the newest of an issue's ``count`` comments, in one call:
+        comments come oldest first, so with one per page the newest is page ``count``."""
+        if count <= 0:
+            return None
+        data = self._call(
+            f"read the last comment of {self.full_name(repo)}#{number}",
+            lambda: self._raw(
+                "GET",
+                self._url(repo, f"/issues/{number}/comments"),
+                parameters={"per_page": 1, "page": count},
+            ),
+        )
+        if not data:
+            return None
+        return str(data[-1].get("body") or ""), str(data[-1].get("created_at") or "")
+
     def list_issues(
         self, repo: str, *, labels: tuple[str, ...] = (), state: str = "open"
     ) -> list[IssueInfo]:
@@ -880,6 +900,16 @@ class GitHubClient:
         )
         return [_workflow_run(r) for r in data["workflow_runs"][:limit]]
 
+    def workflow_runs_since(self, repo: str, workflow: str, since: str) -> list[WorkflowRunInfo]:
+        """Every run of ``workflow`` (its file name or id) created at or after ``since``
+        (ISO 8601), newest first: 100 a page, as few calls as the count allows."""
+        pages = self._pages(
+            f"list the runs of {workflow!r} in {self.full_name(repo)!r}",
+            self._url(repo, f"/actions/workflows/{quote(workflow)}/runs"),
+            {"per_page": "100", "created": f">={since}", "exclude_pull_requests": "true"},
+        )
+        return [_workflow_run(r) for page in pages for r in page["workflow_runs"]]
+
 
 def _git_commit(data: dict[str, Any]) -> GitCommit:
     return GitCommit(
@@ -926,6 +956,9 @@ def _issue(data: dict[str, Any]) -> IssueInfo:
         tuple(str(label["name"]) for label in data.get("labels", [])),
         str((data.get("user") or {}).get("login", "")),
         str(data.get("html_url", "")),
+        str(data.get("created_at") or ""),
+        str(data.get("updated_at") or ""),
+        int(data.get("comments") or 0),
     )
 
 

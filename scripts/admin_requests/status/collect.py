@@ -14,9 +14,9 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from admin_requests.errors import StateFileError
 from admin_requests.queue.decision import Verdict, decide
@@ -24,6 +24,7 @@ from admin_requests.queue.gitops import Git
 from admin_requests.queue.notify import FAILURE_LABEL, LOGIN
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
 from admin_requests.services.github import IssueInfo, PullInfo, WorkflowInfo, WorkflowRunInfo
+from admin_requests.status.config import DashboardConfig
 from admin_requests.status.history import History, Lifetime, read_history
 from admin_requests.status.latency import summarise
 from admin_requests.status.model import (
@@ -32,6 +33,7 @@ from admin_requests.status.model import (
     CompletedRequest,
     FailureIssue,
     Latency,
+    LatencyWeek,
     LatencyWindow,
     Link,
     QueuedRequest,
@@ -43,6 +45,9 @@ from admin_requests.status.model import (
 )
 from admin_requests.validation.checker import NON_REQUEST_FILES, REQUEST_SUFFIXES, check_text
 from admin_requests.validation.source import parse_document
+
+if TYPE_CHECKING:
+    from admin_requests.status.organisation import OrganisationStatus
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,12 @@ class StatusOptions:
     # Each pull-request lookup is one API call (the job token allows 1,000 an hour).
     max_pull_lookups: int = 100
     runs_per_workflow: int = 30
+    # The organisation's bots, migrations and incidents (status/config.py); None: not shown.
+    dashboard: DashboardConfig | None = None
+    # The previously published status.json: earlier days of the bots' strips, and the
+    # last known data of a source that cannot be read now.
+    previous: dict[str, Any] | None = None
+    problems: tuple[str, ...] = ()  # found before collecting (a broken configuration)
 
     @property
     def repository_url(self) -> str:
@@ -106,7 +117,7 @@ class StatusCollector:
 
     def collect(self) -> StatusReport:
         now = self.clock()
-        problems: list[str] = []
+        problems: list[str] = list(self.options.problems)
         if self.github is None:
             problems.append(
                 "no GitHub token: issues, workflow runs and pull request authors are not shown"
@@ -129,7 +140,9 @@ class StatusCollector:
             tuple(latency_window(done, now, days) for days in self.options.latency_days),
             self.options.stale_after,
             stale,
+            latency_weeks(done, now),
         )
+        organisation = self._organisation(now)
         return StatusReport(
             generated_at=now,
             repository=self.options.repository,
@@ -141,7 +154,25 @@ class StatusCollector:
             workflows=tuple(self._workflows(problems)),
             issues=tuple(issues),
             problems=tuple(problems),
+            bots=tuple(organisation.bots),
+            migrations=tuple(organisation.migrations),
+            incidents=tuple(organisation.incidents),
+            sources=tuple(organisation.sources),
         )
+
+    def _organisation(self, now: datetime) -> OrganisationStatus:
+        from admin_requests.status.organisation import OrganisationCollector, OrganisationStatus
+
+        if self.options.dashboard is None:
+            return OrganisationStatus()
+        return OrganisationCollector(
+            self.github,  # type: ignore[arg-type]  # GitHubClient has both protocols' calls
+            self.options.dashboard.resolved(self.options.repository),
+            now=now,
+            previous=self.options.previous,
+            web_url=self.options.web_url,
+            health_of=workflow_health,
+        ).collect()
 
     # -- the git history ----------------------------------------------------------------
 
@@ -432,6 +463,29 @@ def latency_window(done: Sequence[Lifetime], now: datetime, days: int) -> Latenc
     if stats is None:
         return LatencyWindow(days, 0, None, None, None)
     return LatencyWindow(days, len(durations), *stats)
+
+
+def latency_weeks(
+    done: Sequence[Lifetime], now: datetime, weeks: int = 52
+) -> tuple[LatencyWeek, ...]:
+    """Median and 90th percentile merge-to-done per week (Monday, UTC), the last ``weeks``
+    weeks up to this one, oldest first; a week without completions has no figures."""
+    this_week = now.astimezone(UTC).date() - timedelta(days=now.astimezone(UTC).weekday())
+    starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    durations: dict[date, list[timedelta]] = {start: [] for start in starts}
+    for life in done:
+        if life.removed is None or life.removed.at > now:
+            continue
+        day = life.removed.at.astimezone(UTC).date()
+        start = day - timedelta(days=day.weekday())
+        if start in durations:
+            durations[start].append(max(life.removed.at - life.added.at, timedelta()))
+    found = []
+    for start in starts:
+        stats = summarise(durations[start])
+        median, p90 = (stats[0], stats[1]) if stats else (None, None)
+        found.append(LatencyWeek(start, len(durations[start]), median, p90))
+    return tuple(found)
 
 
 def _when(value: str) -> datetime:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from admin_requests.queue.state import format_time
 
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: bots, migrations, incidents and sources
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither
 # make nor break one (a superseded run says nothing about health).
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure", "action_required"})
@@ -152,16 +152,36 @@ class LatencyWindow:
 
 
 @dataclass(frozen=True)
+class LatencyWeek:
+    """Merge-to-done of the requests completed in one week (Monday to Sunday, UTC)."""
+
+    start: date
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "week": self.start.isoformat(),
+            "completed": self.count,
+            "median_seconds": _seconds(self.median),
+            "p90_seconds": _seconds(self.p90),
+        }
+
+
+@dataclass(frozen=True)
 class Latency:
     windows: tuple[LatencyWindow, ...]
     stale_after: timedelta
     older_than_stale: int  # queued requests merged longer ago than stale_after
+    weeks: tuple[LatencyWeek, ...] = ()  # the last 52 weeks, oldest first (the chart)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "windows": [w.to_dict() for w in self.windows],
             "stale_after_seconds": _seconds(self.stale_after),
             "queued_older_than_stale": self.older_than_stale,
+            "weeks": [w.to_dict() for w in self.weeks],
         }
 
 
@@ -254,6 +274,309 @@ class FailureIssue:
         }
 
 
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from status.json or GitHub ('...Z' or '+00:00'), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def run_from_dict(data: dict[str, Any]) -> RunSummary:
+    return RunSummary(
+        int(data["number"]),
+        str(data["event"]),
+        str(data["status"]),
+        data.get("conclusion"),
+        str(data.get("branch") or ""),
+        parse_time(data["created_at"]) or datetime.min.replace(tzinfo=UTC),
+        str(data["url"]),
+    )
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """One day of a bot's runs (UTC), for the 30-day strip."""
+
+    day: date
+    success: int = 0
+    failure: int = 0
+    other: int = 0  # cancelled, skipped, still running
+
+    @property
+    def outcome(self) -> str:
+        """failure (any run failed), success, other (only cancelled/skipped/running) or none."""
+        if self.failure:
+            return "failure"
+        if self.success:
+            return "success"
+        return "other" if self.other else "none"
+
+    @property
+    def words(self) -> str:
+        if self.outcome == "none":
+            return f"{self.day.isoformat()}: no runs"
+        parts = [
+            f"{n} {w}"
+            for n, w in (
+                (self.success, "succeeded"),
+                (self.failure, "failed"),
+                (self.other, "other"),
+            )
+            if n
+        ]
+        return f"{self.day.isoformat()}: " + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "outcome": self.outcome,
+            "success": self.success,
+            "failure": self.failure,
+            "other": self.other,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DayOutcome:
+        return cls(
+            date.fromisoformat(str(data["date"])),
+            int(data.get("success", 0)),
+            int(data.get("failure", 0)),
+            int(data.get("other", 0)),
+        )
+
+
+class BotState(enum.Enum):
+    FAILING = "failing"  # its last completed runs failed
+    STALE = "stale"  # no run in three times its cadence
+    HEALTHY = "healthy"
+    UNKNOWN = "unknown"  # its runs could not be read
+
+
+@dataclass(frozen=True)
+class BotHealth:
+    name: str
+    repository: str
+    workflow: str
+    url: str  # the workflow's page on GitHub
+    team: str | None
+    cadence: timedelta | None
+    last_run: RunSummary | None
+    last_success: datetime | None
+    failure_streak: int
+    failing_since: datetime | None
+    streak_complete: bool  # False: every run read failed, the streak may be longer
+    stale: bool
+    days: tuple[DayOutcome, ...]  # oldest first, the last 30 days
+    runs_read: int  # runs read in this build (the API calls are the pages of these)
+    error: str | None = None  # why its runs could not be read this time
+    as_of: datetime | None = None  # the data is from an earlier build (a read failed)
+    slug: str = ""
+
+    @property
+    def state(self) -> BotState:
+        if self.error is not None and self.as_of is None:
+            return BotState.UNKNOWN
+        if self.failure_streak > 0 and not self.pull_request_only:
+            return BotState.FAILING
+        if self.stale:
+            return BotState.STALE
+        return BotState.HEALTHY
+
+    @property
+    def pull_request_only(self) -> bool:
+        # Pull-request checks fail when a contribution is wrong: the check doing its job.
+        return (
+            self.cadence is None
+            and self.last_run is not None
+            and self.last_run.event
+            in (
+                "pull_request",
+                "pull_request_target",
+            )
+        )
+
+    @property
+    def team_url(self) -> str | None:
+        if not self.team:
+            return None
+        owner, _, slug = self.team.partition("/")
+        return f"https://github.com/orgs/{owner}/teams/{slug}"
+
+    def badge(self) -> dict[str, Any]:
+        """shields.io's endpoint JSON (https://shields.io/badges/endpoint-badge)."""
+        state = self.state
+        if state is BotState.FAILING:
+            n = self.failure_streak
+            message = f"failing ({n}{'+' if not self.streak_complete else ''} in a row)"
+        elif state is BotState.STALE:
+            message = "stale"
+        elif state is BotState.UNKNOWN:
+            message = "unknown"
+        else:
+            message = "passing"
+        colours = {"failing": "critical", "stale": "orange", "unknown": "lightgrey"}
+        return {
+            "schemaVersion": 1,
+            "label": self.name,
+            "message": message,
+            "color": colours.get(state.value, "success"),
+            "isError": state in (BotState.FAILING, BotState.UNKNOWN),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        from admin_requests.status.config import format_cadence
+
+        return {
+            "name": self.name,
+            "slug": self.slug,
+            "repository": self.repository,
+            "workflow": self.workflow,
+            "url": self.url,
+            "team": self.team,
+            "cadence": format_cadence(self.cadence),
+            "state": self.state.value,
+            "last_run": self.last_run.to_dict() if self.last_run else None,
+            "last_success": format_time(self.last_success),
+            "failure_streak": self.failure_streak,
+            "streak_complete": self.streak_complete,
+            "failing_since": format_time(self.failing_since),
+            "stale": self.stale,
+            "days": [d.to_dict() for d in self.days],
+            "runs_read": self.runs_read,
+            "error": self.error,
+            "as_of": format_time(self.as_of),
+        }
+
+
+MIGRATION_STATES = ("done", "in-pr", "awaiting-pr", "awaiting-parents", "not-solvable", "bot-error")
+MIGRATION_TITLES = {
+    "done": "Done",
+    "in-pr": "In PR",
+    "awaiting-pr": "Awaiting PR",
+    "awaiting-parents": "Awaiting parents",
+    "not-solvable": "Not solvable",
+    "bot-error": "Bot error",
+}
+
+
+@dataclass(frozen=True)
+class Feedstock:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    kind: str  # regular, longterm, paused or closed
+    description: str
+    counts: dict[str, int]  # MIGRATION_STATES -> how many feedstocks; empty when unread
+    bot_errors: tuple[Feedstock, ...] = ()
+    url: str = ""  # its migration_json file
+    error: str | None = None
+
+    @property
+    def done(self) -> int:
+        """Feedstocks with the PR made: done plus in PR (conda-forge.org's measureProgress)."""
+        return self.counts.get("done", 0) + self.counts.get("in-pr", 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def percentage(self) -> float:
+        return self.done * 100 / (self.total or 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+            "counts": dict(self.counts),
+            "prs_made": self.done,
+            "total": self.total,
+            "percentage": round(self.percentage, 1),
+            "bot_errors": [{"name": f.name, "url": f.url} for f in self.bot_errors],
+            "url": self.url,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Migration:
+        return cls(
+            str(data["name"]),
+            str(data["kind"]),
+            str(data.get("description") or ""),
+            {str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+            tuple(Feedstock(str(f["name"]), str(f["url"])) for f in data.get("bot_errors", [])),
+            str(data.get("url") or ""),
+            data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class Incident:
+    number: int
+    title: str
+    url: str
+    severity: str  # the first incident label it has, in the configured order
+    created_at: datetime | None
+    updated_at: datetime | None
+    latest_update: str  # the newest comment, else the description (cut)
+    latest_update_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "url": self.url,
+            "severity": self.severity,
+            "created_at": format_time(self.created_at),
+            "updated_at": format_time(self.updated_at),
+            "latest_update": self.latest_update,
+            "latest_update_at": format_time(self.latest_update_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incident:
+        return cls(
+            int(data["number"]),
+            str(data["title"]),
+            str(data["url"]),
+            str(data["severity"]),
+            parse_time(data.get("created_at")),
+            parse_time(data.get("updated_at")),
+            str(data.get("latest_update") or ""),
+            parse_time(data.get("latest_update_at")),
+        )
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One data source of the page and whether this build could read it."""
+
+    name: str
+    ok: bool
+    error: str | None = None
+    failing_since: datetime | None = None  # the first build in a row that could not read it
+    last_ok: datetime | None = None
+
+    @property
+    def words(self) -> str:
+        return f"{self.name}: {self.error}" if self.error else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "error": self.error,
+            "failing_since": format_time(self.failing_since),
+            "last_ok": format_time(self.last_ok),
+        }
+
+
 @dataclass(frozen=True)
 class StatusReport:
     generated_at: datetime
@@ -267,6 +590,12 @@ class StatusReport:
     issues: tuple[FailureIssue, ...]
     # What could not be read (no token, an API error, a shallow clone): shown on the page.
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # The organisation's automation (config.py): bots, migrations, incidents, and how
+    # each of those sources fared in this build.
+    bots: tuple[BotHealth, ...] = ()
+    migrations: tuple[Migration, ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    sources: tuple[SourceStatus, ...] = ()
 
     def count(self, state: QueueState) -> int:
         return sum(request.state is state for request in self.queue)
@@ -282,12 +611,33 @@ class StatusReport:
         if stale:
             hours = round(self.latency.stale_after.total_seconds() / 3600)
             reasons.append(f"{stale} request{'s' if stale != 1 else ''} older than {hours} h")
+        if self.incidents:
+            n = len(self.incidents)
+            reasons.insert(0, f"{n} open incident{'s' if n != 1 else ''}")
         failing = [w.name for w in self.workflows if w.unhealthy]
+        known = set(failing)
+        failing += [
+            b.name for b in self.bots if b.state is BotState.FAILING and b.name not in known
+        ]
         if failing:
             reasons.append("failing: " + ", ".join(failing))
-        if self.problems:
-            reasons.append(f"{len(self.problems)} data source problem(s)")
+        stale_bots = [b.name for b in self.bots if b.state is BotState.STALE]
+        if stale_bots:
+            reasons.append("stale: " + ", ".join(stale_bots))
+        broken = [s for s in self.sources if not s.ok]
+        if self.problems or broken:
+            reasons.append(f"{len(self.problems) + len(broken)} data source problem(s)")
         return reasons
+
+    def queue_badge(self) -> dict[str, Any]:
+        """shields.io endpoint JSON for the request queue."""
+        parked = self.count(QueueState.PARKED)
+        queued = len(self.queue)
+        message = f"{queued} queued" + (f", {parked} parked" if parked else "")
+        colour = (
+            "critical" if parked else ("orange" if self.latency.older_than_stale else "success")
+        )
+        return {"schemaVersion": 1, "label": "admin requests", "message": message, "color": colour}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -301,6 +651,10 @@ class StatusReport:
                 "queued_older_than_stale": self.latency.older_than_stale,
                 "completed_total": self.completed_total,
                 "unhealthy_workflows": sum(w.unhealthy for w in self.workflows),
+                "failing_bots": sum(b.state is BotState.FAILING for b in self.bots),
+                "stale_bots": sum(b.state is BotState.STALE for b in self.bots),
+                "open_incidents": len(self.incidents),
+                "migrations_in_flight": sum(m.kind != "closed" for m in self.migrations),
                 "attention": self.attention,
             },
             "queue": [r.to_dict() for r in self.queue],
@@ -309,4 +663,8 @@ class StatusReport:
             "workflows": [w.to_dict() for w in self.workflows],
             "issues": [i.to_dict() for i in self.issues],
             "problems": list(self.problems),
+            "bots": [b.to_dict() for b in self.bots],
+            "migrations": [m.to_dict() for m in self.migrations],
+            "incidents": [i.to_dict() for i in self.incidents],
+            "sources": [s.to_dict() for s in self.sources],
         }
