@@ -10,20 +10,14 @@ from typing import Any
 import pytest
 
 from admin_requests.config import Settings
-from admin_requests.errors import StatusConfigError
 from admin_requests.queue.gitops import Git
 from admin_requests.services import GitHubClient
 from admin_requests.services.github import WorkflowRunInfo
 from admin_requests.status import StatusCollector, StatusOptions, write_site
 from admin_requests.status.collect import workflow_health
 from admin_requests.status.config import (
-    CONFIG_PATH,
-    DEFAULT_CONFIG,
     Bot,
     DashboardConfig,
-    load_config,
-    parse_cadence,
-    parse_config,
 )
 from admin_requests.status.model import BotState, DayOutcome
 from admin_requests.status.organisation import (
@@ -50,64 +44,6 @@ from tests.status.test_render import parse
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-# -- configuration --------------------------------------------------------------------
-
-
-def test_the_repository_file_is_the_default_configuration() -> None:
-    assert load_config(ROOT) == DEFAULT_CONFIG
-    names = {(b.repository, b.workflow) for b in DEFAULT_CONFIG.bots}
-    # The issue's list: this suite, feedstock creation, staged-recipes' linting, the
-    # autotick bot, the webservices' deploy, admin-migrations.
-    for wanted in (
-        (".", "process.yml"),
-        (".", "create-feedstocks.yml"),
-        ("conda-forge/staged-recipes", "staged-recipes-linter.yml"),
-        ("regro/cf-scripts", "bot-bot.yml"),
-        ("conda-forge/conda-forge-webservices", "release.yml"),
-        ("conda-forge/admin-migrations", "migrate.yml"),
-    ):
-        assert wanted in names
-    assert load_config(ROOT / "nowhere") == DEFAULT_CONFIG
-    resolved = DEFAULT_CONFIG.resolved("org/home")
-    assert resolved.bots[0].repository == "org/home"
-
-
-def test_cadences() -> None:
-    assert parse_cadence("10m") == timedelta(minutes=10)
-    assert parse_cadence("1h") == timedelta(hours=1)
-    assert parse_cadence("7d") == timedelta(days=7)
-    for bad in ("0m", "15", "1w", "1.5h", "hourly"):
-        with pytest.raises(StatusConfigError, match="cadence"):
-            parse_cadence(bad)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("bots:\n  - name: a\n    repository: o/r\n    workflow: w.yml\n    cadence: 2w\n",
-         f"{CONFIG_PATH}, line 2: cadence '2w'"),
-        ("bots:\n  - name: a\n    repository: o/r\n    workflow: w.yml\n  - name: b\n"
-         "    repository: o/r\n    workflow: w.yml\n    shedule: 1h\n",
-         f"{CONFIG_PATH}, line 5: unknown key(s) ['shedule']"),
-        ("bots:\n  - name: a\n    repository: just-a-name\n    workflow: w.yml\n",
-         "line 2: 'repository' 'just-a-name' is not valid"),
-        ("bots:\n  - name: a\n    repository: o/r\n    workflow: ../x.sh\n",
-         "'workflow' '../x.sh' is not valid"),
-        ("bot: []\n", "unknown key(s) ['bot']; use 'bots', 'migrations' and 'incidents'"),
-        ("bots: [\n", f"{CONFIG_PATH}:"),
-    ],
-)  # fmt: skip
-def test_configuration_errors_name_the_line_and_the_fix(text: str, message: str) -> None:
-    with pytest.raises(StatusConfigError) as error:
-        parse_config(text)
-    assert message in str(error.value)
-
-
-def test_sources_can_be_turned_off() -> None:
-    config = parse_config("bots: []\nmigrations: null\nincidents: null\n")
-    assert config == DashboardConfig((), None, None)
 
 
 # -- one bot's health (pure) ------------------------------------------------------------
