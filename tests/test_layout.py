@@ -35,16 +35,6 @@ TESTS = ROOT / "tests"
 
 # Module (relative to scripts/admin_requests/) -> why it has no mirrored test module.
 UNMIRRORED: dict[str, str] = {
-    # -- status: the dashboard's configuration and schema ------------------------------------
-    "status/config.py": (
-        "tests/status/test_organisation.py tests the configuration with what it configures "
-        "(the defaults, the file, each error with its line and fix), and tests/status/"
-        "test_cli.py a broken file on the page"
-    ),
-    "status/schema.py": (
-        "tests/status/test_dashboard_render.py validates the page's status.json against "
-        "it and checks it refuses what the page does not write"
-    ),
     # -- queue: a record of the runner's ---------------------------------------------------
     "queue/job.py": (
         "a dataclass the runner keeps per due request while it takes turns (dispatch.py); "
