@@ -38,7 +38,7 @@ from ruamel.yaml import YAML
 from admin_requests.creation.recipes import StagedRecipe
 from admin_requests.errors import PermanentError, TransientError
 from admin_requests.kinds.feedstock_facts import recipe_outputs
-from admin_requests.services.smithy import allowlisted_environment
+from admin_requests.services.smithy import allowlisted_environment, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -202,24 +202,7 @@ class RecipeRenderer:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     def _run(self, command: list[str], env: dict[str, str], *, cwd: Path, what: str) -> None:
-        try:
-            done = subprocess.run(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout_seconds,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise PermanentError(
-                f"{what}: {command[0]!r} is not installed in this job; install conda-smithy "
-                "from the conda lock (requirements/conda-smithy.lock) and set CONDA_SMITHY"
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise TransientError(f"{what} took longer than {self.timeout_seconds:.0f}s") from None
+        done = run_tool(command, env, cwd=cwd, what=what, timeout_seconds=self.timeout_seconds)
         if done.returncode != 0:
             lines = (done.stderr.strip() or done.stdout.strip()).splitlines() or ["no message"]
             raise PermanentError(f"{what} failed (exit {done.returncode}): {lines[-1][:300]}")

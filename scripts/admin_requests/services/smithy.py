@@ -96,6 +96,40 @@ def allowlisted_environment(environ: Mapping[str, str], home: Path) -> dict[str,
     }
 
 
+def run_tool(
+    command: list[str],
+    env: dict[str, str],
+    *,
+    cwd: Path | None,
+    what: str,
+    timeout_seconds: float,
+) -> subprocess.CompletedProcess[str]:
+    """Run conda-smithy or git on untrusted content: no stdin, output captured, bounded.
+
+    A missing program is a PermanentError naming the fix, a timeout a TransientError;
+    the caller judges the exit code (the render job and feedstock creation differ).
+    """
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_seconds,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise PermanentError(
+            f"{what}: {command[0]!r} is not installed in this job; install conda-smithy "
+            "from the conda lock (requirements/conda-smithy.lock) and set CONDA_SMITHY "
+            "to its path"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise TransientError(f"{what} took longer than {timeout_seconds:.0f}s") from None
+
+
 def render_key(repository: str, branch: str) -> str:
     """The file name (and artifact name) of one rendering: safe on every file system."""
     return hashlib.sha256(f"{repository}\0{branch}".encode()).hexdigest()[:24]
@@ -202,25 +236,7 @@ class FeedstockRenderer:
         self, command: list[str], env: dict[str, str], *, cwd: Path | None = None, what: str = ""
     ) -> str:
         what = what or f"git {command[1]}"
-        try:
-            done = subprocess.run(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout_seconds,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise PermanentError(
-                f"{what}: {command[0]!r} is not installed in this job; install conda-smithy "
-                "from the conda lock (requirements/conda-smithy.lock) and set CONDA_SMITHY "
-                "to its path"
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise TransientError(f"{what} took longer than {self.timeout_seconds:.0f}s") from None
+        done = run_tool(command, env, cwd=cwd, what=what, timeout_seconds=self.timeout_seconds)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1][:300]
             raise TransientError(f"{what} failed (exit {done.returncode}): {last}")
