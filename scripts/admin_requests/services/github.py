@@ -86,6 +86,10 @@ class GitCommit:
     message: str
 
 
+class _NothingToCommit(Exception):
+    """change_files found every file as it should be: no commit."""
+
+
 @dataclass(frozen=True)
 class ChangedFiles:
     """What ``GitHubClient.change_files`` committed: the commit and the paths it wrote."""
@@ -587,7 +591,7 @@ class GitHubClient:
         self,
         repo: str,
         branch: str,
-        message: str,
+        message: str | Callable[[], str],
         *,
         tree_for: Callable[[GitCommit], str] | None = None,
         attempts: int = 5,
@@ -599,6 +603,7 @@ class GitHubClient:
         that changes files builds the tree there, e.g. with ``POST /git/trees``) and
         moves the branch to it without force. When someone pushed in between, it starts
         again from the new head, at most ``attempts`` times, so nobody's push is undone.
+        ``message`` may be a function, called once the tree is built.
         """
         name = self.full_name(repo)
         for _ in range(attempts):
@@ -610,7 +615,8 @@ class GitHubClient:
                 )
             parent = self.get_commit(repo, head)
             tree = tree_for(parent) if tree_for is not None else parent.tree
-            commit = self.create_commit(repo, message, tree, [parent.sha])
+            text = message() if callable(message) else message
+            commit = self.create_commit(repo, text, tree, [parent.sha])
             try:
                 self.update_ref(repo, f"heads/{branch}", commit.sha)
             except ConflictError:
@@ -663,36 +669,26 @@ class GitHubClient:
         of files. ``message`` may be a function, called once the changes are known (to
         name only what changed).
         """
-        name = self.full_name(repo)
-        for _ in range(attempts):
-            head = self.get_ref(repo, f"heads/{branch}")
-            if head is None:
-                raise NotFoundError(
-                    f"{name!r} has no branch {branch!r}; check the configured branch.",
-                    status=404,
-                )
-            parent = self.get_commit(repo, head)
-            written: dict[str, bytes] = {}
+        written: dict[str, bytes] = {}
+
+        def tree_for(parent: GitCommit) -> str:
+            written.clear()  # each attempt reads and applies everything again
             for path, change in changes.items():
                 current = self.get_file(repo, path, ref=branch)
                 new = change(current.content if current else None)
                 if new is not None and (current is None or new != current.content):
                     written[path] = new
             if not written:
-                return None
-            tree = self.create_tree(repo, parent.tree, written)
-            text = message() if callable(message) else message
-            commit = self.create_commit(repo, text, tree, [parent.sha])
-            try:
-                self.update_ref(repo, f"heads/{branch}", commit.sha)
-            except ConflictError:
-                log.info("%s of %s moved while we committed; reading it again", branch, name)
-                continue
-            return ChangedFiles(commit, tuple(sorted(written)))
-        raise TransientError(
-            f"{branch!r} of {name!r} kept moving while we committed to it ({attempts} "
-            "tries); it is tried again in a later run."
-        )
+                raise _NothingToCommit
+            return self.create_tree(repo, parent.tree, written)
+
+        try:
+            commit = self.commit_to_branch(
+                repo, branch, message, tree_for=tree_for, attempts=attempts
+            )
+        except _NothingToCommit:
+            return None
+        return ChangedFiles(commit, tuple(sorted(written)))
 
     # -- Actions secrets (token_reset) ------------------------------------------------
 
