@@ -156,6 +156,18 @@ class Settings:
         )
 
 
+# The settings a deployment gives processing as repository variables, which
+# process.yml's "process the queue" step passes on as ``${{ vars.NAME }}``. A name read
+# here but not passed there is silently empty in production: without
+# ADMIN_REQUESTS_CI_APPS every CI-resource grant fails (tests/workflows/
+# test_process_workflow.py keeps the two in step).
+DEPLOYMENT_VARIABLES: tuple[str, ...] = (
+    "ADMIN_REQUESTS_CI_APPS",
+    "ADMIN_REQUESTS_PROTECTED_REPOSITORIES",
+    "ADMIN_REQUESTS_RUN_BUDGET",
+)
+
+
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     """A number of seconds, 0 or more, from ``name``; ``default`` when it is unset."""
     value = environ.get(name, "").strip()

@@ -5,6 +5,8 @@ What this module checks once, statically:
 - the subset holds exactly the operations of ``github-operations.txt``, with every
   component they reference and no other, from the pinned ``@octokit/openapi``;
 - every route the fake GitHub serves is one of those operations, with that method;
+- every call GitHubClient makes, read from services/github.py's source (so a call
+  no test reaches is checked too), is one of those operations, with that method;
 - every GitHub App permission, and level, that the project asks for (the request kinds'
   ``access()``, the credential broker, the fake App's defaults and the permissions the
   fake checks) is one GitHub's access-token request accepts.
@@ -118,6 +120,121 @@ def test_every_route_the_fake_serves_is_a_listed_operation_with_that_method() ->
         f"\nGitHub contract: {len(routes)} fake routes, all in the description "
         f"({len(served)} distinct operations); {listed} operations listed, "
         f"{len(description.operations)} in the subset"
+    )
+
+
+CLIENT = PACKAGE / "services" / "github.py"
+
+
+def _template_text(node: ast.expr) -> str | None:
+    """A URL piece as a sample path: literals kept, each interpolation one segment 'x'
+    (the API root, ``self.settings.github_api_url``, dropped); None when not a literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        text = ""
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                text += str(value.value)
+            elif "github_api_url" not in ast.unparse(value):
+                text += "x"
+        return text
+    return None
+
+
+def _client_path(node: ast.expr, names: dict[str, ast.expr]) -> str | None:
+    """``self._url(repo, suffix)`` is the repository's URL plus the suffix."""
+    node = names.get(node.id, node) if isinstance(node, ast.Name) else node
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_url":
+        suffix = node.args[1] if len(node.args) > 1 else ast.Constant("")
+        suffix = names.get(suffix.id, suffix) if isinstance(suffix, ast.Name) else suffix
+        text = _template_text(suffix)
+        return None if text is None else "/repos/owner/repo" + text
+    return _template_text(node)
+
+
+def _alternatives(function: ast.AST) -> list[dict[str, ast.expr]]:
+    """Each way ``verb, suffix = (...) if ... else (...)`` in the function binds its names."""
+    ways: list[dict[str, ast.expr]] = [{}]
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.IfExp)
+        ):
+            names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
+            ways = [
+                {**way, **dict(zip(names, branch.elts, strict=True))}
+                for way in ways
+                for branch in (node.value.body, node.value.orelse)
+                if isinstance(branch, ast.Tuple)
+            ]
+    return ways
+
+
+def client_calls(source: str) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """Every (line, method, sample path) GitHubClient sends, read from its source, and
+    the calls whose method or path could not be read (to be made readable)."""
+    calls, unread = [], []
+    tree = ast.parse(source)
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef) or function.name in {"_raw", "_pages"}:
+            continue
+        for node in ast.walk(function):
+            kind = getattr(getattr(node, "func", None), "attr", "")
+            if not isinstance(node, ast.Call) or kind not in {"_raw", "_pages"}:
+                continue
+            for names in _alternatives(function):
+                verb: ast.expr = ast.Constant("GET") if kind == "_pages" else node.args[0]
+                verb = names.get(verb.id, verb) if isinstance(verb, ast.Name) else verb
+                path = _client_path(node.args[1], names)
+                if isinstance(verb, ast.Constant) and path is not None:
+                    calls.append((node.lineno, str(verb.value), path))
+                else:
+                    unread.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return sorted(set(calls)), sorted(set(unread))
+
+
+def test_the_call_scan_reads_literals_interpolations_and_alternatives() -> None:
+    source = (
+        "def f(self, repo, n):\n"
+        "    self._raw('GET', self._url(repo, f'/issues/{n}'))\n"
+        "    verb, suffix = ('POST', '/rulesets') if n is None else ('PUT', f'/rulesets/{n}')\n"
+        "    self._raw(verb, self._url(repo, suffix))\n"
+        "    self._pages('list', f'{self.settings.github_api_url}/orgs/{n}/repos', {})\n"
+        "    self._raw(method, url)\n"
+    )
+    calls, unread = client_calls(source)
+    assert {(m, p) for _, m, p in calls} == {
+        ("GET", "/repos/owner/repo/issues/x"),
+        ("POST", "/repos/owner/repo/rulesets"),
+        ("PUT", "/repos/owner/repo/rulesets/x"),
+        ("GET", "/orgs/x/repos"),
+    }
+    assert unread == ["line 6: self._raw(method, url)"]
+
+
+def test_every_call_the_github_client_makes_is_an_operation_with_that_method() -> None:
+    """Read from services/github.py itself, so a call no test reaches is checked too."""
+    description = openapi.Description.load()
+    calls, unread = client_calls(CLIENT.read_text())
+    assert not unread, (
+        "services/github.py makes calls whose method or path this test cannot read; "
+        "write the method and the path as literals (or teach client_calls): " + "; ".join(unread)
+    )
+    missing = [
+        f"line {line}: {method} {path}"
+        for line, method, path in calls
+        if description.match(method, path) is None
+    ]
+    assert not missing, (
+        "services/github.py calls what GitHub's description (or github-operations.txt) "
+        "does not have: " + ", ".join(missing)
+    )
+    operations = {description.match(m, p).key for _, m, p in calls}  # type: ignore[union-attr]
+    print(
+        f"\nGitHub contract: {len(calls)} calls in the client, "
+        f"{len(operations)} distinct operations, all in the description"
     )
 
 

@@ -8,6 +8,7 @@ settings, the rendering files and how the privileged job reads them back.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -113,7 +114,12 @@ def test_a_missing_conda_smithy_says_how_to_install_it(tmp_path: Path, staged: P
     rendering = renderer.render(staged, StagedRecipe("foo", "meta.yaml"), tmp_path / "out")
 
     assert rendering.error is not None
-    assert "requirements/conda-smithy.lock" in rendering.error
+    assert "set CONDA_SMITHY to its path" in rendering.error
+    # Every file the message sends the reader to exists (it once named a lock that
+    # did not).
+    root = Path(__file__).resolve().parents[2]
+    for named in re.findall(r"[\w./-]+\.(?:md|lock|yml|txt)\b", rendering.error):
+        assert (root / named).is_file(), f"the message names {named}, which does not exist"
 
 
 def test_renderings_that_are_not_ours_are_skipped(tmp_path: Path) -> None:

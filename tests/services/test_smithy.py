@@ -107,7 +107,7 @@ def test_a_failing_rerender_is_an_error_with_its_last_line(
 def test_without_conda_smithy_installed_the_error_says_how_to_get_it(
     tmp_path: Path, served: GitHttpServer
 ) -> None:
-    with pytest.raises(PermanentError, match="conda lock"):
+    with pytest.raises(PermanentError, match="set CONDA_SMITHY to its path"):
         renderer(tmp_path / "nope", served, {}).render(REQUEST)
 
 

@@ -142,9 +142,11 @@ class Unregistered:
 def unregistered_outputs(services: Services, feedstock: str) -> list[Unregistered]:
     """Outputs of the feedstock's recipe that it may not upload (not registered to it).
 
-    An output may be uploaded when feedstock-outputs lists the feedstock for it, or
-    when nobody has it yet and the feedstock's globs in the auto-registration allowlist
-    match it (conda-forge's rules since 2024-09).
+    An output's feedstocks are, as conda-forge-metadata's ``package_to_feedstock`` (what
+    the upload validation consults) makes them: every feedstock whose glob in the
+    auto-registration allowlist matches the name, together with those feedstock-outputs
+    lists for it. The feedstock may upload it when it is among them, even if another
+    feedstock is registered too.
     """
     repo = f"{feedstock}-feedstock"
     github = services.github_for(repo)
@@ -156,16 +158,18 @@ def unregistered_outputs(services: Services, feedstock: str) -> list[Unregistere
     outputs_repo = services.settings.feedstock_outputs_repository
     outputs = services.github_for(outputs_repo)
     config = outputs_config(services)
-    globs = _allowlist(services).get(feedstock, [])
+    allowlist = _allowlist(services)
     problems = []
     for name in names:
+        by_glob = [
+            other
+            for other, globs in allowlist.items()
+            if any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+        ]
         found = outputs.get_file(outputs_repo, sharded_path(name, config))
-        owners = _owners(found.content if found else None)
-        if feedstock in owners:
-            continue
-        if not owners and any(fnmatch.fnmatchcase(name, glob) for glob in globs):
-            continue
-        problems.append(Unregistered(name, tuple(owners)))
+        owners = list(dict.fromkeys([*_owners(found.content if found else None), *by_glob]))
+        if feedstock not in owners:
+            problems.append(Unregistered(name, tuple(owners)))
     return problems
 
 

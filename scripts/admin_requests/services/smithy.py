@@ -6,9 +6,11 @@ request does that). A rerender evaluates the feedstock's recipe, which the feeds
 maintainers control and a request's reviewer never sees (conda-build's Jinja can run
 ``setup.py``), so it is untrusted code and never runs where a credential is:
 
-- process.yml's ``render`` jobs (``admin-requests render``) have ``contents: read``, no
-  ``id-token``, no environment, no minted token and no vault settings. Each renders one
-  feedstock (a matrix entry): one feedstock's recipe cannot forge another's rendering;
+- the job that runs ``admin-requests render`` (``create-feedstocks.yml``'s render job;
+  for processing it is not wired into process.yml yet, docs/security.md W15) has
+  ``contents: read``, no ``id-token``, no environment, no minted token and no vault
+  settings. Each rendering is of one feedstock: one feedstock's recipe cannot forge
+  another's rendering;
 - ``FeedstockRenderer`` clones the public feedstock without credentials, applies the
   kind's offline edits (``RenderRequest``), and runs conda-smithy with an environment
   built from ``ALLOWED_VARIABLES`` only, a fresh ``HOME`` and an empty git config, so
@@ -18,11 +20,13 @@ maintainers control and a request's reviewer never sees (conda-build's Jinja can
   rerender writes, the tree it was made from) and pushes it with the request's scoped
   token (services/rendered.py).
 
-conda-smithy is not installable from PyPI (PyPI has a 0.0.0 placeholder). The render job
-installs it from conda-forge with an explicit lock (requirements/conda-smithy.lock);
-``CONDA_SMITHY`` names the executable. The tests cannot run the real conda-smithy: they
-run this module with a stand-in script (so the clone, the edits, the environment and the
-patch are real), and say so. What conda-smithy itself writes is not tested here.
+conda-smithy is not installable from PyPI (PyPI has a 0.0.0 placeholder): it is a conda
+package only. No workflow installs it yet: that needs an explicit conda lock from
+conda-forge's channel, which could not be built where this was written (docs/security.md,
+W15). ``CONDA_SMITHY`` names the executable a deployment provides. The tests cannot run
+the real conda-smithy: they run this module with a stand-in script (so the clone, the
+edits, the environment and the patch are real), and say so. What conda-smithy itself
+writes is not tested here.
 """
 
 from __future__ import annotations
@@ -122,9 +126,9 @@ def run_tool(
         )
     except FileNotFoundError:
         raise PermanentError(
-            f"{what}: {command[0]!r} is not installed in this job; install conda-smithy "
-            "from the conda lock (requirements/conda-smithy.lock) and set CONDA_SMITHY "
-            "to its path"
+            f"{what}: {command[0]!r} is not installed in this job. conda-smithy is a "
+            "conda package only and no workflow installs it yet (docs/security.md, W15): "
+            "install it from conda-forge and set CONDA_SMITHY to its path"
         ) from None
     except subprocess.TimeoutExpired:
         raise TransientError(f"{what} took longer than {timeout_seconds:.0f}s") from None

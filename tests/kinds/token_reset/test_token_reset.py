@@ -400,6 +400,31 @@ def test_unregistered_outputs_are_named_in_the_check_and_in_the_outcome(
     assert "add_feedstock_output" not in bar.detail
 
 
+def test_outputs_are_owned_as_the_validation_service_owns_them(
+    gh: FakeGitHub, azure: FakeAzure
+) -> None:
+    """conda-forge-metadata's package_to_feedstock, which the upload validation uses:
+    an output's feedstocks are those registered for it together with every feedstock
+    whose allowlist glob matches it, whoever else is registered."""
+    gh.repo("foo-feedstock").files["recipe/meta.yaml"] = (
+        META + "outputs:\n  - name: libfoo\n  - name: {{ name|lower }}-tools\n"
+    ).encode()
+    gh.repo(OUTPUTS).files["feedstock_outputs_autoreg_allowlist.yml"] = (
+        b"foo:\n  - libfoo*\nbar:\n  - bar-*\n  - '*-tools'\n"
+    )
+    # Registered to another feedstock, but foo's glob matches: foo may upload it.
+    gh.repo(OUTPUTS).files["outputs/l/i/b/libfoo.json"] = json.dumps(
+        {"feedstocks": ["other"]}
+    ).encode()
+    loaded = request()
+
+    [problem] = loaded.kind.preflight(loaded.model, _reader(gh))
+
+    # Registered to nobody, but bar's glob matches it: it is bar's, not foo's.
+    assert "'foo-tools' (registered to bar-feedstock)" in problem.message
+    assert "libfoo" not in problem.message
+
+
 def test_preflight_flags_a_missing_feedstock(gh: FakeGitHub) -> None:
     loaded = load("action: token_reset\nfeedstocks:\n  - foo\n  - nope\n")
     problems = loaded.kind.preflight(loaded.model, _reader(gh))
