@@ -7,8 +7,8 @@
 
 Each is a ``role="img"`` with a ``<title>`` that says what it shows, and the page puts
 the same figures in a table next to it. Series are told apart without colour: lines by
-dash and marker shape, bar segments by fill pattern, and every bar ends with its figures
-in words. Colours come from the stylesheet (classes), so the dark scheme applies.
+dash and marker shape, bar segments by fill pattern, and every bar has its figures
+in words above it. Colours come from the stylesheet (classes), so the dark scheme applies.
 Everything written into the SVG is a number, a date or escaped text.
 """
 
@@ -161,12 +161,26 @@ MIGRATION_SERIES = tuple(
     Series(state, MIGRATION_TITLES[state].lower(), MIGRATION_PATTERNS[state])
     for state in MIGRATION_STATES
 )
-ROW, BAR_H, LABEL_W, WORDS_W, LEGEND_H = 22, 14, 184, 150, 26
-LABEL_CHARS = 26
+# A narrow chart (it reads at 375 px without shrinking much): each bar has its label
+# and its figures on a line above it.
+BARS_WIDTH, ROW, BAR_H, LEGEND_ROW, CHAR_W = 360, 38, 14, 18, 6.6
+LABEL_CHARS = 30
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _legend(series: Sequence[Series], top: float) -> list[tuple[Series, float, float]]:
+    """Where each swatch goes: in rows, wrapped to the chart's width."""
+    placed, x, y = [], 4.0, top
+    for s in series:
+        width = 18 + CHAR_W * len(s.title) + 12
+        if x > 4 and x + width > BARS_WIDTH:
+            x, y = 4.0, y + LEGEND_ROW
+        placed.append((s, x, y))
+        x += width
+    return placed
 
 
 def stacked_bars(
@@ -176,9 +190,9 @@ def stacked_bars(
 
     ``chart_id`` prefixes the ids of the title and the patterns (unique on the page).
     """
-    width = CHART_WIDTH
-    plot_x, plot_w = LABEL_W, CHART_WIDTH - LABEL_W - WORDS_W
-    height = len(bars) * ROW + LEGEND_H + 4
+    plot_x, plot_w = 4, BARS_WIDTH - 8
+    legend = _legend(series, 4 + len(bars) * ROW + 4)
+    height = (legend[-1][2] if legend else 4 + len(bars) * ROW) + LEGEND_ROW
     defs = "".join(
         f'<pattern id="{chart_id}-{s.key}" width="8" height="8" patternUnits="userSpaceOnUse">'
         f'<g class="pat pat-{s.key}">{PATTERNS[s.pattern]}</g></pattern>'
@@ -186,7 +200,7 @@ def stacked_bars(
         if PATTERNS[s.pattern]
     )
     parts = [
-        f'<svg class="chart chart-bars" id="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'<svg class="chart chart-bars" id="{chart_id}" viewBox="0 0 {BARS_WIDTH} {height:.0f}" '
         f'role="img" aria-labelledby="{chart_id}-title" preserveAspectRatio="xMinYMin meet">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f"<defs>{defs}</defs>"
@@ -200,11 +214,14 @@ def stacked_bars(
         return drawn
 
     for row, bar in enumerate(bars):
-        y = 4 + row * ROW
-        middle = y + BAR_H / 2 + 4
+        top = 4 + row * ROW
+        line, y = top + 12, top + 17
         parts.append(
-            f'<text class="label" x="{plot_x - 6}" y="{middle:.1f}" text-anchor="end">'
-            f"{escape(_short(bar.label))}</text>"
+            f'<text class="label" x="{plot_x}" y="{line}">{escape(_short(bar.label))}</text>'
+        )
+        parts.append(
+            f'<text class="label" x="{plot_x + plot_w}" y="{line}" text-anchor="end">'
+            f"{escape(bar.words)}</text>"
         )
         parts.append(
             f'<rect class="bar-frame" x="{plot_x}" y="{y}" width="{plot_w}" height="{BAR_H}"/>'
@@ -218,17 +235,12 @@ def stacked_bars(
             w = plot_w * n / total
             parts.append(segment(s, x, y, w, BAR_H))
             x += w
-        parts.append(
-            f'<text class="label" x="{plot_x + plot_w + 6}" y="{middle:.1f}">'
-            f"{escape(bar.words)}</text>"
-        )
     # The legend: a swatch and the series' name, in the same patterns.
-    y = 4 + len(bars) * ROW + 6
-    x = 4.0
-    for s in series:
-        parts.append(segment(s, x, y, 14, 12))
-        parts.append(f'<text class="axis" x="{x + 18:.1f}" y="{y + 10}">{escape(s.title)}</text>')
-        x += 18 + 7.2 * len(s.title) + 14
+    for s, at_x, at_y in legend:
+        parts.append(segment(s, at_x, at_y, 14, 12))
+        parts.append(
+            f'<text class="axis" x="{at_x + 18:.1f}" y="{at_y + 10:.1f}">{escape(s.title)}</text>'
+        )
     parts.append("</svg>")
     return _svg("".join(parts))
 

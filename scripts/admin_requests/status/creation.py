@@ -41,11 +41,6 @@ class CreationState(enum.Enum):
 
 
 ORDER = {CreationState.STUCK: 0, CreationState.WAITING: 1, CreationState.IN_PROGRESS: 2}
-TITLES = {
-    CreationState.STUCK: "Stuck",
-    CreationState.WAITING: "Waiting",
-    CreationState.IN_PROGRESS: "In progress",
-}
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ HTML-escaped (request files and issue titles come from users).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from admin_requests.creation.steps import STEP_NAMES
 from admin_requests.queue.state import format_time
 from admin_requests.status.charts import (
     MIGRATION_PATTERNS,
@@ -25,7 +27,6 @@ from admin_requests.status.charts import (
     latency_chart,
     migration_chart,
 )
-from admin_requests.status.creation import TITLES as CREATION_TITLES
 from admin_requests.status.creation import CreationState
 from admin_requests.status.model import (
     MIGRATION_STATES,
@@ -42,7 +43,8 @@ STYLE_TEMPLATE = "status_style.css.j2"
 FILES = ("index.html", "style.css", "status.json", "status.schema.json")
 # At scale the page lists what needs a person in full (parked requests, stuck recipes)
 # and at most this many of the rest, oldest first; status.json has every one.
-PAGE_ROWS = 50
+PAGE_ROWS = 25
+LEADING_SPACE = re.compile(r"\n[ \t]+")
 
 
 def duration(value: timedelta | None) -> str:
@@ -91,7 +93,7 @@ def render_html(report: StatusReport, *, rows: int = PAGE_ROWS) -> str:
     others = [q for q in report.queue if q.state is not QueueState.PARKED]
     stuck = [c for c in report.creation.recipes if c.state is CreationState.STUCK]
     moving = [c for c in report.creation.recipes if c.state is not CreationState.STUCK]
-    return (
+    html = (
         environment()
         .get_template(PAGE_TEMPLATE)
         .render(
@@ -112,11 +114,14 @@ def render_html(report: StatusReport, *, rows: int = PAGE_ROWS) -> str:
             shown_queue=parked + others[:rows],
             queue_left=len(others) - min(len(others), rows),
             C=CreationState,
-            CREATION_TITLES=CREATION_TITLES,
+            CREATION_STEPS=STEP_NAMES,
             shown_recipes=stuck + moving[:rows],
             recipes_left=len(moving) - min(len(moving), rows),
         )
     )
+    # The template's indentation is for people reading it; the page has no <pre>, so
+    # leading whitespace never shows (a newline stays where there was one).
+    return LEADING_SPACE.sub("\n", html)
 
 
 def _bot_order(bot: BotHealth) -> tuple[int, str]:
