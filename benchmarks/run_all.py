@@ -13,6 +13,8 @@ one in force, 50 ms a call; times are modelled (benchmarks/common.py).
 - one huge ``broken`` request (40,000 items, about 1 MiB) run after run under the
   production time budget and under a 240 s one, until it completes (big_request.py;
   about 30 minutes of the full run; ``--no-big`` leaves it out);
+- the status page for the whole organisation (status_dashboard.py): 20 bots with 30 days
+  of runs, 1,000 queued requests, 200 recipes in creation-state/, 30 migrations;
 - the whole processing workflow under ``act`` for 10 mixed requests, when
   benchmarks/act_workflow.py is present (it comes from another branch); otherwise
   reported as not available.
@@ -214,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         for budget in budgets:
             _progress(f"big request: broken x{items}, budget {budget:g} s")
             big.append(big_request(items, args.latency, budget, chunk, max_runs=50))
+    _progress("the status page: 20 bots, 1,000 queued requests, 200 recipes, 30 migrations")
+    status_page = _script_json(
+        HERE / "status_dashboard.py",
+        ["--latency", str(args.latency), *(["--quick"] if args.quick else [])],
+    )
     _progress("the processing workflow under act")
     act = {"status": "skipped (--no-act)"} if args.no_act else act_workflow(args.latency)
 
@@ -243,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         ),
         "act_workflow": act,
+        "status_page": status_page,
         "commit": _commit(),
     }
     print(json.dumps(report, indent=2))

@@ -3,7 +3,7 @@
 Not a benchmark: the figures are the full command's (docs/performance.md); this only
 keeps the harness from rotting unnoticed, with every part run: the corpus check, the
 engine, token_reset, the conda-forge way, the ratios and the lower bounds the modelled
-rate limits impose (the act workflow has its own tests).
+rate limits impose, and the status page's build (the act workflow has its own tests).
 """
 
 from __future__ import annotations
@@ -52,3 +52,10 @@ def test_dev_py_bench_prints_its_json() -> None:
     assert big["completed"], big
     assert big["labelled_broken"] == big["items"] == 2000
     assert big["http_calls"] >= 2 * big["items"]
+    # The status page's build at a small scale: every queued request and recipe is in
+    # status.json and on the page's counts, and the page was written.
+    status = report["status_page"]
+    assert status["page_shows"]["queued"] == status["requests_queued"] == 60, status
+    assert status["page_shows"]["recipes"] == status["recipes"] == 60, status
+    assert status["cold"]["calls"] > status["warm_15_minutes_later"]["calls"] > 0, status
+    assert status["page_bytes"]["index.html"] > 0

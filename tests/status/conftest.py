@@ -9,6 +9,7 @@ import pytest
 from admin_requests.queue.gitops import Git
 from admin_requests.status import StatusCollector, StatusOptions, StatusReport
 from tests.fakes import FakeGitHub
+from tests.status.creation_data import seed_creation
 from tests.status.organisation_data import CONFIG, seed_organisation
 from tests.status.scenario import REPOSITORY, Scenario, build_scenario
 
@@ -18,6 +19,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     with FakeGitHub(org="conda-forge") as github:
         scenario = build_scenario(tmp_path_factory.mktemp("status") / "repo", github)
         seed_organisation(github, scenario.now)  # bots, migrations, incidents around it
+        seed_creation(scenario.root, scenario.now)  # feedstock creation's left-overs
         yield scenario
 
 

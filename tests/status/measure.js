@@ -65,9 +65,11 @@
   }));
   const rows = {};
   for (const tr of document.querySelectorAll(
-    'tr[data-request], tr[data-workflow], tr[data-window], tr[data-bot], tr[data-migration]')) {
+    'tr[data-request], tr[data-workflow], tr[data-window], tr[data-bot], tr[data-migration], '
+    + 'tr[data-recipe], tr[data-bot-outcomes]')) {
     const key = tr.dataset.request || tr.dataset.workflow || tr.dataset.bot
-      || tr.dataset.migration || ('window ' + tr.dataset.window);
+      || tr.dataset.migration || tr.dataset.recipe || tr.dataset.botOutcomes
+      || ('window ' + tr.dataset.window);
     const cells = Object.fromEntries([...tr.cells].map(
       (c) => [c.dataset.label || 'name', c.innerText.replace(/\s+/g, ' ').trim()]));
     rows[(tr.closest('table').id) + ' ' + key] = {text: tr.innerText.replace(/\s+/g, ' ').trim(), cells};

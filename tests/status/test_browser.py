@@ -97,6 +97,7 @@ def test_phone_shows_the_queue_states_latency_and_health(
         "count-retrying": "1",
         "count-pending": "1",
         "count-stale": "2",
+        "count-stuck-recipes": "2",
     }
     rows = {key: row["text"] for key, row in m["rows"].items()}
     cells = {key: row["cells"] for key, row in m["rows"].items()}
@@ -130,9 +131,19 @@ def test_phone_shows_the_queue_states_latency_and_health(
     zeta = rows["completed-table requests/archive-zeta.yml"]
     assert "Zed Branch" in zeta
     assert "18 min" in zeta
-    process = rows["health-table .github/workflows/process.yml"]
-    assert "Running" in process
-    assert "3 failed runs in a row" in process
+    # The old Workflows table is gone: the bots table shows this suite's workflows.
+    assert not any(key.startswith("health-table") for key in rows)
+    assert "health" not in m["sections"]
+    assert "creation" in m["sections"]
+    # Feedstock creation: stuck recipes with why and their issue, then the others.
+    stuck = cells["creation-table stuck-recipe"]
+    assert stuck["State"] == "■ Stuck"
+    assert "a permanent failure" in stuck["Why"]
+    assert "Issue #41" in stuck["Why"]
+    assert "conda-smithy could not render the recipe" in stuck["Why"]
+    assert cells["creation-table flaky-ci"]["State"] == "↻ Waiting"
+    assert cells["creation-table flaky-ci"]["Steps done"] == "3 of 7 next: ci"
+    assert cells["creation-table crashed"]["State"] == "… In progress"
     assert any("Request requests/gone.yml needs attention" in i for i in m["issues"])
     # State is written in words, never only by colour or icon.
     assert {"Parked", "Retrying", "Pending", "Success"} <= {

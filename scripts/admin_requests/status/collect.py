@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from admin_requests.creation.progress import STATE_DIR as CREATION_STATE_DIR
 from admin_requests.errors import StateFileError
 from admin_requests.queue.decision import Verdict, decide
 from admin_requests.queue.gitops import Git
@@ -25,6 +26,7 @@ from admin_requests.queue.notify import FAILURE_LABEL, LOGIN
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RequestState, StateStore, content_digest
 from admin_requests.services.github import IssueInfo, PullInfo, WorkflowInfo, WorkflowRunInfo
 from admin_requests.status.config import DashboardConfig
+from admin_requests.status.creation import read_creation_queue
 from admin_requests.status.history import History, Lifetime, read_history
 from admin_requests.status.latency import summarise
 from admin_requests.status.model import (
@@ -80,6 +82,7 @@ class StatusOptions:
     web_url: str = "https://github.com"  # GITHUB_SERVER_URL, for links
     queue_dir: str = "requests"
     state_dir: str = DEFAULT_STATE_DIR
+    creation_state_dir: str = CREATION_STATE_DIR  # feedstock creation's (creation-state/)
     recent_completed: int = 50  # completed requests listed
     latency_days: tuple[int, ...] = (30, 365)
     stale_after: timedelta = timedelta(hours=24)
@@ -143,6 +146,13 @@ class StatusCollector:
             latency_weeks(done, now),
         )
         organisation = self._organisation(now)
+        creation = read_creation_queue(
+            self.root,
+            now,
+            problems,
+            repository_url=self.options.repository_url,
+            state_dir=self.options.creation_state_dir,
+        )
         return StatusReport(
             generated_at=now,
             repository=self.options.repository,
@@ -158,6 +168,7 @@ class StatusCollector:
             migrations=tuple(organisation.migrations),
             incidents=tuple(organisation.incidents),
             sources=tuple(organisation.sources),
+            creation=creation,
         )
 
     def _organisation(self, now: datetime) -> OrganisationStatus:

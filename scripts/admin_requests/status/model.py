@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from admin_requests.queue.state import format_time
+from admin_requests.status.creation import CreationQueue, CreationState
 
-JSON_VERSION = 2  # 2: bots, migrations, incidents and sources
+JSON_VERSION = 3  # 2: bots, migrations, incidents and sources; 3: the creation queue
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither
 # make nor break one (a superseded run says nothing about health).
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure", "action_required"})
@@ -596,6 +597,8 @@ class StatusReport:
     migrations: tuple[Migration, ...] = ()
     incidents: tuple[Incident, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
+    # Feedstock creation's recipes that did not become a feedstock in one run.
+    creation: CreationQueue = field(default_factory=CreationQueue)
 
     def count(self, state: QueueState) -> int:
         return sum(request.state is state for request in self.queue)
@@ -611,6 +614,9 @@ class StatusReport:
         if stale:
             hours = round(self.latency.stale_after.total_seconds() / 3600)
             reasons.append(f"{stale} request{'s' if stale != 1 else ''} older than {hours} h")
+        stuck = self.creation.count(CreationState.STUCK)
+        if stuck:
+            reasons.append(f"{stuck} stuck recipe{'s' if stuck != 1 else ''}")
         if self.incidents:
             n = len(self.incidents)
             reasons.insert(0, f"{n} open incident{'s' if n != 1 else ''}")
@@ -655,6 +661,7 @@ class StatusReport:
                 "stale_bots": sum(b.state is BotState.STALE for b in self.bots),
                 "open_incidents": len(self.incidents),
                 "migrations_in_flight": sum(m.kind != "closed" for m in self.migrations),
+                "recipes_stuck": self.creation.count(CreationState.STUCK),
                 "attention": self.attention,
             },
             "queue": [r.to_dict() for r in self.queue],
@@ -667,4 +674,5 @@ class StatusReport:
             "migrations": [m.to_dict() for m in self.migrations],
             "incidents": [i.to_dict() for i in self.incidents],
             "sources": [s.to_dict() for s in self.sources],
+            "creation": self.creation.to_dict(),
         }

@@ -11,21 +11,28 @@ HTML-escaped (request files and issue titles come from users).
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
 
+from admin_requests.creation.steps import STEP_NAMES
 from admin_requests.queue.state import format_time
+from admin_requests.status.charts import (
+    MIGRATION_PATTERNS,
+    PATTERN_WORDS,
+    bot_outcomes_chart,
+    charted_migrations,
+    latency_chart,
+    migration_chart,
+)
+from admin_requests.status.creation import CreationState
 from admin_requests.status.model import (
     MIGRATION_STATES,
     MIGRATION_TITLES,
     BotHealth,
     BotState,
-    LatencyWeek,
     QueueState,
     StatusReport,
 )
@@ -34,6 +41,10 @@ from admin_requests.status.schema import status_schema
 PAGE_TEMPLATE = "status_page.html.j2"
 STYLE_TEMPLATE = "status_style.css.j2"
 FILES = ("index.html", "style.css", "status.json", "status.schema.json")
+# At scale the page lists what needs a person in full (parked requests, stuck recipes)
+# and at most this many of the rest, oldest first; status.json has every one.
+PAGE_ROWS = 25
+LEADING_SPACE = re.compile(r"\n[ \t]+")
 
 
 def duration(value: timedelta | None) -> str:
@@ -76,8 +87,13 @@ def environment() -> Environment:
     return env
 
 
-def render_html(report: StatusReport) -> str:
-    return (
+def render_html(report: StatusReport, *, rows: int = PAGE_ROWS) -> str:
+    bots = sorted(report.bots, key=_bot_order)
+    parked = [q for q in report.queue if q.state is QueueState.PARKED]
+    others = [q for q in report.queue if q.state is not QueueState.PARKED]
+    stuck = [c for c in report.creation.recipes if c.state is CreationState.STUCK]
+    moving = [c for c in report.creation.recipes if c.state is not CreationState.STUCK]
+    html = (
         environment()
         .get_template(PAGE_TEMPLATE)
         .render(
@@ -87,86 +103,25 @@ def render_html(report: StatusReport) -> str:
             attention=report.attention,
             STATES=MIGRATION_STATES,
             TITLES=MIGRATION_TITLES,
-            bots=sorted(report.bots, key=_bot_order),
+            bots=bots,
             failed_sources=[s for s in report.sources if not s.ok],
             latency_chart=latency_chart(report.latency.weeks),
+            bots_chart=bot_outcomes_chart(bots) if bots else "",
+            charted_migrations=charted_migrations(report.migrations),
+            migrations_chart=migration_chart(report.migrations),
+            PATTERN_WORDS=PATTERN_WORDS,
+            MIGRATION_PATTERNS=MIGRATION_PATTERNS,
+            shown_queue=parked + others[:rows],
+            queue_left=len(others) - min(len(others), rows),
+            C=CreationState,
+            CREATION_STEPS=STEP_NAMES,
+            shown_recipes=stuck + moving[:rows],
+            recipes_left=len(moving) - min(len(moving), rows),
         )
     )
-
-
-CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 640, 220, 44, 24
-
-
-def _path(points: list[tuple[float, float] | None]) -> str:
-    """An SVG path through the points, broken where a point is missing (no data)."""
-    parts, pen_down = [], False
-    for point in points:
-        if point is None:
-            pen_down = False
-            continue
-        parts.append(f"{'L' if pen_down else 'M'}{point[0]:.1f} {point[1]:.1f}")
-        pen_down = True
-    return " ".join(parts)
-
-
-def latency_chart(weeks: Sequence[LatencyWeek]) -> Markup:
-    """Weekly median and 90th percentile merge-to-done as inline SVG (no script).
-
-    The median is a solid line with round markers, the 90th percentile a dashed line
-    with square ones: told apart without colour. The page puts the same figures in a
-    table beside it.
-    """
-    hours = [w.p90.total_seconds() / 3600 for w in weeks if w.p90 is not None]
-    top = max([1.0, *hours])
-    top = float(math.ceil(top)) if top <= 12 else float(math.ceil(top / 6) * 6)
-    plot_w = CHART_WIDTH - CHART_LEFT - 8
-    plot_h = CHART_HEIGHT - CHART_BOTTOM - 8
-    step = plot_w / max(len(weeks) - 1, 1)
-
-    def point(i: int, value: timedelta | None) -> tuple[float, float] | None:
-        if value is None:
-            return None
-        y = 8 + plot_h * (1 - min(value.total_seconds() / 3600 / top, 1.0))
-        return CHART_LEFT + i * step, y
-
-    medians = [point(i, w.median) for i, w in enumerate(weeks)]
-    p90s = [point(i, w.p90) for i, w in enumerate(weeks)]
-    lines = []
-    for fraction in (0.0, 0.5, 1.0):
-        y = 8 + plot_h * (1 - fraction)
-        label = f"{top * fraction:g} h"
-        lines.append(
-            f'<line class="grid" x1="{CHART_LEFT}" y1="{y:.1f}" x2="{CHART_WIDTH - 8}" '
-            f'y2="{y:.1f}"/><text class="axis" x="{CHART_LEFT - 6}" y="{y + 4:.1f}" '
-            f'text-anchor="end">{label}</text>'
-        )
-    for i in (0, len(weeks) - 1) if weeks else ():
-        anchor = "start" if i == 0 else "end"
-        lines.append(
-            f'<text class="axis" x="{CHART_LEFT + i * step:.1f}" y="{CHART_HEIGHT - 6}" '
-            f'text-anchor="{anchor}">{weeks[i].start.isoformat()}</text>'
-        )
-    marks = "".join(
-        f'<circle class="median" cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>'
-        for x, y in (p for p in medians if p is not None)
-    ) + "".join(
-        f'<rect class="p90" x="{x - 2.5:.1f}" y="{y - 2.5:.1f}" width="5" height="5"/>'
-        for x, y in (p for p in p90s if p is not None)
-    )
-    first = weeks[0].start.isoformat() if weeks else ""
-    svg = (
-        f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
-        f'aria-labelledby="latency-chart-title" preserveAspectRatio="xMidYMid meet">'
-        f'<title id="latency-chart-title">Merge to done per week since {first}: median '
-        f"(solid line, round marks) and 90th percentile (dashed line, square marks), in "
-        f"hours; the table below has the figures.</title>"
-        + "".join(lines)
-        + f'<path class="line-p90" d="{_path(p90s)}"/>'
-        + f'<path class="line-median" d="{_path(medians)}"/>'
-        + marks
-        + "</svg>"
-    )
-    return Markup(svg)  # noqa: S704  # built here from numbers and dates only
+    # The template's indentation is for people reading it; the page has no <pre>, so
+    # leading whitespace never shows (a newline stays where there was one).
+    return LEADING_SPACE.sub("\n", html)
 
 
 def _bot_order(bot: BotHealth) -> tuple[int, str]:

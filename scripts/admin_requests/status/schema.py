@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin_requests.creation.steps import STEP_NAMES
 from admin_requests.status.model import JSON_VERSION, MIGRATION_STATES
 
 SCHEMA_ID = "status.schema.json"
@@ -194,6 +195,35 @@ ISSUE = _obj(
         "request_in_queue": BOOL,
     }
 )
+CREATION_RECIPE = _obj(
+    {
+        "recipe": STR,
+        "feedstock": STR,
+        "state": {"enum": ["stuck", "waiting", "in-progress"]},
+        "why": STR,
+        "attempts": INT,
+        "last_attempt": null(TIME),
+        "next_attempt": null(TIME),
+        "last_error": null(STR),
+        "parked_reason": null(STR),
+        "issue": null(LINK),
+        "steps_done": array(_obj({"step": STR, "evidence": STR})),
+        "steps_pending": array({"enum": list(STEP_NAMES)}),
+        "state_file": STR,
+    }
+)
+CREATION = _obj(
+    {
+        "tracked": BOOL,
+        "state_dir": STR,
+        "recipes_total": INT,
+        "stuck": INT,
+        "waiting": INT,
+        "in_progress": INT,
+        "steps": array({"enum": list(STEP_NAMES)}),
+        "recipes": array(CREATION_RECIPE),
+    }
+)
 SUMMARY = _obj(
     {
         "queued": INT,
@@ -207,6 +237,7 @@ SUMMARY = _obj(
         "stale_bots": INT,
         "open_incidents": INT,
         "migrations_in_flight": INT,
+        "recipes_stuck": INT,
         "attention": array(STR),
     }
 )
@@ -237,6 +268,7 @@ def status_schema() -> dict[str, Any]:
             "migrations": array(MIGRATION),
             "incidents": array(INCIDENT),
             "sources": array(SOURCE),
+            "creation": CREATION,
         }
     )
     return {
