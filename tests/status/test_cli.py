@@ -27,7 +27,7 @@ def test_status_writes_the_site(
 ) -> None:
     site = tmp_path / "site"
     config = tmp_path / "status-page.yml"
-    config.write_text("bots: []\nmigrations: null\nincidents: null\n")
+    config.write_text("bots: []\nmigrations: null\nincidents: null\noci_mirror: null\n")
     argv = ["status", "--root", str(scenario.root), "--output", str(site), "--recent", "3"]
     assert main([*argv, "--config", str(config)]) == 0
     out = capsys.readouterr()
@@ -79,6 +79,7 @@ def test_status_with_the_organisation_and_the_previous_page(
         "  - {name: gone, repository: regro/cf-scripts, workflow: gone.yml, cadence: 1h}\n"
         "migrations: {repository: regro/cf-graph-countyfair, branch: master}\n"
         "incidents: {repository: conda-forge/status}\n"
+        "oci_mirror: null\n"
     )
     first = tmp_path / "first"
     argv = ["status", "--root", str(scenario.root), "--config", str(config)]

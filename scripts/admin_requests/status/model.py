@@ -9,9 +9,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from admin_requests.queue.state import format_time
+
+if TYPE_CHECKING:
+    from admin_requests.status.oci_mirror import OciMirrorStatus
 
 JSON_VERSION = 2  # 2: bots, migrations, incidents and sources
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither
@@ -596,6 +599,7 @@ class StatusReport:
     migrations: tuple[Migration, ...] = ()
     incidents: tuple[Incident, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
+    oci_mirror: OciMirrorStatus | None = None  # status/oci_mirror.py; None: not watched
 
     def count(self, state: QueueState) -> int:
         return sum(request.state is state for request in self.queue)
@@ -624,6 +628,9 @@ class StatusReport:
         stale_bots = [b.name for b in self.bots if b.state is BotState.STALE]
         if stale_bots:
             reasons.append("stale: " + ", ".join(stale_bots))
+        lagging = self.oci_mirror.lagging if self.oci_mirror else []
+        if lagging:
+            reasons.append("OCI mirror lagging: " + ", ".join(lagging))
         broken = [s for s in self.sources if not s.ok]
         if self.problems or broken:
             reasons.append(f"{len(self.problems) + len(broken)} data source problem(s)")
@@ -667,4 +674,5 @@ class StatusReport:
             "migrations": [m.to_dict() for m in self.migrations],
             "incidents": [i.to_dict() for i in self.incidents],
             "sources": [s.to_dict() for s in self.sources],
+            "oci_mirror": self.oci_mirror.to_dict() if self.oci_mirror else None,
         }

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from admin_requests.status.model import JSON_VERSION, MIGRATION_STATES
+from admin_requests.status.oci_mirror import MIRRORED_SUBDIRS
+from admin_requests.status.oci_mirror import STATES as MIRROR_STATES
 
 SCHEMA_ID = "status.schema.json"
 
@@ -121,6 +123,33 @@ SOURCE = _obj(
         "error": null(STR),
         "failing_since": null(TIME),
         "last_ok": null(TIME),
+    }
+)
+MIRRORED_PACKAGE = _obj(
+    {
+        "name": STR,
+        "subdir": null({"enum": list(MIRRORED_SUBDIRS)}),
+        "repository": null(STR),
+        "state": {"enum": list(MIRROR_STATES)},
+        "channel_newest": null(STR),
+        "channel_newest_at": null(TIME),
+        "mirror_newest": null(STR),
+        "mirror_newest_at": null(TIME),
+        "missing": INT,
+        "lagging_since": null(TIME),
+        "lag_seconds": null(INT),
+        "error": null(STR),
+        "as_of": null(TIME),
+    }
+)
+OCI_MIRROR = _obj(
+    {
+        "registry": STR,
+        "channel": STR,
+        "grace_seconds": INT,
+        "calls": INT,
+        "counts": _obj({state: INT for state in MIRROR_STATES}),
+        "packages": array(MIRRORED_PACKAGE),
     }
 )
 QUEUED = _obj(
@@ -237,6 +266,7 @@ def status_schema() -> dict[str, Any]:
             "migrations": array(MIGRATION),
             "incidents": array(INCIDENT),
             "sources": array(SOURCE),
+            "oci_mirror": null(OCI_MIRROR),
         }
     )
     return {
