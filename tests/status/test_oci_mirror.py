@@ -8,6 +8,7 @@ realm of its 401 challenge. anaconda.org is FakeAnaconda, through anaconda-clien
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from admin_requests.errors import PermanentError, StatusConfigError
 from admin_requests.queue.gitops import Git
 from admin_requests.services.anaconda import AnacondaClient, ChannelFile
 from admin_requests.services.http import Retrier, RetryPolicy
-from admin_requests.status import StatusCollector, StatusOptions, write_site
+from admin_requests.status import StatusCollector, StatusOptions, StatusReport, write_site
 from admin_requests.status.config import DEFAULT_CONFIG, parse_config
 from admin_requests.status.oci_mirror import (
     OciMirrorCollector,
@@ -40,9 +41,18 @@ from admin_requests.status.oci_mirror import (
 from admin_requests.status.schema import status_schema
 from tests.fakes import FakeAnaconda
 from tests.fakes.wiring import settings_for
+from tests.status.browser import Browser, find_chromium
 from tests.status.oci_registry import LocalRegistry, local_registry
 from tests.status.organisation_data import CONFIG
 from tests.status.scenario import REPOSITORY, Scenario
+from tests.status.test_browser import (
+    ARTIFACTS,
+    AXE,
+    AXE_RUN,
+    DESKTOP,
+    MEASURE,
+    PHONE,
+)
 
 pytestmark = pytest.mark.xdist_group("status_oci_registry")
 
@@ -402,14 +412,16 @@ def test_a_registry_that_is_down_keeps_the_last_known_freshness(
     assert all(p.as_of == NOW and p.error for p in status.packages)
     # After the first failure the registry is not asked again in this build.
     assert "not asked again in this build" in (status.packages[-1].error or "")
+    assert (broken[0].error or "").endswith("3 more package(s) not asked again in this build")
 
 
-def test_the_page_shows_the_mirror_and_status_json_matches_the_schema(
-    registry: LocalRegistry, scenario: Scenario, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def mirror_report(registry: LocalRegistry, scenario: Scenario) -> StatusReport:
+    """The whole page (the status scenario and its organisation) with the mirror read
+    from the real registry."""
     with FakeAnaconda() as anaconda:
         source = _seed(anaconda, registry, "page")
-        report = StatusCollector(
+        return StatusCollector(
             scenario.root,
             git=Git(scenario.root),
             github=scenario.client(),
@@ -417,7 +429,12 @@ def test_the_page_shows_the_mirror_and_status_json_matches_the_schema(
             options=StatusOptions(repository=REPOSITORY, dashboard=CONFIG),
             oci_mirror=_collector(anaconda, source),
         ).collect()
-    write_site(report, tmp_path)
+
+
+def test_the_page_shows_the_mirror_and_status_json_matches_the_schema(
+    mirror_report: StatusReport, tmp_path: Path
+) -> None:
+    write_site(mirror_report, tmp_path)
     data = json.loads((tmp_path / "status.json").read_text())
     schema = status_schema()
     cls = jsonschema.validators.validator_for(schema)
@@ -436,6 +453,51 @@ def test_the_page_shows_the_mirror_and_status_json_matches_the_schema(
     bad = {**mirror, "packages": [{**mirror["packages"][0], "state": "stale"}]}
     with pytest.raises(jsonschema.ValidationError):
         cls(schema).validate({**data, "oci_mirror": bad})
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """As test_browser.py's: skipped without chromium, except under CI."""
+    executable = find_chromium()
+    if executable is None:
+        reason = "chromium is not installed ('python3 dev.py test' installs it when it may)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; under CI the browser tests must run")
+        pytest.skip(reason)
+    browser = Browser(executable)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize(
+    ("viewport", "dark"),
+    [(PHONE, False), (PHONE, True), (DESKTOP, False), (DESKTOP, True)],
+    ids=["phone-light", "phone-dark", "desktop-light", "desktop-dark"],
+)
+def test_the_mirror_section_passes_axe_and_fits_a_phone(
+    chromium: Browser,
+    mirror_report: StatusReport,
+    tmp_path: Path,
+    viewport: dict[str, Any],
+    dark: bool,
+) -> None:
+    write_site(mirror_report, tmp_path)
+    name = f"oci-mirror-{viewport['width']}{'-dark' if dark else ''}.png"
+    with chromium.page((tmp_path / "index.html").as_uri(), **viewport, dark=dark) as page:
+        page.screenshot(ARTIFACTS / name, full_page=True)
+        measured = page.evaluate(f"({MEASURE})({viewport['width']})")
+        page.evaluate(AXE.read_text(encoding="utf-8") + ";0")
+        result = page.evaluate(AXE_RUN)
+        section = page.evaluate("document.querySelector('#oci-mirror').innerText")
+    assert "Lagging" in section
+    assert "Pending" in section
+    assert result["rules"] > 20
+    assert result["violations"] == []
+    assert measured["lowContrast"] == []
+    assert measured["wide"] == []
+    assert measured["scrollWidth"] == measured["innerWidth"] == viewport["width"]
 
 
 # -- dev.py installs the registry like chromium ------------------------------------------------

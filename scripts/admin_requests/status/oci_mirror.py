@@ -615,13 +615,17 @@ class OciMirrorCollector:
         before = _previous_packages(previous)
         previous_at = parse_time(previous.get("generated_at"))
         calls_before = self.registry.calls + self.channel_calls
+        skipped: dict[str, int] = {}
         errors: dict[str, list[str]] = {self.channel_source: [], self.registry_source: []}
         packages = []
         for sentinel in self.source.packages:
             found, failed_source, error = self._package(sentinel, now)
             if error is not None:
                 assert failed_source is not None
-                errors[failed_source].append(f"{sentinel.name}: {error}")
+                if failed_source in self.down and error == self.down[failed_source]:
+                    skipped[failed_source] = skipped.get(failed_source, 0) + 1
+                else:
+                    errors[failed_source].append(f"{sentinel.name}: {error}")
                 found = _from_previous(sentinel, before.get(sentinel.name), error, previous_at)
             packages.append(found)
         status = OciMirrorStatus(
@@ -632,6 +636,8 @@ class OciMirrorCollector:
             tuple(packages),
             self.registry.calls + self.channel_calls - calls_before,
         )
+        for name, count in skipped.items():
+            errors[name].append(f"{count} more package(s) not asked again in this build")
         sources = [
             _source_status(name, "; ".join(found) or None, now, previous)
             for name, found in errors.items()
@@ -678,7 +684,7 @@ class OciMirrorCollector:
 
     def _failed(self, source: str, exc: Exception) -> str:
         if isinstance(exc, TransientError):
-            self.down[source] = f"not asked again in this build after: {exc}"
+            self.down[source] = f"not asked again in this build: {source} failed first"
         return str(exc)
 
     def _repository(self, subdir: str, name: str) -> str:
