@@ -381,6 +381,11 @@ def test_the_client_follows_link_pages_to_the_end() -> None:
     session.mount("http://", looping)
     with pytest.raises(PermanentError, match="Link header loops"):
         client.tags("r")
+    elsewhere = _Pages({"/v2/r/tags/list": (["a"], "http://elsewhere.test/v2/r/tags/list")})
+    session.mount("http://", elsewhere)
+    with pytest.raises(PermanentError, match="on another host"):
+        client.tags("r")
+    assert elsewhere.asked == ["/v2/r/tags/list"]
 
 
 def test_a_registry_that_is_down_keeps_the_last_known_freshness(

@@ -318,6 +318,11 @@ class RegistryClient:
                 raise PermanentError(f"GET {url}: 'tags' is not a list of strings")
             found.extend(tags or [])  # an empty repository may answer "tags": null
             url = next_page(response.headers, url)
+            if url is not None and urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+                # The pull token is the registry's: it goes nowhere else.
+                raise PermanentError(
+                    f"GET {first}: the next page of tags is on another host ({url!r})"
+                )
         return found
 
     def _get(self, url: str, scope: str, what: str) -> requests.Response | None:
