@@ -13,8 +13,9 @@
 
 Each creates `.venv/` with the pinned dependencies from `requirements/lock.txt` on
 first use (and again whenever the lock file or pyproject.toml changes). `test` also
-installs Debian's chromium for the status page's browser tests when it is missing and
-this machine allows it (apt-get, as root or with passwordless sudo). Standard library
+installs Debian's chromium for the status page's browser tests and Debian's
+docker-registry for its OCI mirror tests when they are missing and this machine allows
+it (apt-get, as root or with passwordless sudo). Standard library
 only: this file runs before anything is installed.
 """
 
@@ -43,6 +44,8 @@ ZIZMOR = [str(BIN / "zizmor"), "--offline", "--strict-collection"]
 ZIZMOR_PERSONAS = ("pedantic", "auditor")
 # The status page's browser tests open it in Debian's chromium (tests/status/browser.py).
 CHROMIUM_PACKAGE = "chromium"
+# The OCI mirror tests run a real registry: Debian's docker-registry (tests/status/oci_registry.py).
+REGISTRY_PACKAGE = "docker-registry"
 
 
 def _environment_fingerprint(lock: Path = LOCK) -> str:
@@ -133,12 +136,31 @@ def ensure_chromium() -> None:
     """
     if _chromium_installed():
         return
+    _apt_install(CHROMIUM_PACKAGE, "the browser tests")
+
+
+def _docker_registry_installed() -> bool:
+    return (
+        shutil.which(REGISTRY_PACKAGE) is not None or Path(f"/usr/bin/{REGISTRY_PACKAGE}").exists()
+    )
+
+
+def ensure_docker_registry() -> None:
+    """Install Debian's docker-registry (the CNCF distribution registry) for the OCI
+    mirror tests (tests/status/oci_registry.py) the same way as chromium: when it is
+    missing and apt-get may run as root; else those tests skip, and fail under CI."""
+    if _docker_registry_installed():
+        return
+    _apt_install(REGISTRY_PACKAGE, "the OCI mirror tests")
+
+
+def _apt_install(package: str, tests: str) -> None:
     prefix = _as_root_prefix() if shutil.which("apt-get") else None
     if prefix is None:
         why = "not root, no passwordless sudo" if shutil.which("apt-get") else "no apt-get"
         print(
-            f"[dev] chromium is missing and cannot be installed here ({why}): the browser "
-            "tests will be skipped (and fail under CI)",
+            f"[dev] {package} is missing and cannot be installed here ({why}): {tests} "
+            "will be skipped (and fail under CI)",
             flush=True,
         )
         return
@@ -148,11 +170,11 @@ def ensure_chromium() -> None:
     lock_wait = ["-o", "DPkg::Lock::Timeout=600"]
     for argv in (
         [*apt, *lock_wait, "update"],
-        [*apt, *lock_wait, "install", "-y", "--no-install-recommends", CHROMIUM_PACKAGE],
+        [*apt, *lock_wait, "install", "-y", "--no-install-recommends", package],
     ):
-        print(f"[dev] installing chromium for the browser tests: {' '.join(argv)}", flush=True)
+        print(f"[dev] installing {package} for {tests}: {' '.join(argv)}", flush=True)
         if subprocess.run(argv, env=env, check=False).returncode != 0:
-            print("[dev] installing chromium failed; the browser tests will say so", flush=True)
+            print(f"[dev] installing {package} failed; {tests} will say so", flush=True)
             return
 
 
@@ -229,6 +251,7 @@ def _pytest_workers() -> int:
 
 def run_tests(extra: list[str]) -> int:
     ensure_chromium()
+    ensure_docker_registry()
     workers = _pytest_workers()
     # Tests that share a module's fixtures carry an xdist_group mark; the collection order
     # (slowest first, tests/conftest.py) is the order the workers take them in. Arguments

@@ -15,6 +15,9 @@ it accepts; auth is ``Authorization: token X`` except for minting
 
 - ``GET /dist/{owner}/{name}/{version}/{subdir}/{filename}``: file metadata (public), 200
   (``distribution``);
+- ``GET /package/{owner}/{name}``: the package with every file (public), 200, 404 when
+  there is none (``package``); each file as ``/dist`` describes it, plus its
+  ``upload_time`` in anaconda.org's ``2015-04-02 22:32:31.253000+00:00`` form;
 - ``POST``/``DELETE /channels/{owner}/{label}`` with JSON ``{package, version, basename}``:
   add or remove a label on one file (needs ``api:write`` on ``owner``), 201
   (``add_channel``/``remove_channel``);
@@ -46,6 +49,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .limits import AnacondaLimits, AnacondaRateLimiter
@@ -67,6 +71,7 @@ class FakeFile:
     basename: str  # "subdir/filename"
     content: bytes
     labels: set[str] = field(default_factory=lambda: {"main"})
+    upload_time: str = "2026-01-01 00:00:00.000000+00:00"  # anaconda.org's own format
 
     @property
     def sha256(self) -> str:
@@ -149,6 +154,7 @@ class FakeAnaconda(FakeServer):
         *,
         labels: list[str] | None = None,
         content: bytes | None = None,
+        uploaded: datetime | None = None,
     ) -> FakeFile:
         """Add ``subdir/name-version-build.ext`` to ``owner`` (content defaults to its name)."""
         name, version, _ = split_filename(basename.rsplit("/", 1)[-1])
@@ -161,6 +167,8 @@ class FakeAnaconda(FakeServer):
                 content if content is not None else f"{owner}/{basename}".encode(),
                 set(labels) if labels is not None else {"main"},
             )
+            if uploaded is not None:
+                file.upload_time = uploaded.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
             self.files.setdefault(owner, {})[basename] = file
             return file
 
@@ -297,6 +305,7 @@ class FakeAnaconda(FakeServer):
 
     def _register_routes(self) -> None:
         self.route("GET", "/dist/{owner}/{name}/{version}/{subdir}/{filename}", self._dist)
+        self.route("GET", "/package/{owner}/{name}", self._package)
         self.route("POST", "/channels/{owner}/{label}", self._add_label)
         self.route("DELETE", "/channels/{owner}/{label}", self._remove_label)
         self.route("POST", "/copy/package/{owner}/{name}/{version}/{subdir}/{filename}", self._copy)
@@ -329,6 +338,19 @@ class FakeAnaconda(FakeServer):
         p = request.params
         file = self._find(p["owner"], p["name"], p["version"], f"{p['subdir']}/{p['filename']}")
         return Response(200, self._dist_json(file))
+
+    def _package(self, request: Request) -> Response:
+        self._token(request, required=False)  # public, but a bad token is still refused
+        owner, name = request.params["owner"], request.params["name"]
+        files = [f for f in self.files.get(owner, {}).values() if f.name == name]
+        if not files:
+            raise HttpError(404, f"package {owner}/{name} could not be found")
+        listed = [{**self._dist_json(f), "upload_time": f.upload_time} for f in files]
+        versions = sorted({f.version for f in files})
+        return Response(
+            200,
+            {"name": name, "owner": {"login": owner}, "versions": versions, "files": listed},
+        )
 
     def _label_target(self, request: Request) -> tuple[FakeFile, str]:
         owner, label = request.params["owner"], request.params["label"]

@@ -317,6 +317,10 @@ def project_steps(ac: FakeAnaconda) -> dict[str, Callable[[], object]]:
             client().distribution("conda-forge", "foo", "1.0", FILE),
             client().distribution("conda-forge", "foo", "1.0", "linux-64/foo-1.0-h9_0.conda"),
         ),
+        "AnacondaClient.package_files": lambda: (
+            client().package_files("conda-forge", "foo"),
+            client().package_files("conda-forge", "no-such-package"),
+        ),
         "AnacondaClient.add_label": lambda: client().add_label(
             "conda-forge", "broken", "foo", "1.0", FILE
         ),

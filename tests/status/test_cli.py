@@ -27,7 +27,7 @@ def test_status_writes_the_site(
 ) -> None:
     site = tmp_path / "site"
     config = tmp_path / "status-page.yml"
-    config.write_text("bots: []\nmigrations: null\nincidents: null\n")
+    config.write_text("bots: []\nmigrations: null\nincidents: null\noci_mirror: null\n")
     argv = ["status", "--root", str(scenario.root), "--output", str(site), "--recent", "3"]
     assert main([*argv, "--config", str(config)]) == 0
     out = capsys.readouterr()
@@ -49,6 +49,8 @@ def test_status_offline_still_renders_and_warns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    # Offline: anaconda.org (the OCI mirror's first read) is a closed local port.
+    monkeypatch.setenv("ANACONDA_API_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     site = tmp_path / "site"
@@ -58,6 +60,9 @@ def test_status_offline_still_renders_and_warns(
     data = json.loads((site / "status.json").read_text())
     assert data["workflows"] == []
     assert data["summary"]["queued"] == 4
+    # The OCI mirror needs no token: it is tried, and says what failed.
+    assert "anaconda.org (conda-forge) cannot be read" in out
+    assert data["oci_mirror"]["counts"]["unknown"] == len(data["oci_mirror"]["packages"]) == 6
 
 
 def test_status_needs_an_output_folder(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,6 +84,7 @@ def test_status_with_the_organisation_and_the_previous_page(
         "  - {name: gone, repository: regro/cf-scripts, workflow: gone.yml, cadence: 1h}\n"
         "migrations: {repository: regro/cf-graph-countyfair, branch: master}\n"
         "incidents: {repository: conda-forge/status}\n"
+        "oci_mirror: null\n"
     )
     first = tmp_path / "first"
     argv = ["status", "--root", str(scenario.root), "--config", str(config)]

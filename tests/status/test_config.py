@@ -63,7 +63,8 @@ def test_cadences() -> None:
          "line 2: 'repository' 'just-a-name' is not valid"),
         ("bots:\n  - name: a\n    repository: o/r\n    workflow: ../x.sh\n",
          "'workflow' '../x.sh' is not valid"),
-        ("bot: []\n", "unknown key(s) ['bot']; use 'bots', 'migrations' and 'incidents'"),
+        ("bot: []\n", "unknown key(s) ['bot']; use 'bots', 'migrations', 'incidents' and "
+         "'oci_mirror'"),
         ("bots: [\n", f"{CONFIG_PATH}:"),
     ],
 )  # fmt: skip

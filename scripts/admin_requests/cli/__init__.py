@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from admin_requests import __version__
 from admin_requests.actions_output import (
@@ -33,6 +34,10 @@ from admin_requests.errors import UsageError
 from admin_requests.queue.lease import DEFAULT_TTL
 from admin_requests.validation.checker import FileReport, check_paths
 from admin_requests.validation.problems import Problem
+
+if TYPE_CHECKING:
+    from admin_requests.status.config import DashboardConfig
+    from admin_requests.status.oci_mirror import OciMirrorCollector
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +203,7 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     from admin_requests.queue.gitops import Git
     from admin_requests.services.github import GitHubClient
     from admin_requests.status import StatusCollector, StatusOptions, write_site
-    from admin_requests.status.config import CONFIG_PATH, DashboardConfig, load_config
+    from admin_requests.status.config import CONFIG_PATH, load_config
 
     root = Path(args.root).resolve()
     settings = Settings.from_environ(environ)
@@ -224,6 +229,7 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         github=GitHubClient.build(settings, token) if token else None,
         clock=lambda: datetime.now(UTC),
         options=options,
+        oci_mirror=_oci_mirror_collector(settings, dashboard),
     )
     report = collector.collect()
     sizes = write_site(report, Path(args.output))
@@ -239,6 +245,27 @@ def command_status(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         else:
             print(neutralise_commands(f"warning: {problem}"), file=sys.stderr)
     return EXIT_OK
+
+
+def _oci_mirror_collector(
+    settings: Settings, dashboard: DashboardConfig | None
+) -> OciMirrorCollector | None:
+    """The OCI mirror's freshness reads (status/oci_mirror.py), when it is configured:
+    anaconda.org through anaconda-client, the registry over plain HTTP, both read-only
+    and anonymous, retried less than the queue's calls (the page is rebuilt soon)."""
+    from admin_requests.services.anaconda import AnacondaClient
+    from admin_requests.services.http import Retrier, RetryPolicy
+    from admin_requests.status.oci_mirror import OciMirrorCollector, RegistryClient
+
+    if dashboard is None or dashboard.oci_mirror is None:
+        return None
+    source = dashboard.oci_mirror
+    retrier = Retrier(RetryPolicy(max_attempts=3, max_total_wait=30.0))
+    registry = RegistryClient(
+        source.base_url, timeout=settings.http_timeout_seconds, retrier=retrier.sibling()
+    )
+    channel = AnacondaClient(settings, None, retrier=retrier)
+    return OciMirrorCollector(source, channel=channel, registry=registry)
 
 
 def _previous_status(path: str | None) -> dict[str, object] | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -217,6 +218,16 @@ class Distribution:
     labels: frozenset[str]
 
 
+@dataclass(frozen=True)
+class ChannelFile:
+    """One file of a package as ``Binstar.package`` lists it (its ``files``)."""
+
+    basename: str  # "subdir/name-version-build.conda"
+    version: str
+    upload_time: datetime | None
+    labels: frozenset[str]
+
+
 class AnacondaClient:
     """anaconda.org for one run; ``token`` may be None for read-only public calls."""
 
@@ -253,6 +264,21 @@ class AnacondaClient:
         except NotFoundError:
             return None
         return _distribution(owner, package, version, basename, data)
+
+    def package_files(self, owner: str, package: str) -> list[ChannelFile] | None:
+        """Every file of ``owner``'s package (``Binstar.package``: ``GET /package/<owner>/
+        <name>``, one call), or None when there is no such package. The status page's
+        OCI mirror freshness reads it."""
+        try:
+            data = translated(
+                f"GET package {owner}/{package}", lambda: self.api.package(owner, package)
+            )
+        except NotFoundError:
+            return None
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(files, list):
+            raise PermanentError(f"GET package {owner}/{package}: the answer has no 'files' list")
+        return [_channel_file(f) for f in files if isinstance(f, dict) and f.get("basename")]
 
     def add_label(self, owner: str, label: str, package: str, version: str, basename: str) -> None:
         translated(
@@ -308,4 +334,22 @@ def _distribution(
         str(data.get("basename", basename)),
         str(data.get("sha256", "")),
         frozenset(str(label) for label in data.get("labels", [])),
+    )
+
+
+def _channel_file(data: dict[str, Any]) -> ChannelFile:
+    # anaconda.org writes upload_time as "2015-04-02 22:32:31.253000+00:00".
+    raw = data.get("upload_time")
+    try:
+        at = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+    except ValueError:
+        at = None
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    labels = data.get("labels")
+    return ChannelFile(
+        str(data["basename"]),
+        str(data.get("version", "")),
+        at,
+        frozenset(str(x) for x in labels) if isinstance(labels, list) else frozenset(),
     )

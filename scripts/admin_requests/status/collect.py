@@ -49,6 +49,7 @@ from admin_requests.validation.checker import NON_REQUEST_FILES, REQUEST_SUFFIXE
 from admin_requests.validation.source import parse_document
 
 if TYPE_CHECKING:
+    from admin_requests.status.oci_mirror import OciMirrorCollector
     from admin_requests.status.organisation import OrganisationStatus
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,10 @@ class StatusCollector:
         github: GitHubReads | None,
         clock: Clock,
         options: StatusOptions,
+        oci_mirror: OciMirrorCollector | None = None,
     ) -> None:
         self.root = root
+        self.oci_mirror = oci_mirror
         self.git = git
         self.github = github
         self.clock = clock
@@ -153,6 +156,9 @@ class StatusCollector:
             repository_url=self.options.repository_url,
             state_dir=self.options.creation_state_dir,
         )
+        oci_mirror, oci_sources = (
+            self.oci_mirror.collect(now, self.options.previous) if self.oci_mirror else (None, [])
+        )
         return StatusReport(
             generated_at=now,
             repository=self.options.repository,
@@ -167,8 +173,9 @@ class StatusCollector:
             bots=tuple(organisation.bots),
             migrations=tuple(organisation.migrations),
             incidents=tuple(organisation.incidents),
-            sources=tuple(organisation.sources),
+            sources=(*organisation.sources, *oci_sources),
             creation=creation,
+            oci_mirror=oci_mirror,
         )
 
     def _organisation(self, now: datetime) -> OrganisationStatus:

@@ -18,10 +18,16 @@ repository (``GITHUB_REPOSITORY``)::
     incidents:
       repository: conda-forge/status
       labels: [investigating, degraded performance, major outage, maintenance]
+    oci_mirror:              # status/oci_mirror.py
+      registry: https://ghcr.io/channel-mirrors
+      channel: conda-forge
+      packages: [python, numpy, {name: _openmp_mutex, subdir: linux-64}]
+      grace: 12h
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +37,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from admin_requests.errors import StatusConfigError
+from admin_requests.status.oci_mirror import OciMirrorSource, parse_oci_mirror
 from admin_requests.validation.source import parse_document
 
 CONFIG_PATH = ".github/status-page.yml"
@@ -86,6 +93,7 @@ class DashboardConfig:
     bots: tuple[Bot, ...] = ()
     migrations: MigrationsSource | None = field(default_factory=MigrationsSource)
     incidents: IncidentsSource | None = field(default_factory=IncidentsSource)
+    oci_mirror: OciMirrorSource | None = field(default_factory=OciMirrorSource)
 
     def resolved(self, home: str) -> DashboardConfig:
         """``repository: .`` replaced by this suite's repository."""
@@ -93,7 +101,7 @@ class DashboardConfig:
             Bot(b.name, home, b.workflow, b.cadence, b.team) if b.repository == "." else b
             for b in self.bots
         )
-        return DashboardConfig(bots, self.migrations, self.incidents)
+        return dataclasses.replace(self, bots=bots)
 
 
 def parse_cadence(text: str) -> timedelta:
@@ -133,10 +141,11 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> DashboardConfig:
     data = _plain(document.root)
     if not isinstance(data, dict):
         raise StatusConfigError(f"{path}: expected a mapping with 'bots', 'migrations', ...")
-    unknown = set(data) - {"bots", "migrations", "incidents"}
+    unknown = set(data) - {"bots", "migrations", "incidents", "oci_mirror"}
     if unknown:
         raise StatusConfigError(
-            f"{path}: unknown key(s) {sorted(unknown)!r}; use 'bots', 'migrations' and 'incidents'"
+            f"{path}: unknown key(s) {sorted(unknown)!r}; use 'bots', 'migrations', "
+            "'incidents' and 'oci_mirror'"
         )
     lines = _bot_lines(document.root)
     bots = tuple(
@@ -147,6 +156,9 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> DashboardConfig:
         bots,
         _migrations(data["migrations"], path) if "migrations" in data else MigrationsSource(),
         _incidents(data["incidents"], path) if "incidents" in data else IncidentsSource(),
+        parse_oci_mirror(data["oci_mirror"], path, _value_node(document.root, "oci_mirror"))
+        if "oci_mirror" in data
+        else OciMirrorSource(),
     )
 
 
@@ -159,6 +171,10 @@ def _plain(node: Node) -> Any:
     if node.tag == "tag:yaml.org,2002:null":  # null, ~ or nothing: the source is off
         return None
     return node.value
+
+
+def _value_node(root: MappingNode, key: str) -> Node | None:
+    return next((value for k, value in root.value if k.value == key), None)
 
 
 def _bot_lines(root: MappingNode) -> list[int]:

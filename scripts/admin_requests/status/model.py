@@ -9,12 +9,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from admin_requests.queue.state import format_time
 from admin_requests.status.creation import CreationQueue, CreationState
 
-JSON_VERSION = 3  # 2: bots, migrations, incidents and sources; 3: the creation queue
+if TYPE_CHECKING:
+    from admin_requests.status.oci_mirror import OciMirrorStatus
+
+JSON_VERSION = 3  # 2: bots, migrations, incidents and sources; 3: the creation queue, the OCI mirror
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither
 # make nor break one (a superseded run says nothing about health).
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure", "action_required"})
@@ -599,6 +602,7 @@ class StatusReport:
     sources: tuple[SourceStatus, ...] = ()
     # Feedstock creation's recipes that did not become a feedstock in one run.
     creation: CreationQueue = field(default_factory=CreationQueue)
+    oci_mirror: OciMirrorStatus | None = None  # status/oci_mirror.py; None: not watched
 
     def count(self, state: QueueState) -> int:
         return sum(request.state is state for request in self.queue)
@@ -630,6 +634,9 @@ class StatusReport:
         stale_bots = [b.name for b in self.bots if b.state is BotState.STALE]
         if stale_bots:
             reasons.append("stale: " + ", ".join(stale_bots))
+        lagging = self.oci_mirror.lagging if self.oci_mirror else []
+        if lagging:
+            reasons.append("OCI mirror lagging: " + ", ".join(lagging))
         broken = [s for s in self.sources if not s.ok]
         if self.problems or broken:
             reasons.append(f"{len(self.problems) + len(broken)} data source problem(s)")
@@ -675,4 +682,5 @@ class StatusReport:
             "incidents": [i.to_dict() for i in self.incidents],
             "sources": [s.to_dict() for s in self.sources],
             "creation": self.creation.to_dict(),
+            "oci_mirror": self.oci_mirror.to_dict() if self.oci_mirror else None,
         }

@@ -12,6 +12,8 @@ from typing import Any
 
 from admin_requests.creation.steps import STEP_NAMES
 from admin_requests.status.model import JSON_VERSION, MIGRATION_STATES
+from admin_requests.status.oci_mirror import MIRRORED_SUBDIRS
+from admin_requests.status.oci_mirror import STATES as MIRROR_STATES
 
 SCHEMA_ID = "status.schema.json"
 
@@ -122,6 +124,33 @@ SOURCE = _obj(
         "error": null(STR),
         "failing_since": null(TIME),
         "last_ok": null(TIME),
+    }
+)
+MIRRORED_PACKAGE = _obj(
+    {
+        "name": STR,
+        "subdir": null({"enum": list(MIRRORED_SUBDIRS)}),
+        "repository": null(STR),
+        "state": {"enum": list(MIRROR_STATES)},
+        "channel_newest": null(STR),
+        "channel_newest_at": null(TIME),
+        "mirror_newest": null(STR),
+        "mirror_newest_at": null(TIME),
+        "missing": INT,
+        "lagging_since": null(TIME),
+        "lag_seconds": null(INT),
+        "error": null(STR),
+        "as_of": null(TIME),
+    }
+)
+OCI_MIRROR = _obj(
+    {
+        "registry": STR,
+        "channel": STR,
+        "grace_seconds": INT,
+        "calls": INT,
+        "counts": _obj({state: INT for state in MIRROR_STATES}),
+        "packages": array(MIRRORED_PACKAGE),
     }
 )
 QUEUED = _obj(
@@ -269,6 +298,7 @@ def status_schema() -> dict[str, Any]:
             "incidents": array(INCIDENT),
             "sources": array(SOURCE),
             "creation": CREATION,
+            "oci_mirror": null(OCI_MIRROR),
         }
     )
     return {
