@@ -1,8 +1,13 @@
 """Feedstock creation against the fakes: N recipes, every call delayed (issue 17).
 
 Not a test: prints the wall time of one creation run, the API and git calls per recipe
-and the installation tokens minted per recipe with their lifetimes. The render job
-(the stand-in conda-smithy; the real one is not installable from PyPI) is not timed.
+(and the API's mutations among them), and the installation tokens minted per recipe
+with their lifetimes. The render job (the stand-in conda-smithy; the real one is not
+installable from PyPI) is not timed. The credentials come from the broker on the env
+backend (App JWTs signed with a key file, no vault), and the client's pacing for
+GitHub's secondary limits runs on a fake clock, so the wall time leaves it out: in
+production each client keeps its mutations a second apart (``api_mutations_per_recipe``
+says how many there are). ``python3 dev.py bench`` runs it (docs/performance.md).
 
     .venv/bin/python benchmarks/create_feedstocks.py --recipes 20 --latency 0.05
 """
@@ -55,6 +60,14 @@ def main() -> None:
                     "statuses": statuses,
                     "wall_s": round(wall, 1),
                     "api_calls_per_recipe": round(world.github.call_count / args.recipes, 1),
+                    "api_mutations_per_recipe": round(
+                        sum(
+                            world.github.count(method)
+                            for method in ("POST", "PUT", "PATCH", "DELETE")
+                        )
+                        / args.recipes,
+                        1,
+                    ),
                     "git_calls_per_recipe": round(world.server.call_count / args.recipes, 1),
                     "installation_tokens_per_recipe": round(len(minted) / args.recipes, 2),
                     "all_revoked": all(t.revoked for t in minted),

@@ -15,6 +15,8 @@ one in force, 50 ms a call; times are modelled (benchmarks/common.py).
   about 30 minutes of the full run; ``--no-big`` leaves it out);
 - the status page for the whole organisation (status_dashboard.py): 20 bots with 30 days
   of runs, 1,000 queued requests, 200 recipes in creation-state/, 30 migrations;
+- feedstock creation (create_feedstocks.py): 20 recipes from staged-recipes, the wall
+  time, the calls per recipe and the installation tokens per recipe with their lifetimes;
 - the whole processing workflow under ``act`` for 10 mixed requests, when
   benchmarks/act_workflow.py is present (it comes from another branch); otherwise
   reported as not available.
@@ -194,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         HERE / "token_reset_calls.py",
         ["--feedstocks", str(feedstocks), "--latency", str(args.latency)],
     )
+    recipes = 3 if args.quick else 20
+    _progress(f"feedstock creation: {recipes} recipes")
+    creation = _script_json(
+        HERE / "create_feedstocks.py",
+        ["--recipes", str(recipes), "--latency", str(args.latency)],
+    )
     _progress("the conda-forge/admin-requests way, same fakes, limits and latency")
     baseline = baseline_results(
         args.latency,
@@ -237,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "check_corpus": corpus,
         "engine": engine,
         "token_reset": token_reset,
+        "create_feedstocks": creation,
         "conda_forge_way": baseline,
         "ratios": ratios(engine, baseline),
         "big_request": big,

@@ -33,7 +33,7 @@ from types import TracebackType
 from tests.fakes.anaconda import FakeAnaconda
 from tests.fakes.cirun import FakeCirun
 from tests.fakes.git_http import FakeGitServer, deployed_rulesets
-from tests.fakes.github import FakeGitHub, generate_app_key
+from tests.fakes.github import DEFAULT_APP_PERMISSIONS, FakeGitHub, generate_app_key
 from tests.fakes.oidc import REPOSITORY_ID, REPOSITORY_OWNER_ID, FakeOidcIssuer
 
 from admin_requests.deploy.vault import TrustParameters
@@ -44,6 +44,9 @@ from .vault import VaultDevServer
 AUDIENCE = "https://vault.admin-requests.sandbox"
 # What process.yml's job token may do (its 'permissions:'), on this repository only.
 JOB_TOKEN_PERMISSIONS = {"contents": "read", "issues": "write", "pull_requests": "read"}
+# What the organisation's App may be granted: processing's, plus what feedstock creation
+# pushes and stores in a new feedstock (its workflows, its FEEDSTOCK_TOKEN secret).
+APP_PERMISSIONS = {**DEFAULT_APP_PERMISSIONS, "workflows": "write", "secrets": "write"}
 # How long the workflow's HTTP calls wait for a fake (production: 30 s).
 HTTP_TIMEOUT_SECONDS = "10"
 
@@ -119,6 +122,7 @@ class Sandbox:
             self.app.app_id,
             public_key_pem=public_pem.encode(),
             installation_id=self.app.installation_id,
+            permissions=APP_PERMISSIONS,
         )
 
     def _apply_rulesets(self) -> None:

@@ -7,7 +7,11 @@
 3. runs ``.github/workflows/process.yml`` under act for that push, unmodified;
 4. prints what was requested, what the sandbox looks like now, which credentials were
    minted and revoked (from the services' own records), and the issue opened for the
-   request that could not be carried out.
+   request that could not be carried out;
+5. creates one feedstock from a recipe merged into the sandbox's staged-recipes, with
+   the render and create commands run directly (not under act; sandbox/creation.py),
+   and prints the new repository, its ruleset and head, the feedstock token, the
+   outputs, the recipe's removal and the credentials minted and revoked.
 
 Everything is deleted at the end (``--keep`` keeps the folder, with the act log).
 """
@@ -29,6 +33,7 @@ from admin_requests.validation.checker import check_text
 
 from . import org
 from .core import Sandbox
+from .creation import CREATED, render_section, run_creation
 from .report import Snapshot, account, changes, credential_lines, heading, wrap
 from .workflow import ACT, ActResult, Workspace, push_event
 
@@ -274,7 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if not result.ok:
                 print("\n[demo] the workflow failed; its output:\n" + result.output[-6000:])
-        return 0 if result.ok else 1
+            print("[demo] creating a feedstock from staged-recipes...", flush=True)
+            creation = run_creation(sandbox, workdir / "creation")
+            print("\n".join(render_section(sandbox, creation, 6)))
+            created = creation.status() == CREATED
+            if not created:
+                print(f"\n[demo] feedstock creation did not complete: {creation.status()}")
+        return 0 if result.ok and created else 1
     finally:
         if args.keep:
             print(f"\n[demo] kept {workdir}")

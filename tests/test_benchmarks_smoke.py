@@ -2,8 +2,9 @@
 
 Not a benchmark: the figures are the full command's (docs/performance.md); this only
 keeps the harness from rotting unnoticed, with every part run: the corpus check, the
-engine, token_reset, the conda-forge way, the ratios and the lower bounds the modelled
-rate limits impose, and the status page's build (the act workflow has its own tests).
+engine, token_reset, feedstock creation, the conda-forge way, the ratios and the lower
+bounds the modelled rate limits impose, and the status page's build (the act workflow
+has its own tests).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def test_dev_py_bench_prints_its_json() -> None:
         assert result["modelled_seconds"] >= result["wall_seconds"] - 0.5, result
     assert report["token_reset"]["done"] == 10
     assert report["token_reset"]["limits"]["github_refused"] == {}
+    # Feedstock creation: every recipe created, every token scoped and revoked; only the
+    # repository's creation (POST /orgs/{org}/repos) takes an organisation-wide token.
+    creation = report["create_feedstocks"]
+    assert creation["recipes"] == 3, creation
+    assert creation["statuses"] == ["created"], creation
+    assert creation["all_revoked"] is True
+    assert creation["all_repositories_tokens"] == 3
+    assert creation["installation_tokens_per_recipe"] >= 7  # a token per step at least
     assert len(report["lower_bounds"]) == 3
     assert all(value is not None for value in report["engine_over_lower_bound"].values())
     assert report["act_workflow"] == {"status": "skipped (--no-act)"}

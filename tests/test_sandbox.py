@@ -1,4 +1,5 @@
-"""``python3 dev.py sandbox``: it serves what it says, and Ctrl-C leaves nothing running."""
+"""``python3 dev.py sandbox``: it serves what it says, and Ctrl-C leaves nothing running;
+the demo's feedstock creation (sandbox/creation.py) creates what its section reports."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from sandbox import creation
+from sandbox.core import Sandbox
+from sandbox.report import account
 
 pytestmark = pytest.mark.vault
 
@@ -100,3 +104,65 @@ def test_the_product_never_imports_the_fakes_or_the_sandbox() -> None:
                 if name.split(".")[0] in ("tests", "sandbox")
             ]
     assert offenders == []
+
+
+def test_the_demo_creates_one_feedstock_from_staged_recipes_with_a_token_per_step(
+    tmp_path: Path,
+) -> None:
+    with Sandbox(tmp_path / "sandbox") as sandbox:
+        demo = creation.run_creation(sandbox, tmp_path / "creation")
+        text = "\n".join(creation.render_section(sandbox, demo, 6))
+        gh, feedstock = sandbox.github, f"{creation.RECIPE}-feedstock"
+        assert demo.status() == creation.CREATED, demo.report
+        assert demo.rendering is not None
+        assert demo.rendering.outputs == ("tinyjson", "libtinyjson")
+        # The repository, its ruleset, and the head the git server holds: the one
+        # commit the content step pushed and verified, pushed once.
+        repo = gh.repo(feedstock)
+        [ruleset] = repo.admin.rulesets.values()
+        assert ruleset["name"] == "conda-forge-branch-protection"
+        assert ruleset["enforcement"] == "active"
+        bare = sandbox.git.bare(feedstock)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=bare, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        [result] = [r for r in demo.report.results if r.recipe == creation.RECIPE]
+        assert result.steps["content"] == f"pushed and verified {head[:12]}"
+        assert sum(1 for p in sandbox.git.pushes if p.repository == feedstock) == 1
+        # The feedstock token: the secret on the feedstock, the hashed entry in the registry.
+        assert set(repo.secrets) == {"FEEDSTOCK_TOKEN"}
+        entry = json.loads(gh.repo("feedstock-tokens").files[f"tokens/{feedstock}.json"])
+        assert [t["provider"] for t in entry["tokens"]] == ["github_actions"]
+        # Both outputs registered to the new feedstock.
+        outputs = gh.repo("feedstock-outputs").files
+        for path in ("outputs/t/i/n/tinyjson.json", "outputs/l/i/b/libtinyjson.json"):
+            assert json.loads(outputs[path]) == {"feedstocks": ["tinyjson"]}
+        # The recipe is gone from staged-recipes (the example stays), its PR is told.
+        assert creation.remote_recipes(sandbox) == ["example-v1"]
+        pull = gh.repo("staged-recipes").pulls[creation.PULL]
+        assert f"https://github.com/conda-forge/{feedstock}" in str(pull.comments[-1]["body"])
+        # Credentials: one vault login with the creation role, revoked; every App token
+        # revoked and scoped to named repositories, but the one that creates the repository.
+        credentials = account(sandbox, demo.started)
+        [login] = [c for c in credentials.credentials if c.kind == "vault token (OIDC login)"]
+        assert login.scope.startswith(f"role {creation.ROLE}, event schedule"), login
+        assert credentials.outlived(demo.finished) == []
+        minted = [
+            t
+            for t in gh.tokens.values()
+            if t.installation_id is not None and t.created_at >= demo.started.timestamp()
+        ]
+        assert len(minted) == 10, minted
+        assert all(t.revoked for t in minted)
+        unscoped = [t.permissions for t in minted if t.repositories is None]
+        assert unscoped == [{"administration": "write"}]
+    # The section says how it ran and what stood in for conda-smithy.
+    assert "Run directly, not under act" in text
+    assert "stand-in tests/creation/standin_smithy.py" in text
+    assert "recipes/tinyjson: created" in text
+    assert f"new repository conda-forge/{feedstock}" in text
+    assert "ruleset 'conda-forge-branch-protection' (active)" in text
+    assert "Actions secrets: FEEDSTOCK_TOKEN" in text
+    assert "added outputs/t/i/n/tinyjson.json" in text
+    assert "(recipes/tinyjson removed)" in text
+    assert "none outlived the job" in text

@@ -46,3 +46,12 @@ def test_the_demo_reports_requests_state_credentials_and_the_issue() -> None:
     # The issue for the request that could not be carried out.
     assert "#1 'Request requests/unbreak-pytest.yml needs attention' (open" in out
     assert "@frank, your request" in out
+    # One feedstock created from staged-recipes, run directly (sandbox/creation.py).
+    assert "6. Feedstock creation from staged-recipes" in out
+    assert "Run directly, not under act" in out
+    assert (
+        "recipes/tinyjson: created: created https://github.com/conda-forge/tinyjson-feedstock"
+        in (out.replace("\n      ", " "))
+    )
+    assert "Actions secrets: FEEDSTOCK_TOKEN" in out
+    assert "(recipes/tinyjson removed)" in out
