@@ -17,7 +17,8 @@ from admin_requests.status.creation import CreationQueue, CreationState
 if TYPE_CHECKING:
     from admin_requests.status.oci_mirror import OciMirrorStatus
 
-JSON_VERSION = 3  # 2: bots, migrations, incidents and sources; 3: the creation queue, the OCI mirror
+# 2: bots, migrations, incidents and sources; 3: the creation queue and the OCI mirror
+JSON_VERSION = 3
 # Conclusions that count as a failure in a streak; cancelled and skipped runs neither
 # make nor break one (a superseded run says nothing about health).
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure", "action_required"})
