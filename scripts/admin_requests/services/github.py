@@ -32,6 +32,7 @@ from admin_requests.errors import (
     TransientError,
     UncertainWriteError,
 )
+from admin_requests.services import tree_reads
 from admin_requests.services.http import (
     Retrier,
     RetryableFailure,
@@ -665,18 +666,22 @@ class GitHubClient:
         in between (which would make them newer than that head) also makes the ref
         update a non-fast-forward: then everything is read and applied again, at most
         ``attempts`` times, and nobody's change is undone. Calls: the ref, its commit,
-        one read per file, then a tree, a commit and a ref update, whatever the number
-        of files. ``message`` may be a function, called once the changes are known (to
-        name only what changed).
+        the reads, then a tree, a commit and a ref update, whatever the number of files.
+        The reads are a contents read per file for a few files, else the git trees
+        above them and a blob per file that exists (services/tree_reads.py: 2,000 new
+        outputs of feedstock-outputs are a few listings, not 2,000 reads). ``message``
+        may be a function, called once the changes are known (to name only what
+        changed).
         """
         written: dict[str, bytes] = {}
 
         def tree_for(parent: GitCommit) -> str:
             written.clear()  # each attempt reads and applies everything again
+            currents = self._current_files(repo, branch, list(changes))
             for path, change in changes.items():
-                current = self.get_file(repo, path, ref=branch)
-                new = change(current.content if current else None)
-                if new is not None and (current is None or new != current.content):
+                current = currents[path]
+                new = change(current)
+                if new is not None and new != current:
                     written[path] = new
             if not written:
                 raise _NothingToCommit
@@ -689,6 +694,12 @@ class GitHubClient:
         except _NothingToCommit:
             return None
         return ChangedFiles(commit, tuple(sorted(written)))
+
+    def _current_files(self, repo: str, branch: str, paths: list[str]) -> dict[str, bytes | None]:
+        if len(paths) <= tree_reads.PER_FILE_UP_TO:
+            found = {path: self.get_file(repo, path, ref=branch) for path in paths}
+            return {path: file.content if file else None for path, file in found.items()}
+        return tree_reads.files_on_branch(self, repo, branch, paths)
 
     # -- Actions secrets (token_reset) ------------------------------------------------
 
