@@ -23,6 +23,8 @@ VAULT = [
     "vault_audience=acme-vault",
     "--set",
     "github_app_id=4242",
+    "--set",
+    "github_installation_id=77",
 ]
 READ_ONLY = {
     "administration": "read",
