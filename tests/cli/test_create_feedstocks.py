@@ -296,3 +296,20 @@ def test_a_run_with_no_recipe_waiting_creates_nothing_and_succeeds(
         assert world.remote_log() == log  # no removal commit
         assert lease_updates(world) == ["creation", "deletion"]
         assert not (home / "creation-state").exists()
+
+
+def test_a_lease_that_cannot_be_read_stops_the_run_before_anything_is_done(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, environ = job(world)
+    world.render()
+    git("remote", "set-url", "origin", str(world.tmp / "no-such-remote.git"), cwd=home)
+    repositories = set(world.github.repos)
+
+    code = command_run_creation(build_parser().parse_args(run_args(world, home)), environ)
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "admin-requests: error: cannot read the run lease" in err
+    assert "create-feedstocks-lease" in err
+    assert set(world.github.repos) == repositories

@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -217,7 +218,7 @@ def _under_lease(
     lease_ttl: timedelta,
 ) -> RunReport | int:
     """The run under the creation lease, then creation-state/ pushed; an exit code
-    instead of a report when the lease is held by another run (0) or stuck (2)."""
+    instead of a report when the lease is held by another run (0) or stuck (1)."""
     from admin_requests.actions_output import (
         append_step_summary,
         escape_markdown,
@@ -226,9 +227,11 @@ def _under_lease(
     from admin_requests.cli import EXIT_INVALID
     from admin_requests.cli.run import lease_holder, report_stuck
     from admin_requests.creation.progress import STATE_DIR
+    from admin_requests.errors import AdminRequestsError
     from admin_requests.queue.lease import (
         CREATION_LEASE_REF,
         LeaseBusyError,
+        LeaseLostError,
         LeaseStuckError,
         RunLease,
     )
@@ -256,6 +259,9 @@ def _under_lease(
     except LeaseStuckError as exc:
         report_stuck(str(exc), environ, title="feedstock creation")
         return EXIT_INVALID
+    except AdminRequestsError as exc:  # the remote cannot be reached
+        print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
+        return EXIT_INVALID
     try:
         # Under the lease: start from what the previous run pushed.
         left = home.discard_interrupted([STATE_DIR])
@@ -271,6 +277,10 @@ def _under_lease(
         if home.commit([STATE_DIR], message):
             home.push_with_rebase(*push)
         return report
+    except LeaseLostError as exc:
+        # Another run took over: it does what is left; this one pushes nothing more.
+        print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
+        return EXIT_INVALID
     finally:
         lease.release()
 
