@@ -15,15 +15,14 @@ with the same separation:
    App installation token per step, each scoped to that step's repositories and
    permissions, revoked when the step ends.
 
-The vault role is ``admin-requests-create-feedstocks`` from vault/roles/. A checkout
-whose vault/ has no such role yet gets a sandbox-only stand-in applied to the sandbox's
-vault (``_bridge_role``): the resync role's sign-only policy, bound to
-create-feedstocks.yml; the report says which one was used.
+The vault role is ``admin-requests-create-feedstocks`` from vault/roles/, which the
+sandbox applied to its OpenBao with the rest of vault/ (``_creation_role``): it admits
+only create-feedstocks.yml and may only sign App JWTs, so the App's ids come from the
+job's variables, not the job secret.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import subprocess
 import time
@@ -195,26 +194,13 @@ def creation_claims(sandbox: Sandbox) -> dict[str, str]:
     }
 
 
-def _bridge_role(sandbox: Sandbox) -> str:
-    """The vault role the create job logs in with, in words.
-
-    vault/roles/ names it when its role has landed; until then a sandbox-only stand-in
-    is applied to this sandbox's vault alone: the resync role (it may only sign App JWTs,
-    the least any role grants) bound to create-feedstocks.yml instead of its own file.
-    """
-    if (DEFAULT_TRUST_DIR / "roles" / f"{ROLE}.json").exists():
-        return f"{ROLE} (vault/roles/{ROLE}.json)"
-    resync = next(r for r in render_roles(DEFAULT_TRUST_DIR, sandbox.params) if "resync" in r.name)
-    role = copy.deepcopy(resync.role)
-    ref = f"{org.REPOSITORY}/{WORKFLOW}@refs/heads/main"
-    role["bound_claims"]["job_workflow_ref"] = ref
-    role["bound_claims"]["workflow_ref"] = ref
-    sandbox.vault.admin().call("POST", f"auth/{sandbox.params.auth_mount}/role/{ROLE}", role)
-    return (
-        f"{ROLE}: a sandbox-only stand-in, since vault/roles/ has no role for "
-        f"create-feedstocks.yml in this checkout (the resync role's sign-only policy "
-        f"{resync.policy_name!r}, bound to {WORKFLOW})"
-    )
+def _creation_role(sandbox: Sandbox) -> str:
+    """The vault role the create job logs in with, in words: vault/roles/'s own, as
+    ``deploy.vault apply`` wrote it to the sandbox's OpenBao with the others."""
+    (role,) = [r for r in render_roles(DEFAULT_TRUST_DIR, sandbox.params) if r.name == ROLE]
+    live = sandbox.vault.admin().call("GET", f"auth/{sandbox.params.auth_mount}/role/{ROLE}")
+    bound = live["data"]["bound_claims"]["job_workflow_ref"]
+    return f"{ROLE} (vault/roles/{ROLE}.json, policy {role.policy_name!r}; admits {bound})"
 
 
 def _settings(sandbox: Sandbox) -> Settings:
@@ -293,7 +279,7 @@ def run_creation(sandbox: Sandbox, workdir: Path) -> CreationDemo:
     seed_staged_recipes(sandbox, workdir)
     recipes_before = remote_recipes(sandbox)
     before = Snapshot.take(sandbox)
-    role = _bridge_role(sandbox)
+    role = _creation_role(sandbox)
     started_clock = time.monotonic()
     started = datetime.now(UTC)
     rendered = render_job(sandbox, workdir)

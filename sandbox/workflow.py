@@ -192,8 +192,14 @@ class Workspace:
         github_token: str = "",
         timeout: float = 900,
         sync: bool = True,
+        local_actions: dict[str, Path] | None = None,
     ) -> ActResult:
-        """Run ``workflow`` for ``event_name``, on the remote's current main unless not ``sync``."""
+        """Run ``workflow`` for ``event_name``, on the remote's current main unless not ``sync``.
+
+        ``local_actions`` maps ``owner/name@ref`` (as a ``uses:`` names it) to a folder
+        act runs instead (its ``--local-repository``): act cannot fetch an action
+        offline, and skips only the checkout of the repository itself.
+        """
         if sync:
             self.sync()
         event_path = self.root / f"{event_name}-{time.monotonic_ns()}.json"
@@ -217,6 +223,8 @@ class Workspace:
             argv += ["--var", f"{key}={value}"]
         if github_token:
             argv += ["-s", f"GITHUB_TOKEN={github_token}"]
+        for action, folder in (local_actions or {}).items():
+            argv += ["--local-repository", f"{action}={folder}"]
         started = time.monotonic()
         completed = subprocess.run(
             argv,

@@ -23,6 +23,8 @@ VAULT = [
     "vault_addr=https://vault.acme.org",
     "--set",
     "vault_audience=acme-vault",
+    "--set",
+    "github_installation_id=77",
 ]
 THE_APP = {"actor_id": APP_ID, "actor_type": "Integration", "bypass_mode": "always"}
 # What `check` needs, and nothing that writes: a scheduled drift check can use this.
@@ -97,6 +99,9 @@ def test_apply_makes_a_new_repository_match_and_check_then_passes(
         "ADMIN_REQUESTS_CREDENTIALS": "vault",
         "ADMIN_REQUESTS_OIDC_AUDIENCE": "acme-vault",
         "VAULT_ADDR": "https://vault.acme.org",
+        # The creation and resync roles read no job secret: the App's ids come from here.
+        "ADMIN_REQUESTS_GITHUB_APP_ID": str(APP_ID),
+        "ADMIN_REQUESTS_GITHUB_APP_INSTALLATION_ID": "77",
     }
     assert "admin-request-failure" in admin.labels
 

@@ -23,6 +23,8 @@ VAULT = [
     "vault_audience=acme-vault",
     "--set",
     "github_app_id=4242",
+    "--set",
+    "github_installation_id=77",
 ]
 READ_ONLY = {
     "administration": "read",
@@ -59,8 +61,12 @@ def deploy(
 
 def test_the_role_binds_the_default_subject_of_the_production_environment() -> None:
     roles = {r.name: r for r in bound_roles(DEFAULT_TRUST_DIR, REPOSITORY, {"repository_id": "7"})}
-    assert sorted(roles) == ["admin-requests-process", "admin-requests-resync"]
-    # Both jobs run in the production environment: one subject for both roles.
+    assert sorted(roles) == [
+        "admin-requests-create-feedstocks",
+        "admin-requests-process",
+        "admin-requests-resync",
+    ]
+    # Every job runs in the production environment: one subject for all roles.
     assert {r.subject for r in roles.values()} == {
         "repo:acme/admin-requests:environment:production"
     }

@@ -48,11 +48,53 @@ def test_values_fill_the_placeholders_and_missing_ones_are_named(tmp_path: Path)
         load_spec(tmp_path, "vault", {"addr": "a"})
 
 
+def test_an_optional_variable_is_set_only_when_it_has_a_value(tmp_path: Path) -> None:
+    (tmp_path / "repository.yml").write_text(
+        "environments:\n  production:\n    variables: {VAULT_ADDR: '${addr}'}\n"
+        "    optional_variables: {VAULT_NAMESPACE: '${vault_namespace}', FIXED: ''}\n"
+    )
+    (tmp_path / "backend-vault.yml").write_text("")
+    # No --set for it: not a missing value, and not set (apply removes it if present).
+    spec = load_spec(tmp_path, "vault", {"addr": "https://v"})
+    assert spec.environments[0].variables == {"VAULT_ADDR": "https://v"}
+    spec = load_spec(tmp_path, "vault", {"addr": "https://v", "vault_namespace": "admin/cf"})
+    assert spec.environments[0].variables == {
+        "VAULT_ADDR": "https://v",
+        "VAULT_NAMESPACE": "admin/cf",
+    }
+    (tmp_path / "backend-vault.yml").write_text(
+        "environments:\n  production:\n    optional_variables: {VAULT_ADDR: x}\n"
+    )
+    with pytest.raises(DeployConfigError, match=r"\['VAULT_ADDR'\] are in both"):
+        load_spec(tmp_path, "vault", {"addr": "a"})
+
+
+def test_the_vault_backend_declares_the_namespace_as_optional() -> None:
+    values = {
+        "github_app_id": "1",
+        "github_installation_id": "2",
+        "vault_addr": "https://v",
+        "vault_audience": "v",
+    }
+    (production,) = load_spec(DEFAULT_CONFIG_DIR, "vault", values).environments
+    assert "VAULT_NAMESPACE" not in production.variables
+    assert "VAULT_ROLE" not in production.variables  # each workflow names its own role
+    assert production.variables["ADMIN_REQUESTS_GITHUB_APP_INSTALLATION_ID"] == "2"
+    with_namespace = {**values, "vault_namespace": "cf"}
+    (production,) = load_spec(DEFAULT_CONFIG_DIR, "vault", with_namespace).environments
+    assert production.variables["VAULT_NAMESPACE"] == "cf"
+
+
 def test_main_requires_reviewed_pull_requests_and_only_the_app_bypasses() -> None:
     # W1 (docs/security.md): no direct push to main, code owners review the code, and
     # the one actor past the rules is the organisation's App, which pushes processing's
     # results; never github-actions[bot], a role or a team.
-    values = {"github_app_id": "123456", "vault_addr": "https://v", "vault_audience": "v"}
+    values = {
+        "github_app_id": "123456",
+        "github_installation_id": "77",
+        "vault_addr": "https://v",
+        "vault_audience": "v",
+    }
     for backend in ("vault", "aws"):
         aws = {"aws_region": "r", "aws_role_arn": "a", "aws_secret_id": "s", "aws_kms_key_id": "k"}
         spec = load_spec(DEFAULT_CONFIG_DIR, backend, {**values, **aws})

@@ -595,3 +595,69 @@ def test_the_resync_role_admits_only_its_workflow_and_cannot_read_the_job_secret
         {"input": "aGVhZGVyLmNsYWltcw==", "signature_algorithm": "pkcs1v15"},
     )
     assert signed == 200
+
+
+CREATE_ROLE = "admin-requests-create-feedstocks"
+CREATE_WORKFLOW = f"{REPOSITORY}/.github/workflows/create-feedstocks.yml@refs/heads/main"
+
+
+def test_the_creation_role_admits_only_its_workflow_and_may_only_sign(
+    trusted_vault: BaoServer, oidc_issuer: FakeOidcIssuer
+) -> None:
+    create = {
+        "job_workflow_ref": CREATE_WORKFLOW,
+        "workflow_ref": CREATE_WORKFLOW,
+        "event_name": "schedule",
+    }
+    refused = (400, 403)
+    # Neither the processing nor the resync workflow's token, nor creation on a push.
+    assert login(trusted_vault, oidc_issuer.mint(AUDIENCE), CREATE_ROLE).status_code in refused
+    resync = {**create, "job_workflow_ref": RESYNC_WORKFLOW, "workflow_ref": RESYNC_WORKFLOW}
+    assert login(trusted_vault, oidc_issuer.mint(AUDIENCE, **resync), CREATE_ROLE).status_code in (
+        refused
+    )
+    push = oidc_issuer.mint(AUDIENCE, **{**create, "event_name": "push"})
+    assert login(trusted_vault, push, CREATE_ROLE).status_code in refused
+    # Creation's token gets neither of the other roles.
+    for other in (ROLE, RESYNC_ROLE):
+        token = oidc_issuer.mint(AUDIENCE, **create)
+        assert login(trusted_vault, token, other).status_code in refused
+    # Another branch, another environment, a self-hosted runner: refused.
+    for claim, value in (
+        ("ref", "refs/heads/feature"),
+        ("environment", "staging"),
+        ("runner_environment", "self-hosted"),
+        ("job_workflow_ref", f"{REPOSITORY}/.github/workflows/create-feedstocks.yml@refs/heads/x"),
+    ):
+        token = oidc_issuer.mint(AUDIENCE, **{**create, claim: value})
+        assert login(trusted_vault, token, CREATE_ROLE).status_code in refused, claim
+    for event in ("schedule", "workflow_dispatch"):
+        token = oidc_issuer.mint(AUDIENCE, **{**create, "event_name": event})
+        response = login(trusted_vault, token, CREATE_ROLE)
+        assert response.status_code == 200, response.text
+    auth = response.json()["auth"]
+    assert auth["token_policies"] == [CREATE_ROLE]
+    assert 0 < auth["lease_duration"] <= 600
+    params = trust_parameters()
+    token = auth["client_token"]
+    # It reads nothing: not the job secret (the anaconda.org password), not a listing,
+    # and it may not touch the key or mint vault tokens of its own.
+    for method, path in (
+        ("GET", f"{params.kv_mount}/data/{params.secret_path}"),
+        ("LIST", f"{params.kv_mount}/metadata/"),
+        ("GET", f"{params.transit_mount}/keys/{params.transit_key}"),
+        ("GET", f"{params.transit_mount}/export/signing-key/{params.transit_key}"),
+        ("POST", f"{params.transit_mount}/keys/{params.transit_key}/rotate"),
+        ("POST", "auth/token/create"),
+        ("GET", "sys/policies/acl"),
+    ):
+        assert call(trusted_vault, token, method, path) == 403, (method, path)
+    signed = call(
+        trusted_vault,
+        token,
+        "POST",
+        f"{params.transit_mount}/sign/{params.transit_key}/sha2-256",
+        {"input": "aGVhZGVyLmNsYWltcw==", "signature_algorithm": "pkcs1v15"},
+    )
+    assert signed == 200
+    assert call(trusted_vault, token, "POST", "auth/token/revoke-self") in (200, 204)

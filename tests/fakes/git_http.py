@@ -328,6 +328,7 @@ def deployed_rulesets(app_id: int | str) -> dict[int, dict[str, Any]]:
     sandbox enforce is what the deployment declares."""
     values = {
         "github_app_id": str(app_id),
+        "github_installation_id": "1",
         # Only rulesets are taken from the spec; these fill the rest of it.
         "vault_addr": "http://127.0.0.1:8200",
         "vault_audience": "admin-requests",

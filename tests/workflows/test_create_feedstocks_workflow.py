@@ -48,8 +48,19 @@ def test_the_create_job_gets_its_credentials_from_the_vault_and_never_runs_conda
     assert create["needs"] == "render"
     assert create["environment"] == "production"
     assert create["permissions"] == {"contents": "read", "issues": "write", "id-token": "write"}
-    assert "./actions/vault-credentials" in uses(create)
-    assert "create-feedstocks run" in runs(create)
+    (step,) = [s for s in create["steps"] if "create-feedstocks run" in str(s.get("run", ""))]
+    env = step["env"]
+    # Its own vault role, named here and nowhere else (no vars.VAULT_ROLE to point it at
+    # the processing role), which may only sign: the App's ids come from variables.
+    assert env["VAULT_ROLE"] == "admin-requests-create-feedstocks"
+    assert env["ADMIN_REQUESTS_CREDENTIALS"] == "${{ !inputs.dry_run && 'vault' || '' }}"
+    assert env["GITHUB_APP_ID"] == "${{ vars.ADMIN_REQUESTS_GITHUB_APP_ID }}"
+    assert env["GITHUB_APP_INSTALLATION_ID"] == (
+        "${{ vars.ADMIN_REQUESTS_GITHUB_APP_INSTALLATION_ID }}"
+    )
+    # Not the action: its login check reads the job secret, which this role may not.
+    assert "./actions/vault-credentials" not in uses(create)
+    assert "--push" in runs(create)  # so the run takes the creation lease
     assert "conda-smithy" not in runs(create)
     assert not any("CONDA_SMITHY" in step.get("env", {}) for step in create["steps"])
 
@@ -59,3 +70,16 @@ def test_every_checkout_keeps_no_credential() -> None:
         for step in job["steps"]:
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
+
+
+def test_the_renderings_always_reach_the_create_job() -> None:
+    """render always writes rendered/renderings.json, so a missing artifact is an error
+    of the render job, not a quiet run; the create job downloads what it uploaded."""
+    jobs = workflow()["jobs"]
+    (upload,) = [s for s in jobs["render"]["steps"] if "upload-artifact" in str(s.get("uses"))]
+    (download,) = [s for s in jobs["create"]["steps"] if "download-artifact" in str(s.get("uses"))]
+    assert upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["path"] == "rendered"
+    assert download["with"] == {"name": upload["with"]["name"], "path": "rendered"}
+    assert "--output rendered" in runs(jobs["render"])
+    assert "--rendered rendered" in runs(jobs["create"])

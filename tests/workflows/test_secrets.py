@@ -7,6 +7,7 @@ a check that silently stopped matching would fail here too.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -422,7 +423,13 @@ def test_process_and_status_hold_credentials_and_so_are_checked() -> None:
 
 
 BACKEND_VARIABLES = {
-    "vault": {"ADMIN_REQUESTS_CREDENTIALS", "ADMIN_REQUESTS_OIDC_AUDIENCE", "VAULT_ADDR"},
+    "vault": {
+        "ADMIN_REQUESTS_CREDENTIALS",
+        "ADMIN_REQUESTS_OIDC_AUDIENCE",
+        "VAULT_ADDR",
+        "ADMIN_REQUESTS_GITHUB_APP_ID",
+        "ADMIN_REQUESTS_GITHUB_APP_INSTALLATION_ID",
+    },
     "aws": {
         "ADMIN_REQUESTS_CREDENTIALS",
         "ADMIN_REQUESTS_OIDC_AUDIENCE",
@@ -431,16 +438,81 @@ BACKEND_VARIABLES = {
         "ADMIN_REQUESTS_AWS_KMS_KEY_ID",
     },
 }
+# Repository variables (docs/deployment.md, "Repository variables"): tuning and test
+# seams, set on the repository, not the environment, so `deploy apply` leaves them be.
+REPOSITORY_VARIABLES = {
+    "ADMIN_REQUESTS_CI_APPS",
+    "ADMIN_REQUESTS_PROTECTED_REPOSITORIES",
+    "ADMIN_REQUESTS_RUN_BUDGET",
+    "STAGED_RECIPES_REPOSITORY",
+    "REPODATA_PATCHES_REPOSITORY",
+    "CONDA_SMITHY",
+    "SHOW_DIFF_PYTHON",
+}
+# Read by process.yml for the other backend (AWS_REGION has a default there).
+OPTIONAL_ELSEWHERE = {"AWS_REGION"}
+
+
+def production_reads(document: Any) -> set[str]:
+    """The vars.* names read by the jobs that run in the production environment."""
+    read: set[str] = set()
+    for job in (document.get("jobs") or {}).values():
+        if job.get("environment") == "production":
+            read |= set(re.findall(r"vars\.([A-Z0-9_]+)", json.dumps(job)))
+    return read
+
+
+def declared_variables(backend: str) -> set[str]:
+    overlay = load((ROOT / "deploy" / "github" / f"backend-{backend}.yml").read_text())
+    production = overlay["environments"]["production"]
+    return set(production["variables"]) | set(production.get("optional_variables") or {})
+
+
+def undeclared(read: set[str], declared: set[str]) -> set[str]:
+    return read - declared - REPOSITORY_VARIABLES - OPTIONAL_ELSEWHERE
 
 
 @pytest.mark.parametrize("backend", sorted(BACKEND_VARIABLES))
-def test_the_deployed_environment_variables_are_the_ones_process_yml_reads(backend: str) -> None:
-    """deploy/github/ sets what process.yml reads as vars.*: no name drifts apart."""
-    read = set(re.findall(r"vars\.([A-Z0-9_]+)", PROCESS.read_text(encoding="utf-8")))
+def test_the_deployed_environment_variables_are_the_ones_the_workflows_read(backend: str) -> None:
+    """deploy/github/ sets what the production jobs read as vars.*: no name drifts apart.
+
+    A name a job reads that the spec does not declare is removed by `deploy apply` (the
+    environment's variables are the exact set) and so never reaches the job."""
+    reads = {p.name: production_reads(load(p.read_text(encoding="utf-8"))) for p in WORKFLOWS}
+    declared = declared_variables(backend)
+    assert declared - set().union(*reads.values()) == set()  # nothing set that none reads
+    assert BACKEND_VARIABLES[backend] - declared == set()  # nothing needed left unset
     overlay = load((ROOT / "deploy" / "github" / f"backend-{backend}.yml").read_text())
-    declared = set(overlay["environments"]["production"]["variables"])
-    assert declared - read == set()  # nothing set that the workflow ignores
-    assert BACKEND_VARIABLES[backend] - declared == set()  # nothing it needs left unset
     assert overlay["environments"]["production"]["variables"]["ADMIN_REQUESTS_CREDENTIALS"] == (
         backend
     )
+    # Every name read is declared by one of the backends or is a repository variable;
+    # the workflows that only work with the vault read only what the vault declares.
+    both = declared_variables("vault") | declared_variables("aws")
+    assert undeclared(reads["process.yml"], both) == set()
+    for vault_only in ("create-feedstocks.yml", "repodata-resync.yml"):
+        assert undeclared(reads[vault_only], declared_variables("vault")) == set(), vault_only
+
+
+def test_the_variable_check_catches_a_name_nobody_declares() -> None:
+    """What process.yml once read: VAULT_ROLE and VAULT_NAMESPACE, declared nowhere."""
+    job = {
+        "jobs": {
+            "process": {
+                "environment": "production",
+                "steps": [
+                    {
+                        "with": {
+                            "vault-namespace": "${{ vars.VAULT_NAMESPACE }}",
+                            "vault-role": "${{ vars.VAULT_ROLE || 'admin-requests-process' }}",
+                            "budget": "${{ vars.ADMIN_REQUESTS_RUN_BUDGET }}",
+                        }
+                    }
+                ],
+            },
+            "render": {"steps": [{"env": {"X": "${{ vars.NOT_PRODUCTION }}"}}]},
+        }
+    }
+    assert production_reads(job) == {"VAULT_NAMESPACE", "VAULT_ROLE", "ADMIN_REQUESTS_RUN_BUDGET"}
+    assert undeclared(production_reads(job), set()) == {"VAULT_NAMESPACE", "VAULT_ROLE"}
+    assert undeclared(production_reads(job), declared_variables("vault")) == {"VAULT_ROLE"}

@@ -237,7 +237,7 @@ def _run_under_lease(
     lease = RunLease(
         git,
         args.remote,
-        holder=_lease_holder(environ),
+        holder=lease_holder(environ),
         clock=lambda: datetime.now(UTC),
         ttl=timedelta(seconds=args.lease_ttl),
     )
@@ -248,7 +248,7 @@ def _run_under_lease(
         return None
     except LeaseStuckError as exc:
         # Not another run's turn: nothing has been processed for hours. Fail loudly.
-        _report_stuck(str(exc), environ)
+        report_stuck(str(exc), environ)
         return EXIT_INVALID
     except AdminRequestsError as exc:  # the remote cannot be reached
         print(neutralise_commands(f"admin-requests: error: {exc}"), file=sys.stderr)
@@ -259,17 +259,19 @@ def _run_under_lease(
         lease.release()
 
 
-def _report_stuck(message: str, environ: Mapping[str, str]) -> None:
+def report_stuck(message: str, environ: Mapping[str, str], *, title: str = "the queue") -> None:
+    """A stuck lease, where core sees it: stderr, an ``::error`` and the job summary."""
     print(neutralise_commands(f"admin-requests: error: {message}"), file=sys.stderr)
     if running_in_actions(environ):
         print(f"::error title=run lease::{escape_command_data(message)}")
+    heading = "admin-requests run" if title == "the queue" else title.capitalize()
     append_step_summary(
-        f"## admin-requests run\n\n**The queue is stuck.** {escape_markdown(message)}\n",
+        f"## {heading}\n\n**{title.capitalize()} is stuck.** {escape_markdown(message)}\n",
         environ,
     )
 
 
-def _lease_holder(environ: Mapping[str, str]) -> str:
+def lease_holder(environ: Mapping[str, str]) -> str:
     """Who holds the lease, for people reading it: the Actions run, or this machine."""
     run = environ.get("GITHUB_RUN_ID")
     where = f"run {run}.{environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run else "local"

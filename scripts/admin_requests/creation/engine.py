@@ -135,7 +135,9 @@ class CreationRun:
 
     # -- the run ------------------------------------------------------------------------
 
-    def run(self) -> RunReport:
+    def run(self, guard: Callable[[], None] | None = None) -> RunReport:
+        """``guard`` is called before each recipe and before the removal (the run lease's
+        ``keep``): what it raises (LeaseLostError) stops the run there."""
         report = RunReport()
         self._sync_staged()
         recipes = find_recipes(self.config.staged_recipes)
@@ -148,6 +150,8 @@ class CreationRun:
         for recipe in recipes:
             # The budget counts the recipes attempted: parked and waiting ones take none,
             # so they never hold back the recipes behind them.
+            if guard is not None:
+                guard()
             if attempted >= self.config.max_recipes:
                 report.results.append(
                     RecipeResult(recipe.name, "", "later", "the run's budget of recipes is spent")
@@ -174,6 +178,8 @@ class CreationRun:
                 once=True,
             )
         if ready:
+            if guard is not None:
+                guard()
             report.removal_commit = self._remove(ready)
         for result in ready:
             if report.removal_commit is not None:

@@ -12,7 +12,10 @@ conda-forge/admin-requests ``scripts/create_feedstocks.py``) are put into
 privileged job pushes the final content in one commit and never runs conda-smithy.
 
 The result, per recipe, is ``OUT/<recipe>/rendering.json`` and, when it worked,
-``OUT/<recipe>/feedstock/`` (the files, without ``.git``). The outputs the recipe builds
+``OUT/<recipe>/feedstock/`` (the files, without ``.git``); and always ``OUT/renderings.json``,
+the index of what the run rendered (``write_index``): an empty list when no recipe
+waits, so the render job always hands an artifact on and the create job's download
+never fails on a quiet run. The outputs the recipe builds
 are read with the project's own reader (kinds/feedstock_facts.py), which parses text
 and runs nothing. A recipe that fails to render gets a rendering with ``error`` set: the
 privileged job tells its pull request, and the other recipes go on.
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 RENDERING_FORMAT = 1
 RENDERING_FILE = "rendering.json"
+INDEX_FILE = "renderings.json"
 CONTENT_DIR = "feedstock"
 FEEDSTOCK_SUFFIX = "-feedstock"
 DEFAULT_BRANCH = "main"
@@ -206,6 +210,21 @@ class RecipeRenderer:
         if done.returncode != 0:
             lines = (done.stderr.strip() or done.stdout.strip()).splitlines() or ["no message"]
             raise PermanentError(f"{what} failed (exit {done.returncode}): {lines[-1][:300]}")
+
+
+def write_index(output: Path, renderings: list[RecipeRendering]) -> Path:
+    """``output/renderings.json``: each rendering's recipe, feedstock and error, in order.
+
+    Written whatever happened (no recipe, every one failed), so the artifact exists. It
+    is a summary for people and for the artifact; the create job trusts only the
+    per-recipe files, which it checks (engine.py).
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    entries = [{"recipe": r.recipe, "feedstock": r.feedstock, "error": r.error} for r in renderings]
+    index = output / INDEX_FILE
+    text = json.dumps({"format": RENDERING_FORMAT, "renderings": entries}, indent=1)
+    index.write_text(text + "\n", encoding="utf-8")
+    return index
 
 
 def load_renderings(directory: Path) -> dict[str, RecipeRendering]:

@@ -4,6 +4,12 @@
 depends on the credentials backend (the OIDC subject template, the environment's
 variables). The backend file is merged over the base (mappings merged key by key,
 lists replaced), then ``${name}`` placeholders are filled from ``--set name=value``.
+
+An environment's ``variables`` must all have a value. Its ``optional_variables`` are
+the ones a workflow reads but most deployments leave unset (``VAULT_NAMESPACE``): a
+placeholder with no ``--set`` is empty there, and an empty one is not set at all (the
+environment's variables are the exact set, so ``apply`` removes it, and ``check``
+reports it, when it is there).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ ENVIRONMENT_KEYS = frozenset(
         "deployment_branch_policy",
         "branch_policies",
         "variables",
+        "optional_variables",
     }
 )
 
@@ -130,11 +137,34 @@ def _bypass_actor(actor: Any, ruleset: str) -> dict[str, Any]:
     return found
 
 
+def _optional_variables(
+    data: dict[str, Any], values: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """Each environment's ``optional_variables``, taken out of ``data`` and filled with
+    "" for a placeholder that has no value; only those that are not empty."""
+    found: dict[str, dict[str, str]] = {}
+    for name, env in _mapping(data.get("environments"), "environments").items():
+        if not isinstance(env, dict) or "optional_variables" not in env:
+            continue
+        where = f"environments.{name}.optional_variables"
+        declared = _mapping(env.pop("optional_variables"), where)
+        filled = {}
+        for key, value in declared.items():
+            template = Template(str(value if value is not None else ""))
+            defaults = {n: "" for n in template.get_identifiers()}
+            text = template.safe_substitute({**defaults, **values}).strip()
+            if text:
+                filled[str(key)] = text
+        found[str(name)] = filled
+    return found
+
+
 def load_spec(config_dir: Path, backend: str, values: Mapping[str, str]) -> RepositorySpec:
     """Read, merge and fill the files; DeployConfigError says what is wrong and where."""
     if backend not in BACKENDS:
         raise DeployConfigError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     data = merge(_read(config_dir / BASE_FILE), _read(config_dir / f"backend-{backend}.yml"))
+    optional = _optional_variables(data, values)
     missing: set[str] = set()
     data = _fill(data, values, missing)
     if missing:
@@ -163,7 +193,17 @@ def load_spec(config_dir: Path, backend: str, values: Mapping[str, str]) -> Repo
         variables = _mapping(env.get("variables"), f"environments.{name}.variables")
         empty = sorted(k for k, v in variables.items() if not str(v or "").strip())
         if empty:
-            raise DeployConfigError(f"environments.{name}.variables: {empty} must not be empty")
+            raise DeployConfigError(
+                f"environments.{name}.variables: {empty} must not be empty; give a value "
+                "with --set, or move a variable most deployments leave unset to "
+                "optional_variables"
+            )
+        both = sorted(set(variables) & set(optional.get(name, {})))
+        if both:
+            raise DeployConfigError(
+                f"environments.{name}: {both} are in both variables and optional_variables"
+            )
+        variables = {**variables, **optional.get(name, {})}
         environments.append(
             EnvironmentSpec(
                 name=name,

@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 
 # A branch, not another namespace: only branches and tags can be protected by a ruleset.
 LEASE_REF = "refs/heads/admin-requests/lease"
+# Feedstock creation's lease (create-feedstocks.yml): the same mechanism, a branch of its
+# own, so creation and processing never wait for each other, and the same ruleset
+# ("the run lease", refs/heads/admin-requests/**) lets only the App write it.
+CREATION_LEASE_REF = "refs/heads/admin-requests/create-feedstocks-lease"
 # Where the run keeps its copy of the remote lease commit (a local reference only).
 SEEN_REF = "refs/admin-requests/seen-lease"
 DEFAULT_TTL = timedelta(minutes=20)
@@ -123,6 +127,8 @@ class RunLease:
         clock: Clock,
         ttl: timedelta = DEFAULT_TTL,
         ref: str = LEASE_REF,
+        work: str = "processing the queue",
+        what: str = "the queue",
     ) -> None:
         if not timedelta(0) <= ttl <= MAX_TTL:
             raise ValueError(f"a lease's time to live must be between 0 and {MAX_TTL}")
@@ -132,6 +138,8 @@ class RunLease:
         self.clock = clock
         self.ttl = ttl
         self.ref = ref
+        # What the holder does and what waits for it, in the words of the messages.
+        self.work, self.what = work, what
         self.renew_every = ttl / 4
         self.held: str | None = None  # the lease commit we pushed, while we hold it
         self.acquired: datetime | None = None
@@ -244,18 +252,19 @@ class RunLease:
     def _refuse(self, info: LeaseInfo, now: datetime) -> None:
         """A valid lease is held: busy, or stuck when held for longer than any run lasts."""
         since, until = info.acquired.strftime(TIME_FORMAT), info.expires.strftime(TIME_FORMAT)
+        branch = self.ref.removeprefix("refs/heads/")
         if now - info.acquired > STUCK_RUNS * MAX_TTL:
             raise LeaseStuckError(
-                f"the queue is stuck: {info.holder!r} has held the run lease since {since} "
-                f"(more than {STUCK_RUNS} x {_hours(MAX_TTL)}, longer than any processing "
-                "run lasts), so no request is being processed. If no processing run is in "
-                "progress, find out who keeps renewing it, and remove the lease (only the App "
-                "may: have an organisation owner disable the ruleset 'the run lease' for "
-                "'git push origin :admin-requests/lease', then enable it again)."
+                f"{self.what} is stuck: {info.holder!r} has held the run lease {branch!r} "
+                f"since {since} (more than {STUCK_RUNS} x {_hours(MAX_TTL)}, longer than any "
+                "run lasts), so nothing is being done. If no such run is in progress, find "
+                "out who keeps renewing it, and remove the lease (only the App may: have an "
+                "organisation owner disable the ruleset 'the run lease' for "
+                f"'git push origin :{branch}', then enable it again)."
             )
         raise LeaseBusyError(
-            f"another run is processing the queue: {info.holder!r} holds the run "
-            f"lease since {since}, until {until} at the latest; this run does "
+            f"another run is {self.work}: {info.holder!r} holds the run lease "
+            f"{branch!r} since {since}, until {until} at the latest; this run does "
             "nothing. If that run was killed, its lease expires by itself."
         )
 
