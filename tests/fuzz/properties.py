@@ -1,6 +1,7 @@
 """The properties every fuzz target checks: what `check` says about a request file.
 
 - `check` never fails with an internal error, and every problem has a position;
+- the C parser composes exactly the pure parser's tree, or leaves the text to it;
 - what `check` accepts, the queue runner accepts too: it reads the same text from
   disk, plans the same items, finds in each item what its kind's execute() needs (the
   params type the kind declares, and what its hooks' ``check_item`` asserts), and can
@@ -18,8 +19,23 @@ from pathlib import Path
 from admin_requests.kinds import REGISTRY
 from admin_requests.queue.writeback import remaining_text
 from admin_requests.validation.checker import FileReport, check_text
-from admin_requests.validation.source import read_text
+from admin_requests.validation.source import (
+    _TO_THE_PURE_PARSER,
+    _compose_c,
+    _compose_pure,
+    read_text,
+)
 from tests.kinds.kind_hooks import hooks_of, params_type
+from tests.validation.node_trees import node_tree
+
+
+def assert_the_parsers_agree(text: str) -> None:
+    """Where the C parser composes the text, the pure one composes the same tree."""
+    try:
+        tree = node_tree(_compose_c(text))
+    except _TO_THE_PURE_PARSER:
+        return  # check asks the pure parser alone
+    assert tree == node_tree(_compose_pure("requests/x.yml", text))
 
 
 def assert_the_runner_accepts(text: str, report: FileReport) -> None:
@@ -59,6 +75,7 @@ def assert_the_runner_accepts(text: str, report: FileReport) -> None:
 
 
 def assert_accepted_is_executable(text: str) -> None:
+    assert_the_parsers_agree(text)
     report = check_text(text)
     assert all(p.code != "internal-error" for p in report.problems), report.problems
     if not report.ok:

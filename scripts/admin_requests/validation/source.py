@@ -5,6 +5,14 @@ value keeps its line and column, duplicate keys can be reported instead of silen
 overwritten, and scalars keep the exact text the requester typed (branch ``2.10`` stays
 ``2.10``, not the float ``2.1``). Aliases are refused outright: request files never need
 them, and refusing them makes "billion laughs" expansion impossible by construction.
+
+Two parsers compose the same tree. libyaml's (ruamel.yaml.clib's CParser) composes the
+real requests 18 times faster and reads all but one of them; ruamel.yaml's pure one reads
+everything else and writes every problem's message. A file goes to the pure parser whenever the
+two could differ: text the C parser is not given (``_for_the_c_parser``), a tree it
+gives that the pure one would not (``_as_the_pure_parser_gives_it``), and any file it
+refuses, so what a requester is told is always what the pure parser says.
+tests/validation/test_c_parser.py holds the two to identical trees.
 """
 
 from __future__ import annotations
@@ -19,6 +27,13 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, Event, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import Resolver
+
+try:  # libyaml's parser (ruamel.yaml.clib); the pure one does everything without it
+    from _ruamel_yaml import CParser
+    from _ruamel_yaml import Mark as CMark
+except ImportError:  # pragma: no cover (the lock installs it)
+    CParser = CMark = None
 
 from admin_requests.validation.problems import Problem
 
@@ -181,7 +196,7 @@ class _CheckingComposer(Composer):
         return super().compose_node(parent, index)
 
 
-def _compose(display: str, text: str) -> Node | None:
+def _compose_pure(display: str, text: str) -> Node | None:
     # The safe (non round-trip) parser: requests need no comments, and skipping them
     # halves the time a file takes.
     yaml = YAML(typ="safe", pure=True)
@@ -190,6 +205,134 @@ def _compose(display: str, text: str) -> Node | None:
     assert isinstance(composer, _CheckingComposer)
     composer.display = display
     return cast("Node | None", yaml.compose(text))
+
+
+# What the C parser is not given, because it reads them otherwise than the pure one:
+# tabs (libyaml accepts a tab after a value, which the pure scanner refuses), anchors
+# and aliases ('&': the C composer cannot say where one is), tags ('!') and directives
+# ('%'), which the pure parser keeps differently. Real requests have none of these.
+_NOT_FOR_THE_C_PARSER = ("\t", "&", "!", "%")
+
+
+def _for_the_c_parser(text: str) -> bool:
+    """Whether the C parser reads this text exactly as the pure one does.
+
+    Also left to the pure parser: anything not ASCII (a byte order mark, the Unicode
+    line breaks, columns of wide characters), a line break that is a lone carriage
+    return, and a line starting with '...' (libyaml skips a second document end, which
+    the pure parser takes for a second document).
+    """
+    if CParser is None or not text.isascii():
+        return False
+    if any(c in text for c in _NOT_FOR_THE_C_PARSER):
+        return False
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return False
+    return not (text.startswith("...") or "\n..." in text)
+
+
+_BLOCK_STYLES = ("|", ">")
+
+
+class _NeedsPure(Exception):
+    """Raised inside the C composer to hand the file to the pure one."""
+
+
+if CParser is not None:
+
+    class _CComposer(CParser, Resolver):  # type: ignore[misc]
+        """libyaml's parser and composer (ruamel.yaml.clib), with the limits of
+        _CheckingComposer: the C composer calls descend_resolver before each node
+        and ascend_resolver after it, so the node count and the depth are checked
+        before it recurses. Past a limit the file goes to the pure composer, which
+        says where.
+        """
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            Resolver.__init__(self, loadumper=self)
+            self.nodes = 0
+            self.depth = 0
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            self.nodes += 1
+            self.depth += 1
+            # A scalar one level too deep goes to the pure parser too, which accepts it.
+            if self.nodes > MAX_NODES or self.depth > MAX_DEPTH:
+                raise _NeedsPure
+
+        def ascend_resolver(self) -> None:
+            self.depth -= 1
+
+
+def _compose_c(text: str) -> Node | None:
+    """The node tree from the C parser, exactly as _compose_pure gives it, or one of
+    _TO_THE_PURE_PARSER: _NeedsPure where the two would differ (or where a limit is
+    passed), a YAMLError where libyaml refuses the file."""
+    if not _for_the_c_parser(text):
+        raise _NeedsPure
+    root = cast("Node | None", _CComposer(text).get_single_node())
+    if root is not None:
+        _as_the_pure_parser_gives_it(root, text)
+    return root
+
+
+def _as_the_pure_parser_gives_it(root: Node, text: str) -> None:
+    """Make libyaml's node tree the pure parser's, or hand the file over to it.
+
+    libyaml marks a plain scalar's style '' (the pure parser None). When the last line
+    has no line break, libyaml moves the end of the stream to the start of a line of its
+    own, so the collections that end there end a line further down than the pure parser
+    says: at the end of the last line. Empty values and block scalars go to the pure
+    parser (see below).
+    """
+    end = len(text)
+    unended = end > 0 and text[-1] not in "\r\n"
+    last_line_start = max(text.rfind("\n"), text.rfind("\r")) + 1
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if unended and node.end_mark.index == end and node.end_mark.column == 0:
+            mark = node.end_mark  # column 0 at the end of an unended line: moved
+            node.end_mark = CMark(mark.name, end, mark.line - 1, end - last_line_start, None, None)
+        if isinstance(node, ScalarNode):
+            if node.style == "":
+                if node.value == "":
+                    # An empty value: libyaml marks it just after its ':' or '-', the
+                    # pure parser at the next token, and the messages say where.
+                    raise _NeedsPure
+                node.style = None
+            elif node.style in _BLOCK_STYLES:
+                raise _NeedsPure  # the two read a block scalar's header differently
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+        else:
+            stack.extend(node.value)
+
+
+# What makes _compose take the pure parser after the C one.
+_TO_THE_PURE_PARSER = (_NeedsPure, YAMLError, UnicodeError)
+
+
+def _compose(display: str, text: str) -> Node | None:
+    """The file's node tree: from the C parser where it reads the file as the pure one
+    does (real requests: all but one), else from the pure one, which alone gives the
+    problems their messages and positions."""
+    try:
+        return _compose_c(text)
+    except _TO_THE_PURE_PARSER:
+        return _compose_pure(display, text)
+
+
+def _after(mark: Any) -> Any:
+    """The mark one column to the right (the index stays, as it always has)."""
+    if CMark is not None and isinstance(mark, CMark):  # read-only attributes
+        return CMark(mark.name, mark.index, mark.line, mark.column + 1, None, None)
+    moved = copy.copy(mark)
+    moved.column += 1
+    return moved
 
 
 def _place_empty_values_after_their_keys(node: Node) -> None:
@@ -201,9 +344,7 @@ def _place_empty_values_after_their_keys(node: Node) -> None:
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(value, ScalarNode) and value.value == "" and key.end_mark is not None:
-                mark = copy.copy(key.end_mark)
-                mark.column += 1  # just after the ':'
-                value.start_mark = mark
+                value.start_mark = _after(key.end_mark)  # just after the ':'
             _place_empty_values_after_their_keys(value)
     elif isinstance(node, SequenceNode):
         for item in node.value:
