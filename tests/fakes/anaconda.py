@@ -14,10 +14,12 @@ it accepts; auth is ``Authorization: token X`` except for minting
 (tests/services/test_anaconda_contract.py checks them against binstar_client's source):
 
 - ``GET /dist/{owner}/{name}/{version}/{subdir}/{filename}``: file metadata (public), 200
-  (``distribution``);
+  (``distribution``): basename, version, sha256, md5, size, ``labels``, ``upload_time``
+  in anaconda.org's ``2015-04-02 22:32:31.253000+00:00`` form (binstar_client's
+  download.py parses it), and ``attrs`` (name, version, build, build_number, subdir:
+  the package's index.json);
 - ``GET /package/{owner}/{name}``: the package with every file (public), 200, 404 when
-  there is none (``package``); each file as ``/dist`` describes it, plus its
-  ``upload_time`` in anaconda.org's ``2015-04-02 22:32:31.253000+00:00`` form;
+  there is none (``package``); ``files`` holds each file as ``/dist`` describes it;
 - ``POST``/``DELETE /channels/{owner}/{label}`` with JSON ``{package, version, basename}``:
   add or remove a label on one file (needs ``api:write`` on ``owner``), 201
   (``add_channel``/``remove_channel``);
@@ -122,6 +124,12 @@ def split_filename(filename: str) -> tuple[str, str, str]:
     stem = filename.removesuffix(".conda").removesuffix(".tar.bz2")
     name, version, build = stem.rsplit("-", 2)
     return name, version, build
+
+
+def build_number(build: str) -> int:
+    """conda-build's build string ends in ``_<number>`` (``py312h0_3`` -> 3); 0 when not."""
+    last = build.rsplit("_", 1)[-1]
+    return int(last) if last.isdigit() else 0
 
 
 class FakeAnaconda(FakeServer):
@@ -321,6 +329,10 @@ class FakeAnaconda(FakeServer):
         return file
 
     def _dist_json(self, file: FakeFile) -> dict[str, Any]:
+        """One file as anaconda.org describes it, in ``/dist`` and in ``/package``'s
+        ``files`` alike: the same record (see the module docstring)."""
+        subdir = file.basename.partition("/")[0]
+        build = split_filename(file.basename.rsplit("/", 1)[-1])[2]
         return {
             "basename": file.basename,
             "version": file.version,
@@ -330,6 +342,15 @@ class FakeAnaconda(FakeServer):
             "md5": file.md5,
             "size": len(file.content),
             "labels": sorted(file.labels),
+            "upload_time": file.upload_time,
+            # The package's index.json, as the channel's repodata has it.
+            "attrs": {
+                "name": file.name,
+                "version": file.version,
+                "build": build,
+                "build_number": build_number(build),
+                "subdir": subdir,
+            },
             "full_name": f"{file.owner}/{file.name}/{file.version}/{file.basename}",
         }
 
@@ -345,7 +366,7 @@ class FakeAnaconda(FakeServer):
         files = [f for f in self.files.get(owner, {}).values() if f.name == name]
         if not files:
             raise HttpError(404, f"package {owner}/{name} could not be found")
-        listed = [{**self._dist_json(f), "upload_time": f.upload_time} for f in files]
+        listed = [self._dist_json(f) for f in files]
         versions = sorted({f.version for f in files})
         return Response(
             200,

@@ -261,3 +261,33 @@ def test_faults_reset_and_timeout(fake_anaconda: FakeAnaconda) -> None:
     with pytest.raises(requests.Timeout):
         requests.get(url, timeout=0.1)
     assert fake_anaconda.faults.injected == 2
+
+
+def test_anaconda_package_lists_each_file_as_dist_describes_it(
+    fake_anaconda: FakeAnaconda,
+) -> None:
+    """``GET /package``'s ``files``: the records ``GET /dist`` answers, labels and all."""
+    ac = fake_anaconda
+    ac.add_file("conda-forge", "linux-64/foo-1.0-py312h0_3.conda", labels=["main", "broken"])
+    ac.add_file("conda-forge", "noarch/foo-1.1-pyhd8ed1ab_0.tar.bz2")
+    ac.add_file("conda-forge", "noarch/bar-1.0-pyh0_0.conda")
+    answer = requests.get(f"{ac.url}/package/conda-forge/foo", timeout=5)
+    assert answer.status_code == 200
+    files = {f["basename"]: f for f in answer.json()["files"]}
+    assert set(files) == {"linux-64/foo-1.0-py312h0_3.conda", "noarch/foo-1.1-pyhd8ed1ab_0.tar.bz2"}
+    one = files["linux-64/foo-1.0-py312h0_3.conda"]
+    assert one["labels"] == ["broken", "main"]
+    assert one["version"] == "1.0"
+    assert one["upload_time"] == "2026-01-01 00:00:00.000000+00:00"
+    assert one["attrs"] == {
+        "name": "foo",
+        "version": "1.0",
+        "build": "py312h0_3",
+        "build_number": 3,
+        "subdir": "linux-64",
+    }
+    dist = requests.get(
+        f"{ac.url}/dist/conda-forge/foo/1.0/linux-64/foo-1.0-py312h0_3.conda", timeout=5
+    )
+    assert dist.json() == one
+    assert requests.get(f"{ac.url}/package/conda-forge/nosuch", timeout=5).status_code == 404

@@ -22,7 +22,7 @@ from conda_oci_mirror.package import version_build_tag as mirror_version_build_t
 
 from admin_requests.errors import PermanentError, StatusConfigError
 from admin_requests.queue.gitops import Git
-from admin_requests.services.anaconda import AnacondaClient, ChannelFile
+from admin_requests.services.anaconda import AnacondaClient, Distribution
 from admin_requests.services.http import Retrier, RetryPolicy
 from admin_requests.status import StatusCollector, StatusOptions, StatusReport, write_site
 from admin_requests.status.config import DEFAULT_CONFIG, parse_config
@@ -85,9 +85,15 @@ def test_repository_and_tag_of_an_artifact() -> None:
 # -- the verdict (pure) ----------------------------------------------------------------------
 
 
-def _file(basename: str, hours_ago: float, labels: tuple[str, ...] = ("main",)) -> ChannelFile:
-    return ChannelFile(
-        basename, basename.split("-")[-2], NOW - timedelta(hours=hours_ago), frozenset(labels)
+def _file(basename: str, hours_ago: float, labels: tuple[str, ...] = ("main",)) -> Distribution:
+    return Distribution(
+        "conda-forge",
+        "foo",
+        basename.split("-")[-2],
+        basename,
+        "",
+        frozenset(labels),
+        NOW - timedelta(hours=hours_ago),
     )
 
 

@@ -48,7 +48,7 @@ from admin_requests.queue.lease import MAX_TTL, LeaseBusyError, LeaseStuckError,
 from admin_requests.queue.notify import GitHubIssueTracker, IssueTracker
 from admin_requests.queue.report import format_text, render_summary
 from admin_requests.queue.state import DEFAULT_STATE_DIR, RetryPolicy
-from admin_requests.services import GitHubClient, Services
+from admin_requests.services import ChannelFiles, GitHubClient, Services
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,20 @@ def open_job_broker(
 def scoped_services(
     broker: CredentialBroker, settings: Settings, github_token: str
 ) -> ServicesFactory:
-    """Per request (and follow-up step): credentials for exactly its Access, then revoked."""
+    """Per request (and follow-up step): credentials for exactly its Access, then revoked.
+
+    The scopes share the run's package file lists (``ChannelFiles``: public data), so a
+    package's files are read once per run, not once per request or chunk.
+    """
+    channel_files = ChannelFiles()
 
     def services_for(access: Access, label: str) -> AbstractContextManager[Services]:
         return broker.request_services(
-            access, settings, label=label, default_github_token=github_token
+            access,
+            settings,
+            label=label,
+            default_github_token=github_token,
+            channel_files=channel_files,
         )
 
     return services_for

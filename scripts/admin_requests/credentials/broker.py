@@ -58,6 +58,7 @@ from admin_requests.errors import CredentialConfigError, CredentialError, Reposi
 from admin_requests.services import (
     AppInstallationsClient,
     AzureDevOpsClient,
+    ChannelFiles,
     CirunClient,
     Services,
 )
@@ -327,11 +328,14 @@ class CredentialBroker:
         label: str,
         default_github_token: str = "",
         retrier: Retrier | None = None,
+        channel_files: ChannelFiles | None = None,
     ) -> Iterator[Services]:
         """``request_credentials`` wrapped in the clients a kind's ``execute`` takes.
 
         ``default_github_token`` (the job's GITHUB_TOKEN) is used only when ``access``
         asks for nothing on GitHub, so the bundle always has a GitHub client.
+        ``channel_files``: the run's package file lists (public data, no credential), so
+        every scope of the run reads a package's files once; a fresh one by default.
         """
         with self.request_credentials(access, label=label) as creds:
             github_token = creds.github_token.reveal() if creds.github_token else ""
@@ -347,6 +351,8 @@ class CredentialBroker:
                 anaconda_token=creds.anaconda_token.reveal() if creds.anaconda_token else None,
                 retrier=retrier,
             )
+            if channel_files is not None:
+                services.channel_files = channel_files
             for repositories, token in creds.github_extra:
                 services.add_github_grant(repositories, token.reveal())
             if creds.azure_token is not None:

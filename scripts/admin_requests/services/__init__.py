@@ -2,7 +2,8 @@
 
 Request kinds get a ``Services`` and never build clients or read the environment.
 ``memo`` caches per-run lookups (the feedstock-outputs ``config.json``) so items do
-not repeat them.
+not repeat them. ``channel_files`` keeps each package's file list on anaconda.org (its
+labels) for the whole run: public data, so the request scopes of one run share it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from admin_requests.config import Settings
 from admin_requests.services.anaconda import AnacondaClient
 from admin_requests.services.azure_devops import AzureDevOpsClient
+from admin_requests.services.channel_files import ChannelFiles
 from admin_requests.services.cirun import CirunClient
 from admin_requests.services.github import GitHubClient
 from admin_requests.services.http import Retrier, RetryPolicy
@@ -42,6 +44,9 @@ class Services:
     # Whether the credentials these clients hold are near their end (the broker sets it):
     # the queue then starts no more items with them and asks for a fresh set.
     credentials_expiring: Callable[[], bool] = field(default=lambda: False, repr=False)
+    # Each package's files on anaconda.org, read once per run (broken, not_broken); the
+    # scopes of one run are given the same one (CredentialBroker.request_services).
+    channel_files: ChannelFiles = field(default_factory=ChannelFiles, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -85,6 +90,7 @@ __all__ = [
     "AnacondaClient",
     "AppInstallationsClient",
     "AzureDevOpsClient",
+    "ChannelFiles",
     "CirunClient",
     "GitHubClient",
     "Rerenderer",

@@ -2,9 +2,10 @@
 
 Every anaconda.org call the project makes is a ``Binstar`` method, so method, path,
 payload and the statuses accepted are the official client's own: ``distribution``
-(file metadata), ``add_channel``/``remove_channel`` (a label on one file), ``copy``,
-and, in credentials/anaconda_token.py, ``authenticate`` and ``remove_authentication``
-(the request's token is minted and deleted there). tests/services/test_anaconda_contract.py
+(one file's metadata), ``package`` (every file of a package), ``add_channel``/
+``remove_channel`` (a label on one file), ``copy``, and, in
+credentials/anaconda_token.py, ``authenticate`` and ``remove_authentication`` (the
+request's token is minted and deleted there). tests/services/test_anaconda_contract.py
 checks it against binstar_client's source.
 
 ``Binstar`` builds its own ``requests.Session`` and sets no timeout and no retries.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -208,24 +209,24 @@ def service_error(status: int | None, what: str, message: str) -> ServiceError:
 
 @dataclass(frozen=True)
 class Distribution:
-    """One artifact file as anaconda.org describes it."""
+    """One artifact file as anaconda.org describes it: ``GET /dist/...`` for one file, and
+    each entry of ``files`` in ``GET /package/<owner>/<name>`` (``package_files``)."""
 
     owner: str
     package: str
     version: str
-    basename: str  # "subdir/filename"
+    basename: str  # "subdir/name-version-build.ext"
     sha256: str
     labels: frozenset[str]
+    upload_time: datetime | None = None
 
+    @property
+    def subdir(self) -> str:
+        return self.basename.partition("/")[0]
 
-@dataclass(frozen=True)
-class ChannelFile:
-    """One file of a package as ``Binstar.package`` lists it (its ``files``)."""
-
-    basename: str  # "subdir/name-version-build.conda"
-    version: str
-    upload_time: datetime | None
-    labels: frozenset[str]
+    def labelled(self, labels: frozenset[str]) -> Distribution:
+        """This file with ``labels`` instead (after a label write: memos stay right)."""
+        return replace(self, labels=labels)
 
 
 class AnacondaClient:
@@ -265,10 +266,25 @@ class AnacondaClient:
             return None
         return _distribution(owner, package, version, basename, data)
 
-    def package_files(self, owner: str, package: str) -> list[ChannelFile] | None:
-        """Every file of ``owner``'s package (``Binstar.package``: ``GET /package/<owner>/
-        <name>``, one call), or None when there is no such package. The status page's
-        OCI mirror freshness reads it."""
+    def package_files(self, owner: str, package: str) -> list[Distribution] | None:
+        """Every file of ``owner``'s package in one call, or None when there is no such
+        package: ``Binstar.package`` (``GET /package/<owner>/<name>``), whose ``files``
+        hold each file as ``/dist`` describes it (basename, version, labels, sha256,
+        upload_time...).
+
+        Where that is written down: binstar_client reads ``files[...]['basename']``,
+        ``['version']`` and ``['upload_time']`` of this answer (commands/download.py
+        ``list_files``; tests/utils/notebook/test_downloader.py has one such entry, with
+        upload_time as ``2015-04-02 22:32:31.253000+00:00``). No anaconda-client or
+        conda-forge code reads ``labels`` of this answer (conda-forge reads labels per
+        file, from ``/dist``: conda-forge-webservices feedstock_outputs.py,
+        conda-forge-ci-setup upload_or_check_non_existence.py): that its files carry
+        them as ``/dist`` does rests on third-party code reading these same records
+        (``labels``, ``attrs.subdir``, ``attrs.build_number``), not on a published
+        description. The
+        status page's OCI mirror freshness, and broken/not_broken (one read per
+        package instead of one per file), read it.
+        """
         try:
             data = translated(
                 f"GET package {owner}/{package}", lambda: self.api.package(owner, package)
@@ -278,7 +294,11 @@ class AnacondaClient:
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(files, list):
             raise PermanentError(f"GET package {owner}/{package}: the answer has no 'files' list")
-        return [_channel_file(f) for f in files if isinstance(f, dict) and f.get("basename")]
+        return [
+            _distribution(owner, package, str(f.get("version", "")), str(f["basename"]), f)
+            for f in files
+            if isinstance(f, dict) and f.get("basename")
+        ]
 
     def add_label(self, owner: str, label: str, package: str, version: str, basename: str) -> None:
         translated(
@@ -327,29 +347,25 @@ class AnacondaClient:
 def _distribution(
     owner: str, package: str, version: str, basename: str, data: dict[str, Any]
 ) -> Distribution:
+    labels = data.get("labels")
     return Distribution(
         owner,
         package,
         version,
         str(data.get("basename", basename)),
         str(data.get("sha256", "")),
-        frozenset(str(label) for label in data.get("labels", [])),
-    )
-
-
-def _channel_file(data: dict[str, Any]) -> ChannelFile:
-    # anaconda.org writes upload_time as "2015-04-02 22:32:31.253000+00:00".
-    raw = data.get("upload_time")
-    try:
-        at = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
-    except ValueError:
-        at = None
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    labels = data.get("labels")
-    return ChannelFile(
-        str(data["basename"]),
-        str(data.get("version", "")),
-        at,
         frozenset(str(x) for x in labels) if isinstance(labels, list) else frozenset(),
+        upload_time(data.get("upload_time")),
     )
+
+
+def upload_time(raw: object) -> datetime | None:
+    """anaconda.org's ``upload_time`` ("2015-04-02 22:32:31.253000+00:00"), or None when
+    it is absent or unreadable; a time without a zone is taken as UTC."""
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -55,7 +55,7 @@ from admin_requests.services.http import Retrier, RetryableFailure, permanent_er
 from admin_requests.status.model import SourceStatus, parse_time
 
 if TYPE_CHECKING:
-    from admin_requests.services.anaconda import ChannelFile
+    from admin_requests.services.anaconda import Distribution
 
 log = logging.getLogger(__name__)
 
@@ -425,7 +425,7 @@ def _oci_message(response: requests.Response) -> str:
 class ChannelReads(Protocol):
     """anaconda.org's read of a package (AnacondaClient has it)."""
 
-    def package_files(self, owner: str, package: str) -> list[ChannelFile] | None: ...
+    def package_files(self, owner: str, package: str) -> list[Distribution] | None: ...
 
 
 class TagReads(Protocol):
@@ -519,7 +519,7 @@ class OciMirrorStatus:
 
 def freshness(
     sentinel: Sentinel,
-    files: Sequence[ChannelFile],
+    files: Sequence[Distribution],
     tags: Sequence[str] | None,
     *,
     repository_of: Callable[[str], str],
@@ -546,8 +546,8 @@ def freshness(
             f"{CHANNEL_LABEL!r} label",
         )
     present = set(tags or ())
-    missing: list[ChannelFile] = []
-    mirrored: ChannelFile | None = None
+    missing: list[Distribution] = []
+    mirrored: Distribution | None = None
     for file in in_subdir:
         if _tag(file) in present:
             mirrored = file
@@ -575,11 +575,11 @@ def freshness(
     )
 
 
-def _subdir(file: ChannelFile) -> str:
-    return file.basename.partition("/")[0]
+def _subdir(file: Distribution) -> str:
+    return file.subdir
 
 
-def _tag(file: ChannelFile) -> str | None:
+def _tag(file: Distribution) -> str | None:
     try:
         return tag_of(file.basename)
     except ValueError:
@@ -696,7 +696,7 @@ class OciMirrorCollector:
         return repository_name(self.source.namespace, self.source.channel, subdir, name)
 
 
-def _newest_subdir(files: Sequence[ChannelFile]) -> str | None:
+def _newest_subdir(files: Sequence[Distribution]) -> str | None:
     listed = [f for f in files if CHANNEL_LABEL in f.labels and _subdir(f) in MIRRORED_SUBDIRS]
     if not listed:
         return None

@@ -1,18 +1,29 @@
-"""``broken`` / ``not_broken``: add or remove the ``broken`` label on package artifacts."""
+"""``broken`` / ``not_broken``: add or remove the ``broken`` label on package artifacts.
+
+What a file's labels are is read once per package and run, not once per file: one
+``GET /package/<owner>/<name>`` lists every file of the package with its labels
+(``AnacondaClient.package_files``), kept in the run's ``services.channel_files`` and
+shared by the item threads and the requests of the run. Each item then decides from
+that list and writes its one label (``POST``/``DELETE /channels/<owner>/broken``); a
+request of N files of one package makes one read and at most N writes, and a re-run
+with everything in place makes only the read. The items stay independent (a pool of
+``parallel_items``; not ``batched``): each keeps the queue's per-item guarantees (the
+lease and credential checks before it starts, its own outcome and retry).
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ruamel.yaml.nodes import Node
 
 from admin_requests.access import Access
-from admin_requests.errors import UnvalidatedModelError
+from admin_requests.errors import ServiceError, UnvalidatedModelError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
-from admin_requests.kinds.execution import check_online, guarded
+from admin_requests.kinds.execution import guarded
 from admin_requests.kinds.layout import EntryLayout, ListEntries
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.names import parse_package_file
@@ -110,14 +121,14 @@ class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
         )
 
     def preflight(self, model: PackageLabelRequest, services: Services) -> list[Problem]:
-        problems: list[Problem] = []
+        """Every file is on the channel: one read per package (the run's file lists)."""
+        by_package: dict[str, list[tuple[Text, LabelParams]]] = {}
         for package in model.packages:
-            problems += check_online(
-                model.path,
-                package,
-                functools.partial(_missing_package, services, _params(package)),
-                "no-such-package",
-            )
+            params = _params(package)
+            by_package.setdefault(params.name, []).append((package, params))
+        problems: list[Problem] = []
+        for name, entries in by_package.items():
+            problems += _preflight_package(model.path, name, entries, services)
         return problems
 
     def execute(self, item: Item[LabelParams], services: Services) -> Outcome:
@@ -125,25 +136,32 @@ class PackageLabelKind(RequestKind[PackageLabelRequest, LabelParams]):
         return guarded(
             item.description,
             lambda: self._label(item.params, services),
-            not_found=f"{item.params.basename!r} is not on the {channel!r} channel; check "
-            "the subdir, version and build string in the request.",
+            not_found=_not_on_channel(item.params, channel),
         )
 
     def _label(self, p: LabelParams, services: Services) -> Outcome:
         channel = services.settings.channel
-        dist = services.anaconda.distribution(channel, p.name, p.version, p.basename)
+        files = services.channel_files
+        dist = files.file(services.anaconda, channel, p.name, p.basename)
         if dist is None:
-            return Outcome.failed(
-                f"{p.basename!r} is not on the {channel!r} channel; check the subdir, "
-                "version and build string in the request."
-            )
+            known = files.has_package(services.anaconda, channel, p.name)
+            return Outcome.failed(_not_on_channel(p, channel, package_known=known))
         if (BROKEN_LABEL in dist.labels) == self.add_label:
             state = "already has" if self.add_label else "already lacks"
             return Outcome.done(f"{p.basename} {state} the broken label", changed=False)
+        try:
+            if self.add_label:
+                services.anaconda.add_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+            else:
+                services.anaconda.remove_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+        except Exception:
+            # It may or may not have happened: the package's list is read again.
+            files.forget(channel, p.name)
+            raise
         if self.add_label:
-            services.anaconda.add_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+            files.labelled(dist.labelled(dist.labels | {BROKEN_LABEL}))
             return Outcome.done(f"{p.basename} is now labelled broken")
-        services.anaconda.remove_label(channel, BROKEN_LABEL, p.name, p.version, p.basename)
+        files.labelled(dist.labelled(dist.labels - {BROKEN_LABEL}))
         return Outcome.done(f"{p.basename} is no longer labelled broken")
 
     def after_run(self, done: list[Item[LabelParams]], services: Services) -> None:
@@ -198,12 +216,52 @@ def _params(value: str) -> LabelParams:
     return LabelParams(package.name, package.version, package.basename)
 
 
-def _missing_package(services: Services, params: LabelParams) -> str | None:
+def _not_on_channel(p: LabelParams, channel: str, *, package_known: bool = True) -> str:
+    if not package_known:
+        return (
+            f"{p.basename!r} is not on the {channel!r} channel: it has no package named "
+            f"{p.name!r}; check the package name in the request."
+        )
+    return (
+        f"{p.basename!r} is not on the {channel!r} channel; check the subdir, version and "
+        "build string in the request."
+    )
+
+
+def _preflight_package(
+    path: str, name: str, entries: Sequence[tuple[Text, LabelParams]], services: Services
+) -> list[Problem]:
+    """The problems of one package's entries, from one read of its file list."""
     channel = services.settings.channel
-    found = services.anaconda.distribution(channel, params.name, params.version, params.basename)
-    if found is None:
-        return f"{params.basename!r} is not on the {channel!r} channel; check the name."
-    return None
+    try:
+        missing = services.channel_files.missing(
+            services.anaconda, channel, name, [params.basename for _, params in entries]
+        )
+    except ServiceError as error:
+        return [
+            Problem(
+                path,
+                where.line,
+                where.column,
+                "online-check-unavailable",
+                f"could not check {str(where)!r} online ({error}); it is checked again "
+                "when the request is carried out.",
+                severity="warning",
+            )
+            for where, _ in entries
+        ]
+    absent = {params.basename for _, params in entries} if missing is None else set(missing)
+    return [
+        Problem(
+            path,
+            where.line,
+            where.column,
+            "no-such-package",
+            _not_on_channel(params, channel, package_known=missing is not None),
+        )
+        for where, params in entries
+        if params.basename in absent
+    ]
 
 
 KIND = PackageLabelKind(
