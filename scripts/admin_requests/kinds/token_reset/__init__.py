@@ -82,6 +82,14 @@ PENDING_SECONDS = 7 * 24 * 3600
 # leak: an unbounded grace (999999999999999999 s) would leave the leaked token valid for
 # good while the request looks done. 30 days covers any build still running on them.
 MAX_EXPIRATION_SECONDS = 30 * 24 * 3600
+# Past this many feedstocks in one request, the unregistered-outputs hint is left out.
+HINT_MAX_FEEDSTOCKS = 50
+HINT_SKIPPED = (
+    f"Whether its outputs are registered to it was not checked: a request of more than "
+    f"{HINT_MAX_FEEDSTOCKS} feedstocks leaves that check out. If uploads still fail with "
+    "'not allowed' or 'not registered', ask for a token_reset of this feedstock alone, "
+    "which checks it."
+)
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
 ENTRIES = ListEntries("feedstocks")
 
@@ -255,9 +263,14 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
                     token.clear()
         # The usual confusion: uploads fail because an output is not registered, and a
         # token reset is asked for. Say so with the outcome, done or not: it reaches
-        # the job summary and, when the request is parked, the requester's issue.
+        # the job summary and, when the request is parked, the requester's issue. It
+        # costs two reads a feedstock (its recipe, an output's registration), so a mass
+        # reset (core's, after a leak: not that confusion) goes without it.
         for item in items:
-            hint = _advice_or_none(services, item.params.feedstock)
+            if len(items) > HINT_MAX_FEEDSTOCKS:
+                hint: str | None = HINT_SKIPPED
+            else:
+                hint = _advice_or_none(services, item.params.feedstock)
             if hint is not None:
                 found = outcomes[item.id]
                 outcomes[item.id] = dataclasses.replace(found, detail=f"{found.detail}\n\n{hint}")
@@ -327,7 +340,7 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         branch = writer.repository(tokens_repo).default_branch
         names = _names([reset.item.target for reset in resets])
         # 1. provisional entries beside the old ones, for every feedstock at once
-        writer.change_files(
+        provisional = writer.change_files(
             tokens_repo,
             branch,
             {reset.path: _with_pending(reset) for reset in resets},
@@ -349,11 +362,14 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         # 3. finalise what reached its CI, for every feedstock at once
         stored = [reset for reset in resets if reset.stored]
         if stored:
+            # On top of the provisional commit and the files as it wrote them: no file is
+            # read again unless someone pushed in between (then all are, see change_files).
             writer.change_files(
                 tokens_repo,
                 branch,
                 {reset.path: _finalized(reset, services) for reset in stored},
                 f"{COMMIT_PREFIX} tokens for {_names([r.item.target for r in stored])}",
+                after=provisional,
             )
         return {
             reset.item.id: Outcome.failed(f"{reset.unwritable}. Ask core to look at this request.")
