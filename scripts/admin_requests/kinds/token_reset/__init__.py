@@ -84,12 +84,6 @@ PENDING_SECONDS = 7 * 24 * 3600
 MAX_EXPIRATION_SECONDS = 30 * 24 * 3600
 # Past this many feedstocks in one request, the unregistered-outputs hint is left out.
 HINT_MAX_FEEDSTOCKS = 50
-HINT_SKIPPED = (
-    f"Whether its outputs are registered to it was not checked: a request of more than "
-    f"{HINT_MAX_FEEDSTOCKS} feedstocks leaves that check out. If uploads still fail with "
-    "'not allowed' or 'not registered', ask for a token_reset of this feedstock alone, "
-    "which checks it."
-)
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
 ENTRIES = ListEntries("feedstocks")
 
@@ -268,7 +262,7 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         # reset (core's, after a leak: not that confusion) goes without it.
         for item in items:
             if len(items) > HINT_MAX_FEEDSTOCKS:
-                hint: str | None = HINT_SKIPPED
+                hint: str | None = _hint_skipped()
             else:
                 hint = _advice_or_none(services, item.params.feedstock)
             if hint is not None:
@@ -488,6 +482,15 @@ def _error_words(provider: str, error: ServiceError) -> str:
     if isinstance(error, NotFoundError) and provider == "azure":
         return f"{error}; check that the feedstock's Azure pipeline exists"
     return str(error)
+
+
+def _hint_skipped() -> str:
+    return (
+        "Whether its outputs are registered to it was not checked: a request of more than "
+        f"{HINT_MAX_FEEDSTOCKS} feedstocks leaves that check out. If uploads still fail "
+        "with 'not allowed' or 'not registered', ask for a token_reset of this feedstock "
+        "alone, which checks it."
+    )
 
 
 def _advice_or_none(services: Services, feedstock: str) -> str | None:
