@@ -209,3 +209,18 @@ def test_a_rerun_of_the_request_converges_with_the_same_calls(
     for n in range(5):
         entries = json.loads(registry(gh, f"pkg{n}"))["tokens"]
         assert len(entries) == 1  # nothing accumulates
+
+
+def test_the_online_check_of_a_mass_reset_leaves_the_outputs_out_too(
+    gh: FakeGitHub, azure: FakeAzure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = _many(gh, 3)
+    gh.repo("feedstock-outputs").files.pop("outputs/p/k/g/pkg1.json")  # unregistered
+    svc = services(gh, azure, loaded)
+    [problem] = loaded.kind.preflight(loaded.model, svc)
+    assert problem.code == "output-not-registered"
+    gh.reset_counters()
+    monkeypatch.setattr(token_reset, "HINT_MAX_FEEDSTOCKS", 2)
+    assert loaded.kind.preflight(loaded.model, svc) == []
+    assert gh.count("GET", r"/contents/recipe/") == 0
+    assert gh.count("GET", r"^/repos/[^/]+/pkg\d-feedstock$") == 3  # each still looked up

@@ -24,6 +24,21 @@ The feedstocks of one request go through the steps together, each step for all o
 before the next (two commits to the registry in all, not two per feedstock); the order
 holds for each feedstock.
 
+What it costs on GitHub, per feedstock: its ``conda-forge.yml``, its registry file
+(read once, for the provisional commit: the final commit builds on what that commit
+wrote, and reads again only if someone pushed in between), the repository's Actions
+public key (once per repository for the run's client) and the secret: four calls, the
+least a reset can do (benchmarks/token_reset_calls.py). Per request: the registry's
+default branch and the two commits (eight calls). 1,000 feedstocks are about 4,000
+calls, inside the 5,000 an hour GitHub gives an App installation at the least.
+
+The unregistered-outputs hint (below) costs two more calls a feedstock (its recipe, an
+output's registration): worth it for the maintainer who asks for a reset of their
+feedstock when an upload is refused for an output, not for a mass reset by core after
+a leak, where it would be 2,000 of the hour's calls. So a request of more than
+``HINT_MAX_FEEDSTOCKS`` (50) feedstocks leaves it out, and each outcome says it was not
+checked and how to have it checked.
+
 Registering after storing instead would leave CI with a token no entry accepts
 until the rerun; removing the old entries first would do the same. A rerun repeats all
 steps for the feedstock (a token's value cannot be read back to skip a provider).
@@ -213,8 +228,10 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
 
     def preflight(self, model: TokenResetRequest, services: Services) -> list[Problem]:
         problems: list[Problem] = []
+        # The outputs check as in execute_batch: not for a mass reset.
+        outputs = len(model.feedstocks) <= HINT_MAX_FEEDSTOCKS
         for name in model.feedstocks:
-            problems += _preflight_feedstock(model.path, name, services)
+            problems += _preflight_feedstock(model.path, name, services, outputs=outputs)
         return problems
 
     def execute(self, item: Item[TokenResetParams], services: Services) -> Outcome:
@@ -227,9 +244,10 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
 
         The steps' order holds for each feedstock (provisional entries, then its CI,
         then the final entries): all provisional entries go in one commit, every token
-        is stored, then one commit finalises what was stored. Upstream, and this kind
-        before, wrote two commits per feedstock: 2,000 content writes for 1,000
-        feedstocks, where GitHub allows 500 an hour.
+        is stored, then one commit finalises what was stored, on top of the first and
+        of the files as it wrote them. Upstream, and this kind before, wrote two
+        commits per feedstock: 2,000 content writes for 1,000 feedstocks, where GitHub
+        allows 500 an hour.
         """
         outcomes: dict[str, Outcome] = {}
         resets: list[_Reset] = []
@@ -503,7 +521,9 @@ def _advice_or_none(services: Services, feedstock: str) -> str | None:
     return advice(feedstock, problems) if problems else None
 
 
-def _preflight_feedstock(path: str, name: Text, services: Services) -> list[Problem]:
+def _preflight_feedstock(
+    path: str, name: Text, services: Services, *, outputs: bool = True
+) -> list[Problem]:
     repo = f"{name}-feedstock"
     org = services.settings.organisation
     try:
@@ -520,6 +540,8 @@ def _preflight_feedstock(path: str, name: Text, services: Services) -> list[Prob
         ]
     except ServiceError as error:
         return [_unchecked(path, name, error)]
+    if not outputs:
+        return []
     try:
         problems = unregistered_outputs(services, str(name))
     except ServiceError as error:
