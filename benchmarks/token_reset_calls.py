@@ -154,7 +154,7 @@ def by_endpoint(gh: FakeGitHub, feedstocks: int) -> dict[str, float]:
         if label == "registry read" and call.method == "PUT":
             label = "registry write"
         counts[f"{call.method} {label}"] += 1
-    return {k: round(v / feedstocks, 2) for k, v in sorted(counts.items())}
+    return {k: round(v / feedstocks, 3) for k, v in sorted(counts.items())}
 
 
 def main(argv: list[str] | None = None) -> int:
