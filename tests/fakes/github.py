@@ -1768,6 +1768,10 @@ class FakeGitHub(FakeServer):
             self._actions_keys[repo] = PrivateKey.generate()
         return self._actions_keys[repo]
 
+    def rotate_actions_key(self, repo: str) -> None:
+        """Give ``repo`` a new Actions key pair (a secret sealed to the old one is refused)."""
+        self._actions_keys[repo] = PrivateKey.generate()
+
     def _key_id(self, repo: str) -> str:
         public = bytes(self._actions_key(repo).public_key)
         return hashlib.sha256(public).hexdigest()[:20]

@@ -345,3 +345,74 @@ def test_a_file_that_comes_back_short_is_never_written_back(gh: FakeGitHub) -> N
         _client(gh).update_file("foo-feedstock", "config.json", lambda c: b"{}", "m")
     assert gh.effects["put_file"] == 0
     assert gh.repo("foo-feedstock").file_text("config.json") == '{"a": 1}'
+
+
+def test_the_actions_public_key_is_read_once_per_repository(gh: FakeGitHub) -> None:
+    from admin_requests.credentials.redact import Secret
+
+    gh.add_repo("bar-feedstock")
+    client = _client(gh)
+    for repo in ("foo-feedstock", "bar-feedstock", "foo-feedstock", "bar-feedstock"):
+        client.set_actions_secret(repo, "FEEDSTOCK_TOKEN", Secret("t" * 64))
+    assert gh.count("GET", r"/actions/secrets/public-key$") == 2
+    assert gh.effects["put_secret"] == 4
+    assert gh.actions_secret("foo-feedstock", "FEEDSTOCK_TOKEN") == "t" * 64
+
+
+def test_a_rotated_actions_key_is_read_again_once(gh: FakeGitHub) -> None:
+    from admin_requests.credentials.redact import Secret
+
+    client = _client(gh)
+    client.set_actions_secret("foo-feedstock", "S", Secret("one"))
+    gh.rotate_actions_key("foo-feedstock")
+    client.set_actions_secret("foo-feedstock", "S", Secret("two"))  # 422, new key, again
+    assert gh.actions_secret("foo-feedstock", "S") == "two"
+    assert gh.count("GET", r"/actions/secrets/public-key$") == 2
+    assert gh.count("PUT", r"/actions/secrets/S$") == 3
+    # A 422 that a fresh key does not explain is the caller's to see, not retried.
+    gh.faults.on_call(1, fault=Fault.server_error(422), method="PUT", path="/secrets/S")
+    with pytest.raises(PermanentError):
+        client.set_actions_secret("foo-feedstock", "S", Secret("three"))
+    assert gh.count("GET", r"/actions/secrets/public-key$") == 3
+
+
+def test_a_second_change_after_the_first_reads_no_file(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    repo = gh.repo("foo-feedstock")
+    repo.files["a.json"] = b"1"
+    first = client.change_files(
+        "foo-feedstock",
+        "main",
+        {"a.json": lambda c: (c or b"") + b"2", "b.json": lambda c: b"b"},
+        "1",
+    )
+    assert first is not None
+    assert first.files == {"a.json": b"12", "b.json": b"b"}
+    gh.reset_counters()
+    second = client.change_files(
+        "foo-feedstock", "main", {"a.json": lambda c: (c or b"") + b"3"}, "2", after=first
+    )
+    assert second is not None
+    assert repo.files["a.json"] == b"123"
+    # No ref, no head commit, no file read: a tree, a commit and the ref update.
+    assert [(c.method, c.path.split("/git/")[-1]) for c in gh.calls] == [
+        ("POST", "trees"),
+        ("POST", "commits"),
+        ("PATCH", "refs/heads/main"),
+    ]
+    assert second.commit.parents == (first.commit.sha,)
+
+
+def test_a_change_after_a_commit_someone_pushed_on_reads_again(gh: FakeGitHub) -> None:
+    client = _client(gh)
+    repo = gh.repo("foo-feedstock")
+    first = client.change_files("foo-feedstock", "main", {"a.json": lambda c: b"1"}, "1")
+    assert first is not None
+    theirs = gh.push_commit("foo-feedstock", "main", "theirs", {"a.json": "1their"})
+    second = client.change_files(
+        "foo-feedstock", "main", {"a.json": lambda c: (c or b"") + b"+"}, "2", after=first
+    )
+    assert second is not None
+    assert repo.files["a.json"] == b"1their+"  # applied on theirs, read again
+    assert second.commit.parents == (theirs,)
+    assert [p.message for p in repo.pushes] == ["1", "theirs", "2"]

@@ -14,8 +14,9 @@ import base64
 import functools
 import logging
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -91,12 +92,22 @@ class _NothingToCommit(Exception):
     """change_files found every file as it should be: no commit."""
 
 
+class _ReadAgain(Exception):
+    """change_files' attempt on known files found nothing to change: read the branch."""
+
+
 @dataclass(frozen=True)
 class ChangedFiles:
-    """What ``GitHubClient.change_files`` committed: the commit and the paths it wrote."""
+    """What ``GitHubClient.change_files`` committed: the commit and the paths it wrote.
+
+    ``files`` is every path it was asked to change as it is in ``commit`` (None: absent),
+    what it wrote or read: a later ``change_files(..., after=this)`` starts from it
+    without reading the files again.
+    """
 
     commit: GitCommit
     paths: tuple[str, ...]
+    files: Mapping[str, bytes | None] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,14 @@ class GitHubClient:
     settings: Settings
     gh: github.Github
     retrier: Retrier
+    # Repository -> its Actions public key ({key_id, key}), read once per client (see
+    # set_actions_secret).
+    _actions_keys: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _actions_keys_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(
@@ -657,6 +676,7 @@ class GitHubClient:
         message: str | Callable[[], str],
         *,
         attempts: int = 5,
+        after: ChangedFiles | None = None,
     ) -> ChangedFiles | None:
         """Apply every ``change`` to its file in one commit on ``branch``; None if none did.
 
@@ -672,16 +692,31 @@ class GitHubClient:
         outputs of feedstock-outputs are a few listings, not 2,000 reads). ``message``
         may be a function, called once the changes are known (to name only what
         changed).
+
+        ``after``, what an earlier ``change_files`` on this branch committed: the first
+        attempt builds on that commit and on the files as it left them (read only the
+        paths it does not know, at that commit), so it costs a tree, a commit and a ref
+        update. When the branch moved since (the ref update is not a fast forward), or
+        nothing would change on those files, it starts again as without ``after``: head,
+        commit and every file read afresh.
         """
+        if after is not None:
+            try:
+                return self._change_after(repo, branch, changes, message, after)
+            except (ConflictError, _ReadAgain):
+                log.info("%s of %s: reading the branch and its files again", branch, repo)
         written: dict[str, bytes] = {}
+        seen: dict[str, bytes | None] = {}
 
         def tree_for(parent: GitCommit) -> str:
             written.clear()  # each attempt reads and applies everything again
+            seen.clear()
             currents = self._current_files(repo, branch, list(changes))
             for path, change in changes.items():
-                current = currents[path]
-                new = change(current)
-                if new is not None and new != current:
+                before = currents[path]
+                new = _applied(change, before)
+                seen[path] = before if new is None else new
+                if new is not None:
                     written[path] = new
             if not written:
                 raise _NothingToCommit
@@ -693,7 +728,40 @@ class GitHubClient:
             )
         except _NothingToCommit:
             return None
-        return ChangedFiles(commit, tuple(sorted(written)))
+        return ChangedFiles(commit, tuple(sorted(written)), dict(seen))
+
+    def _change_after(
+        self,
+        repo: str,
+        branch: str,
+        changes: Mapping[str, Callable[[bytes | None], bytes | None]],
+        message: str | Callable[[], str],
+        after: ChangedFiles,
+    ) -> ChangedFiles | None:
+        """``change_files``' first attempt on top of ``after``: ConflictError when the
+        branch moved since, ``_ReadAgain`` when nothing would change on ``after``'s files."""
+        parent = after.commit
+        written: dict[str, bytes] = {}
+        seen: dict[str, bytes | None] = {}
+        for path, change in changes.items():
+            if path in after.files:
+                before = after.files[path]
+            else:
+                found = self.get_file(repo, path, ref=parent.sha)
+                before = found.content if found else None
+            new = _applied(change, before)
+            seen[path] = before if new is None else new
+            if new is not None:
+                written[path] = new
+        if not written:
+            # Nothing to change on the files as we left them; whether that still holds
+            # on the branch now is only known by reading it.
+            raise _ReadAgain
+        tree = self.create_tree(repo, parent.tree, written)
+        text = message() if callable(message) else message
+        commit = self.create_commit(repo, text, tree, [parent.sha])
+        self.update_ref(repo, f"heads/{branch}", commit.sha)  # ConflictError if it moved
+        return ChangedFiles(commit, tuple(sorted(written)), seen)
 
     def _current_files(self, repo: str, branch: str, paths: list[str]) -> dict[str, bytes | None]:
         if len(paths) <= tree_reads.PER_FILE_UP_TO:
@@ -708,12 +776,44 @@ class GitHubClient:
 
         GitHub takes secrets only encrypted to the repository's public key with a
         libsodium sealed box: the value is sealed here and never sent or logged in clear.
+        The key is read once per repository for this client (``actions_public_key``).
+        GitHub's description of the PUT (@octokit/openapi) documents only 201 and 204;
+        if a key rotated meanwhile, the answer is a 422 (what the fake gives for a
+        ``key_id`` that is not the repository's): then the key is read again and, when
+        it did change, the secret is sealed to the new one and stored once more.
         """
-        key = self._call(
+        key = self.actions_public_key(repo)
+        try:
+            self._put_actions_secret(repo, name, value, key)
+        except PermanentError as error:
+            if error.status != 422:
+                raise
+            fresh = self.actions_public_key(repo, fresh=True)
+            if fresh["key_id"] == key["key_id"]:
+                raise
+            log.info("the Actions public key of %s changed; sealing to the new one", repo)
+            self._put_actions_secret(repo, name, value, fresh)
+
+    def actions_public_key(self, repo: str, *, fresh: bool = False) -> dict[str, str]:
+        """The repository's Actions public key (``key_id``, ``key``), read once per client
+        unless ``fresh``. A client lives for one run's credentials (an hour at most)."""
+        with self._actions_keys_lock:
+            known = None if fresh else self._actions_keys.get(repo)
+        if known is not None:
+            return known
+        data = self._call(
             f"read the Actions public key of {self.full_name(repo)!r}",
             lambda: self._raw("GET", self._url(repo, "/actions/secrets/public-key")),
         )
-        body = {"encrypted_value": seal_for_github(str(key["key"]), value), "key_id": key["key_id"]}
+        key = {"key_id": str(data["key_id"]), "key": str(data["key"])}
+        with self._actions_keys_lock:
+            self._actions_keys[repo] = key
+        return key
+
+    def _put_actions_secret(
+        self, repo: str, name: str, value: Secret, key: Mapping[str, str]
+    ) -> None:
+        body = {"encrypted_value": seal_for_github(key["key"], value), "key_id": key["key_id"]}
         self._call(
             f"store the Actions secret {name!r} of {self.full_name(repo)!r}",
             lambda: self._raw(
@@ -916,6 +1016,14 @@ class GitHubClient:
             {"per_page": "100", "created": f">={since}", "exclude_pull_requests": "true"},
         )
         return [_workflow_run(r) for page in pages for r in page["workflow_runs"]]
+
+
+def _applied(change: Callable[[bytes | None], bytes | None], current: bytes | None) -> bytes | None:
+    """What ``change`` makes of ``current``: the new bytes, or None when it changes nothing."""
+    new = change(current)
+    if new is None or (current is not None and new == current):
+        return None
+    return new
 
 
 def _git_commit(data: dict[str, Any]) -> GitCommit:

@@ -24,6 +24,21 @@ The feedstocks of one request go through the steps together, each step for all o
 before the next (two commits to the registry in all, not two per feedstock); the order
 holds for each feedstock.
 
+What it costs on GitHub, per feedstock: its ``conda-forge.yml``, its registry file
+(read once, for the provisional commit: the final commit builds on what that commit
+wrote, and reads again only if someone pushed in between), the repository's Actions
+public key (once per repository for the run's client) and the secret: four calls, the
+least a reset can do (benchmarks/token_reset_calls.py). Per request: the registry's
+default branch and the two commits (eight calls). 1,000 feedstocks are about 4,000
+calls, inside the 5,000 an hour GitHub gives an App installation at the least.
+
+The unregistered-outputs hint (below) costs two more calls a feedstock (its recipe, an
+output's registration): worth it for the maintainer who asks for a reset of their
+feedstock when an upload is refused for an output, not for a mass reset by core after
+a leak, where it would be 2,000 of the hour's calls. So a request of more than
+``HINT_MAX_FEEDSTOCKS`` (50) feedstocks leaves it out, and each outcome says it was not
+checked and how to have it checked.
+
 Registering after storing instead would leave CI with a token no entry accepts
 until the rerun; removing the old entries first would do the same. A rerun repeats all
 steps for the feedstock (a token's value cannot be read back to skip a provider).
@@ -82,6 +97,8 @@ PENDING_SECONDS = 7 * 24 * 3600
 # leak: an unbounded grace (999999999999999999 s) would leave the leaked token valid for
 # good while the request looks done. 30 days covers any build still running on them.
 MAX_EXPIRATION_SECONDS = 30 * 24 * 3600
+# Past this many feedstocks in one request, the unregistered-outputs hint is left out.
+HINT_MAX_FEEDSTOCKS = 50
 COMMIT_PREFIX = "[ci skip] [skip ci] [cf admin skip] ***NO_CI***"
 ENTRIES = ListEntries("feedstocks")
 
@@ -211,8 +228,10 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
 
     def preflight(self, model: TokenResetRequest, services: Services) -> list[Problem]:
         problems: list[Problem] = []
+        # The outputs check as in execute_batch: not for a mass reset.
+        outputs = len(model.feedstocks) <= HINT_MAX_FEEDSTOCKS
         for name in model.feedstocks:
-            problems += _preflight_feedstock(model.path, name, services)
+            problems += _preflight_feedstock(model.path, name, services, outputs=outputs)
         return problems
 
     def execute(self, item: Item[TokenResetParams], services: Services) -> Outcome:
@@ -225,9 +244,10 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
 
         The steps' order holds for each feedstock (provisional entries, then its CI,
         then the final entries): all provisional entries go in one commit, every token
-        is stored, then one commit finalises what was stored. Upstream, and this kind
-        before, wrote two commits per feedstock: 2,000 content writes for 1,000
-        feedstocks, where GitHub allows 500 an hour.
+        is stored, then one commit finalises what was stored, on top of the first and
+        of the files as it wrote them. Upstream, and this kind before, wrote two
+        commits per feedstock: 2,000 content writes for 1,000 feedstocks, where GitHub
+        allows 500 an hour.
         """
         outcomes: dict[str, Outcome] = {}
         resets: list[_Reset] = []
@@ -255,9 +275,14 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
                     token.clear()
         # The usual confusion: uploads fail because an output is not registered, and a
         # token reset is asked for. Say so with the outcome, done or not: it reaches
-        # the job summary and, when the request is parked, the requester's issue.
+        # the job summary and, when the request is parked, the requester's issue. It
+        # costs two reads a feedstock (its recipe, an output's registration), so a mass
+        # reset (core's, after a leak: not that confusion) goes without it.
         for item in items:
-            hint = _advice_or_none(services, item.params.feedstock)
+            if len(items) > HINT_MAX_FEEDSTOCKS:
+                hint: str | None = _hint_skipped()
+            else:
+                hint = _advice_or_none(services, item.params.feedstock)
             if hint is not None:
                 found = outcomes[item.id]
                 outcomes[item.id] = dataclasses.replace(found, detail=f"{found.detail}\n\n{hint}")
@@ -327,7 +352,7 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         branch = writer.repository(tokens_repo).default_branch
         names = _names([reset.item.target for reset in resets])
         # 1. provisional entries beside the old ones, for every feedstock at once
-        writer.change_files(
+        provisional = writer.change_files(
             tokens_repo,
             branch,
             {reset.path: _with_pending(reset) for reset in resets},
@@ -349,11 +374,14 @@ class TokenResetKind(RequestKind[TokenResetRequest, TokenResetParams]):
         # 3. finalise what reached its CI, for every feedstock at once
         stored = [reset for reset in resets if reset.stored]
         if stored:
+            # On top of the provisional commit and the files as it wrote them: no file is
+            # read again unless someone pushed in between (then all are, see change_files).
             writer.change_files(
                 tokens_repo,
                 branch,
                 {reset.path: _finalized(reset, services) for reset in stored},
                 f"{COMMIT_PREFIX} tokens for {_names([r.item.target for r in stored])}",
+                after=provisional,
             )
         return {
             reset.item.id: Outcome.failed(f"{reset.unwritable}. Ask core to look at this request.")
@@ -474,6 +502,15 @@ def _error_words(provider: str, error: ServiceError) -> str:
     return str(error)
 
 
+def _hint_skipped() -> str:
+    return (
+        "Whether its outputs are registered to it was not checked: a request of more than "
+        f"{HINT_MAX_FEEDSTOCKS} feedstocks leaves that check out. If uploads still fail "
+        "with 'not allowed' or 'not registered', ask for a token_reset of this feedstock "
+        "alone, which checks it."
+    )
+
+
 def _advice_or_none(services: Services, feedstock: str) -> str | None:
     """The unregistered-outputs advice, or None (also when it cannot be checked now)."""
     try:
@@ -484,7 +521,9 @@ def _advice_or_none(services: Services, feedstock: str) -> str | None:
     return advice(feedstock, problems) if problems else None
 
 
-def _preflight_feedstock(path: str, name: Text, services: Services) -> list[Problem]:
+def _preflight_feedstock(
+    path: str, name: Text, services: Services, *, outputs: bool = True
+) -> list[Problem]:
     repo = f"{name}-feedstock"
     org = services.settings.organisation
     try:
@@ -501,6 +540,8 @@ def _preflight_feedstock(path: str, name: Text, services: Services) -> list[Prob
         ]
     except ServiceError as error:
         return [_unchecked(path, name, error)]
+    if not outputs:
+        return []
     try:
         problems = unregistered_outputs(services, str(name))
     except ServiceError as error:
