@@ -83,6 +83,10 @@ class FakeAzure(FakeServer):
         self.route("GET", apis + "/serviceendpoint/endpoints", self._list_endpoints)
         self.route("GET", apis + "/distributedtask/queues", self._list_queues)
         self.route("GET", apis + "/distributedtask/variablegroups", self._list_groups)
+        # conda-smithy's get_repo_reference (azure_ci_utils.py): BuildClient.list_repositories.
+        self.route(
+            "GET", apis + "/sourceProviders/{provider}/repositories", self._list_repositories
+        )
         self.endpoints = [{"id": "endpoint-0001", "name": organisation, "type": "GitHub"}]
         self.queues = [{"id": 1, "name": "Default"}, {"id": 2, "name": "Hosted Ubuntu 1604"}]
         self.variable_groups = [{"id": 5, "name": "anaconda-org"}]
@@ -247,6 +251,27 @@ class FakeAzure(FakeServer):
         name = request.query.get("groupName")
         found = [g for g in self.variable_groups if name is None or g["name"] == name]
         return Response(200, {"count": len(found), "value": found})
+
+    def _list_repositories(self, request: Request) -> Response:
+        """The GitHub repository a pipeline builds (``?repository=owner/name``), in the
+        shape of Azure DevOps' ``SourceRepositories``."""
+        self._authorise(request)
+        full_name = request.query.get("repository", "")
+        found = [
+            {
+                "id": full_name,
+                "name": full_name,
+                "fullName": full_name,
+                "sourceProviderName": request.params["provider"],
+                "url": f"https://github.com/{full_name}",
+                "defaultBranch": "main",
+                "properties": {
+                    "cloneUrl": f"https://github.com/{full_name}.git",
+                    "fullName": full_name,
+                },
+            }
+        ]
+        return Response(200, {"pageLength": 1, "totalPageCount": 1, "repositories": found})
 
     def _create_definition(self, request: Request) -> Response:
         self._authorise(request)

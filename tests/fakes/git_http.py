@@ -309,16 +309,20 @@ def _covers(ruleset: dict[str, Any], ref: str) -> bool:
 
 
 def _ref_updates(body: bytes) -> list[RefUpdate]:
-    """The commands at the start of a receive-pack request: pkt-lines up to a flush."""
+    """The commands at the start of a receive-pack request: pkt-lines up to a flush,
+    after the ``shallow <sha>`` lines a shallow clone's push starts with (git's
+    pack-protocol: ``update-requests = *shallow ( command-list | push-cert )``)."""
     updates, at = [], 0
     while at + 4 <= len(body):
         length = int(body[at : at + 4], 16)
         if length == 0:
             break
         line = body[at + 4 : at + length].split(b"\0", 1)[0].decode().strip()
+        at += length
+        if line.startswith("shallow "):
+            continue  # a push from a shallow clone names its shallow commits first
         old, new, ref = line.split(" ", 2)
         updates.append(RefUpdate(old, new, ref))
-        at += length
     return updates
 
 
