@@ -167,3 +167,24 @@ def test_a_public_repository_clones_without_a_token_but_never_takes_a_push(
     assert pushed.returncode != 0
     assert "Authentication required" in pushed.stderr or "could not read" in pushed.stderr
     assert server.pushes == []
+
+
+def test_a_push_from_a_shallow_clone_is_served(
+    served: tuple[FakeGitHub, FakeGitServer, Repo], tmp_path: Path
+) -> None:
+    # conda-smithy's register_feedstock_token clones with --depth 1 and pushes from
+    # that clone: its receive-pack request names the shallow commit before the update.
+    gh, server, repo = served
+    repo.commit("one")
+    repo.commit("two")
+    writer = gh.add_token("ghs_shallow", repositories=[HOME], permissions={"contents": "write"})
+    assert git(repo, writer, "push", "origin", "HEAD:refs/heads/topic").returncode == 0
+    url = server.repository_url(HOME)
+    clone = Repo.__new__(Repo)
+    clone.root = tmp_path / "shallow"
+    cloned = git(repo, writer, "clone", "-q", "--depth", "1", "-b", "topic", url, str(clone.root))
+    assert cloned.returncode == 0, cloned.stderr
+    clone.commit("three")
+    pushed = git(clone, writer, "push", "origin", "HEAD:refs/heads/topic")
+    assert pushed.returncode == 0, pushed.stderr
+    assert [u.ref for u in server.pushes[-1].updates] == ["refs/heads/topic"]
