@@ -8,8 +8,9 @@ Against the fakes with GitHub's documented rate limits and the modelled anaconda
 one in force, 50 ms a call; times are modelled (benchmarks/common.py).
 
 - ``check``: files per second over the real request corpus (check_corpus.py);
-- the engine (engine_calls.py) and the conda-forge/admin-requests way (baseline.py),
-  measured in the same run against the same fakes and latency, and their ratios;
+- the engine (engine_calls.py, token_reset_calls.py) and the conda-forge/admin-requests
+  way (baseline.py, token_reset_baseline.py), measured in the same run against the same
+  fakes and latency, and their ratios;
 - one huge ``broken`` request (40,000 items, about 1 MiB) run after run under the
   production time budget and under a 240 s one, until it completes (big_request.py;
   about 30 minutes of the full run; ``--no-big`` leaves it out);
@@ -39,6 +40,7 @@ from baseline import baseline_results
 from big_request import big_request
 from common import ROOT
 from engine_calls import engine_results
+from token_reset_baseline import token_reset_baseline
 from token_reset_calls import lower_bound as token_reset_bound
 
 from admin_requests.config import Settings
@@ -90,14 +92,35 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> floa
     return round(a[key] / b[key], 2)
 
 
-def ratios(engine: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> dict[str, Any]:
+def ratios(
+    engine: list[dict[str, Any]],
+    baseline: list[dict[str, Any]],
+    token_reset: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """How many times the conda-forge way's modelled time (and HTTP calls) the engine's is."""
     pooled = _find(engine, "broken", "pool")
     outputs = _find(engine, "add_feedstock_output")
     cf_broken = _find(baseline, "broken")
     cf_outputs = _find(baseline, "add_feedstock_output", "admin-requests way")
+    cf_reset = _find(baseline, "token_reset")
+    # The engine's token_reset: GitHub's REST calls (its registry commits are Git Data
+    # API calls); the conda-forge way's GitHub calls are REST and git over HTTPS.
+    engine_reset = (
+        {
+            "time_for_all_items": token_reset.get("modelled_seconds"),
+            "github_calls_for_all_items": token_reset.get("github_calls"),
+        }
+        if token_reset
+        else None
+    )
     time = "modelled_seconds"
     return {
+        "token_reset: modelled time, conda-forge way / engine": _ratio(
+            cf_reset, engine_reset, "time_for_all_items"
+        ),
+        "token_reset: GitHub calls, conda-forge way / engine": _ratio(
+            cf_reset, engine_reset, "github_calls_for_all_items"
+        ),
         "broken: modelled time, conda-forge way / engine (pool)": _ratio(
             cf_broken, pooled, "time_for_all_items"
         ),
@@ -161,6 +184,8 @@ def _extrapolated(result: dict[str, Any] | None, items: int) -> None:
     scale = items / result["items"]
     result["time_for_all_items"] = round(result["modelled_seconds"] * scale, 1)
     result["calls_for_all_items"] = round(result["http_calls"] * scale)
+    if "github_calls" in result:
+        result["github_calls_for_all_items"] = round(result["github_calls"] * scale)
     result["scaled_from_items"] = result["items"]
 
 
@@ -211,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         files=baseline_files,
     )
     _extrapolated(_find(baseline, "broken"), files)
+    # The conda-forge way's token_reset is serial at a constant cost per feedstock (about
+    # 30 calls and 3 s, under no limit): measured on at most 100 and scaled.
+    baseline_feedstocks = min(feedstocks, 100)
+    _progress(f"the conda-forge way: token_reset x{baseline_feedstocks}")
+    baseline.append(token_reset_baseline(args.latency, baseline_feedstocks))
+    _extrapolated(baseline[-1], feedstocks)
     big: list[dict[str, Any]] | dict[str, str] = {"status": "skipped (--no-big)"}
     if not args.no_big:
         # Quick: 2,000 items, a budget shorter than one chunk takes, so it still takes
@@ -247,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "token_reset": token_reset,
         "create_feedstocks": creation,
         "conda_forge_way": baseline,
-        "ratios": ratios(engine, baseline),
+        "ratios": ratios(engine, baseline, token_reset),
         "big_request": big,
         "lower_bounds": bounds,
         "engine_over_lower_bound": closeness(

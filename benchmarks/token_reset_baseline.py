@@ -117,7 +117,8 @@ class Azure:
         )
         source = repos["repositories"][0]
         queues = self.get("distributedtask/queues")["value"]
-        default = next(q for q in self.get("distributedtask/queues")["value"] if q["name"] == "Default")
+        again = self.get("distributedtask/queues")["value"]  # get_default_queue
+        default = next(q for q in again if q["name"] == "Default")
         endpoint = self.service_endpoint()
         groups = self.get("distributedtask/variablegroups", groupName="anaconda-org")["value"]
         body = {

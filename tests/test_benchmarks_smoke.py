@@ -2,9 +2,9 @@
 
 Not a benchmark: the figures are the full command's (docs/performance.md); this only
 keeps the harness from rotting unnoticed, with every part run: the corpus check, the
-engine, token_reset, feedstock creation, the conda-forge way, the ratios and the lower
-bounds the modelled rate limits impose, and the status page's build (the act workflow
-has its own tests).
+engine, token_reset, feedstock creation, the conda-forge way (token_reset's too), the
+ratios and the lower bounds the modelled rate limits impose, and the status page's
+build (the act workflow has its own tests).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_dev_py_bench_prints_its_json() -> None:
     report = json.loads(result.stdout)
     assert report["check_corpus"]["files"] > 0, report["check_corpus"]
     engine, baseline = report["engine"], report["conda_forge_way"]
-    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 6
+    assert [r["done"] == r["items"] for r in engine + baseline] == [True] * 7
     # broken x100 (10 packages): a file-list read per package, a write per file and one
     # rebuild (an empty commit: read the ref and its commit, create the commit, move the
     # ref), the reads and the rebuild again on the re-run; the conda-forge way probes,
@@ -45,6 +45,15 @@ def test_dev_py_bench_prints_its_json() -> None:
         assert result["modelled_seconds"] >= result["wall_seconds"] - 0.5, result
     assert report["token_reset"]["done"] == 10
     assert report["token_reset"]["limits"]["github_refused"] == {}
+    # token_reset the conda-forge way (token_reset_baseline.py), for each feedstock in
+    # turn: a secret through PyGithub, nine Azure calls and a git clone, commit and push
+    # of the registry per provider (Azure, GitHub Actions).
+    reset = baseline[-1]
+    assert reset["name"].startswith("token_reset x10"), reset
+    assert reset["secret_writes"] == 10, reset
+    assert reset["registry_commits"] == 20, reset
+    assert reset["azure_calls"] == 90, reset
+    assert reset["time_for_all_items"] == reset["modelled_seconds"], reset
     # Feedstock creation: every recipe created, every token scoped and revoked; only the
     # repository's creation (POST /orgs/{org}/repos) takes an organisation-wide token.
     creation = report["create_feedstocks"]
