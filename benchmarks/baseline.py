@@ -56,6 +56,7 @@ from common import (
     measured,
     output_name,
     run_child,
+    sleep_on,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -158,7 +159,7 @@ def add_feedstock_outputs(
 def child(args: argparse.Namespace) -> dict[str, Any]:
     clock = SharedClock(Path(args.clock))
     # Every sleep of this process (PyGithub's pacing, urllib3's retries) is modelled.
-    time.sleep = clock.sleep
+    sleep_on(clock)
     if args.what == "broken":
         packages = [file_name(n, args.packages) for n in range(args.count)]
         return measured(lambda: mark_broken(args.anaconda, packages, Path(args.patches)), clock)

@@ -98,6 +98,20 @@ def shared_retrier(clock_path: str) -> tuple[SharedClock, Retrier]:
     return clock, Retrier(RetryPolicy(), sleep=clock.sleep, clock=clock.time)
 
 
+def sleep_on(clock: SharedClock) -> None:
+    """In a child: every ``time.sleep`` (PyGithub's pacing, urllib3's retries) waits on
+    the shared clock from now. ``SharedClock.sleep`` starts a wait at the time its thread
+    last read, which PyGithub and urllib3 never do (they time with the real clock): left
+    alone, a serial process's waits would overlap its own work and cost less than
+    they do."""
+
+    def sleep(seconds: float) -> None:
+        clock.time()
+        clock.sleep(seconds)
+
+    time.sleep = sleep
+
+
 def output_name(n: int) -> str:
     return f"foo-output{n}"
 

@@ -64,7 +64,7 @@ from typing import Any
 
 import github
 import requests
-from common import GITHUB_TOKEN, ORG, SharedClock, git, measured, run_child
+from common import GITHUB_TOKEN, ORG, SharedClock, git, measured, run_child, sleep_on
 
 SCRIPT = Path(__file__).resolve()
 TIMEOUT = 30
@@ -232,7 +232,7 @@ def token_reset(api: str, azure_url: str, registry_url: str, names: list[str]) -
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     clock = SharedClock(Path(args.clock))
-    time.sleep = clock.sleep  # PyGithub's pacing and urllib3's retries: modelled
+    sleep_on(clock)  # PyGithub's pacing and urllib3's retries: modelled
     os.environ.update(
         GIT_AUTHOR_NAME="bench",
         GIT_AUTHOR_EMAIL="bench@example.invalid",
