@@ -61,7 +61,9 @@ META = '{% set name = "NAME" %}\npackage:\n  name: {{ name }}\n'
 ENDPOINTS = [
     ("conda-forge.yml", r"/contents/conda-forge\.yml$"),
     ("recipe", r"/contents/recipe/"),
-    ("registry read", r"feedstock-tokens/contents/"),
+    # A contents read each for a few files, else a blob each (services/tree_reads.py).
+    ("registry read", r"feedstock-tokens/(contents|git/blobs)/"),
+    ("registry listing", r"feedstock-tokens/git/trees/[^/]+$"),
     ("actions public key", r"/actions/secrets/public-key$"),
     ("actions secret", r"/actions/secrets/FEEDSTOCK_TOKEN$"),
     ("feedstock-outputs", r"feedstock-outputs/contents/"),

@@ -463,9 +463,14 @@ def production_reads(document: Any) -> set[str]:
 
 
 def declared_variables(backend: str) -> set[str]:
-    overlay = load((ROOT / "deploy" / "github" / f"backend-{backend}.yml").read_text())
-    production = overlay["environments"]["production"]
-    return set(production["variables"]) | set(production.get("optional_variables") or {})
+    """What the environment gets: repository.yml's, with the backend's merged over."""
+    declared: set[str] = set()
+    for name in ("repository.yml", f"backend-{backend}.yml"):
+        spec = load((ROOT / "deploy" / "github" / name).read_text())
+        production = spec["environments"]["production"]
+        declared |= set(production.get("variables") or {})
+        declared |= set(production.get("optional_variables") or {})
+    return declared
 
 
 def undeclared(read: set[str], declared: set[str]) -> set[str]:

@@ -61,7 +61,13 @@ def _github_calls(gh: FakeGitHub) -> int:
 
 
 def _registry_reads(gh: FakeGitHub) -> int:
-    return gh.count("GET", rf"/repos/[^/]+/{TOKENS}/contents/")
+    """Registry files read: a contents read each for a few, a blob each for many
+    (change_files lists the trees above them first: services/tree_reads.py)."""
+    return gh.count("GET", rf"/repos/[^/]+/{TOKENS}/(contents|git/blobs)/")
+
+
+def _registry_listings(gh: FakeGitHub) -> int:
+    return gh.count("GET", rf"/repos/[^/]+/{TOKENS}/git/trees/")
 
 
 def test_the_actions_public_key_is_read_once_per_repository(
@@ -100,6 +106,7 @@ def test_the_final_commit_reads_no_registry_file_again(gh: FakeGitHub, azure: Fa
     # One read per file, for the provisional commit; the final one builds on what that
     # commit wrote (before: 60 reads, and the branch's ref and head read twice).
     assert _registry_reads(gh) == 30
+    assert _registry_listings(gh) == 2  # the root and tokens/, once
     assert gh.count("GET", rf"/{TOKENS}/git/ref/") == 1
     assert gh.count("GET", rf"/{TOKENS}/git/commits/") == 1
     first, final = gh.repo(TOKENS).pushes
@@ -166,8 +173,9 @@ def test_a_mass_reset_leaves_the_hint_out_and_says_so(
     assert statuses(outcomes) == [("done", True)] * 30
     assert gh.count("GET", r"/contents/recipe/") == 0
     assert gh.count("GET", r"feedstock-outputs/contents/") == 0
-    # The four calls a feedstock no reset can do without, and the request's few.
-    assert _github_calls(gh) / 30 <= 4.3
+    # The four calls a feedstock no reset can do without, and the request's few (its
+    # branch, two commits, the registry's two tree listings).
+    assert _github_calls(gh) / 30 <= 4.4
     assert all(SKIPPED in o.detail for o in outcomes)
     assert "more than 10 feedstocks" in outcomes[3].detail
     assert not any("not registered to it:" in o.detail for o in outcomes)
@@ -179,7 +187,7 @@ def test_the_calls_by_endpoint_stay_one_a_feedstock(gh: FakeGitHub, azure: FakeA
     per_feedstock = [
         r"/contents/conda-forge\.yml$",
         r"/contents/recipe/meta\.yaml$",
-        rf"/{TOKENS}/contents/tokens/",
+        rf"/{TOKENS}/git/blobs/",  # each registry file, found in the listings below
         PUBLIC_KEY,
         r"feedstock-outputs/contents/outputs/",
     ]
@@ -193,8 +201,9 @@ def test_the_calls_by_endpoint_stay_one_a_feedstock(gh: FakeGitHub, azure: FakeA
         and not any(re.search(p, c.path) for p in [*per_feedstock, "/actions/secrets/"])
     ]
     # The registry's branch; the two commits (ref and head once, then tree, commit and
-    # ref each); the outputs' config and allowlist.
-    assert len(others) == 1 + 2 + 2 * 3 + 2, [(c.method, c.path) for c in others]
+    # ref each); the registry's root and tokens/ listed once; the outputs' config and
+    # allowlist.
+    assert len(others) == 1 + 2 + 2 * 3 + 2 + 2, [(c.method, c.path) for c in others]
 
 
 def test_a_rerun_of_the_request_converges_with_the_same_calls(
