@@ -15,6 +15,21 @@ def _client(gh: FakeGitHub) -> GitHubClient:
     return services_for(gh, None, github_token="gh-admin", anaconda_token=None).github
 
 
+def _recording(
+    seen: dict[str, bytes | None], result: bytes | None
+) -> Callable[[str], Callable[[bytes | None], bytes | None]]:
+    """A change per path that records the bytes it was given and returns ``result``."""
+
+    def note(path: str) -> Callable[[bytes | None], bytes | None]:
+        def change(current: bytes | None) -> bytes | None:
+            seen[path] = current
+            return result
+
+        return change
+
+    return note
+
+
 @pytest.fixture
 def gh(fake_github: FakeGitHub) -> FakeGitHub:
     fake_github.add_token("gh-admin")
@@ -26,13 +41,7 @@ def test_a_few_files_are_read_one_contents_read_each(gh: FakeGitHub) -> None:
     client = _client(gh)
     gh.repo("foo-feedstock").files["a/one.json"] = b"1"
     seen: dict[str, bytes | None] = {}
-
-    def note(path: str) -> Callable[[bytes | None], bytes | None]:
-        def change(current: bytes | None) -> bytes | None:
-            seen[path] = current
-            return None
-
-        return change
+    note = _recording(seen, None)
 
     gh.calls.clear()
     paths = ["a/one.json", "b/two.json"]
@@ -55,13 +64,7 @@ def test_many_files_are_read_from_trees_and_only_existing_ones_as_blobs(gh: Fake
     repo.files["outputs/q/q/q/other.json"] = b"{}"
     paths = [f"outputs/p/k/g/pkg{n}.json" for n in range(200)]
     seen: dict[str, bytes | None] = {}
-
-    def note(path: str) -> Callable[[bytes | None], bytes | None]:
-        def change(current: bytes | None) -> bytes | None:
-            seen[path] = current
-            return b"new"
-
-        return change
+    note = _recording(seen, b"new")
 
     gh.calls.clear()
     changed = client.change_files("foo-feedstock", "main", {p: note(p) for p in paths}, "200")
@@ -90,13 +93,7 @@ def test_a_truncated_listing_is_read_one_sub_tree_at_a_time(
             repo.files[f"outputs/{first}/{first}{n}.json"] = f"{first}{n}".encode()
     paths = [f"outputs/{first}/{first}{n}.json" for first in "abc" for n in range(6)]
     seen: dict[str, bytes | None] = {}
-
-    def note(path: str) -> Callable[[bytes | None], bytes | None]:
-        def change(current: bytes | None) -> bytes | None:
-            seen[path] = current
-            return None
-
-        return change
+    note = _recording(seen, None)
 
     assert client.change_files("foo-feedstock", "main", {p: note(p) for p in paths}, "x") is None
     expected = {p: repo.files.get(p) for p in paths}

@@ -102,17 +102,7 @@ def check_online(
     try:
         message = check()
     except ServiceError as error:
-        return [
-            Problem(
-                path,
-                where.line,
-                where.column,
-                "online-check-unavailable",
-                f"could not check {str(where)!r} online ({error}); it is checked again "
-                "when the request is carried out.",
-                severity="warning",
-            )
-        ]
+        return [unchecked_online(path, where, error)]
     if message is None:
         return []
     return [Problem(path, where.line, where.column, code, message, severity=severity)]
@@ -142,3 +132,16 @@ def missing_feedstock(services: Services, name: str) -> str | None:
         org = services.settings.organisation
         return f"there is no repository {repository!r} in {org!r}; check the feedstock name."
     return None
+
+
+def unchecked_online(path: str, where: Text, error: ServiceError) -> Problem:
+    """The warning for a value whose online check could not be made (``error``)."""
+    return Problem(
+        path,
+        where.line,
+        where.column,
+        "online-check-unavailable",
+        f"could not check {str(where)!r} online ({error}); it is checked again when the "
+        "request is carried out.",
+        severity="warning",
+    )

@@ -23,7 +23,7 @@ from ruamel.yaml.nodes import Node
 from admin_requests.access import Access
 from admin_requests.errors import ServiceError, UnvalidatedModelError
 from admin_requests.kinds.contract import Item, Outcome, RequestKind, RequestModel, check_each
-from admin_requests.kinds.execution import guarded
+from admin_requests.kinds.execution import guarded, unchecked_online
 from admin_requests.kinds.layout import EntryLayout, ListEntries
 from admin_requests.validation.fields import Decoder, Text
 from admin_requests.validation.names import parse_package_file
@@ -238,18 +238,7 @@ def _preflight_package(
             services.anaconda, channel, name, [params.basename for _, params in entries]
         )
     except ServiceError as error:
-        return [
-            Problem(
-                path,
-                where.line,
-                where.column,
-                "online-check-unavailable",
-                f"could not check {str(where)!r} online ({error}); it is checked again "
-                "when the request is carried out.",
-                severity="warning",
-            )
-            for where, _ in entries
-        ]
+        return [unchecked_online(path, where, error) for where, _ in entries]
     absent = {params.basename for _, params in entries} if missing is None else set(missing)
     return [
         Problem(
