@@ -711,13 +711,9 @@ class GitHubClient:
         def tree_for(parent: GitCommit) -> str:
             written.clear()  # each attempt reads and applies everything again
             seen.clear()
-            currents = self._current_files(repo, branch, list(changes))
-            for path, change in changes.items():
-                before = currents[path]
-                new = _applied(change, before)
-                seen[path] = before if new is None else new
-                if new is not None:
-                    written[path] = new
+            now, then = _apply_all(changes, self._current_files(repo, branch, list(changes)))
+            written.update(now)
+            seen.update(then)
             if not written:
                 raise _NothingToCommit
             return self.create_tree(repo, parent.tree, written)
@@ -741,18 +737,14 @@ class GitHubClient:
         """``change_files``' first attempt on top of ``after``: ConflictError when the
         branch moved since, ``_ReadAgain`` when nothing would change on ``after``'s files."""
         parent = after.commit
-        written: dict[str, bytes] = {}
-        seen: dict[str, bytes | None] = {}
-        for path, change in changes.items():
+        currents: dict[str, bytes | None] = {}
+        for path in changes:
             if path in after.files:
-                before = after.files[path]
+                currents[path] = after.files[path]
             else:
                 found = self.get_file(repo, path, ref=parent.sha)
-                before = found.content if found else None
-            new = _applied(change, before)
-            seen[path] = before if new is None else new
-            if new is not None:
-                written[path] = new
+                currents[path] = found.content if found else None
+        written, seen = _apply_all(changes, currents)
         if not written:
             # Nothing to change on the files as we left them; whether that still holds
             # on the branch now is only known by reading it.
@@ -1016,6 +1008,22 @@ class GitHubClient:
             {"per_page": "100", "created": f">={since}", "exclude_pull_requests": "true"},
         )
         return [_workflow_run(r) for page in pages for r in page["workflow_runs"]]
+
+
+def _apply_all(
+    changes: Mapping[str, Callable[[bytes | None], bytes | None]],
+    currents: Mapping[str, bytes | None],
+) -> tuple[dict[str, bytes], dict[str, bytes | None]]:
+    """Each change applied to its file's current bytes: the files to write, and every
+    file as it is after (its new bytes, or the current ones when it changes nothing)."""
+    written: dict[str, bytes] = {}
+    seen: dict[str, bytes | None] = {}
+    for path, change in changes.items():
+        new = _applied(change, currents[path])
+        seen[path] = currents[path] if new is None else new
+        if new is not None:
+            written[path] = new
+    return written, seen
 
 
 def _applied(change: Callable[[bytes | None], bytes | None], current: bytes | None) -> bytes | None:
