@@ -69,7 +69,7 @@ from admin_requests.kinds.contract import (
     check_each,
     feedstock_list,
 )
-from admin_requests.kinds.execution import guarded, guarded_all
+from admin_requests.kinds.execution import guarded, guarded_all, unchecked_online
 from admin_requests.kinds.feedstock_facts import (
     CONDA_FORGE_YML,
     advice,
@@ -539,13 +539,13 @@ def _preflight_feedstock(
             )
         ]
     except ServiceError as error:
-        return [_unchecked(path, name, error)]
+        return [unchecked_online(path, name, error)]
     if not outputs:
         return []
     try:
         problems = unregistered_outputs(services, str(name))
     except ServiceError as error:
-        return [_unchecked(path, name, error)]
+        return [unchecked_online(path, name, error)]
     if not problems:
         return []
     return [
@@ -558,18 +558,6 @@ def _preflight_feedstock(
             severity="warning",
         )
     ]
-
-
-def _unchecked(path: str, name: Text, error: ServiceError) -> Problem:
-    return Problem(
-        path,
-        name.line,
-        name.column,
-        "online-check-unavailable",
-        f"could not check {str(name)!r} online ({error}); it is checked again when the "
-        "request is carried out.",
-        severity="warning",
-    )
 
 
 KIND = TokenResetKind(
